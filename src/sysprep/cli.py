@@ -1,0 +1,287 @@
+"""The command line, in both syntaxes, driven by one table of options -> one Request.
+
+The Windows syntax (`/generalize /oobe /mode:vm /unattend:FILE`, any case) is translated to
+the GNU long options before parsing, so both mean exactly the same. The same table produces
+`--help`, the man page and the shell completions (see sysprep.docs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import NoReturn, Sequence
+
+from sysprep import __version__
+from sysprep.errors import UsageError
+from sysprep.request import Power, Request, Reseal, Selection, TargetKind, TargetSpec
+
+ACTIONS = "Actions (as in Windows Sysprep)"
+FINISH = "When done (at most one; default: quit)"
+TARGET = "Target (default: the live system)"
+SELECT = "Choosing operations (as virt-sysprep)"
+OUTPUT = "Output"
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One option of the main command; `windows` also accepts it as /name or /name:value."""
+
+    name: str
+    help: str
+    group: str
+    metavar: str | None = None  # takes a value when set
+    windows: bool = False
+    repeat: bool = False
+    choices: tuple[str, ...] = ()
+    complete: str = ""  # what the shell completes for the value: file, dir, operation, choice
+
+
+OPTIONS: tuple[Opt, ...] = (
+    Opt("generalize", "remove everything that makes this installation one particular machine "
+        "(cleanup and generalize phases, the answer file's generalize pass)", ACTIONS, windows=True),
+    Opt("oobe", "at the next boot, run the first-boot welcome (OOBE) after the passes", ACTIONS,
+        windows=True),
+    Opt("audit", "at the next boot, enter audit mode (auditSystem and auditUser passes) "
+        "instead of the welcome", ACTIONS, windows=True),
+    Opt("mode", "with --generalize: 'vm' keeps hardware-bound state (the clone runs on the "
+        "same virtual hardware)", ACTIONS, metavar="MODE", windows=True, choices=("vm",),
+        complete="choice"),
+    Opt("unattend", "answer file (unattend.xml or YAML) to validate, cache in the target and "
+        "apply", ACTIONS, metavar="FILE", windows=True, complete="file"),
+    Opt("quit", "quit when done (the default)", FINISH, windows=True),
+    Opt("reboot", "reboot when done (live system only)", FINISH, windows=True),
+    Opt("shutdown", "power off when done (live system only)", FINISH, windows=True),
+    Opt("root", "prepare the offline root file system mounted at DIR", TARGET, metavar="DIR",
+        complete="dir"),
+    Opt("image", "prepare a disk image (raw or qcow2); repeat for the disks of one guest", TARGET,
+        metavar="FILE", repeat=True, complete="file"),
+    Opt("format", "format of --image (detected when omitted)", TARGET, metavar="FORMAT",
+        choices=("raw", "qcow2"), complete="choice"),
+    Opt("root-fs", "with --image: the device of the root file system, when several are found",
+        TARGET, metavar="DEV"),
+    Opt("dry-run", "print exactly what would be removed, emptied or rewritten; change nothing",
+        SELECT),
+    Opt("list-operations", "list the operations (providers): name, * when on by default, "
+        "heading", SELECT),
+    Opt("operations", "comma-separated operations to run instead of the defaults; 'defaults', "
+        "'all' and '-NAME' are understood", SELECT, metavar="LIST", complete="operation"),
+    Opt("enable", "also run this operation", SELECT, metavar="OP", repeat=True,
+        complete="operation"),
+    Opt("disable", "do not run this operation", SELECT, metavar="OP", repeat=True,
+        complete="operation"),
+    Opt("keep-user-accounts", "user-account: keep these accounts (comma-separated)", SELECT,
+        metavar="USERS"),
+    Opt("remove-user-accounts", "user-account: remove only these accounts (comma-separated)",
+        SELECT, metavar="USERS"),
+    Opt("script", "script: run this host script with the target as its working directory",
+        SELECT, metavar="FILE", repeat=True, complete="file"),
+    Opt("quiet", "no messages on the screen except errors (logs are written as always)", OUTPUT,
+        windows=True),
+    Opt("json", "print the report (or the dry-run plan) as JSON", OUTPUT),
+    Opt("strict", "treat answer-file settings without a Linux meaning as errors", OUTPUT),
+)
+
+BY_NAME = {o.name: o for o in OPTIONS}
+WINDOWS = {o.name: o for o in OPTIONS if o.windows}
+
+DESCRIPTION = """\
+Prepare a Linux installation for imaging or delivery: generalize it (remove what makes it
+one particular machine), then reseal it so the next boot gives each clone its own identity
+and runs the first-boot welcome (OOBE) or audit mode. Works on the live system, an offline
+root (--root) or a disk image (--image); unattended from an answer file or interactively.
+"""
+
+EPILOG = """\
+Windows syntax works too, in any case: /generalize /oobe /audit /mode:vm /reboot /shutdown
+/quit /quiet /unattend:FILE.
+
+examples:
+  sysprep --generalize --oobe --shutdown           generalize this machine, power off
+  sysprep /generalize /oobe /unattend:u.xml        the same in Windows syntax, with answers
+  sysprep --generalize --oobe --root /mnt/img -n   show what would change in a mounted image
+  sysprep state --root /mnt/img                    show the image state
+
+other commands: state, providers, install, answer, license, batch, completion, man
+(sysprep COMMAND --help).
+Exit status: 0 done, 1 the run failed, 2 the request was wrong (nothing was changed).
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (exit 2) instead of printing usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser(prog: str = "sysprep") -> Parser:
+    p = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
+               formatter_class=argparse.RawDescriptionHelpFormatter, add_help=True)
+    p.add_argument("--version", action="version", version=f"sysprep {__version__}")
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for o in OPTIONS:
+        g = groups.get(o.group) or groups.setdefault(o.group, p.add_argument_group(o.group))
+        flags = ["--" + o.name]
+        if o.name == "dry-run":
+            flags.append("-n")
+        if o.name == "quiet":
+            flags.append("-q")
+        dest = o.name.replace("-", "_")
+        if o.metavar is None:
+            g.add_argument(*flags, dest=dest, action="store_true", help=o.help)
+        elif o.repeat:
+            g.add_argument(*flags, dest=dest, metavar=o.metavar, action="append", default=[],
+                           help=o.help)
+        else:
+            g.add_argument(*flags, dest=dest, metavar=o.metavar, help=o.help)
+    return p
+
+
+_WINDOWS_TOKEN = re.compile(r"^/([A-Za-z][A-Za-z-]*)(?::(.*))?$", re.S)
+
+
+def translate_windows(argv: Sequence[str]) -> list[str]:
+    """Rewrite /name and /name:value tokens to --name [value]; leave values of options alone."""
+    out: list[str] = []
+    expects_value = False
+    for tok in argv:
+        if expects_value:
+            out.append(tok)
+            expects_value = False
+            continue
+        m = _WINDOWS_TOKEN.match(tok)
+        if m:
+            name, value = m.group(1).lower(), m.group(2)
+            opt = WINDOWS.get(name)
+            if opt is None:
+                raise UsageError(f"unknown option {tok} (Windows-style options: "
+                                 + " ".join("/" + n for n in WINDOWS) + ")")
+            if opt.metavar is None and value is not None:
+                raise UsageError(f"/{name} takes no value (got {tok})")
+            if opt.metavar is not None and not value:
+                raise UsageError(f"/{name} needs a value: /{name}:{opt.metavar}")
+            out.append("--" + opt.name)
+            if value is not None:
+                out.append(value.lower() if opt.choices else value)
+            continue
+        if tok.startswith("--"):
+            name = tok[2:].split("=", 1)[0]
+            opt = BY_NAME.get(name)
+            expects_value = bool(opt and opt.metavar and "=" not in tok)
+        out.append(tok)
+    return out
+
+
+def parse(argv: Sequence[str]) -> tuple[Request, argparse.Namespace]:
+    """The main command's arguments -> a validated Request (UsageError when they are wrong)."""
+    ns = build_parser().parse_args(translate_windows(argv))
+    return to_request(ns), ns
+
+
+def _csv(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def to_request(ns: argparse.Namespace) -> Request:
+    if ns.audit and ns.oobe:
+        raise UsageError("/audit and /oobe exclude each other: choose one")
+    if ns.mode is not None:
+        if ns.mode.lower() != "vm":
+            raise UsageError(f"unknown mode {ns.mode!r}: the only mode is vm (/mode:vm)")
+        if not ns.generalize:
+            raise UsageError("/mode:vm is only valid with /generalize")
+    finish = [n for n in ("quit", "reboot", "shutdown") if getattr(ns, n)]
+    if len(finish) > 1:
+        raise UsageError("choose at most one of /reboot, /shutdown and /quit")
+    power = Power(finish[0]) if finish else Power.QUIT
+    if ns.format is not None and ns.format.lower() not in ("raw", "qcow2"):
+        raise UsageError(f"unknown image format {ns.format!r}: use raw or qcow2")
+
+    target = _target(ns)
+    if target.offline and power is not Power.QUIT:
+        raise UsageError(f"/{power.value} only applies to the live system; an offline target "
+                         "is not rebooted or shut down by sysprep (omit it)")
+    reseal = Reseal.AUDIT if ns.audit else Reseal.OOBE if ns.oobe else None
+    options = []
+    if ns.keep_user_accounts:
+        options.append(("keep-user-accounts", ns.keep_user_accounts))
+    if ns.remove_user_accounts:
+        options.append(("remove-user-accounts", ns.remove_user_accounts))
+    for script in ns.script:
+        if not os.path.isfile(script):
+            raise UsageError(f"--script {script}: no such file")
+        options.append(("script", os.path.abspath(script)))
+    if ns.unattend is not None and not os.path.isfile(ns.unattend):
+        raise UsageError(f"answer file {ns.unattend}: no such file")
+    return Request(
+        generalize=ns.generalize,
+        reseal=reseal,
+        mode_vm=ns.mode is not None,
+        power=power,
+        quiet=ns.quiet,
+        unattend=os.path.abspath(ns.unattend) if ns.unattend else None,
+        target=target,
+        dry_run=ns.dry_run,
+        json=ns.json,
+        strict=ns.strict,
+        selection=Selection(
+            operations=_csv([ns.operations]) if ns.operations is not None else None,
+            enable=_csv(ns.enable),
+            disable=_csv(ns.disable),
+        ),
+        options=tuple(options),
+    )
+
+
+def _target(ns: argparse.Namespace) -> TargetSpec:
+    if ns.root and ns.image:
+        raise UsageError("--root and --image exclude each other: give one target")
+    if ns.image:
+        for img in ns.image:
+            if not os.path.exists(img):
+                raise UsageError(f"--image {img}: no such file")
+        return TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(i) for i in ns.image),
+                          image_format=ns.format.lower() if ns.format else None,
+                          root_fs=ns.root_fs)
+    if ns.format or ns.root_fs:
+        raise UsageError("--format and --root-fs only apply with --image")
+    if ns.root is not None:
+        return root_spec(ns.root)
+    return TargetSpec(TargetKind.LIVE)
+
+
+def root_spec(root: str) -> TargetSpec:
+    """--root DIR, checked: an existing directory that is not the running system."""
+    if not os.path.isdir(root):
+        raise UsageError(f"--root {root}: not a directory")
+    real = os.path.realpath(root)
+    if real == "/":
+        raise UsageError("--root / names the running system: omit --root to prepare the live "
+                         "system")
+    return TargetSpec(TargetKind.ROOT, root=real)
+
+
+def add_target_options(p: argparse.ArgumentParser, images: bool = True) -> None:
+    """--root (and --image) for the sub-commands that read or change a target."""
+    p.add_argument("--root", metavar="DIR", help=BY_NAME["root"].help)
+    if images:
+        p.add_argument("--image", metavar="FILE", action="append", default=[],
+                       help=BY_NAME["image"].help)
+        p.add_argument("--format", metavar="FORMAT", help=BY_NAME["format"].help)
+        p.add_argument("--root-fs", metavar="DEV", help=BY_NAME["root-fs"].help)
+
+
+def target_from(ns: argparse.Namespace) -> TargetSpec:
+    if not hasattr(ns, "image"):
+        ns.image, ns.format, ns.root_fs = [], None, None
+    return _target(ns)
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False

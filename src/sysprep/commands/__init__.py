@@ -1,0 +1,30 @@
+"""Sub-commands, loaded lazily; anything else is the main command (the Sysprep run)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Sequence
+
+# name -> (module, one-line summary); each module has build(parser) and run(namespace).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "state": ("sysprep.commands.state", "show the image state of a target, and the pass under way"),
+    "providers": ("sysprep.commands.providers", "list the providers, or show one in full"),
+    "install": ("sysprep.commands.install", "put sysprep into a target and record its release"),
+    "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
+    "man": ("sysprep.commands.docs", "print the man page (troff)"),
+}
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        from sysprep.cli import Parser
+
+        name = argv[0]
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        parser = Parser(prog=f"sysprep {name}", description=SUBCOMMANDS[name][1])
+        module.build(parser, name)
+        ns = parser.parse_args(list(argv[1:]))
+        return int(module.run(ns, name))
+    from sysprep.commands import sysprep_run
+
+    return sysprep_run.main(argv)

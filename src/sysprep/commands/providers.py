@@ -1,0 +1,78 @@
+"""sysprep providers [NAME] and --list-operations: what each provider does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+
+from sysprep import cli
+from sysprep.providers import external
+from sysprep.providers.base import Provider
+from sysprep.providers.registry import Registry
+from sysprep.request import TargetSpec
+
+
+def registry_for(spec: TargetSpec | None) -> Registry:
+    """Built-in and entry-point providers, plus those installed in the target when one is named."""
+    if spec is None:
+        return Registry.load()
+    from sysprep.target import open_target_readonly
+
+    with open_target_readonly(spec) as target:
+        return Registry.load(extra=external.discover(target.fs))
+
+
+def list_operations(spec: TargetSpec | None, *, as_json: bool = False) -> int:
+    reg = registry_for(spec)
+    if as_json:
+        print(json.dumps([_info(p) for p in reg.providers], indent=2))
+        return 0
+    for p in sorted(reg.providers, key=lambda p: p.name):
+        print(f"{p.name} {'*' if p.default else ' '} {p.heading}")
+    return 0
+
+
+def _info(p: Provider) -> dict[str, object]:
+    return {"name": p.name, "heading": p.heading, "description": p.description,
+            "phase": p.phase.value, "default": p.default, "tags": sorted(p.tags),
+            "paths": list(p.paths), "limits": p.limits, "source": p.source}
+
+
+def build(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("name", nargs="?", help="show this provider in full")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    cli.add_target_options(p, images=False)
+
+
+def run(ns: argparse.Namespace, name: str) -> int:
+    spec = cli.target_from(ns) if ns.root else None
+    reg = registry_for(spec)
+    if ns.name is None:
+        if ns.json:
+            print(json.dumps([_info(p) for p in reg.providers], indent=2))
+            return 0
+        width = max(len(p.name) for p in reg.providers)
+        print(f"{'NAME':<{width}}  DEFAULT  PHASE       HEADING")
+        for p in reg.providers:
+            print(f"{p.name:<{width}}  {'yes' if p.default else 'no':<7}  {p.phase.value:<10}  {p.heading}")
+        return 0
+    p = reg.get(ns.name)
+    if ns.json:
+        print(json.dumps(_info(p), indent=2))
+        return 0
+    print(f"{p.name} - {p.heading}\n")
+    print(textwrap.fill(p.description, 78) + "\n")
+    print(f"phase:    {p.phase.value}")
+    print(f"default:  {'on' if p.default else 'off'}")
+    if p.tags:
+        print(f"tags:     {', '.join(sorted(p.tags))}")
+    print(f"source:   {p.source}")
+    if p.paths:
+        print("touches:")
+        for path in p.paths:
+            print(f"  {path}")
+    if p.limits:
+        print("limits:")
+        print(textwrap.indent(textwrap.fill(p.limits, 76), "  "))
+    return 0

@@ -1,0 +1,121 @@
+"""The self-contained runtime: a zipapp of sysprep and its vendored pure-Python dependencies,
+run by the target's own python3 (3.9 or newer)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import zipfile
+from pathlib import Path
+
+import sysprep
+from sysprep.errors import UsageError
+from sysprep.target.confined import Confined
+
+BUNDLE = "usr/lib/sysprep/sysprep.pyz"
+WRAPPER = "usr/sbin/sysprep"
+MIN_PYTHON = (3, 9)
+# Pure-Python packages bundled with sysprep (imported by name from the bundle).
+VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
+            "mdurl", "pygments", "platformdirs", "typing_extensions")
+
+_MAIN = b"import sys\nfrom sysprep.__main__ import main\nsys.exit(main())\n"
+_WRAPPER = '#!/bin/sh\n# sysprep runtime, installed by sysprep\nexec {python} /{bundle} "$@"\n'
+
+
+def _package_root() -> Path:
+    return Path(sysprep.__file__).resolve().parent
+
+
+def _running_bundle() -> Path | None:
+    """The zip this code runs from, when it runs from the bundle inside an image."""
+    here = str(_package_root())
+    m = re.match(r"^(.*?\.pyz)/", here + "/")
+    return Path(m.group(1)) if m and os.path.isfile(m.group(1)) else None
+
+
+def _add_tree(zf: zipfile.ZipFile, root: Path, arc_prefix: str) -> None:
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or path.suffix in (".pyc", ".so") or not path.is_file():
+            continue
+        info = zipfile.ZipInfo(f"{arc_prefix}/{path.relative_to(root).as_posix()}", (2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, path.read_bytes())
+
+
+def _vendored_roots() -> list[tuple[str, Path]]:
+    import importlib.util
+
+    found = []
+    for name in VENDORED:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        found.append((name, origin.parent if origin.name == "__init__.py" else origin))
+    return found
+
+
+def build() -> bytes:
+    """The bundle's bytes: reproducible (fixed timestamps, sorted entries)."""
+    running = _running_bundle()
+    if running is not None:
+        return running.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("__main__.py", (2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, _MAIN)
+        _add_tree(zf, _package_root(), "sysprep")
+        for name, root in _vendored_roots():
+            if root.is_dir():
+                _add_tree(zf, root, name)
+            else:
+                info = zipfile.ZipInfo(root.name, (2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, root.read_bytes())
+    return b"#!/usr/bin/env python3\n" + buf.getvalue()
+
+
+def target_python(fs: Confined) -> tuple[str, tuple[int, int]] | None:
+    """The target's python3 (path inside it) and its version, read from the file names."""
+    for cand in ("usr/bin/python3", "usr/local/bin/python3", "bin/python3"):
+        real = fs.realpath(cand)
+        st = fs.stat(cand)
+        if real is None or st is None or not stat.S_ISREG(st.st_mode):
+            continue
+        m = re.search(r"python(\d+)\.(\d+)$", real)
+        if m:
+            return "/" + cand, (int(m.group(1)), int(m.group(2)))
+        versions = sorted(
+            (int(x.group(1)), int(x.group(2)))
+            for x in (re.match(r"^python(\d+)\.(\d+)$", n) for n in fs.listdir("usr/lib")) if x
+        )
+        if versions:
+            return "/" + cand, versions[-1]
+    return None
+
+
+def require_python(fs: Confined) -> str:
+    found = target_python(fs)
+    if found is None:
+        raise UsageError("the target has no python3: sysprep's boot-time passes run on the "
+                         "image's own python3 (3.9 or newer); install it (e.g. apt install "
+                         "python3-minimal) before generalizing")
+    path, version = found
+    if version < MIN_PYTHON:
+        raise UsageError(f"the target's python3 is {version[0]}.{version[1]}; sysprep's "
+                         "boot-time passes need 3.9 or newer: upgrade it before generalizing")
+    return path
+
+
+def install(fs: Confined) -> list[str]:
+    """Put the runtime into the target; returns the paths written."""
+    python = require_python(fs)
+    fs.mkdir("usr/lib/sysprep", 0o755)
+    fs.write(BUNDLE, build(), mode=0o644)
+    fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755)
+    return [BUNDLE, WRAPPER]

@@ -1,0 +1,185 @@
+"""setupact.log, setuperr.log and the JSON-lines action record, as the seed's Panther logs.
+
+Logging starts before anything else, in memory; once the target is open and locked the
+log is attached to the target's log folder for the phase (see LOG_DIRS) and what was
+buffered is written out. Records stream to disk as they come: memory stays flat.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import socket
+import sys
+import time
+from typing import IO, Mapping
+
+from sysprep.target.confined import Confined
+
+# Generalize logs live outside var/log, which the generalize phase cleans (the seed's Panther).
+PANTHER = "var/lib/sysprep/panther"
+BOOT_LOGS = "var/log/sysprep"
+UNATTEND_LOGS = "var/log/sysprep/unattendgc"
+
+ACT = "setupact.log"
+ERR = "setuperr.log"
+RECORDS = "actions.jsonl"
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+REDACTED = "*SENSITIVE*DATA*DELETED*"
+
+
+class Level(str, enum.Enum):
+    INFO = "Info"
+    WARNING = "Warning"
+    ERROR = "Error"
+
+
+_PRIORITY = {Level.INFO: 6, Level.WARNING: 4, Level.ERROR: 3}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class RunLog:
+    """The log of one run: to the target's files, the console, and the journal when live."""
+
+    def __init__(self, *, quiet: bool = False, console: IO[str] | None = None) -> None:
+        self.quiet = quiet
+        self.console = console if console is not None else sys.stderr
+        self.warnings = 0
+        self.errors = 0
+        self._secrets: set[str] = set()
+        self._buffer: list[tuple[str, Level, str, str]] = []
+        self._records: list[str] = []
+        self._fds: dict[str, int] = {}
+        self._journal: socket.socket | None = None
+        self.folder: str | None = None
+
+    # -- where it goes ----------------------------------------------------------------
+
+    def attach(self, fs: Confined, folder: str, *, journal: bool = False) -> None:
+        """Write to `folder` in the target from now on, starting with what was buffered."""
+        fs.mkdir(folder, 0o700)
+        fs.chmod(folder, 0o700)
+        for name in (ACT, ERR, RECORDS):
+            self._fds[name] = fs.open_append(f"{folder}/{name}", 0o600)
+        self.folder = folder
+        if journal and os.path.exists(JOURNAL_SOCKET):
+            try:
+                self._journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                self._journal.connect(JOURNAL_SOCKET)
+            except OSError:
+                self._journal = None
+        for ts, level, comp, msg in self._buffer:
+            self._write_line(ts, level, comp, msg)
+        for line in self._records:
+            self._append(RECORDS, line)
+        self._buffer.clear()
+        self._records.clear()
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            os.close(fd)
+        self._fds.clear()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def add_secret(self, secret: str) -> None:
+        """Never let this string reach a log, the console or the journal."""
+        if secret:
+            self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        for s in self._secrets:
+            text = text.replace(s, REDACTED)
+        return text
+
+    # -- messages ---------------------------------------------------------------------
+
+    def info(self, msg: str, component: str = "sysprep") -> None:
+        """To the log files only."""
+        self._emit(Level.INFO, component, msg, console=False)
+
+    def step(self, msg: str, component: str = "sysprep") -> None:
+        """To the log files and, unless quiet, the screen."""
+        self._emit(Level.INFO, component, msg, console=not self.quiet)
+
+    def warning(self, msg: str, component: str = "sysprep") -> None:
+        self.warnings += 1
+        self._emit(Level.WARNING, component, msg, console=not self.quiet)
+
+    def error(self, msg: str, component: str = "sysprep") -> None:
+        self.errors += 1
+        self._emit(Level.ERROR, component, msg, console=True)
+
+    def record(self, rec: Mapping[str, object]) -> None:
+        """One line of the machine-readable action record."""
+        line = self.redact(json.dumps(rec, sort_keys=True, ensure_ascii=False)) + "\n"
+        if RECORDS in self._fds:
+            self._append(RECORDS, line)
+        else:
+            self._records.append(line)
+
+    def take_records(self) -> list[dict[str, object]]:
+        """The action records not written to a file (a dry run's plan), in order."""
+        out = [json.loads(line) for line in self._records]
+        self._records.clear()
+        return out
+
+    def _emit(self, level: Level, component: str, msg: str, *, console: bool) -> None:
+        msg = self.redact(msg)
+        ts = _now()
+        if self._fds:
+            self._write_line(ts, level, component, msg)
+        else:
+            self._buffer.append((ts, level, component, msg))
+        if console:
+            prefix = "" if level is Level.INFO else f"{level.value.lower()}: "
+            who = "" if component == "sysprep" else f"[{component}] "
+            try:
+                print(f"sysprep: {prefix}{who}{msg}", file=self.console, flush=True)
+            except (OSError, ValueError):
+                pass
+        if self._journal is not None:
+            self._send_journal(level, component, msg)
+
+    def _write_line(self, ts: str, level: Level, component: str, msg: str) -> None:
+        line = f"{ts}, {level.value:<8} [{component}] {msg}\n"
+        self._append(ACT, line)
+        if level is not Level.INFO:
+            self._append(ERR, line)
+
+    def _append(self, name: str, line: str) -> None:
+        data = line.encode("utf-8", "replace")
+        fd = self._fds[name]
+        while data:
+            data = data[os.write(fd, data):]
+
+    def _send_journal(self, level: Level, component: str, msg: str) -> None:
+        assert self._journal is not None
+        fields = {
+            "MESSAGE": msg,
+            "PRIORITY": str(_PRIORITY[level]),
+            "SYSLOG_IDENTIFIER": "sysprep",
+            "SYSPREP_COMPONENT": component,
+        }
+        payload = b"".join(_journal_field(k, v) for k, v in fields.items())
+        try:
+            self._journal.send(payload)
+        except OSError:
+            pass
+
+
+def _journal_field(key: str, value: str) -> bytes:
+    data = value.encode("utf-8", "replace")
+    if b"\n" not in data:
+        return key.encode() + b"=" + data + b"\n"
+    return key.encode() + b"\n" + len(data).to_bytes(8, "little") + data + b"\n"

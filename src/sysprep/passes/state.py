@@ -1,0 +1,90 @@
+"""The image state (var/lib/sysprep/state.ini), with the values Windows uses.
+
+As in Windows, the state is IMAGE_STATE_UNDEPLOYABLE while a phase runs and after a failure:
+it is written before the first change and replaced only when every step has finished.
+"""
+
+from __future__ import annotations
+
+import configparser
+import enum
+import io
+import time
+from dataclasses import dataclass, replace
+
+from sysprep.target.confined import Confined
+
+STATE_DIR = "var/lib/sysprep"
+STATE_FILE = f"{STATE_DIR}/state.ini"
+
+
+class ImageState(str, enum.Enum):
+    COMPLETE = "IMAGE_STATE_COMPLETE"
+    UNDEPLOYABLE = "IMAGE_STATE_UNDEPLOYABLE"
+    GENERALIZE_RESEAL_TO_OOBE = "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
+    GENERALIZE_RESEAL_TO_AUDIT = "IMAGE_STATE_GENERALIZE_RESEAL_TO_AUDIT"
+    SPECIALIZE_RESEAL_TO_OOBE = "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE"
+    SPECIALIZE_RESEAL_TO_AUDIT = "IMAGE_STATE_SPECIALIZE_RESEAL_TO_AUDIT"
+
+
+@dataclass(frozen=True)
+class State:
+    image_state: ImageState
+    pending: tuple[str, ...] = ()  # passes the next boots will run, in order
+    running: str = ""  # the phase or pass under way (while UNDEPLOYABLE)
+    last_error: str = ""
+    persist_devices: bool = False
+    mode_vm: bool = False
+    updated: str = ""
+
+    def but(self, **changes: object) -> State:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def read(fs: Confined) -> State | None:
+    text = fs.read_text(STATE_FILE, limit=1024 * 1024)
+    if text is None:
+        return None
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        cp.read_string(text)
+        raw = cp.get("State", "ImageState")
+        image_state = ImageState(raw)
+    except (configparser.Error, ValueError):
+        return State(ImageState.UNDEPLOYABLE, last_error=f"/{STATE_FILE} is unreadable")
+    s = cp["Sysprep"] if cp.has_section("Sysprep") else {}
+    return State(
+        image_state=image_state,
+        pending=tuple(p for p in s.get("PendingPasses", "").split(",") if p),
+        running=s.get("Running", ""),
+        last_error=s.get("LastError", ""),
+        persist_devices=s.get("PersistAllDeviceInstalls", "false") == "true",
+        mode_vm=s.get("ModeVM", "false") == "true",
+        updated=s.get("Updated", ""),
+    )
+
+
+def render(state: State) -> str:
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    cp["State"] = {"ImageState": state.image_state.value}
+    cp["Sysprep"] = {
+        "PendingPasses": ",".join(state.pending),
+        "Running": state.running,
+        "LastError": state.last_error.replace("\n", " "),
+        "PersistAllDeviceInstalls": "true" if state.persist_devices else "false",
+        "ModeVM": "true" if state.mode_vm else "false",
+        "Updated": state.updated or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    out = io.StringIO()
+    cp.write(out)
+    return out.getvalue()
+
+
+def write(fs: Confined, state: State) -> None:
+    """Atomically replace the state file (fsynced; never in a dry run)."""
+    if fs.dry_run:
+        return
+    fs.mkdir(STATE_DIR, 0o755)
+    fs.write(STATE_FILE, render(state.but(updated="")).encode(), mode=0o644)

@@ -1,0 +1,1 @@
+"""Providers: the units of work of each phase."""

@@ -1,0 +1,59 @@
+"""machine-id: leave /etc/machine-id in systemd's first-boot state, so each clone gets its own."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+from sysprep.providers.base import Context, Phase, Provider
+
+MACHINE_ID = "etc/machine-id"
+DBUS_ID = "var/lib/dbus/machine-id"
+FIRST_BOOT = b"uninitialized\n"
+# systemd understands "uninitialized" (a first boot whose ID is committed once) from v247 on.
+UNINITIALIZED_SINCE = 247
+
+
+def systemd_version(ctx: Context) -> int | None:
+    """The target's systemd version, from its libsystemd-shared-NNN.so; None without systemd."""
+    for folder in ("usr/lib/systemd", "lib/systemd", "usr/lib64/systemd"):
+        for name in ctx.fs.listdir(folder):
+            m = re.match(r"^libsystemd-(?:shared|core)-(\d+)", name)
+            if m:
+                return int(m.group(1))
+        if ctx.fs.exists(f"{folder}/systemd"):
+            return 0  # systemd of unknown (old) version
+    return None
+
+
+def run(ctx: Context) -> None:
+    version = systemd_version(ctx)
+    st = ctx.fs.lstat(MACHINE_ID)
+    if version is None:
+        ctx.remove(MACHINE_ID)  # no systemd: whatever makes one makes it when missing
+    elif version >= UNINITIALIZED_SINCE:
+        if ctx.fs.read_bytes(MACHINE_ID) != FIRST_BOOT or (st and stat.S_ISLNK(st.st_mode)):
+            ctx.write(MACHINE_ID, FIRST_BOOT, mode=0o444)
+    else:
+        ctx.remove(MACHINE_ID)  # older systemd: a missing file is what makes a first boot
+    dbus = ctx.fs.lstat(DBUS_ID)
+    if dbus is not None and stat.S_ISREG(dbus.st_mode):
+        ctx.remove(DBUS_ID)  # D-Bus reads /etc/machine-id when its own copy is missing
+
+
+PROVIDER = Provider(
+    name="machine-id",
+    heading="Reset the machine ID so that each clone gets its own at first boot",
+    description=(
+        "Leaves /etc/machine-id in systemd's first-boot state ('uninitialized'; removed for "
+        "systemd older than 247 and for images without systemd), so that every clone "
+        "generates its own ID at its first boot and units with ConditionFirstBoot= run there. "
+        "virt-sysprep empties the file instead, which systemd does not treat as a first boot. "
+        "A D-Bus copy in /var/lib/dbus/machine-id is removed unless it is a link."
+    ),
+    phase=Phase.GENERALIZE,
+    run=run,
+    paths=("/" + MACHINE_ID, "/" + DBUS_ID),
+    limits="Containers that bind-mount /etc/machine-id from the host are not first-booted by it.",
+    order=99,
+)

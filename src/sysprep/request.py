@@ -1,0 +1,78 @@
+"""What the user asked for, validated and immutable: the command line's one product."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Reseal(str, enum.Enum):
+    """Where the next boot goes after the passes (the seed's System Cleanup Action)."""
+
+    OOBE = "oobe"
+    AUDIT = "audit"
+
+
+class Power(str, enum.Enum):
+    """What happens when sysprep has finished (the seed's Shutdown Options)."""
+
+    QUIT = "quit"
+    REBOOT = "reboot"
+    SHUTDOWN = "shutdown"
+
+
+class TargetKind(str, enum.Enum):
+    LIVE = "live"
+    ROOT = "root"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: TargetKind
+    root: str = "/"  # the directory for LIVE and ROOT
+    images: tuple[str, ...] = ()
+    image_format: str | None = None
+    root_fs: str | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.kind is not TargetKind.LIVE
+
+    def describe(self) -> str:
+        if self.kind is TargetKind.LIVE:
+            return "the live system"
+        if self.kind is TargetKind.ROOT:
+            return self.root
+        return ", ".join(self.images)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """`--operations`, `--enable` and `--disable`, applied to the registry in that order."""
+
+    operations: tuple[str, ...] | None = None
+    enable: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One sysprep run: the actions, the target and how to report."""
+
+    generalize: bool = False
+    reseal: Reseal | None = None
+    mode_vm: bool = False
+    power: Power = Power.QUIT
+    quiet: bool = False
+    unattend: str | None = None
+    target: TargetSpec = TargetSpec(TargetKind.LIVE)
+    dry_run: bool = False
+    json: bool = False
+    strict: bool = False
+    selection: Selection = Selection()
+    options: tuple[tuple[str, str], ...] = field(default=())  # provider options, e.g. keep-user-accounts
+
+    @property
+    def has_action(self) -> bool:
+        return self.generalize or self.reseal is not None

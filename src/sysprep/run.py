@@ -1,0 +1,63 @@
+"""Every subprocess goes through run(): an argv list, a clean environment, stdin closed."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from sysprep.errors import RunError
+
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {"PATH": CLEAN_PATH, "LC_ALL": "C.UTF-8", "HOME": "/root"}
+    if "TERM" in os.environ:
+        env["TERM"] = os.environ["TERM"]
+    env.update(extra or {})
+    return env
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    input: str | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+) -> Completed:
+    """Run a command and capture its output; a failure raises RunError naming the command."""
+    try:
+        proc = subprocess.run(
+            list(argv),
+            env=clean_env(env),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise RunError(f"{argv[0]}: command not found") from None
+    except subprocess.TimeoutExpired:
+        raise RunError(f"{shlex.join(argv)}: timed out after {timeout} s") from None
+    done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
+        raise RunError(f"{shlex.join(argv)} failed with exit status {proc.returncode}: {last[0]}")
+    return done

@@ -1,0 +1,63 @@
+"""One sysprep at a time per target: an flock held for the whole run, naming its holder."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+
+from sysprep.errors import RunError
+
+LOCK_DIRS = ("/run/lock/sysprep", "/run/sysprep", "/tmp/sysprep-locks")
+
+
+def _lock_dir() -> str:
+    for d in LOCK_DIRS:
+        try:
+            os.makedirs(d, mode=0o755, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            continue
+    raise RunError("no writable folder for sysprep's lock files (tried " + ", ".join(LOCK_DIRS) + ")")
+
+
+class TargetLock:
+    """Held from acquire() to release(); a second holder fails at once with the first's PID.
+
+    The lock lives on the host, keyed by the identity of the target, so that taking it never
+    writes into the target (a dry run changes nothing).
+    """
+
+    def __init__(self, key: str, what: str) -> None:
+        self.path = os.path.join(_lock_dir(), key.replace("/", "_") + ".lock")
+        self.what = what
+        self.fd = -1
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise RunError(f"another sysprep (PID {holder}) is already running on {self.what}; "
+                               "wait for it to finish") from None
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> TargetLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

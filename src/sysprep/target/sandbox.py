@@ -1,0 +1,73 @@
+"""Run code that belongs to a target: in the live system as is, for an offline target in a
+bubblewrap sandbox whose root is the target (no network, no host paths, no host processes).
+
+Code from an offline image is untrusted; it never runs in a bare chroot.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from sysprep.errors import UsageError
+from sysprep.run import Completed, run
+
+if TYPE_CHECKING:
+    from sysprep.target import Target
+
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def bwrap() -> str:
+    path = shutil.which("bwrap", path=SANDBOX_PATH)
+    if path is None:
+        raise UsageError("running code from an offline target needs bubblewrap (bwrap): install "
+                         "it (apt install bubblewrap / dnf install bubblewrap), or disable the "
+                         "image's own providers with --disable NAME")
+    return path
+
+
+def sandbox_argv(target: Target, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/") -> list[str]:
+    """The bwrap command line that runs `argv` with the target as its root."""
+    cmd = [
+        bwrap(),
+        "--bind", target.host_root, "/",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--unshare-all",  # network, pid, ipc, uts, cgroup: nothing of the host
+        "--die-with-parent",
+        "--new-session",
+        "--hostname", "sysprep-sandbox",
+        "--clearenv",
+    ]
+    # bwrap binds recursively: mask mounts under the root that are not the target's own
+    for rel, _ in target.fs.skipped_mounts:
+        if rel in ("proc", "dev") or rel.startswith(("proc/", "dev/")):
+            continue
+        st = target.fs.lstat(rel)
+        if st is None:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            cmd += ["--tmpfs", "/" + rel]
+        else:
+            cmd += ["--ro-bind", "/dev/null", "/" + rel]
+    for k, v in {"PATH": SANDBOX_PATH, "LC_ALL": "C.UTF-8", "HOME": "/root", **env}.items():
+        cmd += ["--setenv", k, v]
+    cmd += ["--chdir", cwd, "--", *argv]
+    return cmd
+
+
+def run_in_target(
+    target: Target,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    check: bool = False,
+) -> Completed:
+    """Run a program of the target (a path inside it) and capture its output."""
+    env = dict(env or {})
+    if target.live:
+        return run(argv, env=env, timeout=timeout, check=check, cwd="/")
+    return run(sandbox_argv(target, argv, env), timeout=timeout, check=check)

@@ -1,0 +1,1 @@
+"""Helpers for testing sysprep and its providers."""
