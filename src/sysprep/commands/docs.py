@@ -71,7 +71,7 @@ def man_page() -> str:
             out += [f".SH {_roff(group.upper())}"]
         out += [".TP", _flag(o), _roff(o.help[0].upper() + o.help[1:]) + "."]
     out += [".SH COMMANDS"]
-    for name, summary, p in _sub_parsers():
+    for _name, summary, p in _sub_parsers():
         usage = " ".join(p.format_usage().split()[1:])
         out += [".TP", f"\\fB{_roff(usage)}\\fR", _roff(summary[0].upper() + summary[1:]) + "."]
         for a in p._actions:
@@ -135,7 +135,7 @@ complete -F _sysprep sysprep
 
 
 def zsh_completion() -> str:
-    flags, subs = _words()
+    _, subs = _words()
     lines = []
     for o in OPTIONS:
         action = {"file": ":file:_files", "dir": ":directory:_files -/",

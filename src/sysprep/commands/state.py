@@ -20,7 +20,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
     with open_target_readonly(spec) as target:
         st = state.read(target.fs)
     if st is None:
-        info = {"image_state": None, "pending": [], "running": "", "last_error": "",
+        info: dict[str, object] = {"image_state": None, "pending": [], "running": "", "last_error": "",
                 "note": "sysprep has not run on this system"}
     else:
         info = {"image_state": st.image_state.value, "pending": list(st.pending),

@@ -60,8 +60,9 @@ boot_installer: BootInstaller | None = None
 
 
 def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str, object]) -> Plan:
-    reseal = req.reseal or extra.get("reseal") or Reseal.OOBE  # type: ignore[assignment]
-    assert isinstance(reseal, Reseal)
+    chosen_reseal = req.reseal or extra.get("reseal") or Reseal.OOBE
+    assert isinstance(chosen_reseal, Reseal)
+    reseal: Reseal = chosen_reseal
     phases = (Phase.CLEANUP, Phase.GENERALIZE) if req.generalize else (Phase.CLEANUP,)
     options: dict[str, tuple[str, ...]] = {}
     for key, value in req.options:

@@ -11,7 +11,7 @@ import functools
 import importlib
 import pkgutil
 from importlib import metadata
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from sysprep.errors import UsageError
 from sysprep.providers.base import NAME, Phase, Provider
@@ -28,7 +28,7 @@ def _collect(obj: object, where: str) -> list[Provider]:
     raise TypeError(f"{where}: expected a Provider or a list of them, got {type(obj).__name__}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def builtin() -> tuple[Provider, ...]:
     """One provider (or a few) per module of sysprep.providers.builtin."""
     from sysprep.providers import builtin as pkg
@@ -49,8 +49,7 @@ def builtin() -> tuple[Provider, ...]:
 def entry_points() -> tuple[Provider, ...]:
     """Providers that installed Python packages register in the `sysprep.providers` group."""
     try:
-        eps = metadata.entry_points()
-        group = eps.select(group=ENTRY_POINT_GROUP) if hasattr(eps, "select") else eps.get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined]
+        group = _entry_points_group()
     except Exception:  # a broken distribution must not stop sysprep
         return ()
     found: list[Provider] = []
@@ -63,6 +62,13 @@ def entry_points() -> tuple[Provider, ...]:
                           f"entry point {ep.name}"):
             found.append(_with_source(p, f"entry point {ep.value}"))
     return tuple(found)
+
+
+def _entry_points_group() -> list[metadata.EntryPoint]:
+    eps: Any = metadata.entry_points()
+    if hasattr(eps, "select"):  # Python 3.10 and newer
+        return list(eps.select(group=ENTRY_POINT_GROUP))
+    return list(eps.get(ENTRY_POINT_GROUP, []))  # Python 3.9: a dict of groups
 
 
 def _with_source(p: Provider, source: str) -> Provider:

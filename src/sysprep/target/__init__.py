@@ -44,12 +44,8 @@ def lock_for(spec: TargetSpec, root: str) -> TargetLock:
 def open_target(spec: TargetSpec, *, dry_run: bool) -> Iterator[Target]:
     """Open (for an image: attach and mount), lock, and yield the target; undo it all after."""
     if spec.kind is TargetKind.IMAGE:
-        from sysprep.target.image import mounted_image
-
-        with mounted_image(spec, dry_run=dry_run) as (root, own_mounts, lock):
-            with Confined(root, dry_run=dry_run, own_mounts=own_mounts) as fs:
-                yield Target(spec, fs, osrelease.read(fs))
-        return
+        raise UsageError("--image: disk images are not supported by this build yet; mount the "
+                         "image and use --root")
     root = "/" if spec.kind is TargetKind.LIVE else spec.root
     if not os.path.isdir(root):
         raise UsageError(f"{root}: not a directory")

@@ -27,7 +27,6 @@ from sysprep.target.mounts import Mount, is_own_mount, mounts_below, read_mounts
 MAX_SYMLINKS = 40
 MAX_DEPTH = 2048  # directory levels a recursive clean descends before refusing
 MAX_READ = 64 * 1024 * 1024
-BTRFS_SUBVOLUME_INO = 256
 
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -164,6 +163,7 @@ class Confined:
         self._foreign_keys: set[tuple[int, int]] = set()
         self._foreign_ids: set[int] = set()
         self._own_keys: set[tuple[int, int]] = set()
+        self._trusted_ids: set[int | None] = {mount_id_of(self._root_fd)}
         self._load_mounts(own_mounts, mounts)
 
     # -- set-up -----------------------------------------------------------------------
@@ -180,6 +180,7 @@ class Confined:
             key = (st.st_dev, st.st_ino)
             if is_own_mount(rel, mount, own):
                 self._own_keys.add(key)
+                self._trusted_ids.add(mount.mount_id)
             else:
                 self._foreign_keys.add(key)
                 self._foreign_ids.add(mount.mount_id)
@@ -215,9 +216,10 @@ class Confined:
         if st.st_dev != parent_dev:
             if key in self._own_keys:
                 return False
-            if st.st_ino == BTRFS_SUBVOLUME_INO and key not in self._foreign_keys:
-                return False  # a btrfs subvolume of the same file system, not a mount
-            return True  # a mount we did not see when the target was opened
+            # A btrfs subvolume changes st_dev without being a mount: it shares the mount id
+            # of the root or of one of the target's own mounts. Anything else is a mount we
+            # must not enter, seen when the target was opened or not.
+            return mount_id_of(fd) not in self._trusted_ids
         return key in self._foreign_keys and mount_id_of(fd) in self._foreign_ids
 
     def _hidden(self, path: str, st: os.stat_result | None = None) -> bool:
@@ -410,7 +412,8 @@ class Confined:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            chunks, size = [], 0
+            chunks: list[bytes] = []
+            size = 0
             while True:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:

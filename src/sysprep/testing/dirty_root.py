@@ -50,7 +50,9 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     r = DirtyRoot(root)
     r.machine_id = secrets.token_hex(16)
     r.hostname = f"build-host-{secrets.randbelow(1000)}"
-    W = lambda rel, data, mode=0o644, uid=0, gid=0: _w(root, rel, data, mode, uid, gid)  # noqa: E731
+
+    def W(rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> str:
+        return _w(root, rel, data, mode, uid, gid)
 
     for d in ("bin", "sbin", "lib", "usr/bin", "usr/sbin", "usr/lib", "etc", "var/lib", "var/cache",
               "var/spool", "var/tmp", "tmp", "run", "proc", "sys", "dev", "home", "root", "opt",
@@ -68,6 +70,7 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     if not os.path.lexists(os.path.join(root, "usr/bin/python3")):
         os.symlink("python3.11", os.path.join(root, "usr/bin/python3"))
     _d(root, "usr/lib/python3.11")
+    _add_shell(root)
 
     passwd = ["root:x:0:0:root:/root:/bin/bash", "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
               "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
@@ -119,10 +122,10 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     W("etc/network/interfaces", "auto lo\niface lo inet loopback\nauto enp1s0\niface enp1s0 inet dhcp\n")
 
     # logs
-    log_files = {
+    log_files: dict[str, str | bytes] = {
         "var/log/syslog": "Nov 25 10:00:00 build kernel: boot\n",
         "var/log/syslog.1": "old\n", "var/log/syslog.2.gz": b"\x1f\x8b\x08\x00",
-        "var/log/auth.log": f"sshd: Accepted publickey for alice from 10.0.2.2\n",
+        "var/log/auth.log": "sshd: Accepted publickey for alice from 10.0.2.2\n",
         "var/log/kern.log": "kernel\n", "var/log/dpkg.log": "install foo\n",
         "var/log/alternatives.log": "update-alternatives\n", "var/log/bootstrap.log": "debootstrap\n",
         "var/log/apt/history.log": "Start-Date: 2026\n", "var/log/apt/term.log": "Log started\n",
@@ -179,6 +182,26 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     if bulk:
         add_bulk(root, bulk, r.users)
     return r
+
+
+BUSYBOX = ("/bin/busybox", "/usr/bin/busybox")
+SHELL_TOOLS = ("sh", "sleep", "cat", "echo", "touch", "ls", "rm", "mkdir", "true", "false", "id",
+               "env", "printf", "test", "[")
+
+
+def _add_shell(root: str) -> None:
+    """A static busybox as /bin/sh and friends, so the image's own scripts can run in it."""
+    src = next((p for p in BUSYBOX if os.path.isfile(p)), None)
+    if src is None:
+        return
+    dst = os.path.join(root, "bin/busybox")
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        g.write(f.read())
+    os.chmod(dst, 0o755)
+    for tool in SHELL_TOOLS:
+        link = os.path.join(root, "bin", tool)
+        if not os.path.lexists(link):
+            os.symlink("busybox", link)
 
 
 def add_bulk(root: str, count: int, users: dict[str, int]) -> int:

@@ -74,5 +74,5 @@ PROVIDER = Provider(
     ),
     phase=Phase.CLEANUP,
     run=run,
-    paths=tuple("/" + p for p in (*VIRT_SYSPREP, *MORE)) + ("/var/log/**/* (files)",),
+    paths=(*("/" + p for p in (*VIRT_SYSPREP, *MORE)), "/var/log/**/* (files)"),
 )

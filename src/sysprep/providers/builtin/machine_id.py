@@ -16,13 +16,14 @@ UNINITIALIZED_SINCE = 247
 
 def systemd_version(ctx: Context) -> int | None:
     """The target's systemd version, from its libsystemd-shared-NNN.so; None without systemd."""
-    for folder in ("usr/lib/systemd", "lib/systemd", "usr/lib64/systemd"):
-        for name in ctx.fs.listdir(folder):
-            m = re.match(r"^libsystemd-(?:shared|core)-(\d+)", name)
+    for pattern in ("usr/lib/systemd/libsystemd-shared-*", "usr/lib/*/systemd/libsystemd-shared-*",
+                    "usr/lib64/systemd/libsystemd-shared-*", "lib/systemd/libsystemd-shared-*"):
+        for path in ctx.fs.glob(pattern):
+            m = re.search(r"libsystemd-shared-(\d+)", path)
             if m:
                 return int(m.group(1))
-        if ctx.fs.exists(f"{folder}/systemd"):
-            return 0  # systemd of unknown (old) version
+    if any(ctx.fs.exists(f"{d}/systemd") for d in ("usr/lib/systemd", "lib/systemd")):
+        return 0  # systemd of an unknown (old) version
     return None
 
 

@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import threading
+
+import pytest
+
+from sysprep.target.confined import Confined, Refused
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "root"
+    (r / "etc").mkdir(parents=True)
+    (r / "var/log").mkdir(parents=True)
+    (r / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    return r
+
+
+def test_absolute_symlink_resolves_inside_the_root(root, outside):
+    os.symlink(str(outside), root / "escape")
+    with Confined(str(root)) as fs:
+        assert fs.realpath("escape") is None  # /tmp/.../host does not exist inside the root
+        assert fs.remove("escape/canary") is None
+    assert (outside / "canary").read_text() == "canary\n"
+
+
+def test_symlink_to_etc_resolves_to_the_roots_etc(root):
+    (root / "var/log").rmdir()
+    os.symlink("/etc", root / "var/log")
+    with Confined(str(root)) as fs:
+        assert fs.realpath("var/log/passwd") == "etc/passwd"
+        assert fs.read_text("var/log/passwd") == "root:x:0:0::/root:/bin/sh\n"
+
+
+def test_dotdot_never_climbs_above_the_root(root, outside):
+    os.symlink("../../../../../../../../" + str(outside).lstrip("/"), root / "etc/up")
+    with Confined(str(root)) as fs:
+        assert fs.realpath("../../../etc/passwd") == "etc/passwd"
+        assert fs.glob("etc/up/*") == []
+        out = fs.remove("etc/up")  # the link itself
+    assert out is not None and out.kind == "symlink"
+    assert (outside / "canary").exists()
+
+
+def test_symlink_loop_is_refused_not_followed_forever(root):
+    os.symlink("b", root / "a")
+    os.symlink("a", root / "b")
+    with Confined(str(root)) as fs:
+        assert fs.realpath("a/x") is None
+        assert fs.read_bytes("a") is None
+        assert fs.glob("a/*") == []
+        out = fs.remove("a")
+    assert out is not None and out.kind == "symlink"
+    assert not os.path.lexists(root / "a")
+
+
+def test_remove_of_a_symlink_never_touches_its_target(root, outside):
+    os.symlink(str(outside / "canary"), root / "var/log/syslog")
+    with Confined(str(root)) as fs:
+        fs.remove("var/log/syslog")
+        fs.clean("var/log")
+    assert (outside / "canary").read_text() == "canary\n"
+
+
+def test_truncate_skips_symlinks(root, outside):
+    os.symlink(str(outside / "canary"), root / "etc/machine-id")
+    with Confined(str(root)) as fs:
+        out = fs.truncate("etc/machine-id")
+    assert out is not None and out.skipped
+    assert (outside / "canary").read_text() == "canary\n"
+
+
+def test_hard_link_is_replaced_never_truncated(root, outside):
+    os.link(outside / "canary.log", root / "var/log/linked.log")
+    with Confined(str(root)) as fs:
+        fs.truncate("var/log/linked.log")
+        fs.write("etc/passwd", b"new\n")
+    assert (outside / "canary.log").read_text() == "canary log\n"
+    assert (root / "var/log/linked.log").read_bytes() == b""
+    assert os.stat(root / "var/log/linked.log").st_ino != os.stat(outside / "canary.log").st_ino
+
+
+def test_write_keeps_mode_owner_acl_and_xattrs(root):
+    p = root / "etc/shadow"
+    p.write_text("old\n")
+    os.chown(p, 0, 42)
+    os.chmod(p, 0o640)
+    os.setxattr(p, "user.sysprep-test", b"label")
+    subprocess.run(["setfacl", "-m", "u:1000:r", str(p)], check=True)
+    acl_before = os.getxattr(p, "system.posix_acl_access")
+    with Confined(str(root)) as fs:
+        fs.write("etc/shadow", b"new\n")
+    st = os.stat(p)
+    assert p.read_text() == "new\n"
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, 0, 42)
+    assert os.getxattr(p, "user.sysprep-test") == b"label"
+    assert os.getxattr(p, "system.posix_acl_access") == acl_before
+    assert [n for n in os.listdir(root / "etc") if ".sysprep-" in n] == []
+
+
+def test_write_replaces_a_symlink_instead_of_following_it(root, outside):
+    os.symlink(str(outside / "canary"), root / "etc/hostname")
+    with Confined(str(root)) as fs:
+        fs.write("etc/hostname", b"localhost\n")
+    assert (root / "etc/hostname").read_text() == "localhost\n"
+    assert not os.path.islink(root / "etc/hostname")
+    assert (outside / "canary").read_text() == "canary\n"
+
+
+def test_clean_counts_and_keeps_the_directory(root):
+    for i in range(5):
+        (root / f"var/log/f{i}").write_text("12345")
+    (root / "var/log/sub/deeper").mkdir(parents=True)
+    (root / "var/log/sub/deeper/x").write_text("1")
+    with Confined(str(root)) as fs:
+        out = fs.clean("var/log")
+    assert out is not None and (out.files, out.dirs, out.bytes) == (6, 2, 26)
+    assert os.listdir(root / "var/log") == []
+
+
+def test_clean_keep_dirs_removes_files_only(root):
+    (root / "var/log/nginx").mkdir()
+    (root / "var/log/nginx/access.log").write_text("x")
+    os.chown(root / "var/log/nginx", 33, 4)
+    with Confined(str(root)) as fs:
+        out = fs.clean("var/log", keep_dirs=True)
+    assert out is not None and out.files == 1
+    assert os.listdir(root / "var/log/nginx") == []
+    assert os.stat(root / "var/log/nginx").st_uid == 33
+
+
+def test_protected_directory_survives_a_clean(root):
+    (root / "var/lib/sysprep").mkdir(parents=True)
+    (root / "var/lib/sysprep/state.ini").write_text("x")
+    with Confined(str(root)) as fs:
+        fs.protect("var/lib/sysprep")
+        out = fs.clean("var")
+    assert (root / "var/lib/sysprep/state.ini").exists()
+    assert out is not None and any(r == "protected" for _, r in out.skipped)
+
+
+def test_glob_matches_like_the_shell_and_sorts(root):
+    for name in ("b.log", "a.log", ".hidden.log", "c.txt"):
+        (root / "var/log" / name).write_text("x")
+    (root / "var/log/sub").mkdir()
+    (root / "var/log/sub/d.log").write_text("x")
+    with Confined(str(root)) as fs:
+        assert fs.glob("var/log/*.log") == ["var/log/a.log", "var/log/b.log"]
+        assert fs.glob("var/log/.*.log") == ["var/log/.hidden.log"]
+        assert fs.glob("var/**/*.log") == ["var/log/a.log", "var/log/b.log", "var/log/sub/d.log"]
+
+
+def test_glob_double_star_does_not_follow_symlinked_dirs(root):
+    os.symlink("/", root / "var/log/loop")
+    (root / "var/log/x~").write_text("x")
+    with Confined(str(root)) as fs:
+        assert fs.glob("**/*~") == ["var/log/x~"]
+
+
+def test_dry_run_changes_nothing_and_sees_its_own_plan(root):
+    (root / "var/log/a.log").write_text("x")
+    (root / "var/log/sub").mkdir()
+    (root / "var/log/sub/b.log").write_text("yy")
+    before = sorted(os.walk(root))
+    with Confined(str(root), dry_run=True) as fs:
+        assert fs.remove("var/log/a.log").files == 1
+        assert fs.glob("var/log/*.log") == []
+        out = fs.clean("var/log")
+        assert (out.files, out.dirs) == (1, 1)
+        assert fs.clean("var/log").files == 0
+        fs.write("etc/new", b"abc")
+        assert fs.read_bytes("etc/new") == b"abc"
+        assert fs.truncate("etc/passwd").bytes > 0
+        assert fs.read_bytes("etc/passwd") == b""
+    assert sorted(os.walk(root)) == before
+    assert (root / "etc/passwd").read_text().startswith("root")
+
+
+def test_swapped_symlink_mid_walk_cannot_redirect(root, outside):
+    """A directory replaced by a symlink to the host while a clean runs is not followed."""
+    base = root / "var/log/many"
+    for i in range(50):
+        d = base / f"d{i}"
+        d.mkdir(parents=True)
+        (d / "f").write_text("x")
+    stop = threading.Event()
+
+    def swap():
+        while not stop.is_set():
+            for i in range(50):
+                d = base / f"d{i}"
+                try:
+                    os.rename(d, base / f"gone{i}")
+                    os.symlink(str(outside), d)
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=swap)
+    t.start()
+    try:
+        with Confined(str(root)) as fs:
+            fs.clean("var/log")
+    finally:
+        stop.set()
+        t.join()
+    assert (outside / "canary").read_text() == "canary\n"
+    assert (outside / "canary.log").exists()
+
+
+def test_foreign_bind_mount_is_not_entered(root, outside):
+    (root / "run").mkdir()
+    subprocess.run(["mount", "--bind", str(outside), str(root / "run")], check=True)
+    try:
+        with Confined(str(root)) as fs:
+            assert any(rel == "run" for rel, _ in fs.skipped_mounts)
+            out = fs.clean("run")
+            assert out is not None and out.skipped and out.files == 0
+            assert fs.remove("run/canary").skipped
+            whole = fs.clean("")
+            assert any(p == "run" for p, _ in whole.skipped)
+    finally:
+        subprocess.run(["umount", str(root / "run")], check=True)
+    assert (outside / "canary").read_text() == "canary\n"
+
+
+def test_same_filesystem_bind_mount_is_detected(root, tmp_path):
+    """A bind mount of a folder of the same file system has the same st_dev: found by mount id."""
+    host_dir = tmp_path / "same-fs"
+    host_dir.mkdir()
+    (host_dir / "keep").write_text("k")
+    (root / "mnt").mkdir()
+    subprocess.run(["mount", "--bind", str(host_dir), str(root / "mnt")], check=True)
+    try:
+        with Confined(str(root)) as fs:
+            fs.clean("")
+    finally:
+        subprocess.run(["umount", str(root / "mnt")], check=True)
+    assert (host_dir / "keep").exists()
+
+
+def test_root_itself_cannot_be_removed(root):
+    with Confined(str(root)) as fs:
+        out = fs.remove("/")
+    assert out is not None and out.skipped
+    assert root.exists()
+
+
+def test_refused_for_a_file_in_the_middle(root):
+    with Confined(str(root)) as fs, pytest.raises(Refused):
+        fs.write("etc/passwd/x", b"")

@@ -1,0 +1,24 @@
+"""ruff and mypy (target Python 3.9) are part of the test suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tool(name: str) -> str:
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
+def test_ruff_is_clean():
+    p = subprocess.run([tool("ruff"), "check", "src", "tests", "benchmarks", "--output-format", "concise"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_mypy_is_clean():
+    p = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
