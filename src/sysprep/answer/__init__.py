@@ -1,0 +1,1 @@
+"""Answer files: the unattend.xml / YAML model, readers, validation, cache and secrets."""
