@@ -302,8 +302,8 @@ def _shown(st: Setting | None, node: Node) -> Any:
         for c in node.children:
             f = st.field(c.name)
             out[c.name] = _shown(f, c)
-        for f in st.children:  # defaults of what the element leaves out
-            if f.name not in out and f.default and f.linux:
+        for f in st.children:  # a choice left out takes its default (WillReboot: Never)
+            if f.name not in out and f.default and f.linux and f.kind is Kind.ENUM:
                 out[f.name] = _typed(f, f.default)
         return out
     if st.secret:

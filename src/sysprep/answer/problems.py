@@ -26,10 +26,11 @@ class Problem:
     hint: str = ""
     severity: Severity = Severity.ERROR
 
-    def render(self) -> str:
-        """One line, whatever the message quotes from the file."""
+    def render(self, *, severity: bool = True) -> str:
+        """One line, whatever the message quotes from the file; warnings say so unless
+        `severity` is False (a log line that has its own level)."""
         where = f"{one_line(self.file)}:{self.line}:{self.col}"
-        kind = "warning: " if self.severity is Severity.WARNING else ""
+        kind = "warning: " if severity and self.severity is Severity.WARNING else ""
         hint = f"; {self.hint}" if self.hint else ""
         return f"{where}: {kind}{one_line(self.message + hint)}"
 

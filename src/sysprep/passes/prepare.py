@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from sysprep.errors import RunError, SysprepError
+from sysprep.answer import cache as answer_cache
+from sysprep.answer.model import Answer
+from sysprep.answer.types import ResealMode
+from sysprep.errors import RunError, SysprepError, UsageError
 from sysprep.log import PANTHER, RunLog
-from sysprep.passes import preflight, state
+from sysprep.passes import preflight, rearm, state
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.providers import external
@@ -44,6 +47,12 @@ class Plan:
     reseal: Reseal
     final: ImageState
     pending: tuple[str, ...]
+    answer: answer_cache.Found | None = None  # the answer file of the run, validated
+    license: rearm.License | None = None  # set when this run rearms
+
+    @property
+    def rearms(self) -> bool:
+        return self.license is not None
 
     @property
     def action(self) -> str:
@@ -51,12 +60,25 @@ class Plan:
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
 
 
-# Hooks later stages plug into, so that this module does not reach up the chain:
-# answer-file loading (returns settings overrides) and the boot-time installation.
-AnswerLoader = Callable[[Request, Target, RunLog], "dict[str, object]"]
+# A hook later stages plug into, so that this module does not reach up the chain: the
+# boot-time installation.
 BootInstaller = Callable[[Target, Plan, RunLog], None]
-answer_loader: AnswerLoader | None = None
 boot_installer: BootInstaller | None = None
+
+
+def answer_settings(req: Request, answer: Answer | None) -> dict[str, object]:
+    """What the answer file's settings change in the plan of a sysprep run."""
+    if answer is None:
+        return {}
+    extra: dict[str, object] = {"answer": answer, "skip_rearm": answer.skip_rearm("generalize")}
+    persist = answer.persist_all_device_installs("generalize")
+    if persist is not None:
+        extra["persist_devices"] = persist
+    # Reseal Mode=Audit in oobeSystem sends the image to audit mode instead of the welcome
+    reseal = answer.reseal("oobeSystem")
+    if reseal is not None and reseal.mode is ResealMode.AUDIT:
+        extra["reseal"] = Reseal.AUDIT
+    return extra
 
 
 def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str, object]) -> Plan:
@@ -96,8 +118,19 @@ def prepare(req: Request, log: RunLog) -> Report:
     preflight.require_root()
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
-        extra = answer_loader(req, target, log) if answer_loader else {}
-        plan = make_plan(req, target, registry, extra)
+        found = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
+        answer = found.answer if found is not None else None
+        for secret in answer.secrets if answer is not None else ():
+            log.add_secret(secret)
+        plan = make_plan(req, target, registry, answer_settings(req, answer))
+        license = None
+        if req.generalize and not plan.settings.skip_rearm:
+            license = rearm.for_run(target.fs, answer)
+            rearm.check(license)  # the 4th rearm of a single license: refused, nothing changed
+        if answer is not None and answer.run_synchronous("generalize"):
+            raise UsageError(f"{found.where if found else ''}: RunSynchronous in the generalize "
+                             "pass is not supported by this build yet; nothing was changed")
+        plan = replace(plan, answer=found, license=license)
         if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
             bwrap()  # the image's own providers need the sandbox: fail now, not half-way
         preflight.check_release(target, log)  # validation done: from here on, changes
@@ -122,6 +155,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     previous = state.read(fs)
     state.write(fs, State(ImageState.UNDEPLOYABLE, running=running,
                           persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm))
+    if plan.answer is not None:
+        use_answer(target, plan, log)
     failed = run_providers(target, plan.providers, plan.settings, log, report, dry_run=req.dry_run)
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
@@ -141,6 +176,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
+    finish_answer(target, plan, log)
     if req.dry_run:
         now = previous.image_state.value if previous else "none (sysprep has not run here)"
         report.image_state = f"{now}; would become {plan.final.value}"
@@ -152,6 +188,39 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         log.step(f"image state is now {plan.final.value}")
         os.sync()
     return report
+
+
+def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
+    """Log what the answer file brings, and cache it in the target (passwords hashed)."""
+    found = plan.answer
+    assert found is not None
+    log.step(f"answer file {found.where}" + (" (cached in the image)" if found.cached else ""))
+    for w in found.warnings:
+        log.warning(w.render(severity=False))
+    if found.cached:
+        return
+    outcome = answer_cache.store(target.fs, found.answer)
+    log.record({"provider": "unattend", **outcome.record()})
+    verb = "would cache" if target.fs.dry_run else "cached"
+    log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
+             "unattend")
+
+
+def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
+    """After the run finished: count the rearm, and delete the generalize pass's secrets."""
+    fs = target.fs
+    if plan.license is not None:
+        lic = rearm.record(fs, plan.license, rearmed=True)
+        left = "unlimited" if lic.remaining is None else str(lic.remaining)
+        verb = "would be" if fs.dry_run else "is"
+        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe()}; rearms left: {left})")
+    elif Phase.GENERALIZE in plan.phases:
+        log.step("SkipRearm: registrations kept, no rearm counted")
+    if plan.answer is not None and not fs.dry_run:
+        n = answer_cache.scrub_secrets(fs, "generalize")
+        if n:
+            log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
+                     "file", "unattend")
 
 
 def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,
