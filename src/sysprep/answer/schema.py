@@ -366,10 +366,13 @@ for _c in COMPONENTS:
     BY_NAME[_c.name] = _c
     for _a in _c.aliases:
         BY_NAME[_a] = _c
+_FOLDED = {k.casefold(): v for k, v in BY_NAME.items()}
 
 
 def component(name: str) -> ComponentSpec | None:
-    return BY_NAME.get(name)
+    """The component of a name, Linux or Windows, in any case (Windows itself writes both
+    Microsoft-Windows-PnpSysprep and Microsoft-Windows-PnPSysprep)."""
+    return _FOLDED.get(name.casefold())
 
 
 def is_windows_component(name: str, attrs: dict[str, str]) -> bool:

@@ -160,7 +160,7 @@ class _Validator:
                 self.error(c.pos, f"unknown component {show(c.name)}",
                            _close(c.name, schema.BY_NAME) or "see docs/answer-file-reference.md")
             return
-        alias = c.name != spec.name
+        alias = c.name.casefold() != spec.name.casefold()
         for node in c.settings:
             st = spec.setting(node.name)
             if st is None:
@@ -382,7 +382,7 @@ class _Validator:
                     if st is None or not st.linux or p.name not in st.passes:
                         continue
                     key = (spec.name, node.name)
-                    if key in found and st.kind is not Kind.LIST:
+                    if key in found and st.kind not in (Kind.LIST, Kind.GROUP):
                         first = found[key][1][0].pos
                         self.error(node.pos, f"{node.name} is set twice in pass {p.name} "
                                    f"(first at {first.line}:{first.col})",
@@ -393,9 +393,32 @@ class _Validator:
             for (comp, name), (st, nodes) in found.items():
                 eff = out.setdefault((p.name, comp), {})
                 # the lists of all occurrences merge in document order (add, then modify...)
-                eff[name] = self.merge_list(st, nodes) if st.kind is Kind.LIST \
-                    else self.effective(st, nodes[0])
+                eff[name] = self.merge_all(st, nodes)
         return out
+
+    def merge_all(self, st: Setting, nodes: Sequence[Node]) -> Node:
+        """One effective element from the occurrences of a setting in a pass: lists merge
+        item by item, groups element by element; a value given twice is an error."""
+        if st.kind is Kind.LIST:
+            return self.merge_list(st, nodes)
+        if len(nodes) == 1 or st.kind is not Kind.GROUP:
+            return self.effective(st, nodes[0])
+        by_name: dict[str, list[Node]] = {}
+        for node in nodes:
+            for child in node.children:
+                by_name.setdefault(child.name, []).append(child)
+        kept = []
+        for name, same in by_name.items():
+            field = st.field(name)
+            if field is None or not field.linux:
+                continue
+            if len(same) > 1 and field.kind not in (Kind.LIST, Kind.GROUP):
+                first = same[0].pos
+                self.error(same[1].pos, f"{st.name}/{name} is set twice in the pass (first at "
+                           f"{first.line}:{first.col})", "keep one")
+            kept.append(self.merge_all(field, same))
+        first_node = nodes[0]
+        return Node(first_node.name, None if kept else "", tuple(kept), (), first_node.pos)
 
     def effective(self, st: Setting, node: Node) -> Node:
         """The element with its lists merged and its unknown parts dropped."""
