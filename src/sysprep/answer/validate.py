@@ -161,7 +161,15 @@ class _Validator:
                            _close(c.name, schema.BY_NAME) or "see docs/answer-file-reference.md")
             return
         alias = c.name.casefold() != spec.name.casefold()
+        seen: dict[str, Pos] = {}
         for node in c.settings:
+            if node.name in seen:
+                first = seen[node.name]
+                self.error(node.pos, f"{node.name} appears twice in component {c.name} (first "
+                           f"at {first.line}:{first.col})", "write it once (a list once, with "
+                           "all its items)")
+                continue
+            seen[node.name] = node.pos
             st = spec.setting(node.name)
             if st is None:
                 hint = _close(node.name, [s.name for s in spec.settings])
@@ -237,6 +245,8 @@ class _Validator:
 
     def scalar(self, st: Setting, node: Node) -> None:
         text = node.text or ""
+        if _BAD_CHAR.search(text):
+            return  # reported once, by syntax_node
         if st.secret:
             if text.strip() and text != passwords.DELETED:
                 self.secrets.add(text)

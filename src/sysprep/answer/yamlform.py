@@ -23,6 +23,7 @@ written, so `no` stays "no" and `007` stays "007" until the schema gives them a 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any, Union
 
 import yaml
@@ -110,8 +111,9 @@ def _decode(data: bytes, file: str) -> str:
 
 def parse(data: bytes, file: str) -> tuple[Document, list[Problem]]:
     text = _decode(data, file)
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # already reads: it refuses unprintable characters
         root = loader.get_single_node()
     except _Stop as s:
         p = _pos(s.mark)
@@ -129,7 +131,8 @@ def parse(data: bytes, file: str) -> tuple[Document, list[Problem]]:
     except RecursionError:
         fail_at(file, 1, 1, "collections nested too deeply")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         fail_at(file, 1, 1, "the answer file is empty", "write passes, e.g. 'generalize:'")
     assert isinstance(root, (ScalarNode, SequenceNode, MappingNode))
@@ -267,7 +270,7 @@ def write(doc: Document) -> bytes:
     buf = io.StringIO()
     buf.write(HEADER)
     yaml.dump(data, buf, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-              default_flow_style=False, width=100)
+              default_flow_style=False, width=1 << 30)  # never folded: values read back exact
     return buf.getvalue().encode("utf-8")
 
 
@@ -305,8 +308,14 @@ class _Repeated(list):  # type: ignore[type-arg]
     """Elements of the same name side by side: a list under their own name."""
 
 
+# Characters a YAML reader would turn into something else (line breaks it folds, tabs and
+# returns it may strip): the value is then written double-quoted, with escapes.
+_SPECIAL = re.compile("[\x85\u2028\u2029\r\t\n\x7f-\x9f\ufeff]")
+
+
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+    style = '"' if _SPECIAL.search(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _Dumper.add_representer(str, _str_representer)
