@@ -90,8 +90,8 @@ XML_CHAR = st.characters(blacklist_categories=("Cs",),
                                               "\x1b\x1c\x1d\x1e\x1f\ufffe\uffff")
 TEXT = st.text(XML_CHAR, max_size=12)
 KNOWN_SETTINGS = [s.name for c in schema.COMPONENTS for s in c.settings]
-NAMES = st.one_of(st.sampled_from(KNOWN_SETTINGS + ["RunSynchronousCommand", "Order", "Path",
-                                                    "LocalAccount", "Name", "Value", "Group"]),
+NAMES = st.one_of(st.sampled_from([*KNOWN_SETTINGS, "RunSynchronousCommand", "Order", "Path",
+                                   "LocalAccount", "Name", "Value", "Group"]),
                   st.from_regex(r"\A[A-Z][A-Za-z0-9_.-]{0,8}\Z"))
 ATTRS = st.lists(st.sampled_from([(ACTION, "add"), (ACTION, "modify"), (ACTION, "remove"),
                                   (KEY_VALUE, "1"), (KEY_VALUE, "k")]),
