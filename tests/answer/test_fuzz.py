@@ -24,7 +24,7 @@ from sysprep.answer.tree import (
 from sysprep.errors import UsageError
 
 # SYSPREP_FUZZ_EXAMPLES=5000 for a longer run than the quick suite's
-EXAMPLES = int(os.environ.get("SYSPREP_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("SYSPREP_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

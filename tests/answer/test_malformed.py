@@ -121,13 +121,13 @@ def test_there_are_more_than_thirty_cases():
 
 
 @pytest.mark.parametrize(("name", "content", "extra"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_malformed_file_is_one_located_line_exit_2_and_target_untouched(tmp_path, target, name,
-                                                                           content, extra):
+def test_malformed_file_is_one_located_line_exit_2_and_target_untouched(tmp_path, target, run,
+                                                                           name, content, extra):
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     line = re.compile(rf"^{re.escape(str(path))}:\d+:\d+: \S.*$")
 
-    v = cli("answer", "validate", str(path), *extra)
+    v = run("answer", "validate", str(path), *extra)  # in this process: an exception fails it
     assert v.code == 2, v.err
     assert len(v.err.splitlines()) == 1 and line.match(v.err.splitlines()[0]), v.err
     assert "Traceback" not in v.err
