@@ -69,10 +69,10 @@ def test_the_cache_is_0600_root_and_holds_hashes_not_passwords(fs, dirty):
         assert passwords.encode_windows(secret).encode() not in data
     found = cache.read(fs)
     assert found is not None and found.cached
-    ops, win = found.answer.local_accounts("oobeSystem", lambda p: pytest.fail("hashed again"))
+    ops, win = found.local_accounts("oobeSystem", lambda p: pytest.fail("hashed again"))
     assert ops.password_hash.startswith("$y$")  # the fixture's login.defs asks for YESCRYPT
     assert verify(PLAIN, ops.password_hash) and verify(WINDOWS, win.password_hash)
-    assert verify(ROOTPW, found.answer.administrator_password("oobeSystem", lambda p: ""))
+    assert verify(ROOTPW, found.administrator_password("oobeSystem", lambda p: ""))
     assert data.count(DELETED.encode()) == 2  # the Credentials and the domain-join password
 
 
@@ -80,7 +80,7 @@ def test_the_method_follows_the_targets_login_defs(fs, dirty):
     with open(os.path.join(dirty.path, "etc/login.defs"), "w") as f:
         f.write("ENCRYPT_METHOD SHA512\n")
     cache.store(fs, loaded(SECRETS_FILE))
-    (ops, _) = cache.read(fs).answer.local_accounts("oobeSystem", str)
+    (ops, _) = cache.read(fs).local_accounts("oobeSystem", str)
     assert ops.password_hash.startswith("$6$") and verify(PLAIN, ops.password_hash)
 
 
@@ -95,7 +95,7 @@ def test_a_new_answer_file_replaces_the_cache_whatever_its_mode_was(fs, dirty):
                                              "<ComputerName>new</ComputerName>"))))
     st = os.stat(path)
     assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o600, 0)
-    assert cache.read(fs).answer.computer_name() == "new"
+    assert cache.read(fs).computer_name() == "new"
 
 
 def test_scrub_deletes_the_passwords_of_the_pass_that_used_them(fs, dirty):
@@ -104,7 +104,7 @@ def test_scrub_deletes_the_passwords_of_the_pass_that_used_them(fs, dirty):
     assert cache.scrub_secrets(fs, "oobeSystem") == 3
     data = open(os.path.join(dirty.path, cache.CACHE), "rb").read()
     assert b"$y$" not in data and data.count(DELETED.encode()) == 5
-    answer = cache.read(fs).answer
+    answer = cache.read(fs)
     assert [a.password_hash for a in answer.local_accounts("oobeSystem", str)] == [None, None]
     assert cache.scrub_secrets(fs, "oobeSystem") == 0
     assert stat.S_IMODE(os.stat(os.path.join(dirty.path, cache.CACHE)).st_mode) == 0o600
@@ -116,14 +116,29 @@ def test_the_implicit_search_order(fs, dirty):
     os.makedirs(etc)
     with open(f"{etc}/unattend.yaml", "w") as f:
         f.write("specialize:\n  Linux-Shell-Setup:\n    ComputerName: from-yaml\n")
-    assert cache.find(fs, live=False).answer.computer_name() == "from-yaml"
+    assert cache.find(fs, live=False).computer_name() == "from-yaml"
     with open(f"{etc}/unattend.xml", "w") as f:
         f.write(unattend(settings("specialize", "Linux-Shell-Setup", "<ComputerName>from-xml</ComputerName>")))
     found = cache.find(fs, live=False)
-    assert found.answer.computer_name() == "from-xml" and found.where.endswith("etc/sysprep/unattend.xml")
+    assert found.computer_name() == "from-xml" and found.source.endswith("etc/sysprep/unattend.xml") and found.origin == "image"
     cache.store(fs, loaded(unattend(settings("specialize", "Linux-Shell-Setup",
                                              "<ComputerName>cached</ComputerName>"))))
-    assert cache.find(fs, live=False).answer.computer_name() == "cached"
+    assert cache.find(fs, live=False).computer_name() == "cached"
+
+
+def test_an_answer_found_in_a_target_hashes_as_that_target_asks(fs, dirty):
+    etc = os.path.join(dirty.path, "etc/sysprep")
+    os.makedirs(etc)
+    with open(f"{etc}/unattend.xml", "w") as f:
+        f.write(SECRETS_FILE)
+    found = cache.find(fs, live=False)
+    ops, win = found.local_accounts("oobeSystem")  # as the boot-time passes call it
+    assert ops.password_hash.startswith("$y$") and verify(PLAIN, ops.password_hash)
+    assert verify(WINDOWS, win.password_hash)
+    from sysprep import answer
+
+    loose, _ = answer.parse(SECRETS_FILE.encode(), "u.xml")  # no target: SHA-512
+    assert loose.local_accounts("oobeSystem")[0].password_hash.startswith("$6$")
 
 
 def test_a_broken_cache_is_reported_at_its_place(fs, dirty):
@@ -147,7 +162,7 @@ def test_an_answer_file_on_a_medium_labelled_sysprep(tmp_path):
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", cache.MEDIUM_LABEL, "-d", str(src), str(img), "4M"],
                    check=True)
     found = cache.from_medium(str(img))
-    assert found is not None and found.answer.computer_name() == "usb"
-    assert found.where == f"{img}:/unattend.yaml"
+    assert found is not None and found.computer_name() == "usb"
+    assert found.source == f"{img}:/unattend.yaml" and found.origin == "medium"
     assert not any(str(tmp_path) in line or "sysprep-medium" in line
                    for line in open("/proc/self/mounts"))

@@ -19,14 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Iterator
 
 from sysprep.answer import reader, schema, xmlform
 from sysprep.answer.limits import MAX_BYTES
-from sysprep.answer.model import Answer, password_state, plain_password
+from sysprep.answer.model import Answer, Origin, password_state, plain_password
 from sysprep.answer.passwords import DELETED, Hasher
-from sysprep.answer.problems import Problem, fail_at
+from sysprep.answer.problems import fail_at
 from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import Component, Document, Node, PassSettings
 from sysprep.errors import RunError
@@ -40,14 +40,6 @@ MEDIUM_DEVICE = f"/dev/disk/by-label/{MEDIUM_LABEL}"
 MEDIUM_FILES = ("unattend.xml", "unattend.yaml", "unattend.yml", "autounattend.xml")
 
 
-@dataclass(frozen=True)
-class Found:
-    answer: Answer
-    warnings: tuple[Problem, ...]
-    where: str  # what to tell the user: a path, "the cache", a device
-    cached: bool  # read from the cache (nothing to store)
-
-
 def shown_path(fs: Confined, rel: str) -> str:
     """A path of the target as the user can open it from here."""
     return os.path.join(fs.host_path, rel)
@@ -55,7 +47,8 @@ def shown_path(fs: Confined, rel: str) -> str:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def _parse_in(fs: Confined, rel: str, *, strict: bool, shown: str | None = None) -> Found | None:
+def _parse_in(fs: Confined, rel: str, origin: Origin, *, strict: bool,
+              shown: str | None = None) -> Answer | None:
     name = shown or shown_path(fs, rel)
     try:
         data = fs.read_bytes(rel, limit=MAX_BYTES)
@@ -64,33 +57,36 @@ def _parse_in(fs: Confined, rel: str, *, strict: bool, shown: str | None = None)
                 "answer file")
     if data is None:
         return None
-    answer, warnings = reader.parse(data, name, strict=strict)
-    return Found(answer, tuple(warnings), name, rel == CACHE)
+    answer, _ = reader.parse(data, name, strict=strict)
+    return replace(answer, origin=origin)
 
 
-def read(fs: Confined, *, strict: bool = False) -> Found | None:
-    """The cached answer file, validated; None when nothing is cached."""
-    return _parse_in(fs, CACHE, strict=strict)
+def read(fs: Confined, *, strict: bool = False) -> Answer | None:
+    """The cached answer file, validated; None when nothing is cached. Its passwords are
+    hashed as the target's login.defs asks (Answer.local_accounts)."""
+    answer = _parse_in(fs, CACHE, "cache", strict=strict)
+    return None if answer is None else replace(answer, hasher=Hasher.for_target(fs))
 
 
 def find(fs: Confined, *, live: bool, strict: bool = False,
-         medium: str | None = MEDIUM_DEVICE) -> Found | None:
+         medium: str | None = MEDIUM_DEVICE) -> Answer | None:
     """The implicit search: the cache, the image's /etc/sysprep, then (live only) the medium
-    labelled SYSPREP. None when there is no answer file anywhere."""
-    for rel in (CACHE, *IMAGE_FILES):
-        found = _parse_in(fs, rel, strict=strict)
-        if found is not None:
-            return found
-    if live and medium is not None and os.path.exists(medium):
-        return from_medium(medium, strict=strict)
-    return None
+    labelled SYSPREP. None when there is no answer file anywhere. Warnings are in
+    `answer.warnings`, where it came from in `answer.origin` and `answer.source`."""
+    answer = read(fs, strict=strict)
+    for rel in IMAGE_FILES:
+        if answer is None:
+            answer = _parse_in(fs, rel, "image", strict=strict)
+    if answer is None and live and medium is not None and os.path.exists(medium):
+        answer = from_medium(medium, strict=strict)
+    return None if answer is None else replace(answer, hasher=Hasher.for_target(fs))
 
 
-def from_medium(device: str, *, strict: bool = False) -> Found | None:
+def from_medium(device: str, *, strict: bool = False) -> Answer | None:
     """An answer file at the top of a removable file system, mounted read-only meanwhile."""
     with _mounted(device) as where, Confined(where, own_mounts=["/"]) as medium_fs:
         for name in MEDIUM_FILES:
-            found = _parse_in(medium_fs, name, strict=strict, shown=f"{device}:/{name}")
+            found = _parse_in(medium_fs, name, "medium", strict=strict, shown=f"{device}:/{name}")
             if found is not None:
                 return found
     return None
@@ -114,12 +110,12 @@ def _mounted(device: str) -> Iterator[str]:
             os.rmdir(where)
 
 
-def for_run(fs: Confined, unattend: str | None, *, strict: bool = False) -> Found | None:
+def for_run(fs: Confined, unattend: str | None, *, strict: bool = False) -> Answer | None:
     """The answer file of a sysprep run: `--unattend FILE` (from the host), else the cache,
     else /etc/sysprep/unattend.* in the image."""
     if unattend is not None:
-        answer, warnings = reader.load(unattend, strict=strict)
-        return Found(answer, tuple(warnings), unattend, False)
+        answer, _ = reader.load(unattend, strict=strict)
+        return replace(answer, hasher=Hasher.for_target(fs))
     return find(fs, live=False, strict=strict)
 
 
@@ -132,7 +128,7 @@ def store(fs: Confined, answer_or_source: Answer | str, *,
     login.defs asks."""
     answer = answer_or_source if isinstance(answer_or_source, Answer) \
         else reader.load(answer_or_source)[0]
-    hasher = hasher or Hasher.for_target(fs)
+    hasher = hasher or answer.hasher or Hasher.for_target(fs)
     doc = transform(answer.document, lambda p, st, n: _for_cache(p, st, n, hasher))
     return _write(fs, xmlform.write(doc))
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import secrets as random
 import string
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from sysprep.answer import passwords, schema
+from sysprep.answer.problems import Problem
 from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import Document, Node
 from sysprep.answer.types import (
@@ -28,6 +29,9 @@ from sysprep.answer.types import (
 )
 
 Hash = Callable[[str], str]  # a plain password -> its crypt hash (passwords.Hasher)
+# where an answer file came from: named on the command line or read from a host path, the
+# target's cache, the image's /etc/sysprep, a medium labelled SYSPREP
+Origin = Literal["file", "cache", "image", "medium"]
 
 DEPLOYMENT = schema.DEPLOYMENT.name
 PNP = schema.PNP.name
@@ -46,10 +50,28 @@ class Answer:
                                                              default_factory=dict)
     secrets: frozenset[str] = field(compare=False, repr=False, default=frozenset())
     architecture: str = field(compare=False, default="")
+    warnings: tuple[Problem, ...] = field(compare=False, repr=False, default=())
+    origin: Origin = field(compare=False, default="file")
+    # how the target the answer file was found in hashes passwords (see cache.find)
+    hasher: Hash | None = field(compare=False, repr=False, default=None)
 
     @property
     def source(self) -> str:
+        """The file, as messages name it."""
         return self.document.source
+
+    @property
+    def cached(self) -> bool:
+        return self.origin == "cache"
+
+    def _hash(self, hasher: Hash | None) -> Hash:
+        if hasher is not None:
+            return hasher
+        if self.hasher is not None:
+            return self.hasher
+        from sysprep.answer.passwords import Hasher, Policy
+
+        return Hasher(Policy())  # no target to ask: SHA-512, which every libcrypt reads
 
     # -- raw access ----------------------------------------------------------------------
 
@@ -119,8 +141,10 @@ class Answer:
         """An IANA name (Windows names are mapped)."""
         return self._meaning(pass_name, SHELL, "TimeZone")
 
-    def local_accounts(self, pass_name: str, hasher: Hash) -> tuple[LocalAccount, ...]:
-        """UserAccounts/LocalAccounts, passwords hashed by `hasher` (never kept in clear)."""
+    def local_accounts(self, pass_name: str, hasher: Hash | None = None) -> tuple[LocalAccount, ...]:
+        """UserAccounts/LocalAccounts with crypt hashes as passwords. A cached answer file
+        holds hashes already; a plain password is hashed by `hasher`, else as the target the
+        answer file was found in asks (cache.find), else SHA-512."""
         ua = self.setting(pass_name, SHELL, "UserAccounts")
         lst = ua.child("LocalAccounts") if ua is not None else None
         if lst is None:
@@ -136,7 +160,7 @@ class Answer:
             out.append(LocalAccount(
                 name=(item.value("Name") or "").strip(),
                 groups=linux_groups,
-                password_hash=_password_hash(item.child("Password"), hasher),
+                password_hash=_password_hash(item.child("Password"), self._hash(hasher)),
                 display_name=(item.value("DisplayName") or "").strip(),
                 authorized_keys=tuple((k.text or "").strip() for k in keys.children
                                       if (k.text or "").strip()) if keys is not None else (),
@@ -144,10 +168,12 @@ class Answer:
             ))
         return tuple(out)
 
-    def administrator_password(self, pass_name: str, hasher: Hash) -> str | None:
-        """root's password hash (UserAccounts/AdministratorPassword)."""
+    def administrator_password(self, pass_name: str, hasher: Hash | None = None) -> str | None:
+        """root's password hash (UserAccounts/AdministratorPassword); hashed as
+        local_accounts does."""
         ua = self.setting(pass_name, SHELL, "UserAccounts")
-        return _password_hash(ua.child("AdministratorPassword") if ua else None, hasher)
+        return _password_hash(ua.child("AdministratorPassword") if ua else None,
+                              self._hash(hasher))
 
     def auto_logon(self, pass_name: str) -> AutoLogon | None:
         node = self.setting(pass_name, SHELL, "AutoLogon")

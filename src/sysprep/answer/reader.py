@@ -81,9 +81,9 @@ def model(doc: Document, warnings: list[Problem] | None = None, *, strict: bool 
     if errors:
         fail(sorted(errors, key=lambda p: (p.line, p.col)))
     arch_name = arch or validate.machine_architecture()
-    answer = Answer(doc, result.effective, result.secrets, arch_name)
     found = sorted([*early, *result.warnings], key=lambda p: (p.line, p.col))
-    return answer, [w for w in found if w.severity is Severity.WARNING]
+    warned = [w for w in found if w.severity is Severity.WARNING]
+    return Answer(doc, result.effective, result.secrets, arch_name, tuple(warned)), warned
 
 
 def parse(data: bytes, file: str, *, strict: bool = False, fmt: Format | None = None,

@@ -80,7 +80,7 @@ def _show(ns: argparse.Namespace) -> int:
         if found is None:
             raise UsageError(f"no answer file is cached in {target.spec.describe()} "
                              f"(/{cache.CACHE})")
-        answer, warnings, where = found.answer, list(found.warnings), found.where
+        answer, warnings, where = found, list(found.warnings), found.source
     _warn(warnings)
     shown = answer.show()
     if ns.json:

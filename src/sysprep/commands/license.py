@@ -47,8 +47,8 @@ def run(ns: argparse.Namespace, name: str) -> int:
         try:
             found = cache.read(target.fs)
             if found is not None:
-                lic = rearm.for_run(target.fs, found.answer)
-                skip = found.answer.skip_rearm("generalize")
+                lic = rearm.for_run(target.fs, found)
+                skip = found.skip_rearm("generalize")
         except SysprepError as e:  # a broken cache must not hide the counter
             note = f"the cached answer file is not valid: {e}"
         regs = registrations(target)

@@ -47,7 +47,7 @@ class Plan:
     reseal: Reseal
     final: ImageState
     pending: tuple[str, ...]
-    answer: answer_cache.Found | None = None  # the answer file of the run, validated
+    answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
 
     @property
@@ -118,8 +118,7 @@ def prepare(req: Request, log: RunLog) -> Report:
     preflight.require_root()
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
-        found = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
-        answer = found.answer if found is not None else None
+        answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
         for secret in answer.secrets if answer is not None else ():
             log.add_secret(secret)
         plan = make_plan(req, target, registry, answer_settings(req, answer))
@@ -128,9 +127,9 @@ def prepare(req: Request, log: RunLog) -> Report:
             license = rearm.for_run(target.fs, answer)
             rearm.check(license)  # the 4th rearm of a single license: refused, nothing changed
         if answer is not None and answer.run_synchronous("generalize"):
-            raise UsageError(f"{found.where if found else ''}: RunSynchronous in the generalize "
+            raise UsageError(f"{answer.source}: RunSynchronous in the generalize "
                              "pass is not supported by this build yet; nothing was changed")
-        plan = replace(plan, answer=found, license=license)
+        plan = replace(plan, answer=answer, license=license)
         if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
             bwrap()  # the image's own providers need the sandbox: fail now, not half-way
         preflight.check_release(target, log)  # validation done: from here on, changes
@@ -192,14 +191,14 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
 
 def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
     """Log what the answer file brings, and cache it in the target (passwords hashed)."""
-    found = plan.answer
-    assert found is not None
-    log.step(f"answer file {found.where}" + (" (cached in the image)" if found.cached else ""))
-    for w in found.warnings:
+    answer = plan.answer
+    assert answer is not None
+    log.step(f"answer file {answer.source}" + (" (cached in the image)" if answer.cached else ""))
+    for w in answer.warnings:
         log.warning(w.render(severity=False))
-    if found.cached:
+    if answer.cached:
         return
-    outcome = answer_cache.store(target.fs, found.answer)
+    outcome = answer_cache.store(target.fs, answer)
     log.record({"provider": "unattend", **outcome.record()})
     verb = "would cache" if target.fs.dry_run else "cached"
     log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
