@@ -16,6 +16,8 @@ from sysprep.target.confined import Confined
 
 BUNDLE = "usr/lib/sysprep/sysprep.pyz"
 WRAPPER = "usr/sbin/sysprep"
+README = "usr/lib/sysprep/README"
+MANPAGE = "usr/share/man/man8/sysprep.8"
 MIN_PYTHON = (3, 9)
 # Pure-Python packages bundled with sysprep (imported by name from the bundle).
 VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
@@ -118,4 +120,29 @@ def install(fs: Confined) -> list[str]:
     fs.mkdir("usr/lib/sysprep", 0o755)
     fs.write(BUNDLE, build(), mode=0o644)
     fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755)
-    return [BUNDLE, WRAPPER]
+    fs.write(README, _README.encode(), mode=0o644)
+    written = [BUNDLE, WRAPPER, README]
+    if fs.is_dir("usr/share/man"):
+        from sysprep.commands.docs import man_page
+
+        fs.mkdir("usr/share/man/man8", 0o755)
+        fs.write(MANPAGE, man_page().encode(), mode=0o644)
+        written.append(MANPAGE)
+    return written
+
+
+_README = """\
+sysprep was installed into this system by `sysprep install` or `sysprep --generalize`.
+
+  /usr/sbin/sysprep                  the command (sysprep --help, man sysprep)
+  /usr/lib/sysprep/sysprep.pyz       its runtime, run by this system's python3
+  /var/lib/sysprep/state.ini         the image state: `sysprep state`
+  /var/lib/sysprep/panther/          logs of the cleanup and generalize phases
+  /var/log/sysprep/                  logs of the boot-time passes (specialize, oobeSystem,
+                                     auditSystem, auditUser); commands/ holds the output of
+                                     each RunSynchronous command; unattendgc/ the answer-file
+                                     settings applied at boot
+  sysprep-specialize.service         runs the specialize pass early in the next boot
+  sysprep-passes.service             runs oobeSystem (and the welcome) or the audit passes
+Both units disable themselves when no pass is pending.
+"""
