@@ -38,7 +38,8 @@ class VM:
                  append: str = "", memory: int = 1024) -> None:
         self.console = os.path.join(workdir, f"{name}-console.log")
         self.qmp_path = os.path.join(workdir, f"{name}-qmp.sock")
-        for p in (self.console, self.qmp_path):
+        self.serial_path = os.path.join(workdir, f"{name}-serial.sock")
+        for p in (self.console, self.qmp_path, self.serial_path):
             if os.path.exists(p):
                 os.remove(p)
         cmdline = f"root=/dev/vda rw console=ttyS0 systemd.show_status=1 {append}".strip()
@@ -47,7 +48,9 @@ class VM:
             "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
             "-drive", f"file={image},format=raw,if=virtio,cache=unsafe",
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
-            "-display", "none", "-serial", f"file:{self.console}", "-monitor", "none",
+            "-display", "none", "-monitor", "none",
+            "-chardev", f"socket,id=s0,path={self.serial_path},server=on,wait=off,logfile={self.console}",
+            "-serial", "chardev:s0",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
             "-device", "virtio-rng-pci",
         ]
@@ -75,6 +78,16 @@ class VM:
                 return self.output().count(text) >= count
             time.sleep(1)
         return False
+
+    def type(self, text: str) -> None:
+        """Type on the serial console (a login shell there reads it)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.serial_path)
+        for ch in text:
+            s.sendall(ch.encode())
+            time.sleep(0.01)
+        s.close()
 
     def qmp(self, command: str, **arguments: object) -> None:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -116,4 +116,5 @@ def write(fs: Confined, progress: Progress) -> None:
     if fs.dry_run:
         return
     progress.updated = now()
+    fs.mkdir(PROGRESS_FILE.rsplit("/", 1)[0], 0o755)
     fs.write(PROGRESS_FILE, (json.dumps(progress.to_json(), indent=1) + "\n").encode(), mode=0o644)
