@@ -4,9 +4,11 @@ in qemu (TCG) until the boot-time passes finish; then checked from outside."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -115,3 +117,42 @@ def test_two_clones_of_one_image_differ(template, tmp_path):
             keys.append(host_keys(m))
     assert ids[0] != ids[1]
     assert set(keys[0].values()).isdisjoint(keys[1].values())
+
+
+def test_live_generalize_inside_a_booted_guest_then_specialize(debian_tarball, tmp_path):
+    """`sysprep --generalize --oobe --shutdown` typed on the console of a running guest."""
+    work = str(tmp_path)
+    root = extract(debian_tarball, os.path.join(work, "root"))
+    with open(os.path.join(root, "etc/fstab"), "w") as f:
+        f.write("/dev/vda / ext4 defaults 0 1\n")
+    facts = dirty_like_a_used_machine(root)
+    assert sysprep("install", "--root", root).returncode == 0
+    dropin = os.path.join(root, "etc/systemd/system/serial-getty@ttyS0.service.d")
+    os.makedirs(dropin)
+    with open(os.path.join(dropin, "autologin.conf"), "w") as f:
+        f.write("[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n")
+    image = os.path.join(work, "live.img")
+    make_ext4_image(root, image)
+    kernel, initrd = kernel_and_initrd(root)
+    vm = VM(image, kernel, initrd, work, name="live").start()
+    try:
+        assert vm.wait_for("root@", BOOT_TIMEOUT), vm.output()[-3000:]
+        vm.type("sysprep --generalize --oobe --shutdown --quiet; echo SYSPREP-EXIT=$?\n")
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while vm.wait_exit(2) is None:
+            failed = re.search(r"SYSPREP-EXIT=\d+", vm.output())
+            assert failed is None, f"sysprep returned instead of powering off:\n{vm.output()[-3000:]}"
+            assert time.monotonic() < deadline, "the guest did not power off:\n" + vm.output()[-3000:]
+    finally:
+        vm.kill()
+    with Mounted(image, os.path.join(work, "m")) as m:
+        assert open(f"{m}/etc/machine-id").read() == "uninitialized\n"
+        assert not [n for n in os.listdir(f"{m}/etc/ssh") if n.startswith("ssh_host_")]
+        assert "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in open(f"{m}/var/lib/sysprep/state.ini").read()
+        assert os.path.exists(f"{m}/var/lib/sysprep/panther/setupact.log")
+    out = boot(image, kernel, initrd, work, "live-clone", DONE)
+    assert "specialize pass" in out
+    with Mounted(image, os.path.join(work, "m")) as m:
+        new_id = open(f"{m}/etc/machine-id").read().strip()
+        assert len(new_id) == 32 and new_id != facts["machine_id"]
+        assert "IMAGE_STATE_COMPLETE" in open(f"{m}/var/lib/sysprep/state.ini").read()
