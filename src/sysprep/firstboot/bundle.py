@@ -146,3 +146,23 @@ sysprep was installed into this system by `sysprep install` or `sysprep --genera
   sysprep-passes.service             runs oobeSystem (and the welcome) or the audit passes
 Both units disable themselves when no pass is pending.
 """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m sysprep.firstboot.bundle OUT: write the runtime bundle to a file."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m sysprep.firstboot.bundle OUT.pyz", file=sys.stderr)
+        return 2
+    data = build()
+    with open(args[0], "wb") as f:
+        f.write(data)
+    os.chmod(args[0], 0o755)
+    print(f"{args[0]}: {len(data)} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
