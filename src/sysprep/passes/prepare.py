@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from sysprep.errors import RunError, SysprepError
@@ -45,6 +45,7 @@ class Plan:
     reseal: Reseal
     final: ImageState
     pending: tuple[str, ...]
+    runtime: bytes | None = None  # the bundle to install (built while validating)
 
     @property
     def action(self) -> str:
@@ -95,6 +96,7 @@ def prepare(req: Request, log: RunLog) -> Report:
             bwrap()  # the image's own providers need the sandbox: fail now, not half-way
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
+            plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.check_release(target, log)  # validation done: from here on, changes
         return _execute(req, target, plan, log)
 
@@ -122,12 +124,9 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
-    if failed is None and not req.dry_run:
-        try:
-            install_boot(target, plan, log)
-        except (SysprepError, OSError, Refused) as e:
-            failed = f"installing the boot-time passes failed: {e}"
-            log.error(failed)
+    if failed is None:
+        failed = run_providers(target, [boot_passes_provider(plan)], plan.settings, log, report,
+                               dry_run=req.dry_run)
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
         state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, last_error=failed,
@@ -150,25 +149,31 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     return report
 
 
-def install_boot(target: Target, plan: Plan, log: RunLog) -> None:
-    """Put the runtime and the boot-time units into the target, so the next boot runs the
-    pending passes (nothing to install in an image without systemd: said in the log)."""
-    fs = target.fs
-    if not units.has_systemd(fs):
-        log.warning("the image has no systemd: the boot-time passes are not installed, so the "
-                    "clone will not specialize itself at boot")
-        return
-    for path in bundle.install(fs):
-        log.info(f"installed /{path}")
-    answer = plan.settings.answer
-    cloud_hostname = bool(answer is not None and getattr(answer, "computer_name", None)
-                          and _answer_value(answer, "computer_name", "specialize"))
-    for o in units.install(fs, cloud_hostname=cloud_hostname,
-                           audit_autologin=plan.reseal is Reseal.AUDIT):
-        log.info(f"installed /{o.path}")
-    if plan.reseal is Reseal.OOBE:
-        units.set_audit_autologin(fs, False)
-    log.step(f"the next boot runs: {', '.join(plan.pending)}")
+def boot_passes_provider(plan: Plan) -> Provider:
+    """The last step of every run: sysprep and its boot-time units go into the image, so the
+    next boot runs the pending passes. Not selectable: without it nothing would specialize."""
+
+    def run(ctx: Context) -> None:
+        fs = ctx.fs
+        if not units.has_systemd(fs):
+            ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
+                        "the clone will not specialize itself at boot")
+            return
+        for o in bundle.install(fs, plan.runtime):
+            ctx.note(o)
+        answer = plan.settings.answer
+        cloud_hostname = bool(answer is not None and getattr(answer, "computer_name", None)
+                              and _answer_value(answer, "computer_name", "specialize"))
+        for o in units.install(fs, cloud_hostname=cloud_hostname,
+                               audit_autologin=plan.reseal is Reseal.AUDIT):
+            ctx.note(o)
+        if plan.reseal is Reseal.OOBE:
+            for o in units.set_audit_autologin(fs, False):
+                ctx.note(o)
+        ctx.log.step(f"the next boot runs: {', '.join(plan.pending)}")
+
+    return Provider(name="boot-passes", heading="Install sysprep and its boot-time units into the image",
+                    description="", phase=Phase.GENERALIZE, run=run, order=1000)
 
 
 def _answer_value(answer: object, getter: str, pass_name: str) -> object:
