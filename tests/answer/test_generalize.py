@@ -62,6 +62,8 @@ def test_no_plain_secret_reaches_any_file_the_run_wrote(dirty, write):
     found = []
     for d, _, files in os.walk(dirty.path):
         for f in files:
+            if os.path.islink(os.path.join(d, f)):
+                continue
             data = open(os.path.join(d, f), "rb").read()
             found += [(os.path.join(d, f), n) for n in needles if n in data]
     assert not found

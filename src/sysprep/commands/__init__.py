@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "or YAML)"),
     "license": ("sysprep.commands.license", "license type, registrations found and rearms left "
                 "(slmgr /dlv)"),
+    "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
     "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }

@@ -12,12 +12,13 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Sequence
 
 from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError, UsageError
+from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, rearm, state
 from sysprep.passes.report import ProviderResult, Report
@@ -47,23 +48,14 @@ class Plan:
     reseal: Reseal
     final: ImageState
     pending: tuple[str, ...]
+    runtime: bytes | None = None  # the bundle to install (built while validating)
     answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
-
-    @property
-    def rearms(self) -> bool:
-        return self.license is not None
 
     @property
     def action(self) -> str:
         what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
-
-
-# A hook later stages plug into, so that this module does not reach up the chain: the
-# boot-time installation.
-BootInstaller = Callable[[Target, Plan, RunLog], None]
-boot_installer: BootInstaller | None = None
 
 
 def answer_settings(req: Request, answer: Answer | None) -> dict[str, object]:
@@ -132,6 +124,9 @@ def prepare(req: Request, log: RunLog) -> Report:
         plan = replace(plan, answer=answer, license=license)
         if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
             bwrap()  # the image's own providers need the sandbox: fail now, not half-way
+        if units.has_systemd(target.fs):
+            bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
+            plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.check_release(target, log)  # validation done: from here on, changes
         return _execute(req, target, plan, log)
 
@@ -144,7 +139,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     if not req.dry_run:
         fs.mkdir(state.STATE_DIR, 0o755)
         fs.protect(state.STATE_DIR)
-        log.attach(fs, PANTHER, journal=target.live)
+        if log.folder is None:
+            log.attach(fs, PANTHER, journal=target.live)
         report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
@@ -160,12 +156,9 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
-    if failed is None and boot_installer is not None:
-        try:
-            boot_installer(target, plan, log)
-        except (SysprepError, OSError, Refused) as e:
-            failed = f"installing the boot-time passes failed: {e}"
-            log.error(failed)
+    if failed is None:
+        failed = run_providers(target, [boot_passes_provider(plan)], plan.settings, log, report,
+                               dry_run=req.dry_run)
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
         state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, last_error=failed,
@@ -220,6 +213,58 @@ def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
         if n:
             log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
                      "file", "unattend")
+
+
+def boot_passes_provider(plan: Plan) -> Provider:
+    """The last step of every run: sysprep and its boot-time units go into the image, so the
+    next boot runs the pending passes. Not selectable: without it nothing would specialize."""
+
+    def run(ctx: Context) -> None:
+        fs = ctx.fs
+        if not units.has_systemd(fs):
+            ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
+                        "the clone will not specialize itself at boot")
+            return
+        for o in bundle.install(fs, plan.runtime):
+            ctx.note(o)
+        answer = plan.settings.answer
+        cloud_hostname = bool(answer is not None and getattr(answer, "computer_name", None)
+                              and _answer_value(answer, "computer_name", "specialize"))
+        for o in units.install(fs, cloud_hostname=cloud_hostname,
+                               audit_autologin=plan.reseal is Reseal.AUDIT):
+            ctx.note(o)
+        if plan.reseal is Reseal.OOBE:
+            for o in units.set_audit_autologin(fs, False):
+                ctx.note(o)
+        ctx.log.step(f"the next boot runs: {', '.join(plan.pending)}")
+
+    return Provider(name="boot-passes", heading="Install sysprep and its boot-time units into the image",
+                    description="", phase=Phase.GENERALIZE, run=run, order=1000)
+
+
+def _answer_value(answer: object, getter: str, pass_name: str) -> object:
+    fn = getattr(answer, getter)
+    try:
+        return fn(pass_name)
+    except TypeError:
+        return fn()
+
+
+def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
+    """The answer file's Reseal at boot: the cleanup phase, then reseal to OOBE or audit
+    (what `sysprep --oobe` / `--audit` does on the live system)."""
+    req = Request(reseal=reseal, target=target.spec)
+    plan = make_plan(req, target, Registry.load(extra=external.discover(target.fs)), {})
+    if units.has_systemd(target.fs):
+        plan = replace(plan, runtime=bundle.build())
+    log.step(f"resealing to {reseal.value.upper()}: the cleanup phase runs now; its log is in /{PANTHER}")
+    cleanup_log = RunLog(quiet=log.quiet)  # cleanup empties var/log: log where generalize logs
+    try:
+        report = _execute(req, target, plan, cleanup_log)
+    finally:
+        cleanup_log.close()
+    if report.failed:
+        raise RunError(f"resealing to {reseal.value.upper()} failed: see /{PANTHER}/setuperr.log")
 
 
 def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,
