@@ -224,12 +224,73 @@ def test_license_shows_type_registrations_and_remaining(dirty, write, run, provi
     assert info["registrations"][0]["files"] == ["/etc/test-registration/consumer.pem"]
 
 
-def test_runsynchronous_in_generalize_is_refused_until_the_engine_runs_it(dirty, write, run):
-    path = write("u.xml", unattend(settings("generalize", "Linux-Deployment",
-                                            "<RunSynchronous><RunSynchronousCommand><Order>1</Order>"
-                                            "<Path>/bin/true</Path></RunSynchronousCommand>"
-                                            "</RunSynchronous>")))
+def commands_file(write, *cmds: tuple[int, str, str]) -> str:
+    items = "".join(f"<RunSynchronousCommand wcm:action=\"add\"><Order>{o}</Order><Path>{p}</Path>"
+                    f"<WillReboot>{w}</WillReboot></RunSynchronousCommand>" for o, p, w in cmds)
+    return write("u.xml", unattend(settings("generalize", "Linux-Deployment",
+                                            f"<RunSynchronous>{items}</RunSynchronous>")))
+
+
+def test_runsynchronous_of_the_generalize_pass_runs_first_in_order_sandboxed(dirty, write, run,
+                                                                             outside):
+    path = commands_file(
+        write,
+        (2, f"echo two >> /order; ls {outside} > /host-visible 2>&amp;1; exit 5", "Never"),
+        (1, "echo one >> /order; echo trace > /var/log/command.log; echo hello", "Never"),
+        (3, "echo three >> /order", "OnRequest"))
+    r = run("--generalize", "--oobe", "--root", dirty.path, "--unattend", path, "--json")
+    assert r.code == 0, r.err
+    root = dirty.path
+    assert open(f"{root}/order").read() == "one\ntwo\nthree\n"
+    assert "No such file" in open(f"{root}/host-visible").read()  # the sandbox: no host paths
+    assert not os.path.exists(f"{root}/var/log/command.log")  # the cleanup ran after them
+    assert open(f"{root}/{PANTHER}/generalize-1.log").read() == "hello\n"
+    record = json.load(open(f"{root}/var/lib/sysprep/progress.json"))
+    assert record["pass"] == "generalize" and record["finished"]
+    assert [i["status"] for i in record["items"]] == ["succeeded", "failed", "succeeded"]
+    names = [p["name"] for p in json.loads(r.out)["providers"]]
+    assert names[0] == "runsynchronous"
+    act = open(f"{root}/{PANTHER}/setupact.log").read()
+    assert "Order 2 (echo two" in act and "exited with status 5: failed (not fatal)" in act
+    # a second generalize runs them all again
+    assert run("--generalize", "--root", root).code == 0
+    assert open(f"{root}/order").read().count("one") == 2
+
+
+def test_a_fatal_command_fails_the_generalize_run_and_the_errorhandler_runs(dirty, write, run):
+    handler = os.path.join(dirty.path, "etc/sysprep/scripts/errorhandler")
+    os.makedirs(os.path.dirname(handler))
+    with open(handler, "w") as f:
+        f.write('#!/bin/sh\necho "$SYSPREP_FAILED_ORDER $SYSPREP_EXIT_CODE" > /handled\n')
+    os.chmod(handler, 0o755)
+    path = commands_file(write, (1, "exit 7", "OnRequest"), (2, "touch /never", "Never"))
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
+    assert r.code == 1
+    assert open(os.path.join(dirty.path, "handled")).read() == "1 7\n"
+    assert not os.path.exists(os.path.join(dirty.path, "never"))
+    assert "IMAGE_STATE_UNDEPLOYABLE" in open(os.path.join(dirty.path, "var/lib/sysprep/state.ini")).read()
+    assert count(dirty.path) == 0
+
+
+def test_a_reboot_request_fails_the_generalize_run(dirty, write, run):
+    path = commands_file(write, (1, "exit 1", "OnRequest"))
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
+    assert r.code == 1 and "cannot reboot half-way" in r.err
+
+
+def test_willreboot_always_is_refused_in_the_generalize_pass(dirty, write, run):
+    path = commands_file(write, (1, "true", "Always"))
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", path)
-    assert r.code == 2 and "RunSynchronous" in r.err
+    assert r.code == 2 and "WillReboot Always cannot be honoured" in r.err
+    assert snapshot(dirty.path) == before
+
+
+def test_dry_run_lists_the_commands_and_runs_none(dirty, write, run):
+    path = commands_file(write, (1, "touch /ran", "Never"))
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--unattend", path, "--dry-run", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["providers"][0] == {**json.loads(r.out)["providers"][0],
+                                                 "name": "runsynchronous", "status": "planned"}
     assert snapshot(dirty.path) == before

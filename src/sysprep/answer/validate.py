@@ -188,6 +188,18 @@ class _Validator:
                            f"move it to pass {' or '.join(st.passes)}")
                 continue
             self.value(st, node, c.name, alias, item=False)
+            if pass_name == "generalize" and st.name == "RunSynchronous":
+                self.no_reboot(node)
+
+    def no_reboot(self, node: Node) -> None:
+        """The generalize run cannot reboot half-way and go on: WillReboot Always is refused
+        (OnRequest stays: its exit status 1 or 2 then fails the run, others are fatal)."""
+        for item in node.children:
+            will = item.child("WillReboot")
+            if will is not None and (will.text or "").strip().lower() == "always":
+                self.error(will.pos, "WillReboot Always cannot be honoured in the generalize "
+                           "pass: the run cannot reboot half-way",
+                           "use Never, or run the command in the specialize pass")
 
     def syntax_component(self, c: Component) -> None:
         """What every component must satisfy, known or not: names and characters a file in

@@ -17,10 +17,10 @@ from typing import Sequence
 from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
-from sysprep.errors import RunError, SysprepError, UsageError
+from sysprep.errors import RunError, SysprepError
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
-from sysprep.passes import preflight, rearm, state
+from sysprep.passes import preflight, progress, rearm, runsync, state
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.providers import external
@@ -118,12 +118,11 @@ def prepare(req: Request, log: RunLog) -> Report:
         if req.generalize and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
             rearm.check(license)  # the 4th rearm of a single license: refused, nothing changed
-        if answer is not None and answer.run_synchronous("generalize"):
-            raise UsageError(f"{answer.source}: RunSynchronous in the generalize "
-                             "pass is not supported by this build yet; nothing was changed")
         plan = replace(plan, answer=answer, license=license)
-        if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
-            bwrap()  # the image's own providers need the sandbox: fail now, not half-way
+        commands = bool(req.generalize and answer is not None and answer.run_synchronous("generalize"))
+        if not req.dry_run and not target.live and (
+                commands or any(p.source.startswith("target ") for p in plan.providers)):
+            bwrap()  # the image's own code needs the sandbox: fail now, not half-way
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
@@ -150,9 +149,16 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     previous = state.read(fs)
     state.write(fs, State(ImageState.UNDEPLOYABLE, running=running,
                           persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm))
+    failed = None
     if plan.answer is not None:
         use_answer(target, plan, log)
-    failed = run_providers(target, plan.providers, plan.settings, log, report, dry_run=req.dry_run)
+        if Phase.GENERALIZE in plan.phases and plan.answer.run_synchronous("generalize"):
+            # first, so that the generalization then removes what the commands leave behind
+            failed = run_providers(target, [generalize_commands(plan.answer)], plan.settings, log,
+                                   report, dry_run=req.dry_run)
+    if failed is None:
+        failed = run_providers(target, plan.providers, plan.settings, log, report,
+                               dry_run=req.dry_run)
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
@@ -196,6 +202,36 @@ def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
     verb = "would cache" if target.fs.dry_run else "cached"
     log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
              "unattend")
+
+
+def generalize_commands(answer: Answer) -> Provider:
+    """The answer file's RunSynchronous of the generalize pass, run by the RunSynchronous
+    engine (in Order, the seed's return-code rules, progress recorded, the error handler);
+    in the sandbox when the target is offline; each command's output in the panther folder.
+    The generalize run cannot reboot half-way: a command that asks for a reboot fails it."""
+    commands = answer.run_synchronous("generalize")
+
+    def run(ctx: Context) -> None:
+        if ctx.dry_run:
+            for c in commands:
+                ctx.info(f"would run Order {c.order}: {c.label}")
+            return
+        fs = ctx.fs
+        record = progress.read(fs)
+        if record is not None and record.pass_name == "generalize" and record.finished:
+            fs.remove(progress.PROGRESS_FILE)  # an earlier run's: this run runs them all again
+        runner = runsync.target_runner(ctx.target, ctx.log, "generalize")
+        res = runsync.run_pass(fs, ctx.log, "generalize", commands, runner, log_dir=PANTHER)
+        if res.outcome is runsync.Outcome.FATAL:
+            runsync.run_errorhandler(ctx.target, ctx.log, "generalize", res.item)
+            ctx.fail(res.message)
+        elif res.outcome is runsync.Outcome.REBOOT:
+            ctx.fail(f"{res.message}, asking for a reboot: the generalize pass cannot reboot "
+                     "half-way (use WillReboot Never, or reboot from the specialize pass)")
+
+    return Provider(name="runsynchronous", heading="Run the answer file's RunSynchronous "
+                    "commands of the generalize pass", description="", phase=Phase.GENERALIZE,
+                    run=run, order=0)
 
 
 def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
