@@ -205,7 +205,11 @@ DEPLOYMENT = ComponentSpec(
     ("Microsoft-Windows-Deployment",),
     (
         Setting("RunSynchronous", Kind.LIST, "Commands run one after the other, in Order, "
-                "during the pass; each may reboot the machine (WillReboot).",
+                "during the pass; each may reboot the machine (WillReboot). In the generalize "
+                "pass they run before the providers (so the generalization removes what they "
+                "leave behind), their output goes to /var/lib/sysprep/panther, and the run "
+                "cannot reboot half-way: WillReboot Always is refused there, and an OnRequest "
+                "command that asks for a reboot fails the run.",
                 passes=("generalize", "specialize", "auditUser"), item="RunSynchronousCommand",
                 key="Order", children=_COMMAND_FIELDS,
                 example="<RunSynchronousCommand wcm:action=\"add\"><Order>1</Order>"

@@ -17,7 +17,8 @@ from sysprep.errors import UsageError
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True,
+                           help="validate FILE | show [FILE] | convert FILE | reference")
     v = sub.add_parser("validate", help="check the whole file; every mistake as "
                        "FILE:LINE:COL: message (exit 2)")
     v.add_argument("file", metavar="FILE", help="unattend.xml or YAML answer file")
