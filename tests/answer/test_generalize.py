@@ -294,3 +294,22 @@ def test_dry_run_lists_the_commands_and_runs_none(dirty, write, run):
     assert json.loads(r.out)["providers"][0] == {**json.loads(r.out)["providers"][0],
                                                  "name": "runsynchronous", "status": "planned"}
     assert snapshot(dirty.path) == before
+
+
+def test_a_crash_and_a_rerun_count_one_rearm(dirty):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.passes.test_prepare import slow_provider, spawn, wait_for
+
+    slow_provider(dirty.path)
+    p = spawn("--generalize", "--oobe", "--root", dirty.path)
+    assert wait_for(lambda: os.path.exists(f"{dirty.path}/etc/slept-once"))
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert count(dirty.path) == 0
+    again = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
+                            dirty.path], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert count(dirty.path) == 1
