@@ -98,13 +98,14 @@ def _mounted(device: str) -> Iterator[str]:
 
     where = tempfile.mkdtemp(prefix="sysprep-medium-")
     try:
-        run(["mount", "-o", "ro,nosuid,nodev,noexec", device, where], timeout=60)
+        try:
+            run(["mount", "-o", "ro,nosuid,nodev,noexec", device, where], timeout=60)
+        except RunError as e:
+            raise RunError(f"the answer-file medium {device} could not be mounted: {e}") from None
         try:
             yield where
         finally:
             run(["umount", where], timeout=60, check=False)
-    except RunError as e:
-        raise RunError(f"the answer-file medium {device} could not be mounted: {e}") from None
     finally:
         with contextlib.suppress(OSError):
             os.rmdir(where)

@@ -58,7 +58,7 @@ class Plan:
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
 
 
-def answer_settings(req: Request, answer: Answer | None) -> dict[str, object]:
+def answer_settings(answer: Answer | None) -> dict[str, object]:
     """What the answer file's settings change in the plan of a sysprep run."""
     if answer is None:
         return {}
@@ -113,7 +113,7 @@ def prepare(req: Request, log: RunLog) -> Report:
         answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
         for secret in answer.secrets if answer is not None else ():
             log.add_secret(secret)
-        plan = make_plan(req, target, registry, answer_settings(req, answer))
+        plan = make_plan(req, target, registry, answer_settings(answer))
         license = None
         if req.generalize and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
