@@ -174,6 +174,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
+    if not req.dry_run:
+        fs.remove(progress.PROGRESS_FILE)  # a new cycle of passes starts: every command runs again
     finish_answer(target, plan, log)
     if req.dry_run:
         now = previous.image_state.value if previous else "none (sysprep has not run here)"
