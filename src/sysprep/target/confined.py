@@ -507,6 +507,8 @@ class Confined:
 
         Symlinks are listed but never followed; foreign mounts and protected directories are
         not entered. Holds one descriptor per level, and one directory listing per level.
+        As with os.walk, a caller may remove directories from the yielded list (in place) to
+        keep the walk out of them.
         """
         try:
             with self._locate(path, follow=True) as loc:
