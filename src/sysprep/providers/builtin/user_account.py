@@ -10,7 +10,6 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from sysprep.errors import UsageError
 from sysprep.providers.base import Context, Phase, Provider
 
 PASSWD, SHADOW, GROUP, GSHADOW = "etc/passwd", "etc/shadow", "etc/group", "etc/gshadow"
@@ -32,13 +31,7 @@ class Account:
 
 
 def _names(ctx: Context, option: str) -> set[str]:
-    names: set[str] = set()
-    for value in ctx.settings.option(option):
-        for name in value.split(","):
-            if not name.strip():
-                raise UsageError(f"--{option}: empty user name in {value!r}")
-            names.add(name.strip())
-    return names
+    return {n.strip() for value in ctx.settings.option(option) for n in value.split(",") if n.strip()}
 
 
 def uid_range(ctx: Context) -> tuple[int, int]:
