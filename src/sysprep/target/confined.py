@@ -268,8 +268,8 @@ class Confined:
                     raise Refused(dpath, "not a directory") from None
                 if st is not None and self._hidden(cpath, st):
                     st = None
-                if st is None and self.dry_run and cpath in self._written:
-                    st = self._fake_stat(cpath)
+                if self.dry_run and cpath in self._written:
+                    st = self._fake_stat(cpath, st)  # what an earlier operation of this run wrote
                 if st is None:
                     if last:
                         return _Located(stack.pop()[0], name, cpath, None)
@@ -329,8 +329,12 @@ class Confined:
         finally:
             self.dry_run = saved
 
-    def _fake_stat(self, path: str) -> os.stat_result:
+    def _fake_stat(self, path: str, on_disk: os.stat_result | None = None) -> os.stat_result:
+        """Dry run: the stat of a file this run has (planned to have) written."""
         size = len(self._written[path])
+        if on_disk is not None and stat.S_ISREG(on_disk.st_mode):  # rewritten: metadata is kept
+            return os.stat_result((on_disk.st_mode, on_disk.st_ino, on_disk.st_dev, 1, on_disk.st_uid,
+                                   on_disk.st_gid, size, 0, 0, 0))
         return os.stat_result((stat.S_IFREG | 0o644, 0, 0, 1, 0, 0, size, 0, 0, 0))
 
     def _open_dir(self, loc: _Located) -> int:
