@@ -154,3 +154,28 @@ def test_leases_of_every_network_manager(flavoured):
     assert not os.path.exists(f"{r.path}/var/lib/wicked/lease-eth0-dhcp-ipv4.xml")
     assert not os.path.exists(f"{r.path}/var/lib/wicked/duid.xml")
     assert not os.listdir(f"{r.path}/run/systemd/netif/leases")
+
+
+def test_net_hostname_in_every_format(dirty):
+    root = dirty.path
+    files = {
+        "etc/network/interfaces.d/eth1": "iface eth1 inet dhcp\n    hostname build-7\n    metric 10\n",
+        "etc/NetworkManager/system-connections/eth1.nmconnection":
+            "[connection]\nid=eth1\n[ipv4]\nmethod=auto\ndhcp-hostname=build-7\n",
+        "etc/systemd/network/40-eth1.network":
+            "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nHostname=build-7\nUseDNS=no\n[Link]\nHostname=x\n",
+        "etc/netplan/02-eth1.yaml": "network:\n  ethernets:\n    eth1:\n      dhcp4: true\n      dhcp4-overrides:\n"
+                                    "        hostname: build-7\n        use-dns: false\n      hostname: kept\n",
+    }
+    for rel, text in files.items():
+        os.makedirs(os.path.dirname(f"{root}/{rel}"), exist_ok=True)
+        with open(f"{root}/{rel}", "w") as f:
+            f.write(text)
+    apply(root, "net-hostname")
+    after = {rel: open(f"{root}/{rel}").read() for rel in files}
+    assert after["etc/network/interfaces.d/eth1"] == "iface eth1 inet dhcp\n    metric 10\n"
+    assert after["etc/NetworkManager/system-connections/eth1.nmconnection"].endswith("method=auto\n")
+    assert after["etc/systemd/network/40-eth1.network"] == (
+        "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nUseDNS=no\n[Link]\nHostname=x\n")
+    assert after["etc/netplan/02-eth1.yaml"] == ("network:\n  ethernets:\n    eth1:\n      dhcp4: true\n"
+                                                 "      dhcp4-overrides:\n        use-dns: false\n      hostname: kept\n")
