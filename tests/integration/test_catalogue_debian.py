@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from sysprep.target.confined import Confined
-from tests.integration.conftest import USED_MACHINE, dirty_like_a_used_machine, extract
+from tests.integration.conftest import USED_MACHINE, dirty_like_a_used_machine, extract, in_root
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +195,31 @@ def test_defaults_remove_what_virt_sysprep_removes_and_more_and_the_plan_is_exac
     removed = set(before) - set(after)
     assert removed == covered(plan, before)
     assert expected - set(RESET) - removed <= {p for p in expected if stat.S_ISDIR(before[p].st_mode)}
+
+
+def test_host_only_initramfs_is_rebuilt_generic_in_the_sandbox(debian_tarball, tmp_path):
+    root = extract(debian_tarball, str(tmp_path / "debian"))
+    conf = f"{root}/etc/initramfs-tools/initramfs.conf"
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("\nMODULES=most", "\nMODULES=dep"))
+    (initrd,) = [p for p in os.listdir(f"{root}/boot") if p.startswith("initrd.img-")]
+    before = os.stat(f"{root}/boot/{initrd}").st_mtime_ns
+    plan = sysprep("--generalize", "--root", root, "--operations", "initramfs", "--dry-run", "--json")
+    assert plan.returncode == 0, plan.stderr
+    assert [(r["op"], r["path"]) for r in json.loads(plan.stdout)["plan"]] == [
+        ("write", "/etc/initramfs-tools/conf.d/zz-sysprep-generic"), ("run", "/usr/sbin/update-initramfs")]
+    assert os.stat(f"{root}/boot/{initrd}").st_mtime_ns == before  # not run in a dry run
+    r = sysprep("--generalize", "--root", root, "--operations", "initramfs")
+    assert r.returncode == 0, r.stderr
+    assert os.stat(f"{root}/boot/{initrd}").st_mtime_ns != before
+    listing = in_root(root, "lsinitramfs", f"/boot/{initrd}").stdout
+    # drivers for hardware the build host did not have: a generic initramfs
+    assert "/nvme.ko" in listing and "/virtio_blk.ko" in listing and "/ahci.ko" in listing
+    # with devices persisted, nothing happens
+    with open(conf, "a") as f:
+        f.write("MODULES=dep\n")
+    os.remove(f"{root}/etc/initramfs-tools/conf.d/zz-sysprep-generic")
+    vm = sysprep("--generalize", "/mode:vm", "--root", root, "--operations", "initramfs", "--json")
+    assert [p["status"] for p in json.loads(vm.stdout)["providers"]] == ["skipped"]

@@ -183,8 +183,15 @@ def test_oobe_alone_runs_the_cleanup_phase_only(flavoured, run):
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_generalize_with_defaults_on_every_flavour(flavour, flavoured, run):
     r = flavoured(flavour)
+    before = snapshot(r.path)
+    plan = run("--generalize", "--oobe", "--root", r.path, "--json", "--dry-run")
+    assert plan.code == 0, plan.err
+    assert snapshot(r.path) == before
     res = run("--generalize", "--oobe", "--root", r.path, "--quiet")
     assert res.code == 0, res.err
+    with open(f"{r.path}/var/lib/sysprep/panther/actions.jsonl") as f:
+        record = [json.loads(line) for line in f]
+    assert json.loads(plan.out)["plan"] == [rec for rec in record if "provider" in rec]
     p = lambda rel: os.path.join(r.path, rel)
     assert [x for x in r.identity if os.path.lexists(p(x))] == []
     assert [x for x in r.keep if not os.path.lexists(p(x))] == []
