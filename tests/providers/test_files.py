@@ -79,10 +79,10 @@ def test_backup_files_finds_hidden_backups_and_leaves_folders_and_other_places(d
     for rel in ("etc/.hidden~", "var/lib/app/state.bak", "usr/share/doc/x.bak"):
         os.makedirs(os.path.dirname(f"{root}/{rel}"), exist_ok=True)
         open(f"{root}/{rel}", "w").close()
-    os.symlink("/etc/passwd", f"{root}/etc/passwd.bak")  # a link goes, never its target
+    os.symlink("/etc/passwd", f"{root}/etc/passwd.bak")  # not a regular file: left, as virt-sysprep
     apply(root, "backup-files")
     assert not os.path.lexists(f"{root}/etc/.hidden~") and not os.path.lexists(f"{root}/var/lib/app/state.bak")
-    assert not os.path.lexists(f"{root}/etc/passwd.bak") and os.path.isfile(f"{root}/etc/passwd")
+    assert os.path.islink(f"{root}/etc/passwd.bak") and os.path.isfile(f"{root}/etc/passwd")
     assert os.path.exists(f"{root}/usr/share/doc/x.bak")  # not one of virt-sysprep's folders
 
 
@@ -160,3 +160,15 @@ def test_ca_store_is_rebuilt_only_when_a_certificate_went(flavoured):
     r = flavoured("fedora")
     assert apply(r.path, "ca-certificates").records == []  # only the bundles: nothing to do
     assert not os.path.exists(f"{r.path}/etc/pki/ca-trust/updated")
+
+
+def test_editor_lock_links_go_and_system_homes_are_not_walked(dirty):
+    root = dirty.path
+    os.symlink("alice@build.1234:1700000000", f"{root}/home/alice/project/.#main.c")
+    with open(f"{root}/etc/passwd", "a") as f:
+        f.write("svc:x:1800:1800::/usr/lib/svc:/bin/bash\n")
+    os.makedirs(f"{root}/usr/lib/svc")
+    open(f"{root}/usr/lib/svc/shipped.bak", "w").close()
+    apply(root, "editor-backups")
+    assert not os.path.lexists(f"{root}/home/alice/project/.#main.c")
+    assert os.path.exists(f"{root}/usr/lib/svc/shipped.bak")

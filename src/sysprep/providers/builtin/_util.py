@@ -47,10 +47,11 @@ def remove_files_below(ctx: Context, top: str, keep: Callable[[str], bool] = lam
     return done
 
 
-def walk_matching(ctx: Context, top: str, patterns: Iterable[str], *,
+def walk_matching(ctx: Context, top: str, patterns: Iterable[str], *, regular_only: bool = False,
                   prune_names: Iterable[str] = (), prune_paths: Iterable[str] = ()) -> Iterator[str]:
-    """Non-directories under `top` whose name matches one of `patterns` (fnmatch, a leading
-    dot matched like any character), not descending into pruned folders."""
+    """Non-directories (or, with `regular_only`, regular files) under `top` whose name matches
+    one of `patterns` (fnmatch, a leading dot matched like any character), not descending
+    into pruned folders."""
     pats = tuple(patterns)
     names = set(prune_names)
     paths = set(prune_paths)
@@ -62,7 +63,7 @@ def walk_matching(ctx: Context, top: str, patterns: Iterable[str], *,
             if stat.S_ISDIR(st.st_mode):
                 if name in names or child in paths:
                     continue
-            elif any(fnmatch.fnmatchcase(name, p) for p in pats):
+            elif (not regular_only or stat.S_ISREG(st.st_mode)) and any(fnmatch.fnmatchcase(name, p) for p in pats):
                 found.append(child)
             keep.append((name, st))
         entries[:] = keep  # prunes the walk (see Confined.tree)

@@ -15,7 +15,7 @@ PRUNE = ("var/lib/docker", "var/lib/containers", "var/lib/containerd", "var/lib/
 
 def run(ctx: Context) -> None:
     for place in PLACES:
-        for path in walk_matching(ctx, place, PATTERNS, prune_paths=PRUNE):
+        for path in walk_matching(ctx, place, PATTERNS, regular_only=True, prune_paths=PRUNE):
             ctx.note(ctx.fs.remove(path))
 
 
@@ -23,8 +23,8 @@ PROVIDER = Provider(
     name="backup-files",
     heading="Remove editor backup files from the guest",
     description=(
-        "Removes files named *.bak or *~ (hidden ones too) anywhere under /etc, /root, "
-        "/srv, /tmp and /var, as virt-sysprep does; only files and links, never folders. The "
+        "Removes regular files named *.bak or *~ (hidden ones too) anywhere under /etc, "
+        "/root, /srv, /tmp and /var, as virt-sysprep does; links and folders are left. The "
         "same backups in home directories, /opt and /usr/local, and editors' swap files, are "
         "removed by editor-backups."
     ),

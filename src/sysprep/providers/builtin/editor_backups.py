@@ -15,8 +15,14 @@ PRUNE_NAMES = (".git", ".hg", ".svn", "node_modules", ".cache")
 PRUNE_IN_HOMES = (".local/share/containers", ".local/share/flatpak", ".local/share/Trash")
 
 
+# A "home" in one of these is a system tree, not where people edit (a service account's).
+SYSTEM_TREES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "boot", "proc", "sys", "dev", "run",
+                "var/lib", "var/cache", "var/spool", "var/log")
+
+
 def run(ctx: Context) -> None:
-    homes = ctx.homes()
+    homes = [h for h in ctx.homes()
+             if h and not any(h == t or h.startswith(t + "/") for t in SYSTEM_TREES)]
     prune = [f"{h}/{p}" for h in homes for p in PRUNE_IN_HOMES]
     for top in (*homes, *PLACES):
         for path in walk_matching(ctx, top, PATTERNS, prune_names=PRUNE_NAMES, prune_paths=prune):
