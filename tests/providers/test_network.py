@@ -98,8 +98,11 @@ def test_debian_interfaces_loses_hwaddress_only(dirty):
 def test_net_nmconn_removes_keyfiles_on_every_distribution_not_other_files(dirty):
     d = f"{dirty.path}/etc/NetworkManager/system-connections"
     open(f"{d}/notes.txt", "w").close()
+    for name in ("Home Wi-Fi", "Home Wi-Fi~"):  # an older, extension-less keyfile and its backup
+        with open(f"{d}/{name}", "w") as f:
+            f.write("[connection]\nid=Home Wi-Fi\ntype=wifi\n[wifi-security]\npsk=secret\n")
     apply(dirty.path, "net-nmconn")
-    assert os.listdir(d) == ["notes.txt"]
+    assert sorted(os.listdir(d)) == ["Home Wi-Fi~", "notes.txt"]
 
 
 def test_hosts_loses_the_old_name_on_loopback_lines_only():

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from sysprep.providers.base import Context, Phase, Provider
 
-PATHS = ("etc/NetworkManager/system-connections/*.nmconnection",)
+FOLDER = "etc/NetworkManager/system-connections"
+PATHS = (f"{FOLDER}/*.nmconnection",)
+# NetworkManager's keyfile plugin also reads profiles without the extension (the older
+# naming, long used by Debian and Ubuntu), ignoring backups and package leftovers.
+_IGNORED = ("~", ".swp", ".bak", ".orig", ".rej", ".rpmnew", ".rpmsave", ".dpkg-new", ".dpkg-old",
+            ".dpkg-dist", ".dpkg-tmp", ".ucf-new", ".ucf-old", ".ucf-dist")
+
+
+def _legacy_keyfiles(ctx: Context) -> list[str]:
+    found = []
+    for name in ctx.fs.listdir(FOLDER):
+        path = f"{FOLDER}/{name}"
+        if name.startswith(".") or name.endswith((".nmconnection", *_IGNORED)) or not ctx.fs.is_file(path):
+            continue
+        head = (ctx.fs.read_text(path, limit=1 << 20) or "").lstrip()
+        if head.startswith("[connection]") or "\n[connection]" in head:
+            found.append(path)
+    return found
 
 
 def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
+    ctx.remove(*PATHS, *_legacy_keyfiles(ctx))
 
 
 PROVIDER = Provider(
@@ -18,10 +35,12 @@ PROVIDER = Provider(
         "Removes the NetworkManager connection profiles (keyfiles) in "
         "/etc/NetworkManager/system-connections: they name this machine's interfaces and "
         "MAC addresses, and carry its Wi-Fi secrets and static addresses. virt-sysprep does "
-        "this on Red Hat distributions only; sysprep does it wherever NetworkManager keeps "
-        "keyfiles. NetworkManager makes a default DHCP connection on the clone."
+        "this on Red Hat distributions only, for *.nmconnection files; sysprep does it "
+        "wherever NetworkManager keeps keyfiles, also the profiles named without the "
+        "extension (older Debian and Ubuntu). NetworkManager makes a default DHCP connection "
+        "on the clone."
     ),
     phase=Phase.GENERALIZE,
     run=run,
-    paths=tuple("/" + p for p in PATHS),
+    paths=(*("/" + p for p in PATHS), f"/{FOLDER}/* (other keyfiles: a [connection] section)"),
 )
