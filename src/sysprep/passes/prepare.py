@@ -17,7 +17,7 @@ from typing import Sequence
 from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
-from sysprep.errors import RunError, SysprepError
+from sysprep.errors import RunError, SysprepError, UsageError
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, runsync, state
@@ -89,6 +89,7 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         answer=extra.get("answer"),
     )
     chosen = registry.select(req.selection, phases)
+    _check_options(req, registry, chosen)
     run_list, skipped = [], []
     for p in chosen:
         if HARDWARE in p.tags and settings.persist_devices:
@@ -104,6 +105,20 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         final = ImageState.SPECIALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
         pending = RESEAL_PASSES[reseal]
     return Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending)
+
+
+def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider]) -> None:
+    """An option meant for a provider that does not run is a mistake (as in virt-sysprep)."""
+    for key in dict.fromkeys(k for k, _ in req.options):
+        owners = [p for p in registry.providers if key in p.options]
+        if owners and not any(p in chosen for p in owners):
+            name = owners[0].name
+            selected = owners[0] in registry.select(req.selection, tuple(Phase))
+            how = (f"enable it with --enable {name}" if not selected
+                   else "it runs only with --generalize" if owners[0].phase is Phase.GENERALIZE
+                   else f"it runs only in the {owners[0].phase.value} pass")
+            raise UsageError(f"--{key} is an option of the {name} operation, which this run "
+                             f"does not include: {how}")
 
 
 def prepare(req: Request, log: RunLog) -> Report:
