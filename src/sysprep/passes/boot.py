@@ -44,6 +44,7 @@ class Result(str, enum.Enum):
     REBOOT = "reboot"  # a reboot is needed; the next boot continues
     SHUTDOWN = "shutdown"  # Reseal ForceShutdownNow
     FAILED = "failed"
+    WAITING = "waiting"  # the welcome had nobody to ask: oobeSystem stays pending, the boot goes on
 
 
 @dataclass
@@ -174,7 +175,7 @@ def _run_pass(br: BootRun, name: str) -> Result:
                         f"the {name} pass continues at the next boot")
             return Result.REBOOT
     if name == "oobeSystem":
-        _oobe(br)
+        return _oobe(br)
     return Result.DONE
 
 
@@ -275,18 +276,46 @@ def _scrub(br: BootRun, name: str) -> None:
     cache.scrub_secrets(br.target.fs, name)
 
 
-def _oobe(br: BootRun) -> None:
-    """The OOBE hand-off: unattended when the answer file says so or answers every page."""
+def _oobe(br: BootRun) -> Result:
+    """The OOBE hand-off: the welcome, unless the answer file skips it or answers every page.
+
+    `sysprep.audit` on the kernel command line, or Ctrl+Shift+F3 / F12 on the welcome's first
+    page, reseals to audit mode instead (the seed's "Booting to Audit Mode")."""
+    from sysprep.ui.terminal import kernel_cmdline
+
+    if "audit" in kernel_cmdline():
+        br.log.step("sysprep.audit is on the kernel command line: entering audit mode")
+        return _reseal_to_audit(br)
     oobe = _get(br.answer, "oobe", "oobeSystem") if br.answer is not None else None
     if oobe is not None and getattr(oobe, "skip_machine_oobe", False):
         br.log.step("SkipMachineOOBE: the welcome is skipped")
-        return
+        return Result.DONE
     try:
-        from sysprep.ui import welcome  # type: ignore[attr-defined]
+        from sysprep.ui import welcome
     except ImportError:
         br.log.step("no interactive welcome in this runtime: finishing unattended")
-        return
-    welcome.run_welcome(br.target, br.answer, br.log)
+        return Result.DONE
+    outcome = welcome.run_welcome(br.target, br.answer, br.log)
+    if outcome is welcome.Outcome.AUDIT:
+        return _reseal_to_audit(br)
+    if outcome is welcome.Outcome.NO_CONSOLE:
+        br.st = br.st.but(image_state=ImageState.SPECIALIZE_RESEAL_TO_OOBE, running="",
+                          last_error="the welcome had no console to ask on; it runs again at the "
+                                     "next boot")
+        state.write(br.target.fs, br.st)
+        return Result.WAITING
+    return Result.DONE
+
+
+def _reseal_to_audit(br: BootRun) -> Result:
+    """What `sysprep --audit` does on the live system, then reboot into audit mode."""
+    from sysprep.passes.prepare import reseal_in_place
+    from sysprep.request import Reseal as R
+
+    reseal_in_place(br.target, R.AUDIT, br.log)
+    br.st = state.read(br.target.fs) or br.st
+    br.log.step(f"resealed to audit mode ({br.st.image_state.value}): rebooting")
+    return Result.REBOOT
 
 
 def _reseal_after(br: BootRun, name: str) -> Result | None:

@@ -3,11 +3,11 @@ console can draw (ASCII toggles, masks and scroll bars; ANSI colours; no half-bl
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 
@@ -71,13 +71,15 @@ class Choices(RadioSet, inherit_bindings=False):
     """Radio buttons where the arrows choose at once (like a drop-down) and Enter is left to
     the dialog's default button."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,right", "step(1)", "Next option", show=False),
         Binding("up,left", "step(-1)", "Previous option", show=False),
         Binding("space", "toggle_button", "Choose", show=False),
     ]
 
     def action_step(self, direction: int) -> None:
+        if self.pressed_index >= 0:
+            self._selected = self.pressed_index  # step from the chosen one, not the first
         if direction > 0:
             self.action_next_button()
         else:
@@ -88,7 +90,7 @@ class Choices(RadioSet, inherit_bindings=False):
 class Check(Checkbox, inherit_bindings=False):
     """A check box toggled by Space (Enter is left to the dialog's default button)."""
 
-    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
 
     def __init__(self, label: str, *, value: bool = False, ascii: bool = False, **kwargs: Any) -> None:
         super().__init__(label, value=value, **kwargs)

@@ -8,7 +8,7 @@ that mean the same, and the caller runs them exactly as if they had been typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from sysprep.request import Power, Reseal
 from sysprep.ui.terminal import Terminal, detect
@@ -50,7 +50,7 @@ def command_line(choice: Choice, base: list[str]) -> str:
 
 def _app_class() -> Any:
     from textual.app import ComposeResult
-    from textual.binding import Binding
+    from textual.binding import Binding, BindingType
     from textual.containers import Horizontal, Vertical
     from textual.widgets import Button, RadioSet, Static
 
@@ -66,7 +66,7 @@ def _app_class() -> Any:
         #command { height: auto; margin: 1 0 0 0; color: $text-muted; }
         #target { height: auto; color: $text-muted; }
         """
-        BINDINGS = [Binding("escape", "cancel", "Cancel", show=False),
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False),
                     Binding("enter", "ok", "OK", show=False)]
 
         def __init__(self, target: str, offline: bool, base: list[str], *, console: bool = False,
