@@ -607,7 +607,8 @@ def _choose(out: IO[str], inp: IO[str], title: str, catalog: Catalog, default: s
             out.write("  " + (", ".join(hits[:60]) or "nothing matches") + (" ..." if len(hits) > 60 else "") + "\n")
             continue
         value = answer or default
-        value = catalog.find(value) or value
+        hits = [o.value for o in catalog.options if value.lower() in o.value.lower()]
+        value = catalog.find(value) or (hits[0] if len(hits) == 1 else value)
         problem = check(value)
         if problem is None:
             return value
