@@ -20,7 +20,6 @@ from tests.ui.conftest import (
     passwd_entry,
     run,
     shadow_hash,
-    state_of,
     verifies,
     welcome_root,
 )

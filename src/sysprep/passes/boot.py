@@ -13,6 +13,7 @@ systemd units (sysprep.firstboot.units) call this in two stages: `specialize` ea
 from __future__ import annotations
 
 import enum
+import importlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +72,7 @@ def next_state(st: State) -> State:
 def load_answer(target: Target, log: RunLog) -> Any:
     """The cached answer file, or the one the implicit search finds (None without one)."""
     try:
-        from sysprep.answer import cache  # type: ignore[attr-defined]
+        cache: Any = importlib.import_module("sysprep.answer.cache")
     except ImportError:
         return None
     found = cache.find(target.fs, live=target.live)
@@ -270,7 +271,7 @@ def _commands(answer: Any, name: str) -> tuple[Any, ...]:
 
 def _scrub(br: BootRun, name: str) -> None:
     try:
-        from sysprep.answer import cache  # type: ignore[attr-defined]
+        cache: Any = importlib.import_module("sysprep.answer.cache")
     except ImportError:
         return
     cache.scrub_secrets(br.target.fs, name)

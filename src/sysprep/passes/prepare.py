@@ -189,7 +189,16 @@ def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
     (what `sysprep --oobe` / `--audit` does on the live system)."""
     req = Request(reseal=reseal, target=target.spec)
     plan = make_plan(req, target, Registry.load(extra=external.discover(target.fs)), {})
-    _execute(req, target, plan, log)
+    if units.has_systemd(target.fs):
+        plan = replace(plan, runtime=bundle.build())
+    log.step(f"resealing to {reseal.value.upper()}: the cleanup phase runs now; its log is in /{PANTHER}")
+    cleanup_log = RunLog(quiet=log.quiet)  # cleanup empties var/log: log where generalize logs
+    try:
+        report = _execute(req, target, plan, cleanup_log)
+    finally:
+        cleanup_log.close()
+    if report.failed:
+        raise RunError(f"resealing to {reseal.value.upper()} failed: see /{PANTHER}/setuperr.log")
 
 
 def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,
