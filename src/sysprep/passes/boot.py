@@ -282,9 +282,9 @@ def _oobe(br: BootRun) -> Result:
 
     `sysprep.audit` on the kernel command line, or Ctrl+Shift+F3 / F12 on the welcome's first
     page, reseals to audit mode instead (the seed's "Booting to Audit Mode")."""
-    from sysprep.ui.terminal import kernel_cmdline
+    from sysprep.ui.terminal import boot_switches
 
-    if "audit" in kernel_cmdline():
+    if "audit" in boot_switches(br.target.live):
         br.log.step("sysprep.audit is on the kernel command line: entering audit mode")
         return _reseal_to_audit(br)
     oobe = _get(br.answer, "oobe", "oobeSystem") if br.answer is not None else None

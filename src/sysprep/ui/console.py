@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Optional
 
-from sysprep.ui.terminal import kernel_cmdline
+from sysprep.ui.terminal import boot_switches
 
 CONSOLE_ENV = "SYSPREP_CONSOLE"
 DEFAULT_TTY = "/dev/tty1"
@@ -45,10 +45,12 @@ CHORD_SEQUENCE = b"\x1b[1;6R"
 SPARE_FUNC = 254  # an F-key slot (F245) no keymap uses, for a chord mapped to nothing
 
 
-def console_path(interactive: bool = False, cmdline: dict[str, str] | None = None) -> str | None:
+def console_path(interactive: bool = False, cmdline: dict[str, str] | None = None, *,
+                 live: bool = True) -> str | None:
     """Where to show a boot-time UI: SYSPREP_CONSOLE, else sysprep.console= on the kernel
-    command line, else this terminal when run by hand from one, else tty1 (None: no console)."""
-    cmdline = kernel_cmdline() if cmdline is None else cmdline
+    command line, else this terminal when run by hand from one, else tty1 (None: no console).
+    An offline target never gets the host's tty1."""
+    cmdline = boot_switches(live) if cmdline is None else cmdline
     value = os.environ.get(CONSOLE_ENV) or cmdline.get("console") or ""
     if value == "none":
         return None
@@ -58,7 +60,7 @@ def console_path(interactive: bool = False, cmdline: dict[str, str] | None = Non
         return value if value.startswith("/") else "/dev/" + value
     if interactive:
         return HERE
-    return DEFAULT_TTY if os.path.exists(DEFAULT_TTY) else None
+    return DEFAULT_TTY if live and os.path.exists(DEFAULT_TTY) else None
 
 
 def is_vt(fd: int) -> bool:

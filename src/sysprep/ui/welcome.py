@@ -28,7 +28,7 @@ from sysprep.answer.types import LocalAccount
 from sysprep.errors import RunError
 from sysprep.ui import choices
 from sysprep.ui.choices import Catalog
-from sysprep.ui.terminal import Terminal, detect, kernel_cmdline
+from sysprep.ui.terminal import Terminal, boot_switches, detect, kernel_cmdline
 
 if TYPE_CHECKING:
     from sysprep.log import RunLog
@@ -695,6 +695,10 @@ def default_hasher(fs: Confined) -> Hasher:
     return hasher
 
 
+def _no_hasher(password: str) -> str:
+    raise RunError("no account page: nothing to hash")
+
+
 def collect(plan: Plan, hasher: Hasher, fs: Confined, terminal: Terminal, *,
             idle_timeout: float | None = None, on_ready: Callable[[], None] | None = None) -> Result:
     """Ask on this process's terminal: full screen when it can, line prompts otherwise."""
@@ -751,14 +755,18 @@ def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | No
     if not plan.pages:
         log.step("the answer file answers every page of the welcome: nothing to ask")
         return Outcome.DONE
-    where = console.console_path(interactive=stdin_is_terminal())
+    where = console.console_path(interactive=stdin_is_terminal(), live=target.live)
     asked = ", ".join(PAGE_TITLES[p] for p in plan.pages)
+    if where is None and not target.live:
+        log.step(f"no terminal to show the welcome on for an offline target: {asked} keep what "
+                 "the image has")
+        return Outcome.DONE
     if where is None:
         log.warning(f"the welcome has no console to ask on ({asked}): the oobeSystem pass stays "
                     "pending and runs again at the next boot (or answer these in the answer file)")
         return Outcome.NO_CONSOLE
-    timeout = timeout_from_cmdline()
-    hash_fn = hasher or default_hasher(target.fs)
+    timeout = timeout_from_cmdline(boot_switches(target.live))
+    hash_fn = hasher or (default_hasher(target.fs) if ACCOUNT in plan.pages else _no_hasher)
     shown = "this terminal" if where == console.HERE else where
     log.step(f"the welcome is waiting on {shown} ({asked}); {AUDIT_HINT} on its first page"
              + (f"; it gives up after {timeout:g} s untouched" if timeout else ""))
