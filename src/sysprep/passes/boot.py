@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import importlib
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,7 +168,13 @@ def _run_pass(br: BootRun, name: str) -> Result:
     commands = _commands(br.answer, name)
     if commands:
         runner = runsync.target_runner(br.target, br.log, name)
-        res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS)
+        viewer = _audit_ui(br, name)
+        try:
+            res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS)
+        finally:
+            if viewer is not None:
+                time.sleep(AUDIT_UI_LINGER)  # let the last check or cross be seen
+                viewer.stop()
         if res.outcome is runsync.Outcome.FATAL:
             return _fail(br, name, res.message, res.item)
         if res.outcome is runsync.Outcome.REBOOT:
@@ -178,6 +185,22 @@ def _run_pass(br: BootRun, name: str) -> Result:
     if name == "oobeSystem":
         return _oobe(br)
     return Result.DONE
+
+
+AUDIT_UI_LINGER = 2.0
+
+
+def _audit_ui(br: BootRun, name: str) -> Any:
+    """The AuditUI on the console while the pass's commands run (None without a console)."""
+    try:
+        from sysprep.ui import audit
+    except ImportError:
+        return None
+    try:
+        return audit.show_on_console(br.target, br.log, name)
+    except OSError as e:
+        br.log.info(f"no AuditUI: {e}")
+        return None
 
 
 def _fail(br: BootRun, name: str, message: str, item: prog.Item | None) -> Result:

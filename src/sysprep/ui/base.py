@@ -47,7 +47,7 @@ class SysprepApp(App[T]):
 
     def on_mount(self) -> None:
         if self.console_mode:
-            self.theme = "textual-ansi"
+            self.theme = "ansi-dark"
 
     def title_bar(self, text: str) -> Static:
         return Static(text, id="title", markup=False)
