@@ -200,6 +200,21 @@ def test_ctrl_shift_f3_on_the_first_page_asks_for_audit_mode(wroot, keys):
     assert result.audit
 
 
+def test_ctrl_shift_f3_as_the_terminal_sends_it(wroot):
+    """xterm, tmux and our console keymap send ESC [1;6R, which textual parses as a cursor
+    position report (1, 6): the welcome takes it for the chord."""
+    from textual import events
+
+    async def go():
+        with open_target(spec(wroot), dry_run=False) as t:
+            app = welcome.make_app(welcome.make_plan(t.fs, None), crypt_hash, t.fs)
+            async with app.run_test(size=(80, 25)) as pilot:
+                app.post_message(events.CursorPosition(5, 0))
+                await pilot.pause(0.3)
+            return app.return_value
+    assert run(go()).audit
+
+
 def test_f12_asks_before_audit_mode(wroot):
     _, result, _ = run(_pilot(wroot, None, [("f12",), ("tab", "enter")]))  # Cancel focused; tab: Audit
     assert result.audit

@@ -549,6 +549,12 @@ def _app_class() -> Any:
 
         # -- audit mode ----------------------------------------------------------------
 
+        def on_cursor_position(self, event: events.CursorPosition) -> None:
+            # textual reads xterm's Ctrl+Shift+F3, ESC [1;6R, as a cursor position report
+            # (row 1, column 6); a full-screen app never asks for one.
+            if (event.x, event.y) == (5, 0):
+                self.action_audit()
+
         def action_audit(self) -> None:
             if self.index == 0:
                 self.exit(Result(audit=True))
@@ -780,7 +786,7 @@ def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | No
 
     def event(message: dict[str, Any]) -> None:
         if message.get("event") == "ready":
-            log.step(f"the welcome is shown on {shown}")
+            log.info(f"the welcome is shown on {shown}")
         elif message.get("event") == "chord":
             log.info(f"Ctrl+Shift+F3 on this console's keymap: {message.get('before')}; it is "
                      "mapped to ESC [1;6R while the welcome shows")
