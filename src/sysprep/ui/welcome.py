@@ -785,10 +785,11 @@ def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | No
         return result.to_json()
 
     def event(message: dict[str, Any]) -> None:
+        say = log.info if where == console.HERE else log.step  # not over the welcome itself
         if message.get("event") == "ready":
-            log.info(f"the welcome is shown on {shown}")
+            say(f"the welcome is shown on {shown}")
         elif message.get("event") == "chord":
-            log.info(f"Ctrl+Shift+F3 on this console's keymap: {message.get('before')}; it is "
+            say(f"Ctrl+Shift+F3 on this console's keymap: {message.get('before')}; it is "
                      "mapped to ESC [1;6R while the welcome shows")
 
     child = console.ConsoleChild(where, work, on_event=event)
