@@ -534,8 +534,12 @@ def _app_class() -> Any:
                 again.value = ""
                 (pw if "again" not in problem and "differ" not in problem else again).focus()
                 return problem
-            hashed = self.hasher(pw.value)
-            pw.value, again.value = "", ""  # the plain password lives no longer than this
+            try:
+                hashed = self.hasher(pw.value)
+            except RunError as e:
+                return f"the password cannot be stored: {e}"
+            finally:
+                pw.value, again.value = "", ""  # the plain password lives no longer than this
             self.result.account = Account(name, hashed, self.query_one("#admin", Check).value,
                                           self.query_one("#fullname", Input).value.strip())
             return None
@@ -691,14 +695,23 @@ def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[st
 
 
 def default_hasher(fs: Confined) -> Hasher:
-    """crypt(3) hashes by the host's libcrypt, in the method the target's login.defs asks for."""
-    try:
-        from sysprep.answer.passwords import Hasher as CryptHasher  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as e:
-        raise RunError("this runtime cannot hash passwords (sysprep.answer.passwords is "
-                       "missing)") from e
-    hasher: Hasher = CryptHasher.for_target(fs)
-    return hasher
+    """crypt(3) hashes by the host's libcrypt, in the method the target's login.defs asks for
+    (sysprep.answer.passwords); loaded when the first password is hashed, so that a runtime
+    without it still shows the welcome and says so on the account page."""
+    hasher: Hasher | None = None
+
+    def hash_password(password: str) -> str:
+        nonlocal hasher
+        if hasher is None:
+            try:
+                from sysprep.answer.passwords import Hasher as CryptHasher  # type: ignore[import-not-found,unused-ignore]
+            except ImportError as e:
+                raise RunError("this runtime cannot hash passwords (sysprep.answer.passwords "
+                               "is missing)") from e
+            hasher = CryptHasher.for_target(fs)
+        return hasher(password)
+
+    return hash_password
 
 
 def _no_hasher(password: str) -> str:
