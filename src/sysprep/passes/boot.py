@@ -16,6 +16,7 @@ import enum
 import importlib
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ class BootRun:
     unattend: RunLog
     answer: Any  # sysprep.answer model, or None
     st: State
+    boot_id: str = ""  # this boot: the kernel's boot id; for an offline root, each run is a boot
 
 
 def next_state(st: State) -> State:
@@ -108,7 +110,10 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
-            br = BootRun(target, log, unattend, answer, st)
+            # An offline root is "booted" by each run of this engine: a reboot a command asked
+            # for has happened by the next run.
+            this_boot = runsync.boot_id() if target.live else uuid.uuid4().hex
+            br = BootRun(target, log, unattend, answer, st, this_boot)
             return _run(br, stage)
         finally:
             unattend.close()
@@ -193,8 +198,6 @@ def _run(br: BootRun, stage: str) -> Result:
         if reseal is not None:
             return reseal
     if not br.st.pending:
-        if br.st.image_state is ImageState.COMPLETE:
-            _setup_complete(br)
         for o in units.disable(fs):
             br.log.info(f"removed /{o.path}")
         br.log.step(f"no pass pending: the boot-time units are disabled ({br.st.image_state.value})")
@@ -217,7 +220,10 @@ def _run_pass(br: BootRun, name: str) -> Result:
             return result
         # FirstLogonCommands: logins wait for this unit, so they run before the first logon
         first = tuple(br.answer.first_logon_commands(name)) if br.answer is not None else ()
-        return _run_commands(br, name, first)
+        result = _run_commands(br, name, first)
+        if result is Result.DONE:
+            _setup_complete(br)
+        return result
     return Result.DONE
 
 
@@ -228,7 +234,8 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
     runner = runsync.target_runner(br.target, br.log, name)
     viewer = _audit_ui(br, name)
     try:
-        res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS)
+        res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS,
+                               this_boot=br.boot_id)
     finally:
         if viewer is not None:
             time.sleep(AUDIT_UI_LINGER)  # let the last check or cross be seen
@@ -424,15 +431,20 @@ def _reseal_after(br: BootRun, name: str) -> Result | None:
 
 
 def _setup_complete(br: BootRun) -> None:
-    """etc/sysprep/scripts/setupcomplete runs once, at the end of setup."""
+    """etc/sysprep/scripts/setupcomplete runs once, at the end of setup, before the state says
+    COMPLETE (a crash before its completion is recorded runs it again, like any command)."""
     script = runsync.SETUPCOMPLETE
-    if not br.target.fs.is_file(script):
+    fs = br.target.fs
+    from sysprep.passes.prepare import SETUPCOMPLETE_DONE
+
+    if not fs.is_file(script) or fs.exists(SETUPCOMPLETE_DONE):
         return
-    fd = br.target.fs.open_append(f"{COMMAND_LOGS}/setupcomplete.log", 0o600)
+    fd = fs.open_append(f"{COMMAND_LOGS}/setupcomplete.log", 0o600)
     try:
         done = run_in_target(br.target, ["/" + script], output_fd=fd)
     finally:
         os.close(fd)
+    fs.write(SETUPCOMPLETE_DONE, f"exit status {done.returncode}\n".encode(), mode=0o644)
     br.log.step(f"/{script} exited with status {done.returncode}")
 
 

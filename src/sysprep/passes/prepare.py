@@ -32,6 +32,7 @@ from sysprep.target import Target, open_target
 from sysprep.target.confined import Refused
 from sysprep.target.sandbox import bwrap
 
+SETUPCOMPLETE_DONE = "var/lib/sysprep/setupcomplete.done"  # the boot engine's record of it
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
                      Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
@@ -189,8 +190,9 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
-    if not req.dry_run:
-        fs.remove(progress.PROGRESS_FILE)  # a new cycle of passes starts: every command runs again
+    if not req.dry_run:  # a new cycle of passes starts: every command runs again
+        fs.remove(progress.PROGRESS_FILE)
+        fs.remove(SETUPCOMPLETE_DONE)
     finish_answer(target, plan, log)
     if req.dry_run:
         now = previous.image_state.value if previous else "none (sysprep has not run here)"
