@@ -58,8 +58,9 @@ def test_initramfs_tools_with_modules_dep_is_made_generic(dirty):
 def test_mkinitcpio_autodetect_is_removed_from_hooks(flavoured):
     r = flavoured("arch")
     apply(r.path, "initramfs")
-    conf = open(f"{r.path}/etc/mkinitcpio.conf").read()
-    assert conf == "MODULES=()\nHOOKS=(base udev microcode modconf block filesystems fsck)\n"
+    dropin = open(f"{r.path}/etc/mkinitcpio.conf.d/zz-sysprep-generic.conf").read()
+    assert dropin.splitlines()[-1] == "HOOKS=(base udev microcode modconf block filesystems fsck)"
+    assert "autodetect" in open(f"{r.path}/etc/mkinitcpio.conf").read()  # the image's own, kept
     assert open(f"{r.path}/boot/mkinitcpio-ran").read().strip() == "-P"
 
 

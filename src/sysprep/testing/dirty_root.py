@@ -391,7 +391,7 @@ def _add_arch(r: DirtyRoot, W: Writer) -> None:
     r.identity.append(W("home/alice/.histfile", ": 1700000000:0;ls\n", 0o600, r.users.get("alice", 1000),
                         r.users.get("alice", 1000)))
     W("etc/mkinitcpio.conf", "MODULES=()\nHOOKS=(base udev autodetect microcode modconf block filesystems fsck)\n")
-    r.changed["etc/mkinitcpio.conf"] = "autodetect"
+    r.keep.append("etc/mkinitcpio.conf")  # the image's own hooks stay; a drop-in overrides them
     W("usr/bin/mkinitcpio", '#!/bin/sh\necho "$@" > /boot/mkinitcpio-ran\n', 0o755)
 
 

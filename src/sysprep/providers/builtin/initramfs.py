@@ -19,6 +19,7 @@ from sysprep.providers.builtin._util import first_existing, run_program, shell_v
 
 DRACUT_DROPIN = "etc/dracut.conf.d/zz-sysprep-generic.conf"
 ITOOLS_DROPIN = "etc/initramfs-tools/conf.d/zz-sysprep-generic"
+MKINITCPIO_DROPIN = "etc/mkinitcpio.conf.d/zz-sysprep-generic.conf"
 HEADER = "# Written by sysprep (initramfs provider): a generic initramfs, so that clones boot\n" \
          "# on other hardware.\n"
 
@@ -85,13 +86,11 @@ def _generic_itools(ctx: Context) -> list[str]:
 
 
 def _generic_mkinitcpio(ctx: Context) -> list[str]:
-    where, _ = mkinitcpio_hooks(ctx)
-    assert where is not None
-    text = ctx.fs.read_text(where) or ""
-    last = list(_HOOKS.finditer(text))[-1]
-    hooks = [h for h in last.group(1).split() if h != "autodetect"]
-    new = text[:last.start(1)] + " ".join(hooks) + text[last.end(1):]
-    ctx.write(where, new.encode("utf-8", "surrogateescape"))
+    # a drop-in read after every other (mkinitcpio sources mkinitcpio.conf.d/*.conf in order),
+    # so that removing it at the clone's specialize pass restores the image's own hooks
+    _, hooks = mkinitcpio_hooks(ctx)
+    generic = " ".join(h for h in hooks if h != "autodetect")
+    ctx.write(MKINITCPIO_DROPIN, HEADER + f"HOOKS=({generic})\n", make_parents=True)
     return ["-P"]
 
 
@@ -148,17 +147,19 @@ PROVIDER = Provider(
         "hostonly=\"yes\", the default of Fedora, RHEL and SUSE; initramfs-tools with "
         "MODULES=dep; mkinitcpio with the autodetect hook), makes the configuration generic "
         "(a drop-in /etc/dracut.conf.d/zz-sysprep-generic.conf with hostonly=\"no\", "
-        "/etc/initramfs-tools/conf.d/zz-sysprep-generic with MODULES=most, autodetect removed "
-        "from HOOKS) and rebuilds the initramfs of every installed kernel with the image's own "
+        "/etc/initramfs-tools/conf.d/zz-sysprep-generic with MODULES=most, "
+        "/etc/mkinitcpio.conf.d/zz-sysprep-generic.conf with HOOKS without autodetect) and rebuilds the initramfs of every installed kernel with the image's own "
         "tool (dracut --regenerate-all, update-initramfs -u -k all, mkinitcpio -P), in the "
         "sandbox for an offline image; not in a dry run (the plan lists it). Kept when "
-        "devices are persisted (PersistAllDeviceInstalls, /mode:vm)."
+        "devices are persisted (PersistAllDeviceInstalls, /mode:vm). At the clone's first boot "
+        "the specialize provider initramfs-hostonly removes the drop-in and rebuilds a host-only "
+        "initramfs for the clone's own hardware."
     ),
     phase=Phase.GENERALIZE,
     run=run,
     tags=frozenset({HARDWARE}),
     order=90,  # after the configuration the initramfs may embed was generalized
-    paths=("/" + DRACUT_DROPIN, "/" + ITOOLS_DROPIN, "/etc/mkinitcpio.conf (HOOKS)", "/boot/initr* (rebuilt)"),
+    paths=("/" + DRACUT_DROPIN, "/" + ITOOLS_DROPIN, "/" + MKINITCPIO_DROPIN, "/boot/initr* (rebuilt)"),
     limits="A generic initramfs is larger and slower to build. The rebuild needs bubblewrap "
            "for an offline image, and the image's kernels and modules in /usr/lib/modules.",
 )
