@@ -231,6 +231,8 @@ def test_live_generalize_inside_a_booted_guest_then_specialize(debian_tarball, t
         f.write("/dev/vda / ext4 defaults 0 1\n")
     facts = dirty_like_a_used_machine(root)
     assert sysprep("install", "--root", root).returncode == 0
+    with open(os.path.join(root, "root/unattend.yaml"), "w") as f:  # as a Packer build copies it in
+        f.write("oobeSystem:\n  Linux-Shell-Setup:\n    OOBE:\n      SkipMachineOOBE: true\n")
     dropin = os.path.join(root, "etc/systemd/system/serial-getty@ttyS0.service.d")
     os.makedirs(dropin)
     with open(os.path.join(dropin, "autologin.conf"), "w") as f:
@@ -241,7 +243,8 @@ def test_live_generalize_inside_a_booted_guest_then_specialize(debian_tarball, t
     vm = VM(image, kernel, initrd, work, name="live").start()
     try:
         assert vm.wait_for("root@", BOOT_TIMEOUT), vm.output()[-3000:]
-        vm.type("sysprep --generalize --oobe --shutdown --quiet; echo SYSPREP-EXIT=$?\n")
+        vm.type("sysprep --generalize --oobe --shutdown --quiet --unattend /root/unattend.yaml; "
+                "echo SYSPREP-EXIT=$?\n")
         deadline = time.monotonic() + BOOT_TIMEOUT
         while vm.wait_exit(2) is None:
             failed = re.search(r"SYSPREP-EXIT=\d+", vm.output())
