@@ -60,8 +60,12 @@ OPTIONS: tuple[Opt, ...] = (
         metavar="FILE", repeat=True, complete="file"),
     Opt("format", "format of --image (detected when omitted)", TARGET, metavar="FORMAT",
         choices=("raw", "qcow2"), complete="choice"),
-    Opt("root-fs", "with --image: the device of the root file system, when several are found",
-        TARGET, metavar="DEV"),
+    Opt("root-fs", "with --image: the device of the root file system, when several are found "
+        "(/dev/sda2, /dev/VG/LV, UUID=...; DEV:SUBVOLUME for btrfs)", TARGET, metavar="DEV"),
+    Opt("sparsify", "with --image: discard the free blocks of its file systems at the end, so "
+        "that the image file stays sparse and compresses", TARGET),
+    Opt("zero-free-space", "with --image: overwrite the free blocks of its file systems with "
+        "zeros at the end (a qcow2 image stays sparse)", TARGET),
     Opt("dry-run", "print exactly what would be removed, emptied or rewritten; change nothing",
         SELECT),
     Opt("list-operations", "list the operations (providers): name, * when on by default, "
@@ -245,9 +249,10 @@ def _target(ns: argparse.Namespace) -> TargetSpec:
                 raise UsageError(f"--image {img}: no such file")
         return TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(i) for i in ns.image),
                           image_format=ns.format.lower() if ns.format else None,
-                          root_fs=ns.root_fs)
-    if ns.format or ns.root_fs:
-        raise UsageError("--format and --root-fs only apply with --image")
+                          root_fs=ns.root_fs, sparsify=bool(getattr(ns, "sparsify", False)),
+                          zero_free_space=bool(getattr(ns, "zero_free_space", False)))
+    if ns.format or ns.root_fs or getattr(ns, "sparsify", False) or getattr(ns, "zero_free_space", False):
+        raise UsageError("--format, --root-fs, --sparsify and --zero-free-space only apply with --image")
     if ns.root is not None:
         return root_spec(ns.root)
     return TargetSpec(TargetKind.LIVE)

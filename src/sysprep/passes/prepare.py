@@ -20,7 +20,7 @@ from sysprep.passes import preflight, state
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.providers import external
-from sysprep.providers.base import ACTIVATION, HARDWARE, Context, Phase, Provider, Settings
+from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
@@ -81,6 +81,8 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
             skipped.append((p, "devices persisted (PersistAllDeviceInstalls or /mode:vm)"))
         elif ACTIVATION in p.tags and settings.skip_rearm:
             skipped.append((p, "SkipRearm"))
+        elif IMAGE in p.tags and target.image is None:
+            skipped.append((p, "acts only on disk images (--image)"))
         else:
             run_list.append(p)
     if req.generalize:
@@ -101,7 +103,11 @@ def prepare(req: Request, log: RunLog) -> Report:
         if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
             bwrap()  # the image's own providers need the sandbox: fail now, not half-way
         preflight.check_release(target, log)  # validation done: from here on, changes
-        return _execute(req, target, plan, log)
+        try:
+            return _execute(req, target, plan, log)
+        finally:
+            if target.image is not None:
+                log.close()  # the log files are in the image: let it be unmounted
 
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
@@ -116,6 +122,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
+    for note in target.notes:
+        log.warning(note)
     log.info(f"sysprep {plan.action} on {req.target.describe()}"
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
@@ -126,6 +134,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
+    if failed is None and target.image is not None:
+        target.image.finalize(log)
     if failed is None and boot_installer is not None:
         try:
             boot_installer(target, plan, log)
