@@ -38,3 +38,21 @@ def test_dry_run_and_run_under_other_pythons(python, tmp_path):
                        env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert open(os.path.join(root, "etc/machine-id")).read() == "uninitialized\n"
+
+
+@pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
+def test_the_runtime_bundle_runs_under_other_pythons(python, tmp_path):
+    """The zipapp that goes into images, run with nothing but the interpreter."""
+    from sysprep.firstboot import bundle
+
+    pyz = tmp_path / "sysprep.pyz"
+    pyz.write_bytes(bundle.build())
+    root = build(str(tmp_path / "root")).path
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    p = subprocess.run([python, "-I", str(pyz), "--generalize", "--oobe", "--root", root, "--quiet"],
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([python, "-I", str(pyz), "boot", "--stage", "specialize", "--root", root],
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "SPECIALIZE_RESEAL_TO_OOBE" in open(os.path.join(root, "var/lib/sysprep/state.ini")).read()

@@ -37,15 +37,23 @@ def run(
     input: str | None = None,
     cwd: str | None = None,
     timeout: float | None = None,
+    output_fd: int | None = None,
 ) -> Completed:
-    """Run a command and capture its output; a failure raises RunError naming the command."""
+    """Run a command and capture its output; a failure raises RunError naming the command.
+
+    With `output_fd`, stdout and stderr stream into that descriptor instead (a log file a
+    reader can follow while the command runs); Completed then carries no output.
+    """
+    streams: dict[str, object] = (
+        {"stdout": output_fd, "stderr": subprocess.STDOUT} if output_fd is not None
+        else {"capture_output": True})
     try:
         proc = subprocess.run(
             list(argv),
             env=clean_env(env),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
+            **streams,  # type: ignore[call-overload]
             text=True,
             errors="replace",
             cwd=cwd,
@@ -56,9 +64,9 @@ def run(
         raise RunError(f"{argv[0]}: command not found") from None
     except subprocess.TimeoutExpired:
         raise RunError(f"{shlex.join(argv)}: timed out after {timeout} s") from None
-    done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    done = Completed(tuple(argv), proc.returncode, proc.stdout or "", proc.stderr or "")
     if check and proc.returncode != 0:
-        last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
         raise RunError(f"{shlex.join(argv)} failed with exit status {proc.returncode}: {last[0]}")
     return done
 

@@ -10,6 +10,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "state": ("sysprep.commands.state", "show the image state of a target, and the pass under way"),
     "providers": ("sysprep.commands.providers", "list the providers, or show one in full"),
     "install": ("sysprep.commands.install", "put sysprep into a target and record its release"),
+    "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
     "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }

@@ -31,7 +31,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
                              f"runs {rel.key}; add --force to record the new release")
         written = bundle.install(target.fs)
         key = preflight.record_release(target)
-    for path in written:
-        print(f"installed /{path}")
+    for o in written:
+        print(f"installed /{o.path}")
     print(f"recorded release {key}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from sysprep import cli
-from sysprep.passes import state
+from sysprep.passes import progress, state
 from sysprep.target import open_target_readonly
 
 
@@ -19,12 +19,15 @@ def run(ns: argparse.Namespace, name: str) -> int:
     spec = cli.target_from(ns)
     with open_target_readonly(spec) as target:
         st = state.read(target.fs)
+        record = progress.read(target.fs)
     if st is None:
         info: dict[str, object] = {"image_state": None, "pending": [], "running": "", "last_error": "",
                 "note": "sysprep has not run on this system"}
     else:
         info = {"image_state": st.image_state.value, "pending": list(st.pending),
                 "running": st.running, "last_error": st.last_error, "updated": st.updated}
+    if record is not None:
+        info["progress"] = record.to_json()
     if ns.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -38,4 +41,14 @@ def run(ns: argparse.Namespace, name: str) -> int:
         print(f"running: {st.running}")
     if st.last_error:
         print(f"last error: {st.last_error}")
+    if record is not None and record.items and (not record.finished or record.pass_name in st.pending):
+        print(f"RunSynchronous of {record.pass_name}:")
+        for item in record.items:
+            mark = MARKS.get(item.status, item.status)
+            code = "" if item.exit_code is None else f" (exit {item.exit_code})"
+            print(f"  {mark} {item.order:>3}  {item.label}{code}")
     return 0
+
+
+MARKS = {progress.SUCCEEDED: "[ok]  ", progress.FAILED: "[fail]", progress.FATAL: "[FATAL]",
+         progress.RUNNING: "[..]  ", progress.PENDING: "[ ]   ", progress.RERUN: "[ ]   "}

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import sysprep
 from sysprep.errors import UsageError
-from sysprep.target.confined import Confined
+from sysprep.target.confined import Confined, Outcome
 
 BUNDLE = "usr/lib/sysprep/sysprep.pyz"
 WRAPPER = "usr/sbin/sysprep"
+README = "usr/lib/sysprep/README"
+MANPAGE = "usr/share/man/man8/sysprep.8"
 MIN_PYTHON = (3, 9)
 # Pure-Python packages bundled with sysprep (imported by name from the bundle).
 VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
@@ -59,17 +61,59 @@ def _vendored_roots() -> list[tuple[str, Path]]:
     return found
 
 
+def _plugin_roots(plugins: list[tuple[str, str]]) -> list[tuple[str, Path]]:
+    """Source folders of the packages that provide entry-point providers; compiled code is
+    refused, since the bundle must run on any image's python3."""
+    import importlib.util
+
+    roots: dict[str, Path] = {}
+    for name, value in plugins:
+        top = value.split(":")[0].split(".")[0]
+        if top == "sysprep" or top in roots:
+            continue
+        spec = importlib.util.find_spec(top)
+        if spec is None or spec.origin is None:
+            raise UsageError(f"provider entry point {name} ({value}): its package {top} cannot be "
+                             "found to put it into the image's runtime")
+        origin = Path(spec.origin)
+        root = origin.parent if origin.name == "__init__.py" else origin
+        compiled = [p for p in ([root] if root.is_file() else root.rglob("*"))
+                    if p.suffix in (".so", ".pyd")]
+        if compiled:
+            raise UsageError(f"provider entry point {name} ({value}): its package {top} contains "
+                             f"compiled code ({compiled[0].name}) and cannot run from the image's "
+                             "runtime; ship it in the image as an executable provider "
+                             "(/etc/sysprep/providers.d/PHASE/) instead")
+        roots[top] = root
+    return sorted(roots.items())
+
+
 def build() -> bytes:
     """The bundle's bytes: reproducible (fixed timestamps, sorted entries)."""
     running = _running_bundle()
     if running is not None:
         return running.read_bytes()
+    import json
+
+    from sysprep.providers.registry import PLUGINS_RESOURCE, entry_point_specs
+
+    plugins = entry_point_specs()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo("__main__.py", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, _MAIN)
         _add_tree(zf, _package_root(), "sysprep")
+        info = zipfile.ZipInfo(f"sysprep/{PLUGINS_RESOURCE}", (2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, json.dumps(plugins))
+        for name, root in _plugin_roots(plugins):
+            if root.is_dir():
+                _add_tree(zf, root, name)
+            else:
+                info = zipfile.ZipInfo(root.name, (2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, root.read_bytes())
         for name, root in _vendored_roots():
             if root.is_dir():
                 _add_tree(zf, root, name)
@@ -112,10 +156,53 @@ def require_python(fs: Confined) -> str:
     return path
 
 
-def install(fs: Confined) -> list[str]:
-    """Put the runtime into the target; returns the paths written."""
+def install(fs: Confined, runtime: bytes | None = None) -> list[Outcome]:
+    """Put the runtime into the target (also in a dry run's overlay); what was written."""
     python = require_python(fs)
-    fs.mkdir("usr/lib/sysprep", 0o755)
-    fs.write(BUNDLE, build(), mode=0o644)
-    fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755)
-    return [BUNDLE, WRAPPER]
+    out = [o for o in (fs.mkdir("usr/lib/sysprep", 0o755),) if o]
+    out.append(fs.write(BUNDLE, runtime if runtime is not None else build(), mode=0o644))
+    out.append(fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755))
+    out.append(fs.write(README, _README.encode(), mode=0o644))
+    if fs.is_dir("usr/share/man"):
+        from sysprep.commands.docs import man_page
+
+        out.extend(o for o in (fs.mkdir("usr/share/man/man8", 0o755),) if o)
+        out.append(fs.write(MANPAGE, man_page().encode(), mode=0o644))
+    return out
+
+
+_README = """\
+sysprep was installed into this system by `sysprep install` or `sysprep --generalize`.
+
+  /usr/sbin/sysprep                  the command (sysprep --help, man sysprep)
+  /usr/lib/sysprep/sysprep.pyz       its runtime, run by this system's python3
+  /var/lib/sysprep/state.ini         the image state: `sysprep state`
+  /var/lib/sysprep/panther/          logs of the cleanup and generalize phases
+  /var/log/sysprep/                  logs of the boot-time passes (specialize, oobeSystem,
+                                     auditSystem, auditUser); commands/ holds the output of
+                                     each RunSynchronous command; unattendgc/ the answer-file
+                                     settings applied at boot
+  sysprep-specialize.service         runs the specialize pass early in the next boot
+  sysprep-passes.service             runs oobeSystem (and the welcome) or the audit passes
+Both units disable themselves when no pass is pending.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m sysprep.firstboot.bundle OUT: write the runtime bundle to a file."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m sysprep.firstboot.bundle OUT.pyz", file=sys.stderr)
+        return 2
+    data = build()
+    with open(args[0], "wb") as f:
+        f.write(data)
+    os.chmod(args[0], 0o755)
+    print(f"{args[0]}: {len(data)} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Sequence
 
 from sysprep.errors import RunError, SysprepError
+from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, state
 from sysprep.passes.report import ProviderResult, Report
@@ -44,19 +45,12 @@ class Plan:
     reseal: Reseal
     final: ImageState
     pending: tuple[str, ...]
+    runtime: bytes | None = None  # the bundle to install (built while validating)
 
     @property
     def action(self) -> str:
         what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
-
-
-# Hooks later stages plug into, so that this module does not reach up the chain:
-# answer-file loading (returns settings overrides) and the boot-time installation.
-AnswerLoader = Callable[[Request, Target, RunLog], "dict[str, object]"]
-BootInstaller = Callable[[Target, Plan, RunLog], None]
-answer_loader: AnswerLoader | None = None
-boot_installer: BootInstaller | None = None
 
 
 def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str, object]) -> Plan:
@@ -98,10 +92,13 @@ def prepare(req: Request, log: RunLog) -> Report:
     preflight.require_root()
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
-        extra = answer_loader(req, target, log) if answer_loader else {}
+        extra: dict[str, object] = {}
         plan = make_plan(req, target, registry, extra)
         if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
             bwrap()  # the image's own providers need the sandbox: fail now, not half-way
+        if units.has_systemd(target.fs):
+            bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
+            plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.check_release(target, log)  # validation done: from here on, changes
         try:
             return _execute(req, target, plan, log)
@@ -118,7 +115,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     if not req.dry_run:
         fs.mkdir(state.STATE_DIR, 0o755)
         fs.protect(state.STATE_DIR)
-        log.attach(fs, PANTHER, journal=target.live)
+        if log.folder is None:
+            log.attach(fs, PANTHER, journal=target.live)
         report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
@@ -134,14 +132,11 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
+    if failed is None:
+        failed = run_providers(target, [boot_passes_provider(plan)], plan.settings, log, report,
+                               dry_run=req.dry_run)
     if failed is None and target.image is not None:
         target.image.finalize(log)
-    if failed is None and boot_installer is not None:
-        try:
-            boot_installer(target, plan, log)
-        except (SysprepError, OSError, Refused) as e:
-            failed = f"installing the boot-time passes failed: {e}"
-            log.error(failed)
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
         state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, last_error=failed,
@@ -162,6 +157,58 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         log.step(f"image state is now {plan.final.value}")
         os.sync()
     return report
+
+
+def boot_passes_provider(plan: Plan) -> Provider:
+    """The last step of every run: sysprep and its boot-time units go into the image, so the
+    next boot runs the pending passes. Not selectable: without it nothing would specialize."""
+
+    def run(ctx: Context) -> None:
+        fs = ctx.fs
+        if not units.has_systemd(fs):
+            ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
+                        "the clone will not specialize itself at boot")
+            return
+        for o in bundle.install(fs, plan.runtime):
+            ctx.note(o)
+        answer = plan.settings.answer
+        cloud_hostname = bool(answer is not None and getattr(answer, "computer_name", None)
+                              and _answer_value(answer, "computer_name", "specialize"))
+        for o in units.install(fs, cloud_hostname=cloud_hostname,
+                               audit_autologin=plan.reseal is Reseal.AUDIT):
+            ctx.note(o)
+        if plan.reseal is Reseal.OOBE:
+            for o in units.set_audit_autologin(fs, False):
+                ctx.note(o)
+        ctx.log.step(f"the next boot runs: {', '.join(plan.pending)}")
+
+    return Provider(name="boot-passes", heading="Install sysprep and its boot-time units into the image",
+                    description="", phase=Phase.GENERALIZE, run=run, order=1000)
+
+
+def _answer_value(answer: object, getter: str, pass_name: str) -> object:
+    fn = getattr(answer, getter)
+    try:
+        return fn(pass_name)
+    except TypeError:
+        return fn()
+
+
+def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
+    """The answer file's Reseal at boot: the cleanup phase, then reseal to OOBE or audit
+    (what `sysprep --oobe` / `--audit` does on the live system)."""
+    req = Request(reseal=reseal, target=target.spec)
+    plan = make_plan(req, target, Registry.load(extra=external.discover(target.fs)), {})
+    if units.has_systemd(target.fs):
+        plan = replace(plan, runtime=bundle.build())
+    log.step(f"resealing to {reseal.value.upper()}: the cleanup phase runs now; its log is in /{PANTHER}")
+    cleanup_log = RunLog(quiet=log.quiet)  # cleanup empties var/log: log where generalize logs
+    try:
+        report = _execute(req, target, plan, cleanup_log)
+    finally:
+        cleanup_log.close()
+    if report.failed:
+        raise RunError(f"resealing to {reseal.value.upper()} failed: see /{PANTHER}/setuperr.log")
 
 
 def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,

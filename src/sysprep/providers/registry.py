@@ -65,10 +65,42 @@ def entry_points() -> tuple[Provider, ...]:
 
 
 def _entry_points_group() -> list[metadata.EntryPoint]:
+    """Installed entry points, and those bundled into the runtime an image carries."""
     eps: Any = metadata.entry_points()
     if hasattr(eps, "select"):  # Python 3.10 and newer
-        return list(eps.select(group=ENTRY_POINT_GROUP))
-    return list(eps.get(ENTRY_POINT_GROUP, []))  # Python 3.9: a dict of groups
+        found = list(eps.select(group=ENTRY_POINT_GROUP))
+    else:
+        found = list(eps.get(ENTRY_POINT_GROUP, []))  # Python 3.9: a dict of groups
+    names = {ep.name for ep in found}
+    for name, value in bundled_plugins():
+        if name not in names:
+            found.append(metadata.EntryPoint(name, value, ENTRY_POINT_GROUP))
+    return found
+
+
+PLUGINS_RESOURCE = "plugins.json"
+
+
+def bundled_plugins() -> list[tuple[str, str]]:
+    """(name, "module:attr") of the entry-point providers copied into the runtime bundle."""
+    import json
+    import pkgutil
+
+    try:
+        data = pkgutil.get_data("sysprep", PLUGINS_RESOURCE)
+    except OSError:
+        return []
+    if not data:
+        return []
+    return [(str(n), str(v)) for n, v in json.loads(data)]
+
+
+def entry_point_specs() -> list[tuple[str, str]]:
+    """(name, value) of every provider entry point visible here (for the bundle builder)."""
+    try:
+        return sorted((ep.name, ep.value) for ep in _entry_points_group())
+    except Exception:
+        return []
 
 
 def _with_source(p: Provider, source: str) -> Provider:

@@ -65,9 +65,13 @@ def run_in_target(
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
     check: bool = False,
+    output_fd: int | None = None,
+    input: str | None = None,
 ) -> Completed:
-    """Run a program of the target (a path inside it) and capture its output."""
+    """Run a program of the target (a path inside it); output captured or streamed to a fd."""
     env = dict(env or {})
     if target.live:
-        return run(argv, env=env, timeout=timeout, check=check, cwd="/")
-    return run(sandbox_argv(target, argv, env), timeout=timeout, check=check)
+        return run(argv, env=env, timeout=timeout, check=check, cwd="/", output_fd=output_fd,
+                   input=input)
+    return run(sandbox_argv(target, argv, env), timeout=timeout, check=check, output_fd=output_fd,
+               input=input)

@@ -1,0 +1,196 @@
+"""The systemd units that run the pending passes at the next boot, and the first-boot guards.
+
+* sysprep-specialize.service: early (after the root is writable and systemd committed the new
+  machine ID; before networking, sshd, cloud-init and logins): the specialize pass.
+* sysprep-passes.service: later (after networking, before logins and the display manager):
+  oobeSystem and the welcome, or auditSystem and auditUser.
+* Both are enabled at generalize and disable themselves when nothing is pending.
+* systemd-firstboot is held back while sysprep owns the first boot (its questions are
+  sysprep's specialize and OOBE), and a preset file pins the template's enabled units so that
+  systemd's first-boot preset-all changes nothing.
+* cloud-init, when present, is told not to regenerate the SSH host keys sysprep made, and not
+  to set the host name when the answer file sets it (docs/first-boot.md).
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from dataclasses import dataclass
+
+from sysprep.target.confined import Confined, Outcome
+
+UNIT_DIR = "etc/systemd/system"
+MARKER = "var/lib/sysprep/boot-pending"
+SPECIALIZE_UNIT = "sysprep-specialize.service"
+PASSES_UNIT = "sysprep-passes.service"
+FIRSTBOOT_DROPIN = f"{UNIT_DIR}/systemd-firstboot.service.d/50-sysprep.conf"
+PRESET = "etc/systemd/system-preset/00-sysprep-pin.preset"
+CLOUD_CFG = "etc/cloud/cloud.cfg.d/99-sysprep.cfg"
+AUTOLOGIN_DROPIN = f"{UNIT_DIR}/getty@tty1.service.d/50-sysprep-audit.conf"
+
+SPECIALIZE = f"""\
+# Installed by sysprep: runs the specialize pass once per clone, then disables itself.
+[Unit]
+Description=sysprep specialize pass (new machine identity, answer-file settings)
+Documentation=file:///usr/lib/sysprep/README
+DefaultDependencies=no
+ConditionPathExists=/{MARKER}
+Wants=network-pre.target
+After=local-fs.target systemd-remount-fs.service systemd-machine-id-commit.service
+After=systemd-tmpfiles-setup.service systemd-sysusers.service systemd-random-seed.service
+After=systemd-udev-trigger.service
+Before=sysinit.target network-pre.target shutdown.target
+Before=ssh.service sshd.service systemd-networkd.service NetworkManager.service networking.service
+Before=cloud-init-local.service cloud-init.service systemd-user-sessions.service getty.target
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/sysprep boot --stage specialize
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=sysinit.target
+"""
+
+PASSES = f"""\
+# Installed by sysprep: runs oobeSystem (and the welcome) or the audit passes, then
+# disables itself.
+[Unit]
+Description=sysprep configuration passes (oobeSystem or audit mode)
+Documentation=file:///usr/lib/sysprep/README
+ConditionPathExists=/{MARKER}
+Wants=network-online.target
+After={SPECIALIZE_UNIT} basic.target network-online.target systemd-logind.service
+After=cloud-config.service
+Before=systemd-user-sessions.service getty@tty1.service serial-getty@ttyS0.service
+Before=display-manager.service cloud-final.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/sysprep boot --stage passes
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+FIRSTBOOT = f"""\
+# Installed by sysprep: while sysprep's passes are pending, they answer what
+# systemd-firstboot would ask on the console (locale, keymap, time zone, root password).
+[Unit]
+ConditionPathExists=!/{MARKER}
+"""
+
+CLOUD = """\
+# Installed by sysprep: sysprep's specialize pass made this clone's SSH host keys.
+ssh_deletekeys: false
+ssh_genkeytypes: []
+"""
+
+CLOUD_HOSTNAME = """\
+# The answer file sets the host name (ComputerName): cloud-init keeps it.
+preserve_hostname: true
+"""
+
+AUTOLOGIN = """\
+# Installed by sysprep: audit mode leaves the console at a root login.
+[Service]
+ExecStart=
+ExecStart=-/sbin/agetty --autologin root --noclear %I $TERM
+"""
+
+
+@dataclass(frozen=True)
+class Installed:
+    outcomes: tuple[Outcome, ...]
+
+
+def has_systemd(fs: Confined) -> bool:
+    return any(fs.exists(f"{d}/systemd") for d in ("usr/lib/systemd", "lib/systemd"))
+
+
+def enabled_units(fs: Confined) -> list[str]:
+    """Unit names enabled in the target (symlinks in the .wants/.requires/.upholds folders)."""
+    names: set[str] = set()
+    for folder in fs.glob(f"{UNIT_DIR}/*.wants") + fs.glob(f"{UNIT_DIR}/*.requires") + \
+            fs.glob(f"{UNIT_DIR}/*.upholds"):
+        for name in fs.listdir(folder):
+            st = fs.lstat(f"{folder}/{name}")
+            if st is not None and stat.S_ISLNK(st.st_mode):
+                names.add(name)
+    return sorted(names)
+
+
+def preset_pin(fs: Confined) -> str:
+    """A preset file that keeps every unit as the template has it, whatever first boot does."""
+    lines = ["# Installed by sysprep: the template's enabled units, so that systemd's first-boot",
+             "# preset-all enables nothing the image builder left disabled. Removed when the",
+             "# boot-time passes are done."]
+    for name in enabled_units(fs):
+        m = re.match(r"^(.+@)([^.]+)(\.\w+)$", name)
+        if m:
+            lines.append(f"enable {m.group(1)}{m.group(3)} {m.group(2)}")
+        else:
+            lines.append(f"enable {name}")
+    lines.append("disable *")
+    return "\n".join(lines) + "\n"
+
+
+def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False) -> list[Outcome]:
+    """Install and enable the boot-time units and guards (after generalize, before the boot)."""
+    out: list[Outcome] = []
+
+    def note(o: Outcome | None) -> None:
+        if o is not None:
+            out.append(o)
+
+    note(fs.mkdir(UNIT_DIR, 0o755))
+    note(fs.write(f"{UNIT_DIR}/{SPECIALIZE_UNIT}", SPECIALIZE.encode(), mode=0o644))
+    note(fs.write(f"{UNIT_DIR}/{PASSES_UNIT}", PASSES.encode(), mode=0o644))
+    note(fs.mkdir(f"{UNIT_DIR}/sysinit.target.wants", 0o755))
+    note(fs.mkdir(f"{UNIT_DIR}/multi-user.target.wants", 0o755))
+    # the pin first: it must list the template's units, not ours
+    pin = preset_pin(fs)
+    note(fs.symlink(f"/{UNIT_DIR}/{SPECIALIZE_UNIT}", f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}"))
+    note(fs.symlink(f"/{UNIT_DIR}/{PASSES_UNIT}", f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}"))
+    note(fs.mkdir("etc/systemd/system-preset", 0o755))
+    note(fs.write(PRESET, pin.encode(), mode=0o644))
+    note(fs.mkdir(FIRSTBOOT_DROPIN.rsplit("/", 1)[0], 0o755))
+    note(fs.write(FIRSTBOOT_DROPIN, FIRSTBOOT.encode(), mode=0o644))
+    if fs.is_dir("etc/cloud"):
+        note(fs.mkdir("etc/cloud/cloud.cfg.d", 0o755))
+        note(fs.write(CLOUD_CFG, (CLOUD + (CLOUD_HOSTNAME if cloud_hostname else "")).encode(), mode=0o644))
+    if audit_autologin:
+        out.extend(set_audit_autologin(fs, True))
+    note(fs.write(MARKER, b"sysprep boot-time passes are pending\n", mode=0o644))
+    return out
+
+
+def set_audit_autologin(fs: Confined, on: bool) -> list[Outcome]:
+    """Audit mode: root logged in on tty1 (removed when the image is resealed to OOBE)."""
+    if not on:
+        o = fs.remove(AUTOLOGIN_DROPIN)
+        return [o] if o else []
+    out = [o for o in (fs.mkdir(AUTOLOGIN_DROPIN.rsplit("/", 1)[0], 0o755),) if o]
+    out.append(fs.write(AUTOLOGIN_DROPIN, AUTOLOGIN.encode(), mode=0o644))
+    return out
+
+
+def disable(fs: Confined) -> list[Outcome]:
+    """Nothing is pending any more: the units disable themselves and the guards go."""
+    out = []
+    for path in (f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}",
+                 f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}",
+                 PRESET, FIRSTBOOT_DROPIN, MARKER):
+        o = fs.remove(path)
+        if o is not None:
+            out.append(o)
+    return out

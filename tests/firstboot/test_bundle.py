@@ -1,0 +1,62 @@
+"""The runtime bundle carries third-party entry-point providers into the image."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sysprep.testing.dirty_root import build
+from tests.conftest import snapshot
+
+PLUGIN = '''
+from sysprep.providers.base import Phase, Provider
+
+def run(ctx):
+    ctx.write("etc/acme-specialized", "yes\\n")
+
+PROVIDER = Provider(name="acme-agent", heading="Give the ACME agent a fresh identity",
+                    description="test plugin", phase=Phase.SPECIALIZE, run=run)
+'''
+
+
+def make_plugin(where, compiled=False):
+    pkg = where / "acme_sysprep"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(PLUGIN)
+    if compiled:
+        (pkg / "_speedups.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    dist = where / "acme_sysprep-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-sysprep\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[sysprep.providers]\nacme = acme_sysprep:PROVIDER\n")
+
+
+def sysprep(*argv, pythonpath):
+    env = {**os.environ, "PYTHONPATH": f"{pythonpath}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True, env=env)
+
+
+def test_entry_point_specialize_provider_runs_from_the_images_runtime(tmp_path):
+    make_plugin(tmp_path / "site")
+    root = build(str(tmp_path / "root")).path
+    listed = sysprep("--list-operations", "--root", root, pythonpath=tmp_path / "site")
+    assert "acme-agent" in listed.stdout
+    r = sysprep("--generalize", "--oobe", "--root", root, "--quiet", pythonpath=tmp_path / "site")
+    assert r.returncode == 0, r.stderr
+    # the image's runtime alone (no PYTHONPATH, isolated): the plugin came along in the bundle
+    p = subprocess.run([sys.executable, "-I", os.path.join(root, "usr/lib/sysprep/sysprep.pyz"),
+                        "boot", "--stage", "specialize", "--root", root],
+                       capture_output=True, text=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert p.returncode == 0, p.stderr
+    assert open(os.path.join(root, "etc/acme-specialized")).read() == "yes\n"
+
+
+def test_compiled_plugin_is_refused_before_anything_changes(tmp_path):
+    make_plugin(tmp_path / "site", compiled=True)
+    root = build(str(tmp_path / "root")).path
+    before = snapshot(root)
+    r = sysprep("--generalize", "--oobe", "--root", root, pythonpath=tmp_path / "site")
+    assert r.returncode == 2
+    assert "compiled code" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert snapshot(root) == before

@@ -1,0 +1,158 @@
+"""A real boot: a debootstrapped Debian root, generalized, written to a disk image and booted
+in qemu (TCG) until the boot-time passes finish; then checked from outside."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.integration.conftest import dirty_like_a_used_machine, extract, in_root
+from tests.integration.qemu import VM, Mounted, kernel_and_initrd, make_ext4_image
+
+pytestmark = pytest.mark.integration
+
+DONE = "no pass pending: the boot-time units are disabled"
+BOOT_TIMEOUT = 600
+
+
+def sysprep(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+
+
+def enabled_units(root: str) -> list[str]:
+    out = in_root(root, "systemctl", "list-unit-files", "--state=enabled", "--no-legend").stdout
+    return sorted(line.split()[0] for line in out.splitlines() if line.strip())
+
+
+def host_keys(root: str) -> dict[str, str]:
+    d = os.path.join(root, "etc/ssh")
+    return {n: open(os.path.join(d, n)).read() for n in sorted(os.listdir(d)) if n.endswith("_key.pub")}
+
+
+def boot(image: str, kernel: str, initrd: str, workdir: str, name: str, until: str, *, count: int = 1) -> str:
+    vm = VM(image, kernel, initrd, workdir, name=name).start()
+    try:
+        reached = vm.wait_for(until, BOOT_TIMEOUT, count=count)
+        login = vm.wait_for("login:", 240)
+    finally:
+        vm.poweroff(180)
+    out = vm.output()
+    assert reached and login, f"{name}: the guest did not get to {until!r}; console tail:\n{out[-4000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def template(debian_tarball, tmp_path_factory):
+    """The template machine (used, dirty) and, next to it, its generalized disk image."""
+    work = str(tmp_path_factory.mktemp("boot"))
+    root = extract(debian_tarball, os.path.join(work, "root"))
+    with open(os.path.join(root, "etc/fstab"), "w") as f:
+        f.write("/dev/vda / ext4 defaults 0 1\n")
+    facts = dirty_like_a_used_machine(root)
+    facts["keys"] = host_keys(root)
+    facts["enabled"] = enabled_units(root)
+    r = sysprep("--generalize", "--oobe", "--root", root)
+    assert r.returncode == 0, r.stderr
+    image = os.path.join(work, "generalized.img")
+    make_ext4_image(root, image)
+    kernel, initrd = kernel_and_initrd(root)
+    return {"work": work, "root": root, "image": image, "kernel": kernel, "initrd": initrd, **facts}
+
+
+def test_units_pass_systemd_analyze_verify(template):
+    r = in_root(template["root"], "systemd-analyze", "verify",
+                "/etc/systemd/system/sysprep-specialize.service",
+                "/etc/systemd/system/sysprep-passes.service", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_generalized_image_boots_into_a_new_machine(template, tmp_path):
+    t = template
+    image = str(tmp_path / "clone-a.img")
+    shutil.copy(t["image"], image)
+    out = boot(image, t["kernel"], t["initrd"], str(tmp_path), "clone-a", DONE)
+    for line in ("specialize pass", "[new-machine-id]", "[new-ssh-hostkeys]", "oobeSystem pass",
+                 "IMAGE_STATE_COMPLETE"):
+        assert line in out, line
+    assert "First Boot Wizard was skipped" in out or "systemd-firstboot" not in out
+    with Mounted(image, str(tmp_path / "m")) as m:
+        machine_id = open(f"{m}/etc/machine-id").read().strip()
+        assert len(machine_id) == 32 and machine_id != t["machine_id"]
+        keys = host_keys(m)
+        assert keys and set(keys.values()).isdisjoint(t["keys"].values())
+        state = open(f"{m}/var/lib/sysprep/state.ini").read()
+        assert "IMAGE_STATE_COMPLETE" in state
+        assert not os.path.exists(f"{m}/etc/systemd/system/sysinit.target.wants/sysprep-specialize.service")
+        assert not os.path.exists(f"{m}/etc/systemd/system/multi-user.target.wants/sysprep-passes.service")
+        assert not os.path.exists(f"{m}/var/lib/sysprep/boot-pending")
+        for name in ("setupact.log", "setuperr.log", "actions.jsonl"):
+            assert os.path.isfile(f"{m}/var/log/sysprep/{name}")
+        setupact = open(f"{m}/var/log/sysprep/setupact.log").read()
+        # enabled units of the clone equal the template's (first-boot presets changed nothing)
+        assert enabled_units(m) == t["enabled"]
+    # a second boot re-runs nothing
+    out2 = boot(image, t["kernel"], t["initrd"], str(tmp_path), "clone-a-again", "login:")
+    assert "specialize pass" not in out2 and "sysprep-specialize" not in out2
+    with Mounted(image, str(tmp_path / "m")) as m:
+        assert open(f"{m}/var/log/sysprep/setupact.log").read() == setupact
+        assert open(f"{m}/etc/machine-id").read().strip() == machine_id
+
+
+def test_two_clones_of_one_image_differ(template, tmp_path):
+    t = template
+    ids, keys = [], []
+    for name in ("clone-b", "clone-c"):
+        image = str(tmp_path / f"{name}.img")
+        shutil.copy(t["image"], image)
+        boot(image, t["kernel"], t["initrd"], str(tmp_path), name, DONE)
+        with Mounted(image, str(tmp_path / f"m-{name}")) as m:
+            ids.append(open(f"{m}/etc/machine-id").read().strip())
+            keys.append(host_keys(m))
+    assert ids[0] != ids[1]
+    assert set(keys[0].values()).isdisjoint(keys[1].values())
+
+
+def test_live_generalize_inside_a_booted_guest_then_specialize(debian_tarball, tmp_path):
+    """`sysprep --generalize --oobe --shutdown` typed on the console of a running guest."""
+    work = str(tmp_path)
+    root = extract(debian_tarball, os.path.join(work, "root"))
+    with open(os.path.join(root, "etc/fstab"), "w") as f:
+        f.write("/dev/vda / ext4 defaults 0 1\n")
+    facts = dirty_like_a_used_machine(root)
+    assert sysprep("install", "--root", root).returncode == 0
+    dropin = os.path.join(root, "etc/systemd/system/serial-getty@ttyS0.service.d")
+    os.makedirs(dropin)
+    with open(os.path.join(dropin, "autologin.conf"), "w") as f:
+        f.write("[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n")
+    image = os.path.join(work, "live.img")
+    make_ext4_image(root, image)
+    kernel, initrd = kernel_and_initrd(root)
+    vm = VM(image, kernel, initrd, work, name="live").start()
+    try:
+        assert vm.wait_for("root@", BOOT_TIMEOUT), vm.output()[-3000:]
+        vm.type("sysprep --generalize --oobe --shutdown --quiet; echo SYSPREP-EXIT=$?\n")
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while vm.wait_exit(2) is None:
+            failed = re.search(r"SYSPREP-EXIT=\d+", vm.output())
+            assert failed is None, f"sysprep returned instead of powering off:\n{vm.output()[-3000:]}"
+            assert time.monotonic() < deadline, "the guest did not power off:\n" + vm.output()[-3000:]
+    finally:
+        vm.kill()
+    with Mounted(image, os.path.join(work, "m")) as m:
+        assert open(f"{m}/etc/machine-id").read() == "uninitialized\n"
+        assert not [n for n in os.listdir(f"{m}/etc/ssh") if n.startswith("ssh_host_")]
+        assert "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in open(f"{m}/var/lib/sysprep/state.ini").read()
+        assert os.path.exists(f"{m}/var/lib/sysprep/panther/setupact.log")
+    out = boot(image, kernel, initrd, work, "live-clone", DONE)
+    assert "specialize pass" in out
+    with Mounted(image, os.path.join(work, "m")) as m:
+        new_id = open(f"{m}/etc/machine-id").read().strip()
+        assert len(new_id) == 32 and new_id != facts["machine_id"]
+        assert "IMAGE_STATE_COMPLETE" in open(f"{m}/var/lib/sysprep/state.ini").read()
