@@ -117,7 +117,10 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         fs.protect(state.STATE_DIR)
         if log.folder is None:
             log.attach(fs, PANTHER, journal=target.live)
-        report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
+        if target.image is not None:  # its mount point is gone when the report is read
+            report.log_folder = f"/{PANTHER} in {req.target.describe()}"
+        else:
+            report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
     for note in target.notes:
