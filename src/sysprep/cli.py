@@ -88,6 +88,18 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("strict", "treat answer-file settings without a Linux meaning as errors", OUTPUT),
 )
 
+BATCH = "Batch (sysprep batch IMAGE...)"
+# sysprep batch: its own options, and the main command's that it passes to each image's run
+BATCH_OPTIONS: tuple[Opt, ...] = (
+    Opt("jobs", "how many images to prepare at once (default: the number of CPUs)", BATCH,
+        metavar="N"),
+    Opt("report", "write the JSON report of every image to FILE", BATCH, metavar="FILE",
+        complete="file"),
+)
+BATCH_PASSED = ("oobe", "audit", "mode", "unattend", "format", "sparsify", "zero-free-space",
+                "dry-run", "operations", "enable", "disable", "keep-user-accounts",
+                "remove-user-accounts", "script", "strict")
+
 BY_NAME = {o.name: o for o in OPTIONS}
 WINDOWS = {o.name: o for o in OPTIONS if o.windows}
 
@@ -125,8 +137,14 @@ def build_parser(prog: str = "sysprep") -> Parser:
     p = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
                formatter_class=argparse.RawDescriptionHelpFormatter, add_help=True)
     p.add_argument("--version", action="version", version=f"sysprep {__version__}")
+    add_options(p, OPTIONS)
+    return p
+
+
+def add_options(p: argparse.ArgumentParser, options: Sequence[Opt]) -> None:
+    """Add options of the table to a parser, in groups (the main command's and sub-commands')."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for o in OPTIONS:
+    for o in options:
         g = groups.get(o.group) or groups.setdefault(o.group, p.add_argument_group(o.group))
         flags = ["--" + o.name]
         if o.name == "dry-run":
@@ -141,7 +159,6 @@ def build_parser(prog: str = "sysprep") -> Parser:
                            help=o.help)
         else:
             g.add_argument(*flags, dest=dest, metavar=o.metavar, help=o.help)
-    return p
 
 
 _WINDOWS_TOKEN = re.compile(r"^/([A-Za-z][A-Za-z-]*)(?::(.*))?$", re.S)

@@ -11,6 +11,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "providers": ("sysprep.commands.providers", "list the providers, or show one in full"),
     "install": ("sysprep.commands.install", "put sysprep into a target and record its release"),
     "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
+    "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
     "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }
