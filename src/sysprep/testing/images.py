@@ -58,6 +58,8 @@ class Recipe:
     size_mb: int = 0  # 0: a size that fits the layout and source
     bulk: int = 0  # extra files in logs, temp and homes
     tarball: str = ""  # the Debian root (its name is part of the key)
+    # more files: (path, text, mode); a text "random:N" is N random bytes
+    extra: tuple[tuple[str, str, int], ...] = ()
 
     def key(self) -> str:
         data = json.dumps({**asdict(self), "tarball": os.path.basename(self.tarball),
@@ -130,6 +132,18 @@ def build(recipe: Recipe, out: str, work: str) -> Facts:
     if recipe.bulk:
         users = {n: 1000 + i for i, n in enumerate(("alice", "bob"))}
         add_bulk(tree, recipe.bulk, users)
+    for rel, text, mode in recipe.extra:
+        p = os.path.join(tree, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            if text.startswith("random:"):
+                left = int(text[7:])
+                while left > 0:
+                    f.write(os.urandom(min(left, MIB)))
+                    left -= MIB
+            else:
+                f.write(text.encode())
+        os.chmod(p, mode)
     raw = out if recipe.format == "raw" else out + ".raw"
     builders = {"gpt-lvm": _gpt_lvm, "mbr-ext4": _mbr_ext4, "gpt-xfs": _gpt_xfs,
                 "gpt-btrfs": _gpt_btrfs, "two-roots": _two_roots}
@@ -453,7 +467,80 @@ def _gpt_btrfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
             subprocess.run(["btrfs", "device", "scan", "--forget", dev], capture_output=True)
 
 
+def read_files(image: str, paths: list[str]) -> dict[str, str | None]:
+    """Files of an image, read with sysprep's own read-only attach (in a private namespace)."""
+    return _helper("read", image, *paths)  # type: ignore[return-value]
+
+
+def listing(image: str) -> dict[str, list[object]]:
+    """Every entry of the image's file systems: path -> [kind, size, sha256 or link target]."""
+    return _helper("list", image)  # type: ignore[return-value]
+
+
+def _helper(*args: str) -> object:
+    from sysprep.target.image import namespace
+
+    env = {**os.environ, namespace.ENV: str(namespace.current())}
+    p = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", sys.executable,
+                        "-m", "sysprep.testing.images", *args], capture_output=True, text=True,
+                       env=env, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError(f"reading {args[1]} failed: {p.stderr.strip()[-2000:]}")
+    return json.loads(p.stdout)
+
+
+def _open(image: str) -> Iterator[object]:
+    from sysprep.request import TargetKind, TargetSpec
+    from sysprep.target.confined import Confined
+    from sysprep.target.image import open_image
+
+    spec = TargetSpec(TargetKind.IMAGE, images=(os.path.abspath(image),))
+    with open_image(spec, dry_run=True) as s, \
+            Confined(s.root_path, dry_run=True, own_mounts=s.own_mounts) as fs:
+        yield fs
+
+
+def _read_main(image: str, paths: list[str]) -> dict[str, str | None]:
+    from sysprep.target.confined import Confined
+
+    for fs in _open(image):
+        assert isinstance(fs, Confined)
+        return {p: fs.read_text(p.lstrip("/")) for p in paths}
+    return {}
+
+
+def _list_main(image: str) -> dict[str, list[object]]:
+    import stat as st_mod
+
+    from sysprep.target.confined import Confined
+
+    out: dict[str, list[object]] = {}
+    for fs in _open(image):
+        assert isinstance(fs, Confined)
+        for dirpath, entries in fs.tree(""):
+            for name, st in entries:
+                rel = f"{dirpath}/{name}" if dirpath else name
+                if st_mod.S_ISREG(st.st_mode):
+                    data = fs.read_bytes(rel, limit=1 << 30) if st.st_size <= 256 * 1024 else None
+                    digest = hashlib.sha256(data).hexdigest() if data is not None else f"mtime:{st.st_mtime_ns}"
+                    out[rel] = ["file", st.st_size, digest]
+                elif st_mod.S_ISLNK(st.st_mode):
+                    out[rel] = ["link", 0, fs.readlink(rel) or ""]
+                elif st_mod.S_ISDIR(st.st_mode):
+                    out[rel] = ["dir", 0, ""]
+                else:
+                    out[rel] = ["other", 0, ""]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["read"]:
+        print(json.dumps(_read_main(args[1], args[2:])))
+        return 0
+    if args[:1] == ["list"]:
+        print(json.dumps(_list_main(args[1])))
+        return 0
     p = argparse.ArgumentParser(prog="python -m sysprep.testing.images",
                                 description="Build a test disk image (for trying sysprep --image).")
     p.add_argument("layout", choices=("gpt-lvm", "mbr-ext4", "gpt-xfs", "gpt-btrfs", "two-roots"))
@@ -461,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--debian", metavar="TARBALL", help="use this debootstrap root (else a synthetic dirty root)")
     p.add_argument("--format", choices=("raw", "qcow2"), default="raw")
     p.add_argument("--bulk", type=int, default=0, help="extra files in logs, temp and homes")
-    ns = p.parse_args(argv)
+    ns = p.parse_args(args)
     recipe = Recipe(ns.layout, "debian" if ns.debian else "dirty", ns.format, bulk=ns.bulk,
                     tarball=ns.debian or "")
     src, facts = cached(recipe)

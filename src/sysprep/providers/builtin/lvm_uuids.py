@@ -57,12 +57,11 @@ PROVIDER = Provider(
         "(pvchange -u, vgchange -u with a private configuration that sees only the image's "
         "devices and activates nothing), and updates the PVIDs in the image's LVM devices file "
         "(/etc/lvm/devices/system.devices) so that the guest still finds its volumes. Logical "
-        "volume names, and so /dev/mapper paths, stay. Off by default, as in virt-sysprep. Acts "
+        "volume names, and so /dev/mapper paths, stay. On by default, as in virt-sysprep. Acts "
         "only on --image targets."
     ),
     phase=Phase.GENERALIZE,
     run=run,
-    default=False,
     tags=frozenset({IMAGE}),
     paths=("/" + DEVICES_FILE,),
     limits="A volume group whose physical volumes are not all among the --image disks is left alone.",
