@@ -135,6 +135,15 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     console = boot_from_disk(image, str(tmp_path), "debian-image")
     assert DONE in console and "login:" in console, console[-3000:]
     assert "emergency" not in console.lower()
+    for line in ("specialize pass", "[new-machine-id]", "[new-ssh-hostkeys]", "IMAGE_STATE_COMPLETE"):
+        assert line in console, line
+    # the boot-time passes made it a new machine
+    after = images.read_files(image, ["/etc/machine-id", "/var/lib/sysprep/state.ini",
+                                      "/etc/ssh/ssh_host_ed25519_key.pub"])
+    machine_id = (after["/etc/machine-id"] or "").strip()
+    assert len(machine_id) == 32 and machine_id != facts.machine_id
+    assert "IMAGE_STATE_COMPLETE" in (after["/var/lib/sysprep/state.ini"] or "")
+    assert after["/etc/ssh/ssh_host_ed25519_key.pub"]
 
 
 def volumes(image: str) -> list:

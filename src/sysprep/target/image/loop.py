@@ -4,6 +4,8 @@ A loop device is set up over a byte range of an open file (a partition, or a log
 inside a physical volume) and held open by us: when our descriptor is the last one to
 close (after its mounts are gone, or when we die), the kernel detaches it by itself. No
 partition scanning and no device-mapper are needed, so this works on any kernel with loop.
+We hold an exclusive BSD lock on it meanwhile, which keeps udev (and so blkid, udisks and
+LVM's event activation) away from the image's content.
 """
 
 from __future__ import annotations
@@ -68,10 +70,14 @@ def attach(backing_fd: int, offset: int, size: int, *, read_only: bool, name: st
             path = f"/dev/loop{number}"
             fd = _open_node(path, number, read_only)
             try:
+                # systemd-udevd leaves a block device alone while someone holds LOCK_EX on it:
+                # the host does not probe the image's content, nor auto-activate an LVM volume
+                # group found on it. Taken before the device exists, held until it is gone.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 fcntl.ioctl(fd, LOOP_CONFIGURE, config)
             except OSError as e:
                 os.close(fd)
-                if e.errno == errno.EBUSY:  # another process took it first: try the next one
+                if e.errno in (errno.EBUSY, errno.EWOULDBLOCK):  # another process took it first
                     continue
                 raise RunError(f"cannot set up {path}: {e.strerror}") from None
             return Loop(path, fd, offset, size, read_only)
