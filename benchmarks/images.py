@@ -229,6 +229,17 @@ def compare(src: str, kept: dict[str, str], report: list[str]) -> None:
     original = images.listing(src)
     lists = {tool: images.listing(path) for tool, path in kept.items()}
     changes = {tool: diff(original, listing) for tool, listing in lists.items()}
+    vols = {"original": images.volume_ids(src),
+            **{tool: images.volume_ids(path) for tool, path in kept.items()}}
+    report.extend(["Volumes (type and UUID; a changed UUID in bold):", "",
+                   "| volume | original | virt-sysprep | sysprep |", "|---|---|---|---|"])
+    for name, (kind, orig) in vols["original"].items():
+        cells = []
+        for tool in ("virt-sysprep", "sysprep"):
+            _kind, new = vols[tool].get(name, ("-", "-"))
+            cells.append(f"**{new}**" if new != orig else "same")
+        report.append(f"| {name} | {kind} {orig} | {cells[0]} | {cells[1]} |")
+    report.append("")
     v_rm, v_ch, v_add = changes["virt-sysprep"]
     s_rm, s_ch, s_add = changes["sysprep"]
     report += ["| | removed | changed | added |", "|---|---|---|---|",

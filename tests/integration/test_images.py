@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from sysprep.target.image import lvm, partitions, probe
 from sysprep.testing import images
 from sysprep.testing.images import Recipe
 
@@ -126,10 +125,13 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
             assert files[f"/{p}"] is None, p
     # /boot kept its UUID (GRUB's core image names it); root and swap got new ones
     assert facts.boot_uuid in (files["/etc/fstab"] or "")
-    vols = {v.name: v for v in volumes(image)}
-    assert vols["/dev/sda2"].probe.uuid == facts.boot_uuid
-    assert vols["/dev/debian-vg/root"].probe.uuid not in ("", facts.root_uuid)
-    assert vols["/dev/debian-vg/swap_1"].probe.uuid not in ("", facts.swap_uuid)
+    before, vols = images.volume_ids(images.cached(debian_lvm)[0]), images.volume_ids(image)
+    assert vols["/dev/sda2"] == ("ext4", facts.boot_uuid)
+    assert vols["/dev/debian-vg/root"][1] not in ("", facts.root_uuid)
+    assert vols["/dev/debian-vg/swap_1"][0] == "swap"
+    assert vols["/dev/debian-vg/swap_1"][1] not in ("", facts.swap_uuid)
+    assert vols["/dev/sda3"][1] != before["/dev/sda3"][1]  # lvm-uuids: a new PV UUID...
+    assert vols["VG debian-vg"][1] != before["VG debian-vg"][1]  # ...and VG UUID
     assert facts.root_uuid not in (files["/boot/grub/grub.cfg"] or "")
     # the image boots through its own boot loader (GRUB in the MBR and BIOS boot partition)
     console = boot_from_disk(image, str(tmp_path), "debian-image")
@@ -144,39 +146,6 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     assert len(machine_id) == 32 and machine_id != facts.machine_id
     assert "IMAGE_STATE_COMPLETE" in (after["/var/lib/sysprep/state.ini"] or "")
     assert after["/etc/ssh/ssh_host_ed25519_key.pub"]
-
-
-def volumes(image: str) -> list:
-    """The image's volumes as sysprep's parsers see them (read-only, nothing attached)."""
-    from sysprep.target.image.session import Volume
-
-    fd = os.open(image, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-
-        def read(off: int, n: int) -> bytes:
-            return os.pread(fd, n, off)
-
-        table = partitions.read_table(read, size)
-        out = []
-        for part in table.partitions:
-            def pread(off: int, n: int, p=part) -> bytes:
-                return os.pread(fd, min(n, p.size - off), p.start + off)
-            pr = probe.probe(pread, part.size)
-            out.append(Volume(f"/dev/sda{part.number}", None, part.start, part.size, pr))  # type: ignore[arg-type]
-            if pr.type == "LVM2_member":
-                label = lvm.read_label(pread)
-                vg = lvm.volume_group(lvm.parse_text(lvm.read_metadata_text(pread, label) or ""))
-                for lv in vg.lvs:
-                    _, off, length = lvm.linear_range(vg, lv)
-
-                    def lread(o: int, n: int, base=part.start + off, ln=length) -> bytes:
-                        return os.pread(fd, min(n, ln - o), base + o)
-                    out.append(Volume(f"/dev/{vg.name}/{lv.name}", None, 0, length,  # type: ignore[arg-type]
-                                      probe.probe(lread, length)))
-        return out
-    finally:
-        os.close(fd)
 
 
 def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600) -> str:
@@ -236,7 +205,7 @@ def test_xfs_and_btrfs_subvolumes(layout, tmp_path):
     assert all(files[h] is None for h in histories)  # /home is its own xfs... or btrfs subvolume
     fstab = files["/etc/fstab"] or ""
     assert facts.root_uuid not in fstab
-    new = [v.probe.uuid for v in volumes(image) if v.probe.type in ("xfs", "btrfs")]
+    new = [u for t, u in images.volume_ids(image).values() if t in ("xfs", "btrfs")]
     assert new and new[0] in fstab
 
 

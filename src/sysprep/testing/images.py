@@ -467,6 +467,47 @@ def _gpt_btrfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
             subprocess.run(["btrfs", "device", "scan", "--forget", dev], capture_output=True)
 
 
+def volume_ids(image: str) -> dict[str, tuple[str, str]]:
+    """A raw image's volumes as sysprep's own parsers see them, attaching nothing:
+    name -> (content type, UUID); volume groups as "VG name" -> ("vg", UUID)."""
+    from sysprep.target.image import partitions, probe
+
+    out: dict[str, tuple[str, str]] = {}
+    fd = os.open(image, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+
+        def reader(base: int, length: int):  # type: ignore[no-untyped-def]
+            def read(off: int, n: int) -> bytes:
+                return os.pread(fd, max(0, min(n, length - off)), base + off) if off < length else b""
+            return read
+
+        table = partitions.read_table(reader(0, size), size)
+        parts = [(f"/dev/sda{p.number}", p.start, p.size) for p in table.partitions] or [("/dev/sda", 0, size)]
+        for name, start, length in parts:
+            read = reader(start, length)
+            found = probe.probe(read, length)
+            out[name] = (found.type, found.uuid)
+            if found.type != "LVM2_member":
+                continue
+            label = lvm.read_label(read)
+            text = lvm.read_metadata_text(read, label) if label else None
+            if not text:
+                continue
+            vg = lvm.volume_group(lvm.parse_text(text))
+            out[f"VG {vg.name}"] = ("vg", vg.id)
+            for lv in vg.lvs:
+                try:
+                    _, off, ln = lvm.linear_range(vg, lv)
+                except lvm.NotLinear:
+                    continue
+                lv_probe = probe.probe(reader(start + off, ln), ln)
+                out[f"/dev/{vg.name}/{lv.name}"] = (lv_probe.type, lv_probe.uuid)
+    finally:
+        os.close(fd)
+    return out
+
+
 def read_files(image: str, paths: list[str]) -> dict[str, str | None]:
     """Files of an image, read with sysprep's own read-only attach (in a private namespace)."""
     return _helper("read", image, *paths)  # type: ignore[return-value]
