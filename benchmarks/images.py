@@ -280,8 +280,9 @@ def scaling_benchmark(args: argparse.Namespace, work: str, report: list[str]) ->
                "A synthetic dirty root (sysprep.testing.dirty_root) with N extra small files in "
                f"logs, temp folders and home caches ({', '.join('/' + p for p in BULK_PLACES)}). "
                "sysprep `--generalize --root` runs on one copy; `rm` removes the same files (the "
-               "contents of the folders that sysprep emptied) from an identical copy. Page cache "
-               "warm for both; the two copies are made the same way.", "",
+               "contents of the folders that sysprep emptied) from an identical copy, then `sync`s "
+               "(as sysprep does at the end). Page cache warm for both; the two copies are made "
+               "the same way.", "",
                "| files | sysprep | plain rm | ratio | sysprep peak memory |", "|---|---|---|---|---|"]
     for n in args.sizes:
         base = os.path.join(work, f"tree-{n}")
@@ -298,7 +299,8 @@ def scaling_benchmark(args: argparse.Namespace, work: str, report: list[str]) ->
         targets = [os.path.join(base, "b", p, name) for p in emptied
                    for name in os.listdir(os.path.join(base, "b", p))]
         subprocess.run(["sync"], check=True)
-        rm = timed(["rm", "-rf", *targets])
+        # sysprep syncs at the end (the image state is recorded durably): so does the baseline
+        rm = timed(["sh", "-c", 'rm -rf "$@" && sync', "rm", *targets])
         if rm.code != 0:
             raise SystemExit(f"rm failed: {rm.output}")
         left = sum(len(files) for p in BULK_PLACES if p not in emptied

@@ -233,6 +233,21 @@ def test_batch_copies_of_one_image_and_a_failing_one(tmp_path):
         assert wait_clean(image) == []
 
 
+def test_the_disks_of_one_guest(tmp_path):
+    image, facts = copy_of(Recipe("two-disks"), tmp_path, "guest.raw")
+    second = image + ".disk2"
+    histories = ["/home/alice/.bash_history", "/home/bob/.bash_history"]
+    # one disk only: /home is not among the disks given; the run says so and goes on
+    r = sysprep("--generalize", "--oobe", "--image", image, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "on /home): not in the image's disks; not mounted" in r.stderr
+    assert all(read is not None for read in images.read_files([image, second], histories).values())
+    r = sysprep("--generalize", "--oobe", "--image", image, "--image", second)
+    assert r.returncode == 0, r.stderr
+    assert images.read_files([image, second], histories) == {h: None for h in histories}
+    assert wait_clean(image) == [] and wait_clean(second) == []
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 def test_clear_errors_for_what_is_not_a_usable_image(tmp_path):

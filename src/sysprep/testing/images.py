@@ -13,6 +13,7 @@ Layouts:
 * ``gpt-xfs``: GPT, xfs root, ext4 /boot.
 * ``gpt-btrfs``: GPT, one btrfs file system with subvolumes ``@`` (/) and ``@home`` (/home).
 * ``two-roots``: two ext4 partitions that each hold a system (to test --root-fs).
+* ``two-disks``: the root on one disk, /home on a second one (``IMAGE.disk2``).
 
 The content is either the cached debootstrap Debian root (``source="debian"``, dirtied like
 a used machine) or sysprep's synthetic dirty root (``source="dirty"``, seconds to make).
@@ -83,6 +84,7 @@ class Facts:
     machine_id: str = ""
     kernel: str = ""
     identity: list[str] = field(default_factory=list)  # paths that generalize must remove
+    disks: int = 1  # more disks of the same guest sit next to the image: IMAGE.disk2, ...
 
 
 def run(*argv: str, input: str | None = None) -> str:
@@ -102,6 +104,8 @@ def cached(recipe: Recipe, cache: str = CACHE) -> tuple[str, Facts]:
         with tempfile.TemporaryDirectory(dir=os.path.join(cache, "images")) as work:
             tmp = os.path.join(work, "image")
             facts = build(recipe, tmp, work)
+            for n in range(2, facts.disks + 1):
+                os.rename(f"{tmp}.disk{n}", f"{path}.disk{n}")
             os.rename(tmp, path)
             with open(facts_path + ".tmp", "w") as f:
                 json.dump(asdict(facts), f)
@@ -111,8 +115,13 @@ def cached(recipe: Recipe, cache: str = CACHE) -> tuple[str, Facts]:
 
 
 def copy(src: str, dest: str) -> str:
-    """A private copy of an image (sparse, or a reflink where the file system can)."""
+    """A private copy of an image (sparse, or a reflink where the file system can), with the
+    other disks of its guest (DEST.disk2, ...) when it has some."""
     run("cp", "--sparse=always", "--reflink=auto", src, dest)
+    n = 2
+    while os.path.exists(f"{src}.disk{n}"):
+        run("cp", "--sparse=always", "--reflink=auto", f"{src}.disk{n}", f"{dest}.disk{n}")
+        n += 1
     return dest
 
 
@@ -146,11 +155,14 @@ def build(recipe: Recipe, out: str, work: str) -> Facts:
         os.chmod(p, mode)
     raw = out if recipe.format == "raw" else out + ".raw"
     builders = {"gpt-lvm": _gpt_lvm, "mbr-ext4": _mbr_ext4, "gpt-xfs": _gpt_xfs,
-                "gpt-btrfs": _gpt_btrfs, "two-roots": _two_roots}
+                "gpt-btrfs": _gpt_btrfs, "two-roots": _two_roots, "two-disks": _two_disks}
     builders[recipe.layout](recipe, tree, raw, work, facts)
     if recipe.format == "qcow2":
         run("qemu-img", "convert", "-O", "qcow2", raw, out)
         os.unlink(raw)
+        for n in range(2, facts.disks + 1):
+            run("qemu-img", "convert", "-O", "qcow2", f"{raw}.disk{n}", f"{out}.disk{n}")
+            os.unlink(f"{raw}.disk{n}")
     return facts
 
 
@@ -420,6 +432,26 @@ def _mbr_ext4(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> N
     _mkfs_ext4(raw, MIB, size_mb * MIB, tree, facts.root_uuid, "root")
 
 
+def _two_disks(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
+    """The root on an MBR disk, /home on a second disk (a file system on the whole disk)."""
+    home = os.path.join(work, "home")
+    shutil.move(os.path.join(tree, "home"), home)
+    os.mkdir(os.path.join(tree, "home"), 0o755)
+    facts.root_uuid, facts.home_uuid, facts.disks = str(uuid.uuid4()), str(uuid.uuid4()), 2
+    size_mb = _size(recipe, tree, 0)
+    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+                              f"UUID={facts.home_uuid} /home ext4 defaults 0 2\n")
+    with open(raw, "wb") as f:
+        f.truncate((size_mb + 2) * MIB)
+    run("sfdisk", "-q", raw, input="label: dos\nstart=2048, type=83\n")
+    _mkfs_ext4(raw, MIB, size_mb * MIB, tree, facts.root_uuid, "root")
+    second = f"{raw}.disk2"
+    home_mb = max(32, _tree_size_mb(home) * 2 + 16)
+    with open(second, "wb") as f:
+        f.truncate(home_mb * MIB)
+    _mkfs_ext4(second, 0, home_mb * MIB, home, facts.home_uuid, "home")
+
+
 def _two_roots(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
     facts.root_uuid = str(uuid.uuid4())
     other = str(uuid.uuid4())
@@ -508,9 +540,11 @@ def volume_ids(image: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def read_files(image: str, paths: list[str]) -> dict[str, str | None]:
-    """Files of an image, read with sysprep's own read-only attach (in a private namespace)."""
-    return _helper("read", image, *paths)  # type: ignore[return-value]
+def read_files(image: str | list[str], paths: list[str]) -> dict[str, str | None]:
+    """Files of an image (or of the disks of one guest), read with sysprep's own read-only
+    attach, in a private namespace."""
+    disks = [image] if isinstance(image, str) else image
+    return _helper("read", json.dumps(disks), *paths)  # type: ignore[return-value]
 
 
 def listing(image: str) -> dict[str, list[object]]:
@@ -530,18 +564,19 @@ def _helper(*args: str) -> object:
     return json.loads(p.stdout)
 
 
-def _open(image: str) -> Iterator[object]:
+def _open(image: str | list[str]) -> Iterator[object]:
     from sysprep.request import TargetKind, TargetSpec
     from sysprep.target.confined import Confined
     from sysprep.target.image import open_image
 
-    spec = TargetSpec(TargetKind.IMAGE, images=(os.path.abspath(image),))
+    disks = [image] if isinstance(image, str) else image
+    spec = TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(d) for d in disks))
     with open_image(spec, dry_run=True) as s, \
             Confined(s.root_path, dry_run=True, own_mounts=s.own_mounts) as fs:
         yield fs
 
 
-def _read_main(image: str, paths: list[str]) -> dict[str, str | None]:
+def _read_main(image: list[str], paths: list[str]) -> dict[str, str | None]:
     from sysprep.target.confined import Confined
 
     for fs in _open(image):
@@ -577,14 +612,15 @@ def _list_main(image: str) -> dict[str, list[object]]:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["read"]:
-        print(json.dumps(_read_main(args[1], args[2:])))
+        print(json.dumps(_read_main(json.loads(args[1]), args[2:])))
         return 0
     if args[:1] == ["list"]:
         print(json.dumps(_list_main(args[1])))
         return 0
     p = argparse.ArgumentParser(prog="python -m sysprep.testing.images",
                                 description="Build a test disk image (for trying sysprep --image).")
-    p.add_argument("layout", choices=("gpt-lvm", "mbr-ext4", "gpt-xfs", "gpt-btrfs", "two-roots"))
+    p.add_argument("layout", choices=("gpt-lvm", "mbr-ext4", "gpt-xfs", "gpt-btrfs", "two-roots",
+                                      "two-disks"))
     p.add_argument("out", help="where to write the image")
     p.add_argument("--debian", metavar="TARBALL", help="use this debootstrap root (else a synthetic dirty root)")
     p.add_argument("--format", choices=("raw", "qcow2"), default="raw")
