@@ -14,7 +14,12 @@ import pytest
 
 from sysprep.testing.dirty_root import build
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+ANSWER = """<unattend xmlns="urn:schemas-microsoft-com:unattend" xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State">
+  <settings pass="oobeSystem"><component name="Linux-Shell-Setup"><UserAccounts><LocalAccounts>
+    <LocalAccount wcm:action="add"><Name>ops</Name><Password><Value>pw</Value></Password></LocalAccount>
+  </LocalAccounts></UserAccounts></component></settings>
+</unattend>
+"""
 
 
 def interpreters() -> list[str]:
@@ -28,15 +33,25 @@ def interpreters() -> list[str]:
 
 
 @pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
-def test_dry_run_and_run_under_other_pythons(python, tmp_path):
+def test_an_answer_file_under_other_pythons(python, tmp_path):
+    """The runtime bundle reads, validates and caches an answer file (defusedxml and PyYAML
+    vendored, passwords hashed through the host's libcrypt) on the oldest and newest Python."""
+    from sysprep.firstboot import bundle
+
     root = build(str(tmp_path / "root")).path
-    env = {"PYTHONPATH": SRC, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    p = subprocess.run([python, "-m", "sysprep", "--generalize", "--oobe", "--root", root, "--dry-run"],
-                       env=env, capture_output=True, text=True)
+    pyz = tmp_path / "sysprep.pyz"
+    pyz.write_bytes(bundle.build())
+    answer = tmp_path / "u.xml"
+    answer.write_text(ANSWER)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    p = subprocess.run([python, "-I", str(pyz), "--generalize", "--oobe", "--root", root,
+                        "--dry-run", "--unattend", str(answer)], env=env, capture_output=True,
+                       text=True)
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([python, "-m", "sysprep", "/generalize", "/oobe", "--root", root, "--quiet"],
-                       env=env, capture_output=True, text=True)
+    p = subprocess.run([python, "-I", str(pyz), "/generalize", "/oobe", "--root", root, "--quiet",
+                        f"/unattend:{answer}"], env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
+    assert "<Hash>$y$" in open(os.path.join(root, "var/lib/sysprep/unattend.xml")).read()
     assert open(os.path.join(root, "etc/machine-id")).read() == "uninitialized\n"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from sysprep.errors import ExitCode, SysprepError
+from sysprep.errors import ExitCode, LocatedError, SysprepError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(dispatch(args))
     except SysprepError as e:
-        print(f"sysprep: {e}", file=sys.stderr)
+        print(e if isinstance(e, LocatedError) else f"sysprep: {e}", file=sys.stderr)
         return int(e.exit_code)
     except KeyboardInterrupt:
         print("sysprep: interrupted; the image state says what was finished", file=sys.stderr)

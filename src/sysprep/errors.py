@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Sequence
 
 
 class ExitCode(enum.IntEnum):
@@ -24,6 +25,18 @@ class UsageError(SysprepError):
     """
 
     exit_code = ExitCode.USAGE
+
+
+class LocatedError(UsageError):
+    """Mistakes at places in a file the user wrote (an answer file).
+
+    Rendered as one `FILE:LINE:COL: message` line per mistake, without the `sysprep:` prefix,
+    in the form editors and CI logs link to the place.
+    """
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)
 
 
 class RunError(SysprepError):

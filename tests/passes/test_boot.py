@@ -123,3 +123,22 @@ def test_preset_pin_keeps_the_templates_units(dirty, run):
     assert "enable ssh.service" in pin and "enable getty@.service tty1" in pin
     assert pin[-1] == "disable *"
     assert not any("sysprep" in line for line in pin if not line.startswith("#"))
+
+
+@pytest.mark.parametrize("python", [None, "python3.8"])
+def test_image_without_a_usable_python_is_refused_before_any_change(dirty, run, python):
+    from tests.conftest import snapshot
+
+    root = dirty.path
+    os.remove(os.path.join(root, "usr/bin/python3"))
+    os.remove(os.path.join(root, "usr/bin/python3.11"))
+    os.rmdir(os.path.join(root, "usr/lib/python3.11"))
+    if python:
+        open(os.path.join(root, "usr/bin", python), "wb").write(b"\x7fELF")
+        os.chmod(os.path.join(root, "usr/bin", python), 0o755)
+        os.symlink(python, os.path.join(root, "usr/bin/python3"))
+    before = snapshot(root)
+    r = run("--generalize", "--oobe", "--root", root)
+    assert r.code == 2
+    assert ("no python3" in r.err) if python is None else ("3.8" in r.err and "3.9" in r.err)
+    assert snapshot(root) == before

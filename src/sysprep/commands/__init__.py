@@ -10,6 +10,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "state": ("sysprep.commands.state", "show the image state of a target, and the pass under way"),
     "providers": ("sysprep.commands.providers", "list the providers, or show one in full"),
     "install": ("sysprep.commands.install", "put sysprep into a target and record its release"),
+    "answer": ("sysprep.commands.answer", "validate, show or convert an answer file (unattend.xml "
+               "or YAML)"),
+    "license": ("sysprep.commands.license", "license type, registrations found and rearms left "
+                "(slmgr /dlv)"),
     "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
     "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
     "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),

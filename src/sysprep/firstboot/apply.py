@@ -8,10 +8,9 @@ reboot applies it again harmlessly.
 from __future__ import annotations
 
 import re
-import secrets
 import socket
-import string
 
+from sysprep.answer.model import generate_computer_name
 from sysprep.answer.types import AutoLogon, LocalAccount
 from sysprep.errors import UsageError
 from sysprep.providers.base import Context
@@ -24,19 +23,13 @@ _LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]
 _KEYMAP = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
-def random_computer_name() -> str:
-    """Like Windows' ComputerName '*': a prefix and random letters and digits."""
-    alphabet = string.ascii_lowercase + string.digits
-    return "linux-" + "".join(secrets.choice(alphabet) for _ in range(8))
-
-
 def valid_hostname(name: str) -> bool:
     return 0 < len(name) <= 253 and all(_LABEL.match(p) for p in name.split("."))
 
 
 def set_hostname(ctx: Context, name: str) -> str:
     if name == "*":
-        name = random_computer_name()
+        name = generate_computer_name()
     if not valid_hostname(name):
         raise UsageError(f"ComputerName {name!r} is not a valid host name (letters, digits and '-')")
     short = name.split(".")[0]
@@ -76,7 +69,7 @@ def set_timezone(ctx: Context, zone: str) -> None:
         ctx.symlink(f"/usr/share/zoneinfo/{zone}", "etc/localtime")
     debian = ctx.fs.exists("etc/timezone") or ctx.fs.exists("etc/debian_version")
     if debian and (ctx.fs.read_text("etc/timezone") or "").strip() != zone:
-        ctx.write("etc/timezone", zone + "\n")
+        ctx.write("etc/timezone", zone + "\n", make_parents=True)
     ctx.info(f"time zone is {zone}")
 
 
@@ -94,13 +87,13 @@ def set_locale(ctx: Context, locale: str, messages: str | None = None) -> None:
     if messages and messages != locale:
         conf = _set_key(conf, "LC_MESSAGES", messages)
     if conf != ctx.fs.read_text("etc/locale.conf"):
-        ctx.write("etc/locale.conf", conf)
+        ctx.write("etc/locale.conf", conf, make_parents=True)
     if ctx.fs.exists("etc/default/locale") or ctx.fs.exists("etc/debian_version"):
         deb = _set_key(ctx.fs.read_text("etc/default/locale") or "", "LANG", locale)
         if messages and messages != locale:
             deb = _set_key(deb, "LC_MESSAGES", messages)
         if deb != ctx.fs.read_text("etc/default/locale"):
-            ctx.write("etc/default/locale", deb)
+            ctx.write("etc/default/locale", deb, make_parents=True)
     _generate_locales(ctx, [v for v in (locale, messages) if v])
     ctx.info(f"locale is {locale}" + (f", messages {messages}" if messages else ""))
 
@@ -139,12 +132,12 @@ def set_keymap(ctx: Context, keymap: str) -> None:
         raise UsageError(f"keyboard layout {keymap!r} is not a keymap name like de or us")
     conf = _set_key(ctx.fs.read_text("etc/vconsole.conf") or "", "KEYMAP", keymap)
     if conf != ctx.fs.read_text("etc/vconsole.conf"):
-        ctx.write("etc/vconsole.conf", conf)
+        ctx.write("etc/vconsole.conf", conf, make_parents=True)
     if ctx.fs.exists("etc/default/keyboard") or ctx.fs.exists("etc/debian_version"):
         layout = keymap.split("-")[0]
         kb = _set_key(ctx.fs.read_text("etc/default/keyboard") or "", "XKBLAYOUT", layout)
         if kb != ctx.fs.read_text("etc/default/keyboard"):
-            ctx.write("etc/default/keyboard", kb)
+            ctx.write("etc/default/keyboard", kb, make_parents=True)
     ctx.info(f"keyboard layout is {keymap}")
 
 

@@ -75,9 +75,13 @@ def load_answer(target: Target, log: RunLog) -> Any:
     except ImportError:
         return None
     found = cache.find(target.fs, live=target.live)
-    if found is not None:
-        log.info("using the answer file cached in the image" if target.fs.exists(cache.CACHE)
-                 else "using an answer file found by the implicit search")
+    if found is None:
+        return None
+    if found.cached:
+        log.info("using the answer file cached in the image")
+    else:  # cache it, so later boots (and their passes) do not depend on where it was found
+        log.step(f"using the answer file {found.source} ({found.origin}); caching it in the image")
+        cache.store(target.fs, found)
     return found
 
 
@@ -163,19 +167,29 @@ def _run_pass(br: BootRun, name: str) -> Result:
         if failed:
             return _fail(br, name, failed, None)
     _apply_settings(br, name)
-    commands = _commands(br.answer, name)
-    if commands:
-        runner = runsync.target_runner(br.target, br.log, name)
-        res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS)
-        if res.outcome is runsync.Outcome.FATAL:
-            return _fail(br, name, res.message, res.item)
-        if res.outcome is runsync.Outcome.REBOOT:
-            checkpoint("before-reboot")
-            br.log.step(f"rebooting as {res.item.label if res.item else 'a command'} asked; "
-                        f"the {name} pass continues at the next boot")
-            return Result.REBOOT
+    result = _run_commands(br, name, _commands(br.answer, name))
+    if result is not Result.DONE:
+        return result
     if name == "oobeSystem":
         _oobe(br)
+        # FirstLogonCommands: logins wait for this unit, so they run before the first logon
+        first = tuple(br.answer.first_logon_commands(name)) if br.answer is not None else ()
+        return _run_commands(br, name, first)
+    return Result.DONE
+
+
+def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
+    if not commands:
+        return Result.DONE
+    runner = runsync.target_runner(br.target, br.log, name)
+    res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS)
+    if res.outcome is runsync.Outcome.FATAL:
+        return _fail(br, name, res.message, res.item)
+    if res.outcome is runsync.Outcome.REBOOT:
+        checkpoint("before-reboot")
+        br.log.step(f"rebooting as {res.item.label if res.item else 'a command'} asked; "
+                    f"the {name} pass continues at the next boot")
+        return Result.REBOOT
     return Result.DONE
 
 

@@ -14,10 +14,13 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from sysprep.answer import cache as answer_cache
+from sysprep.answer.model import Answer
+from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
-from sysprep.passes import preflight, state
+from sysprep.passes import preflight, progress, rearm, runsync, state
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.providers import external
@@ -46,11 +49,28 @@ class Plan:
     final: ImageState
     pending: tuple[str, ...]
     runtime: bytes | None = None  # the bundle to install (built while validating)
+    answer: Answer | None = None  # the answer file of the run, validated
+    license: rearm.License | None = None  # set when this run rearms
 
     @property
     def action(self) -> str:
         what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
+
+
+def answer_settings(answer: Answer | None) -> dict[str, object]:
+    """What the answer file's settings change in the plan of a sysprep run."""
+    if answer is None:
+        return {}
+    extra: dict[str, object] = {"answer": answer, "skip_rearm": answer.skip_rearm("generalize")}
+    persist = answer.persist_all_device_installs("generalize")
+    if persist is not None:
+        extra["persist_devices"] = persist
+    # Reseal Mode=Audit in oobeSystem sends the image to audit mode instead of the welcome
+    reseal = answer.reseal("oobeSystem")
+    if reseal is not None and reseal.mode is ResealMode.AUDIT:
+        extra["reseal"] = Reseal.AUDIT
+    return extra
 
 
 def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str, object]) -> Plan:
@@ -92,10 +112,19 @@ def prepare(req: Request, log: RunLog) -> Report:
     preflight.require_root()
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
-        extra: dict[str, object] = {}
-        plan = make_plan(req, target, registry, extra)
-        if not req.dry_run and not target.live and any(p.source.startswith("target ") for p in plan.providers):
-            bwrap()  # the image's own providers need the sandbox: fail now, not half-way
+        answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
+        for secret in answer.secrets if answer is not None else ():
+            log.add_secret(secret)
+        plan = make_plan(req, target, registry, answer_settings(answer))
+        license = None
+        if req.generalize and not plan.settings.skip_rearm:
+            license = rearm.for_run(target.fs, answer)
+            rearm.check(license)  # the 4th rearm of a single license: refused, nothing changed
+        plan = replace(plan, answer=answer, license=license)
+        commands = bool(req.generalize and answer is not None and answer.run_synchronous("generalize"))
+        if not req.dry_run and not target.live and (
+                commands or any(p.source.startswith("target ") for p in plan.providers)):
+            bwrap()  # the image's own code needs the sandbox: fail now, not half-way
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
@@ -131,7 +160,16 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     previous = state.read(fs)
     state.write(fs, State(ImageState.UNDEPLOYABLE, running=running,
                           persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm))
-    failed = run_providers(target, plan.providers, plan.settings, log, report, dry_run=req.dry_run)
+    failed = None
+    if plan.answer is not None:
+        use_answer(target, plan, log)
+        if Phase.GENERALIZE in plan.phases and plan.answer.run_synchronous("generalize"):
+            # first, so that the generalization then removes what the commands leave behind
+            failed = run_providers(target, [generalize_commands(plan.answer)], plan.settings, log,
+                                   report, dry_run=req.dry_run)
+    if failed is None:
+        failed = run_providers(target, plan.providers, plan.settings, log, report,
+                               dry_run=req.dry_run)
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
@@ -149,6 +187,9 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
+    if not req.dry_run:
+        fs.remove(progress.PROGRESS_FILE)  # a new cycle of passes starts: every command runs again
+    finish_answer(target, plan, log)
     if req.dry_run:
         now = previous.image_state.value if previous else "none (sysprep has not run here)"
         report.image_state = f"{now}; would become {plan.final.value}"
@@ -160,6 +201,69 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         log.step(f"image state is now {plan.final.value}")
         os.sync()
     return report
+
+
+def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
+    """Log what the answer file brings, and cache it in the target (passwords hashed)."""
+    answer = plan.answer
+    assert answer is not None
+    log.step(f"answer file {answer.source}" + (" (cached in the image)" if answer.cached else ""))
+    for w in answer.warnings:
+        log.warning(w.render(severity=False))
+    if answer.cached:
+        return
+    outcome = answer_cache.store(target.fs, answer)
+    log.record({"provider": "unattend", **outcome.record()})
+    verb = "would cache" if target.fs.dry_run else "cached"
+    log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
+             "unattend")
+
+
+def generalize_commands(answer: Answer) -> Provider:
+    """The answer file's RunSynchronous of the generalize pass, run by the RunSynchronous
+    engine (in Order, the seed's return-code rules, progress recorded, the error handler);
+    in the sandbox when the target is offline; each command's output in the panther folder.
+    The generalize run cannot reboot half-way: a command that asks for a reboot fails it."""
+    commands = answer.run_synchronous("generalize")
+
+    def run(ctx: Context) -> None:
+        if ctx.dry_run:
+            for c in commands:
+                ctx.info(f"would run Order {c.order}: {c.label}")
+            return
+        fs = ctx.fs
+        record = progress.read(fs)
+        if record is not None and record.pass_name == "generalize" and record.finished:
+            fs.remove(progress.PROGRESS_FILE)  # an earlier run's: this run runs them all again
+        runner = runsync.target_runner(ctx.target, ctx.log, "generalize")
+        res = runsync.run_pass(fs, ctx.log, "generalize", commands, runner, log_dir=PANTHER)
+        if res.outcome is runsync.Outcome.FATAL:
+            runsync.run_errorhandler(ctx.target, ctx.log, "generalize", res.item)
+            ctx.fail(res.message)
+        elif res.outcome is runsync.Outcome.REBOOT:
+            ctx.fail(f"{res.message}, asking for a reboot: the generalize pass cannot reboot "
+                     "half-way (use WillReboot Never, or reboot from the specialize pass)")
+
+    return Provider(name="runsynchronous", heading="Run the answer file's RunSynchronous "
+                    "commands of the generalize pass", description="", phase=Phase.GENERALIZE,
+                    run=run, order=0)
+
+
+def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
+    """After the run finished: count the rearm, and delete the generalize pass's secrets."""
+    fs = target.fs
+    if plan.license is not None:
+        lic = rearm.record(fs, plan.license, rearmed=True)
+        left = "unlimited" if lic.remaining is None else str(lic.remaining)
+        verb = "would be" if fs.dry_run else "is"
+        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe()}; rearms left: {left})")
+    elif Phase.GENERALIZE in plan.phases:
+        log.step("SkipRearm: registrations kept, no rearm counted")
+    if plan.answer is not None and not fs.dry_run:
+        n = answer_cache.scrub_secrets(fs, "generalize")
+        if n:
+            log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
+                     "file", "unattend")
 
 
 def boot_passes_provider(plan: Plan) -> Provider:

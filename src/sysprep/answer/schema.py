@@ -1,0 +1,429 @@
+"""Every component and setting an answer file may hold, with its Linux meaning.
+
+One declarative table drives validation, the typed getters, the YAML list forms and the
+generated reference page (docs/answer-file-reference.md). Element names follow Windows
+wherever Windows has the setting; the Windows component names are aliases.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from sysprep.answer import locales, passwords, timezones
+
+# Configuration passes, in the order Windows runs them.
+PASSES = ("windowsPE", "offlineServicing", "generalize", "specialize", "auditSystem",
+          "auditUser", "oobeSystem")
+NOT_APPLICABLE = ("windowsPE", "offlineServicing")  # Windows Setup only: reported, not applied
+APPLICABLE = tuple(p for p in PASSES if p not in NOT_APPLICABLE)
+
+RANDOM_NAME = "*"
+
+
+class Kind(str, enum.Enum):
+    BOOLEAN = "Boolean"
+    INTEGER = "Integer"
+    STRING = "String"
+    ENUM = "Enumeration"
+    GROUP = "Group"  # elements, each once
+    LIST = "List"  # items keyed like Windows (wcm:action, wcm:keyValue)
+    PASSWORD = "Password"  # Value + PlainText (Windows) or Hash (Linux)
+
+
+Check = Callable[[str], Optional[str]]  # value -> error message, None when fine
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: Kind
+    help: str
+    passes: tuple[str, ...] = ()  # top-level settings: where they are valid
+    default: str = ""
+    example: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    children: tuple[Setting, ...] = ()  # GROUP: its elements; LIST: the fields of each item
+    item: str = ""  # LIST: the element name of an item
+    key: str = ""  # LIST: the field that keys the items; "" = the wcm:keyValue attribute
+    item_kind: Kind | None = None  # LIST of values (not of elements)
+    required: bool = False  # must be present in its group or list item
+    linux: bool = True  # False: accepted from Windows files but has no Linux meaning
+    windows: bool = True  # False: a Linux-only element
+    secret: bool = False  # never logged; scrubbed from the cache after its pass
+    check: Check | None = None
+    meaning: Callable[[str], str] | None = None  # the Linux value (time zone, locale, keymap)
+    hint: str = ""  # what to write instead when the value is wrong
+
+    def field(self, name: str) -> Setting | None:
+        for c in self.children:
+            if c.name == name:
+                return c
+        return None
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    help: str
+    aliases: tuple[str, ...]
+    settings: tuple[Setting, ...]
+
+    def setting(self, name: str) -> Setting | None:
+        for s in self.settings:
+            if s.name == name:
+                return s
+        return None
+
+
+# -- value checks ------------------------------------------------------------------------
+
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+def check_hostname(value: str) -> str | None:
+    text = value.strip()
+    if text == RANDOM_NAME:
+        return None
+    if len(text) > 64:
+        return f"host name is {len(text)} characters; at most 64"
+    if not all(_LABEL.match(label) for label in text.split(".")):
+        return "not a host name: letters, digits and '-' (not at either end), dot-separated"
+    return None
+
+
+def check_time_zone(value: str) -> str | None:
+    try:
+        timezones.to_iana(value)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def check_locale(value: str) -> str | None:
+    try:
+        locales.to_linux_locale(value)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def check_keymap(value: str) -> str | None:
+    try:
+        locales.to_keymap(value)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def check_account(value: str) -> str | None:
+    if not _ACCOUNT.match(value.strip()):
+        return ("not a Linux account name: lower-case letters, digits, '_' and '-', starting "
+                "with a letter or '_', at most 32")
+    return None
+
+
+def check_groups(value: str) -> str | None:
+    for g in split_groups(value):
+        if g not in WINDOWS_GROUPS and not _ACCOUNT.match(g):
+            return f"{g!r} is not a Linux group name"
+    return None
+
+
+def check_hash(value: str) -> str | None:
+    text = value.strip()
+    if text == passwords.DELETED or passwords.CRYPT_HASH.match(text) or passwords.LOCKED.match(text):
+        return None
+    return "not a crypt(3) hash ($y$..., $6$..., or ! / * for a locked password)"
+
+
+def check_absolute(value: str) -> str | None:
+    return None if value.strip().startswith("/") else "must be an absolute path in the image"
+
+
+def check_not_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+# Windows group names with a Linux meaning (LocalAccount/Group).
+WINDOWS_GROUPS = {"Administrators": "", "Users": "users"}
+
+
+def split_groups(value: str) -> list[str]:
+    return [g.strip() for g in re.split(r"[;,]", value) if g.strip()]
+
+
+# -- the table -----------------------------------------------------------------------------
+
+def _password(name: str, help: str, *, linux: bool = True) -> Setting:
+    return Setting(
+        name, Kind.PASSWORD, help, linux=linux, secret=True,
+        example="<Value>c2VjcmV0UGFzc3dvcmQ=</Value><PlainText>false</PlainText>",
+        children=(
+            Setting("Value", Kind.STRING, "The password: in clear when PlainText is true; "
+                    f"with PlainText false, base64 of the UTF-16LE password followed by "
+                    f"'{name}' (as Windows System Image Manager writes it). An empty Value "
+                    "sets no password.", secret=True),
+            Setting("PlainText", Kind.BOOLEAN, "Whether Value is the password in clear.",
+                    default="true"),
+            Setting("Hash", Kind.STRING, "A ready crypt(3) hash ($y$..., $6$...) used as is, "
+                    "instead of Value and PlainText.", windows=False, secret=True,
+                    check=check_hash, example="$y$j9T$...$..."),
+        ),
+    )
+
+
+_COMMAND_FIELDS = (
+    Setting("Order", Kind.INTEGER, "Position of the command in the list; unique.", required=True,
+            minimum=1, maximum=1000, example="1"),
+    Setting("Path", Kind.STRING, "The command line, run by /bin/sh -c inside the image (in a "
+            "sandbox whose root is the image when the target is offline).", required=True,
+            check=check_not_empty, example="/usr/local/sbin/enroll --site eu"),
+    Setting("Description", Kind.STRING, "What the progress display shows instead of the Path.",
+            example="Enroll in inventory"),
+    Setting("WillReboot", Kind.ENUM, "Whether the command reboots the machine; the exit status "
+            "is read as in Windows (OnRequest: 0 done, 1 done and reboot, 2 reboot and run "
+            "again, anything else fatal).", choices=("Always", "Never", "OnRequest"),
+            default="Never", example="OnRequest"),
+    Setting("Credentials", Kind.GROUP, "Run the command as another account.", children=(
+        Setting("Username", Kind.STRING, "The account the command runs as.",
+                check=check_account, example="builder"),
+        Setting("Password", Kind.STRING, "Not needed on Linux: sysprep runs as root.",
+                linux=False, secret=True),
+        Setting("Domain", Kind.STRING, "Windows domains have no Linux meaning.", linux=False),
+    )),
+)
+
+DEPLOYMENT = ComponentSpec(
+    "Linux-Deployment",
+    "Commands to run during a pass, and where the machine goes after a pass (Reseal).",
+    ("Microsoft-Windows-Deployment",),
+    (
+        Setting("RunSynchronous", Kind.LIST, "Commands run one after the other, in Order, "
+                "during the pass; each may reboot the machine (WillReboot). In the generalize "
+                "pass they run before the providers (so the generalization removes what they "
+                "leave behind), their output goes to /var/lib/sysprep/panther, and the run "
+                "cannot reboot half-way: WillReboot Always is refused there, and an OnRequest "
+                "command that asks for a reboot fails the run.",
+                passes=("generalize", "specialize", "auditUser"), item="RunSynchronousCommand",
+                key="Order", children=_COMMAND_FIELDS,
+                example="<RunSynchronousCommand wcm:action=\"add\"><Order>1</Order>"
+                        "<Path>/usr/local/sbin/enroll</Path></RunSynchronousCommand>"),
+        Setting("Reseal", Kind.GROUP, "Where the machine goes when the pass has run: OOBE (the "
+                "first-boot welcome) or Audit (audit mode). In oobeSystem, Mode=Audit sends a "
+                "generalized image to audit mode instead of the welcome.",
+                passes=("auditSystem", "auditUser", "oobeSystem"), children=(
+                    Setting("Mode", Kind.ENUM, "Audit or OOBE.", choices=("Audit", "OOBE"),
+                            default="OOBE", example="OOBE", required=True),
+                    Setting("ForceShutdownNow", Kind.BOOLEAN, "Power off right after the "
+                            "pass instead of rebooting.", default="false"),
+                ), example="<Mode>OOBE</Mode><ForceShutdownNow>true</ForceShutdownNow>"),
+    ),
+)
+
+PNP = ComponentSpec(
+    "Linux-PnPSysprep",
+    "Hardware-bound state (the Windows Plug and Play device installs).",
+    ("Microsoft-Windows-PnPSysprep",),
+    (
+        Setting("PersistAllDeviceInstalls", Kind.BOOLEAN, "true keeps hardware-bound state "
+                "(persistent network names, MAC-matched network configuration, a host-only "
+                "initramfs) at generalize, as /mode:vm does: for clones that run on the same "
+                "hardware. false (the default) runs the hardware providers, which also make a "
+                "host-only initramfs generic so that a clone boots on other hardware.",
+                passes=("generalize",), default="false", example="false"),
+    ),
+)
+
+LICENSING = ComponentSpec(
+    "Linux-Security-Licensing",
+    "Registrations of the image (subscription-manager, SUSEConnect, Ubuntu Pro, rhn): each "
+    "/generalize rearms (removes them) and counts a rearm, unless SkipRearm is 1.",
+    ("Microsoft-Windows-Security-SPP", "Microsoft-Windows-Security-Licensing-SPP"),
+    (
+        Setting("SkipRearm", Kind.INTEGER, "1: this /generalize neither removes the "
+                "registrations nor counts a rearm (for images generalized many times); 0 "
+                "rearms.", passes=("generalize",), minimum=0, maximum=1, default="0",
+                example="1"),
+        Setting("LicenseType", Kind.ENUM, "The kind of license of the image: Retail, MAK and "
+                "a KMS image that is not activated may be rearmed 3 times; an activated KMS "
+                "image and an OEM image without limit.", passes=("generalize",),
+                choices=("Retail", "KMS", "MAK", "OEM"), default="Retail", example="KMS",
+                windows=False),
+        Setting("Activated", Kind.BOOLEAN, "Whether the image is activated (registered) under "
+                "its license.", passes=("generalize",), default="false", example="true",
+                windows=False),
+    ),
+)
+
+SHELL = ComponentSpec(
+    "Linux-Shell-Setup",
+    "The identity of the machine, its accounts and the first-boot welcome (OOBE).",
+    ("Microsoft-Windows-Shell-Setup",),
+    (
+        Setting("ComputerName", Kind.STRING, "The host name; * generates a random one, as in "
+                "Windows.", passes=("specialize",), check=check_hostname, example="web-01",
+                hint="use letters, digits and '-', or * for a generated name"),
+        Setting("TimeZone", Kind.STRING, "An IANA time zone, or a Windows time-zone name "
+                "(mapped to IANA as Unicode CLDR does).",
+                passes=("specialize", "auditSystem", "oobeSystem"), check=check_time_zone,
+                meaning=timezones.to_iana, example="Europe/Berlin"),
+        Setting("UserAccounts", Kind.GROUP, "Local accounts to create, and root's password.",
+                passes=("auditSystem", "oobeSystem"), example="<LocalAccounts>...</LocalAccounts>",
+                children=(
+                    _password("AdministratorPassword", "root's password."),
+                    Setting("LocalAccounts", Kind.LIST, "Local accounts, keyed by Name.",
+                            item="LocalAccount", key="Name", children=(
+                                Setting("Name", Kind.STRING, "The account name.", required=True,
+                                        check=check_account, example="operator"),
+                                Setting("Group", Kind.STRING, "Groups, separated by ; or ','. "
+                                        "Administrators means sudo; Users means users.",
+                                        check=check_groups, example="Administrators;adm"),
+                                _password("Password", "The account's password."),
+                                Setting("DisplayName", Kind.STRING, "The full name (GECOS).",
+                                        example="Operator"),
+                                Setting("Description", Kind.STRING, "Windows' account comment "
+                                        "has no separate Linux field.", linux=False),
+                                Setting("AuthorizedKeys", Kind.LIST, "SSH public keys allowed "
+                                        "to log in (~/.ssh/authorized_keys).",
+                                        item="AuthorizedKey", item_kind=Kind.STRING,
+                                        windows=False, example="<AuthorizedKey "
+                                        "wcm:action=\"add\" wcm:keyValue=\"1\">ssh-ed25519 "
+                                        "AAAA... admin@example</AuthorizedKey>"),
+                                Setting("Sudo", Kind.BOOLEAN, "Whether the account may use "
+                                        "sudo (as membership of Administrators).",
+                                        default="false", windows=False),
+                            )),
+                )),
+        Setting("AutoLogon", Kind.GROUP, "Log an account in automatically on the console.",
+                passes=("specialize", "auditSystem", "oobeSystem"), children=(
+                    Setting("Username", Kind.STRING, "The account.", required=True,
+                            check=check_account),
+                    Setting("Enabled", Kind.BOOLEAN, "Whether automatic logon is on.",
+                            default="true"),
+                    Setting("LogonCount", Kind.INTEGER, "How many automatic logons before it "
+                            "turns itself off.", minimum=1, maximum=1000000, default="1"),
+                    _password("Password", "Not needed for automatic logon on Linux.",
+                              linux=False),
+                    Setting("Domain", Kind.STRING, "Windows domains have no Linux meaning.",
+                            linux=False),
+                ), example="<Username>operator</Username><Enabled>true</Enabled>"),
+        Setting("OOBE", Kind.GROUP, "The first-boot welcome: which pages it shows.",
+                passes=("oobeSystem",), children=(
+                    Setting("HideEULAPage", Kind.BOOLEAN, "Do not show the license terms.",
+                            default="false"),
+                    Setting("EulaFile", Kind.STRING, "The license terms to show (a file in "
+                            "the image).", check=check_absolute, windows=False,
+                            example="/usr/share/doc/oem/EULA.txt"),
+                    Setting("SkipMachineOOBE", Kind.BOOLEAN, "Skip the welcome altogether "
+                            "(every answer must come from the answer file).", default="false"),
+                ), example="<HideEULAPage>true</HideEULAPage>"),
+        Setting("FirstLogonCommands", Kind.LIST, "Commands run once, in Order, when a user "
+                "first logs on after the welcome.", passes=("oobeSystem",),
+                item="SynchronousCommand", key="Order", children=(
+                    Setting("Order", Kind.INTEGER, "Position in the list; unique.",
+                            required=True, minimum=1, maximum=1000, example="1"),
+                    Setting("CommandLine", Kind.STRING, "The command line (/bin/sh -c).",
+                            required=True, check=check_not_empty),
+                    Setting("Description", Kind.STRING, "What is shown instead of the "
+                            "command line."),
+                    Setting("RequiresUserInput", Kind.BOOLEAN, "Commands always run without "
+                            "a terminal on Linux.", linux=False),
+                ), example="<SynchronousCommand wcm:action=\"add\"><Order>1</Order>"
+                           "<CommandLine>/usr/local/bin/welcome</CommandLine>"
+                           "</SynchronousCommand>"),
+    ),
+)
+
+INTERNATIONAL = ComponentSpec(
+    "Linux-International-Core",
+    "Language and keyboard (locale, console keymap).",
+    ("Microsoft-Windows-International-Core",),
+    (
+        Setting("SystemLocale", Kind.STRING, "The system locale (LANG); Windows names such as "
+                "de-DE are mapped to de_DE.UTF-8.", passes=("specialize", "oobeSystem"),
+                check=check_locale, meaning=locales.to_linux_locale, example="de-DE"),
+        Setting("UILanguage", Kind.STRING, "The language of messages (LC_MESSAGES and "
+                "LANGUAGE).", passes=("specialize", "oobeSystem"), check=check_locale,
+                meaning=locales.to_linux_locale, example="en-US"),
+        Setting("UserLocale", Kind.STRING, "Formats of dates, numbers and money (LC_TIME, "
+                "LC_NUMERIC, LC_MONETARY...).", passes=("specialize", "oobeSystem"),
+                check=check_locale, meaning=locales.to_linux_locale, example="de-DE"),
+        Setting("InputLocale", Kind.STRING, "The keyboard: a Windows input locale "
+                "(0407:00000407), a language (de-DE) or a console keymap (de-latin1); the "
+                "first of a ;-separated list is used.", passes=("specialize", "oobeSystem"),
+                check=check_keymap, meaning=locales.to_keymap, example="0407:00000407"),
+        Setting("Keymap", Kind.STRING, "The console keymap by its Linux name; wins over "
+                "InputLocale.", passes=("specialize", "oobeSystem"), check=check_keymap,
+                meaning=locales.to_keymap, windows=False, example="de-latin1"),
+    ),
+)
+
+COMPONENTS: tuple[ComponentSpec, ...] = (DEPLOYMENT, PNP, LICENSING, SHELL, INTERNATIONAL)
+BY_NAME: dict[str, ComponentSpec] = {}
+for _c in COMPONENTS:
+    BY_NAME[_c.name] = _c
+    for _a in _c.aliases:
+        BY_NAME[_a] = _c
+_FOLDED = {k.casefold(): v for k, v in BY_NAME.items()}
+
+
+def component(name: str) -> ComponentSpec | None:
+    """The component of a name, Linux or Windows, in any case (Windows itself writes both
+    Microsoft-Windows-PnpSysprep and Microsoft-Windows-PnPSysprep)."""
+    return _FOLDED.get(name.casefold())
+
+
+def is_windows_component(name: str, attrs: dict[str, str]) -> bool:
+    """A component of Windows (not a misspelt Linux one): its name or its signing key says so."""
+    return name.startswith("Microsoft-") or "publicKeyToken" in attrs
+
+
+def lookup(spec: ComponentSpec, path: tuple[str, ...]) -> Setting | None:
+    """The setting at a path of element names (list items included), None when unknown."""
+    if not path:
+        return None
+    cur = spec.setting(path[0])
+    for name in path[1:]:
+        if cur is None:
+            return None
+        cur = item_of(cur) if cur.kind is Kind.LIST and name == cur.item else cur.field(name)
+    return cur
+
+
+def item_of(lst: Setting) -> Setting:
+    """A list item as a setting of its own: a group of the list's fields, or a value."""
+    if lst.item_kind is not None:
+        return Setting(lst.item, lst.item_kind, lst.help, windows=lst.windows)
+    return Setting(lst.item, Kind.GROUP, lst.help, children=lst.children, windows=lst.windows)
+
+
+def list_item(component_name: str, path: tuple[str, ...]) -> str | None:
+    """The item element name when `path` names a list setting (for YAML's short list form)."""
+    spec = component(component_name)
+    if spec is None:
+        return None
+    s = lookup(spec, path)
+    return s.item if s is not None and s.kind is Kind.LIST else None
+
+
+def canonical_bool(text: str) -> bool:
+    """Boolean values as Windows writes them (true/false, any case); ValueError otherwise."""
+    low = text.strip().lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    raise ValueError(text)
+
+
+def canonical_choice(setting: Setting, text: str) -> str:
+    for c in setting.choices:
+        if c.lower() == text.strip().lower():
+            return c
+    raise ValueError(text)

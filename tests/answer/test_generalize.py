@@ -1,0 +1,314 @@
+"""The answer file in a /generalize run: cached, its secrets kept out of every file, its
+generalize settings applied (devices, rearm), its warnings in the generalize logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from sysprep.answer import cache, passwords
+from sysprep.answer.passwords import DELETED
+from sysprep.providers import registry
+from sysprep.providers.base import ACTIVATION, HARDWARE, Phase, Provider
+from sysprep.target.confined import Confined
+from tests.answer.conftest import cli, settings, unattend
+from tests.answer.test_cache import ALL_SECRETS, SECRETS_FILE
+from tests.conftest import snapshot
+
+PANTHER = "var/lib/sysprep/panther"
+LICENSE = "var/lib/sysprep/license.ini"
+
+
+def marker_provider(name: str, tag: str, marker: str) -> Provider:
+    def run(ctx):
+        if not ctx.dry_run:
+            ctx.write(marker, "ran\n")
+    return Provider(name, f"Test provider {name}", "A test provider.", Phase.GENERALIZE, run,
+                    tags=frozenset({tag}), paths=("/etc/test-registration/*",))
+
+
+@pytest.fixture
+def providers(monkeypatch):
+    """A fake activation provider and a fake hardware provider, as the catalogue has."""
+    real = registry.builtin()
+    fakes = (marker_provider("test-activation", ACTIVATION, "activation.ran"),
+             marker_provider("test-hardware", HARDWARE, "hardware.ran"))
+    monkeypatch.setattr(registry, "builtin", lambda: (*real, *fakes))
+    return fakes
+
+
+def generalize_pass(body: str, component: str = "Linux-Security-Licensing") -> str:
+    return unattend(settings("generalize", component, body))
+
+
+def count(root: str) -> int:
+    try:
+        text = open(os.path.join(root, LICENSE)).read()
+    except FileNotFoundError:
+        return 0
+    return int(text.split("RearmCount = ")[1].split()[0])
+
+
+def test_no_plain_secret_reaches_any_file_the_run_wrote(dirty, write):
+    path = write("u.xml", SECRETS_FILE)
+    r = cli("--generalize", "--oobe", "--root", dirty.path, "--unattend", path, "--json")
+    assert r.code == 0, r.err
+    needles = [s.encode() for s in ALL_SECRETS]
+    needles += [passwords.encode_windows(s).encode() for s in ALL_SECRETS]
+    needles += [passwords.encode_windows(s, "AdministratorPassword").encode() for s in ALL_SECRETS]
+    found = []
+    for d, _, files in os.walk(dirty.path):
+        for f in files:
+            if os.path.islink(os.path.join(d, f)):
+                continue
+            data = open(os.path.join(d, f), "rb").read()
+            found += [(os.path.join(d, f), n) for n in needles if n in data]
+    assert not found
+    assert not [n for n in needles if n in (r.out + r.err).encode()]
+    st = os.stat(os.path.join(dirty.path, cache.CACHE))
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0
+    # once the passes that use them ran, not even the hashes are left
+    with Confined(dirty.path) as fs:
+        for p in ("specialize", "auditSystem", "oobeSystem"):
+            cache.scrub_secrets(fs, p)
+    data = open(os.path.join(dirty.path, cache.CACHE), "rb").read()
+    assert b"$y$" not in data and b"<Hash>" not in data and DELETED.encode() in data
+
+
+def test_warnings_go_to_the_generalize_logs_and_the_cache_is_reported(dirty, write, run):
+    path = write("u.xml", unattend(settings("specialize", "Microsoft-Windows-Shell-Setup",
+                                            "<ComputerName>web-01</ComputerName>"
+                                            "<RegisteredOwner>Contoso</RegisteredOwner>")))
+    r = run("--generalize", "--oobe", "--root", dirty.path, "--unattend", path)
+    assert r.code == 0, r.err
+    err = open(os.path.join(dirty.path, PANTHER, "setuperr.log")).read()
+    assert f"Warning  [sysprep] {path}:5:36: RegisteredOwner of Microsoft-Windows-Shell-Setup " \
+           "has no Linux meaning; ignored\n" in err
+    act = open(os.path.join(dirty.path, PANTHER, "setupact.log")).read()
+    assert "cached the answer file in /var/lib/sysprep/unattend.xml" in act
+    assert not os.path.exists(os.path.join(dirty.path, "var/log/sysprep"))
+    records = [json.loads(x) for x in open(os.path.join(dirty.path, PANTHER, "actions.jsonl"))]
+    assert {k: v for k, v in records[0].items() if k in ("provider", "op", "path")} == \
+        {"provider": "unattend", "op": "write", "path": "/" + cache.CACHE}
+
+
+def test_a_later_run_reads_the_cache_and_unattend_replaces_it(dirty, write, run):
+    first = write("a.yaml", "generalize:\n  Linux-Security-Licensing:\n    SkipRearm: 1\n")
+    assert run("--generalize", "--root", dirty.path, "--unattend", first).code == 0
+    assert count(dirty.path) == 0
+    r = run("--generalize", "--root", dirty.path)  # the cached SkipRearm=1 still applies
+    assert r.code == 0 and count(dirty.path) == 0
+    second = write("b.yaml", "generalize:\n  Linux-Security-Licensing:\n    SkipRearm: 0\n")
+    assert run("--generalize", "--root", dirty.path, "--unattend", second).code == 0
+    assert count(dirty.path) == 1
+    assert "<SkipRearm>0</SkipRearm>" in open(os.path.join(dirty.path, cache.CACHE)).read()
+
+
+def test_dry_run_validates_but_caches_nothing(dirty, write, run):
+    path = write("u.yaml", "generalize:\n  Linux-PnPSysprep:\n    PersistAllDeviceInstalls: true\n")
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--unattend", path, "--dry-run")
+    assert r.code == 0, r.err
+    assert f"/{cache.CACHE}" in r.out
+    assert snapshot(dirty.path) == before
+
+
+@pytest.mark.parametrize(("persist", "mode_vm", "runs"), [
+    ("false", False, True), ("true", False, False), ("false", True, False), (None, False, True),
+])
+def test_persist_all_device_installs_decides_the_hardware_providers(dirty, write, run, providers,
+                                                                     persist, mode_vm, runs):
+    argv = ["--generalize", "--root", dirty.path, "--json"]
+    if persist is not None:
+        argv += ["--unattend", write("u.xml", generalize_pass(
+            f"<PersistAllDeviceInstalls>{persist}</PersistAllDeviceInstalls>",
+            "Microsoft-Windows-PnpSysprep"))]
+    if mode_vm:
+        argv += ["--mode", "vm"]
+    r = run(*argv)
+    assert r.code == 0, r.err
+    status = {p["name"]: p["status"] for p in json.loads(r.out)["providers"]}
+    assert status["test-hardware"] == ("ok" if runs else "skipped")
+    assert os.path.exists(os.path.join(dirty.path, "hardware.ran")) == runs
+
+
+def test_the_fourth_rearm_of_a_single_license_is_refused(dirty, run, providers):
+    for n in (1, 2, 3):
+        r = run("--generalize", "--oobe", "--root", dirty.path)
+        assert r.code == 0, r.err
+        assert count(dirty.path) == n
+        assert os.path.exists(os.path.join(dirty.path, "activation.ran"))
+        os.remove(os.path.join(dirty.path, "activation.ran"))
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--oobe", "--root", dirty.path)
+    assert r.code == 2
+    assert "rearmed 3 times" in r.err and "SkipRearm" in r.err
+    assert snapshot(dirty.path) == before
+    lic = run("license", "--root", dirty.path, "--json")
+    assert json.loads(lic.out)["remaining_rearms"] == 0
+
+
+def test_skip_rearm_proceeds_past_the_limit_and_counts_nothing(dirty, write, run, providers):
+    with open(os.path.join(dirty.path, "etc/skip"), "w"):
+        pass
+    os.makedirs(os.path.join(dirty.path, "var/lib/sysprep"), exist_ok=True)
+    with open(os.path.join(dirty.path, LICENSE), "w") as f:
+        f.write("[License]\nLicenseType = Retail\nActivated = false\nRearmCount = 3\nLastRearm = \n")
+    path = write("u.xml", generalize_pass("<SkipRearm>1</SkipRearm>", "Microsoft-Windows-Security-SPP"))
+    r = run("--generalize", "--root", dirty.path, "--unattend", path, "--json")
+    assert r.code == 0, r.err
+    assert count(dirty.path) == 3
+    status = {p["name"]: p["status"] for p in json.loads(r.out)["providers"]}
+    assert status["test-activation"] == "skipped"
+    assert not os.path.exists(os.path.join(dirty.path, "activation.ran"))
+
+
+@pytest.mark.parametrize(("body", "unlimited"), [
+    ("<LicenseType>KMS</LicenseType><Activated>true</Activated>", True),
+    ("<LicenseType>KMS</LicenseType><Activated>false</Activated>", False),
+    ("<LicenseType>MAK</LicenseType>", False),
+    ("<LicenseType>OEM</LicenseType>", True),
+])
+def test_rearm_limits_by_license_type(dirty, write, run, body, unlimited):
+    path = write("u.xml", generalize_pass(body))
+    for _ in range(3):
+        assert run("--generalize", "--root", dirty.path, "--unattend", path).code == 0
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
+    assert (r.code == 0) == unlimited, r.err
+    assert count(dirty.path) == (4 if unlimited else 3)
+
+
+def test_oobe_alone_never_rearms_and_dry_run_never_counts(dirty, run, providers):
+    assert run("--oobe", "--root", dirty.path).code == 0
+    assert not os.path.exists(os.path.join(dirty.path, LICENSE))
+    assert run("--generalize", "--root", dirty.path, "--dry-run").code == 0
+    assert not os.path.exists(os.path.join(dirty.path, LICENSE))
+
+
+def test_a_failed_run_counts_no_rearm(dirty, run, providers):
+    d = os.path.join(dirty.path, "etc/sysprep/providers.d/generalize")
+    os.makedirs(d)
+    with open(f"{d}/fail", "w") as f:
+        f.write("#!/bin/sh\nexit 1\n")
+    os.chmod(f"{d}/fail", 0o755)
+    r = run("--generalize", "--root", dirty.path)
+    assert r.code == 1
+    assert count(dirty.path) == 0
+
+
+def test_an_unreadable_counter_hands_out_no_rearm(dirty, run):
+    os.makedirs(os.path.join(dirty.path, "var/lib/sysprep"), exist_ok=True)
+    with open(os.path.join(dirty.path, LICENSE), "w") as f:
+        f.write("garbage")
+    r = run("--generalize", "--root", dirty.path)
+    assert r.code == 2 and "rearmed 3 times" in r.err
+
+
+def test_license_shows_type_registrations_and_remaining(dirty, write, run, providers):
+    os.makedirs(os.path.join(dirty.path, "etc/test-registration"))
+    with open(os.path.join(dirty.path, "etc/test-registration/consumer.pem"), "w") as f:
+        f.write("x")
+    path = write("u.xml", generalize_pass("<LicenseType>MAK</LicenseType>"))
+    assert run("--generalize", "--root", dirty.path, "--unattend", path,
+               "--operations", "machine-id").code == 0
+    r = run("license", "--root", dirty.path)
+    assert r.code == 0, r.err
+    assert "MAK (volume), not activated" in r.out
+    assert "Rearms counted:      1" in r.out and "Remaining rearms:    2" in r.out
+    assert "Next /generalize:    rearms" in r.out
+    assert "test-activation: /etc/test-registration/consumer.pem" in r.out
+    info = json.loads(run("license", "--root", dirty.path, "--json").out)
+    assert info["registrations"][0]["files"] == ["/etc/test-registration/consumer.pem"]
+
+
+def commands_file(write, *cmds: tuple[int, str, str]) -> str:
+    items = "".join(f"<RunSynchronousCommand wcm:action=\"add\"><Order>{o}</Order><Path>{p}</Path>"
+                    f"<WillReboot>{w}</WillReboot></RunSynchronousCommand>" for o, p, w in cmds)
+    return write("u.xml", unattend(settings("generalize", "Linux-Deployment",
+                                            f"<RunSynchronous>{items}</RunSynchronous>")))
+
+
+def test_runsynchronous_of_the_generalize_pass_runs_first_in_order_sandboxed(dirty, write, run,
+                                                                             outside):
+    path = commands_file(
+        write,
+        (2, f"echo two >> /order; ls {outside} > /host-visible 2>&amp;1; exit 5", "Never"),
+        (1, "echo one >> /order; echo trace > /var/log/command.log; echo hello", "Never"),
+        (3, "echo three >> /order", "OnRequest"))
+    r = run("--generalize", "--oobe", "--root", dirty.path, "--unattend", path, "--json")
+    assert r.code == 0, r.err
+    root = dirty.path
+    assert open(f"{root}/order").read() == "one\ntwo\nthree\n"
+    assert "No such file" in open(f"{root}/host-visible").read()  # the sandbox: no host paths
+    assert not os.path.exists(f"{root}/var/log/command.log")  # the cleanup ran after them
+    assert open(f"{root}/{PANTHER}/generalize-1.log").read() == "hello\n"
+    # the progress record is gone once the run finished: the next cycle starts afresh
+    assert not os.path.exists(f"{root}/var/lib/sysprep/progress.json")
+    names = [p["name"] for p in json.loads(r.out)["providers"]]
+    assert names[0] == "runsynchronous"
+    act = open(f"{root}/{PANTHER}/setupact.log").read()
+    assert "Order 2 (echo two" in act and "exited with status 5: failed (not fatal)" in act
+    # a second generalize runs them all again
+    assert run("--generalize", "--root", root).code == 0
+    assert open(f"{root}/order").read().count("one") == 2
+
+
+def test_a_fatal_command_fails_the_generalize_run_and_the_errorhandler_runs(dirty, write, run):
+    handler = os.path.join(dirty.path, "etc/sysprep/scripts/errorhandler")
+    os.makedirs(os.path.dirname(handler))
+    with open(handler, "w") as f:
+        f.write('#!/bin/sh\necho "$SYSPREP_FAILED_ORDER $SYSPREP_EXIT_CODE" > /handled\n')
+    os.chmod(handler, 0o755)
+    path = commands_file(write, (1, "exit 7", "OnRequest"), (2, "touch /never", "Never"))
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
+    assert r.code == 1
+    assert open(os.path.join(dirty.path, "handled")).read() == "1 7\n"
+    assert not os.path.exists(os.path.join(dirty.path, "never"))
+    assert "IMAGE_STATE_UNDEPLOYABLE" in open(os.path.join(dirty.path, "var/lib/sysprep/state.ini")).read()
+    assert count(dirty.path) == 0
+
+
+def test_a_reboot_request_fails_the_generalize_run(dirty, write, run):
+    path = commands_file(write, (1, "exit 1", "OnRequest"))
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
+    assert r.code == 1 and "cannot reboot half-way" in r.err
+
+
+def test_willreboot_always_is_refused_in_the_generalize_pass(dirty, write, run):
+    path = commands_file(write, (1, "true", "Always"))
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
+    assert r.code == 2 and "WillReboot Always cannot be honoured" in r.err
+    assert snapshot(dirty.path) == before
+
+
+def test_dry_run_lists_the_commands_and_runs_none(dirty, write, run):
+    path = commands_file(write, (1, "touch /ran", "Never"))
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--unattend", path, "--dry-run", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["providers"][0] == {**json.loads(r.out)["providers"][0],
+                                                 "name": "runsynchronous", "status": "planned"}
+    assert snapshot(dirty.path) == before
+
+
+def test_a_crash_and_a_rerun_count_one_rearm(dirty):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.passes.test_prepare import slow_provider, spawn, wait_for
+
+    slow_provider(dirty.path)
+    p = spawn("--generalize", "--oobe", "--root", dirty.path)
+    assert wait_for(lambda: os.path.exists(f"{dirty.path}/etc/slept-once"))
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert count(dirty.path) == 0
+    again = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
+                            dirty.path], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert count(dirty.path) == 1
