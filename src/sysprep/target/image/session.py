@@ -138,6 +138,7 @@ class ImageSession:
     deferred: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     say: Callable[[str], None] | None = None
     _loops: list[loop.Loop] = field(default_factory=list)
+    _raw_fds: dict[str, int] = field(default_factory=dict)  # opened, not yet a Disk
     _guardian: subprocess.Popen[bytes] | None = None
     _fs_types: frozenset[str] = field(default_factory=lambda: _kernel_filesystems())
     _btrfs_locks: dict[str, int] = field(default_factory=dict)
@@ -226,7 +227,7 @@ class ImageSession:
         self.cleanup.callback(self._close_loops)
         self.cleanup.callback(self._run_deferred)
         self.cleanup.callback(self._unmount_all)
-        raw_fds: dict[str, int] = {}
+        raw_fds = self._raw_fds
         for f in files:
             mode = os.O_RDONLY if self.dry_run or f.format == "qcow2" else os.O_RDWR
             fd = os.open(f.path, mode | os.O_CLOEXEC)
@@ -242,7 +243,7 @@ class ImageSession:
         self._start_guardian(files)
         for i, f in enumerate(files):
             if f.format == "raw":
-                fd = raw_fds[f.path]
+                fd = raw_fds.pop(f.path)
                 self.disks.append(Disk(i, f, f.path, fd, f.size, self.dry_run))
             else:
                 export = self._export_path(i)
@@ -634,6 +635,9 @@ class ImageSession:
         self._loops.clear()
 
     def _close_disks(self) -> None:
+        for fd in self._raw_fds.values():
+            os.close(fd)
+        self._raw_fds.clear()
         for d in self.disks:
             if d.fd >= 0:
                 os.close(d.fd)
