@@ -196,6 +196,11 @@ def test_qcow2_image_stays_sparse_and_clean(tmp_path):
 @pytest.mark.parametrize("layout", ["gpt-xfs", "gpt-btrfs"])
 def test_xfs_and_btrfs_subvolumes(layout, tmp_path):
     image, facts = copy_of(Recipe(layout), tmp_path)
+    if layout == "gpt-btrfs":  # the system is in subvolume @: it can be named
+        r = sysprep("--generalize", "--image", image, "--root-fs", "/dev/sda1:@", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        r = sysprep("--generalize", "--image", image, "--root-fs", "/dev/sda1:@home", "--dry-run")
+        assert r.returncode == 2 and "no operating system there" in r.stderr
     r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
     assert r.returncode == 0, r.stderr
     assert wait_clean(image) == []
