@@ -209,6 +209,13 @@ def image_benchmark(args: argparse.Namespace, work: str, tarball: str, report: l
             "not installed (run with --install-virt-sysprep)"
         report += [f"virt-sysprep: {why}.", ""]
         return
+    report += ["virt-sysprep ran with `LIBGUESTFS_BACKEND=direct` and "
+               "`LIBGUESTFS_BACKEND_SETTINGS=force_tcg` (this machine's /dev/kvm does not work), "
+               "its supermin appliance built from the host's packages with the image's own kernel "
+               "(`SUPERMIN_KERNEL`, `SUPERMIN_MODULES`: the host has no readable kernel of its "
+               "own); its warm-up run built and cached the appliance. Both tools ran their "
+               "default operations on fresh copies of the same image; wall time is the whole "
+               "command, as a user types it, helpers and appliance included.", ""]
     ratio = med["virt-sysprep"] / med["sysprep"]
     report += [f"**sysprep is {ratio:.1f}x faster** (median wall time, {args.runs} interleaved runs "
                f"each, after one warm-up run each), and needs {peak['virt-sysprep'] / max(peak['sysprep'], 1):.0f}x "
