@@ -282,6 +282,13 @@ def test_clear_errors_for_what_is_not_a_usable_image(tmp_path):
         f.write(b"\0" * 8)
     r = sysprep("--generalize", "--image", luks)
     assert r.returncode == 2 and "no Linux file system found" in r.stderr and "ntfs" in r.stderr
+    # a damaged file system (an ext4 magic number and nothing else): named, not fatal by itself
+    with open(luks, "r+b") as f:
+        f.seek(1024 * 1024 + 1024 + 56)
+        f.write(b"\x53\xef")
+    r = sysprep("--generalize", "--image", luks)
+    assert r.returncode == 2 and "no operating system found" in r.stderr
+    assert "cannot mount /dev/sda1 (ext" in r.stderr
     for image in (str(junk), empty, luks):
         assert wait_clean(image) == []
 

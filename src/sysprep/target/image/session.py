@@ -429,6 +429,7 @@ class ImageSession:
             return (f"{self._what()}: no Linux file system found (sysprep reads ext2/3/4, xfs and "
                     f"btrfs); the image holds {', '.join(contents) or 'nothing'}")
         hint = f"; also {', '.join(v.describe() for v in unknown)}" if unknown else ""
+        hint += "".join(f"; {note}" for note in self.notes)
         return (f"{self._what()}: no operating system found: none of "
                 f"{', '.join(v.describe() for v in linux)} has etc/os-release{hint}")
 
@@ -452,7 +453,12 @@ class ImageSession:
         point = tempfile.mkdtemp(prefix="probe-", dir=self.workdir)
         top = vol.probe.type == "btrfs" and subvol is None
         opts = ("subvolid=" + BTRFS_TOP,) if top else (("subvol=" + subvol,) if subvol else ())
-        mnt = self._mount(vol, point, "", read_only=True, extra=opts, track=False)
+        try:
+            mnt = self._mount(vol, point, "", read_only=True, extra=opts, track=False)
+        except RunError as e:  # a damaged file system need not stop the search for the root
+            self.notes.append(str(e))
+            os.rmdir(point)
+            return []
         found: list[tuple[str | None, osrelease.OsRelease]] = []
         try:
             rel = _os_release_at(point)
