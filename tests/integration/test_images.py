@@ -73,6 +73,16 @@ def wait_clean(image: str, timeout: float = 20) -> list[str]:
     return leftovers(image)
 
 
+def in_use(image: str) -> str | None:
+    from sysprep.target.image.formats import in_use as check
+
+    fd = os.open(image, os.O_RDONLY)
+    try:
+        return check(image, fd)
+    finally:
+        os.close(fd)
+
+
 def lock_is_free(image: str) -> bool:
     st = os.stat(image)
     path = f"/run/lock/sysprep/image-{st.st_dev}-{st.st_ino}.lock"
@@ -316,7 +326,9 @@ def test_image_in_use_or_read_only_is_refused(tmp_path):
     qemu = subprocess.Popen(["qemu-io", "-f", "raw", image], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        time.sleep(0.5)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and not in_use(image):  # until QEMU holds its locks
+            time.sleep(0.1)
         r = sysprep("--generalize", "--image", image)
         assert r.returncode == 2 and "in use by another process" in r.stderr, r.stderr
     finally:
