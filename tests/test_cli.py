@@ -66,7 +66,7 @@ def test_reboot_on_an_offline_root_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "argv",
     [["/audit", "/oobe"], ["/mode:vm"], ["--generalize", "--operations", "no-such-op", "--root", "/tmp"],
-     ["--nonsense"], []],
+     ["--nonsense"]],
 )
 def test_usage_errors_exit_2_with_one_line_and_no_traceback(argv):
     p = subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
@@ -75,6 +75,15 @@ def test_usage_errors_exit_2_with_one_line_and_no_traceback(argv):
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "Traceback" not in p.stderr
     assert p.stdout == ""
+
+
+def test_no_action_without_a_terminal_prints_usage_then_the_error():
+    """With a terminal it would open the Sysprep dialog (tests/ui)."""
+    p = subprocess.run([sys.executable, "-m", "sysprep"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 2
+    assert p.stderr.startswith("usage: sysprep ") and p.stderr.strip().endswith("(see sysprep --help)")
+    assert "Traceback" not in p.stderr and p.stdout == ""
 
 
 def test_help_explains_both_syntaxes(run):

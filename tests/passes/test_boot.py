@@ -142,3 +142,16 @@ def test_image_without_a_usable_python_is_refused_before_any_change(dirty, run, 
     assert r.code == 2
     assert ("no python3" in r.err) if python is None else ("3.8" in r.err and "3.9" in r.err)
     assert snapshot(root) == before
+
+
+def test_generic_initramfs_waits_for_the_clone_to_be_made_host_only(tmp_path, run):
+    from sysprep.testing.dirty_root import build
+
+    root = build(str(tmp_path / "root"), flavour="fedora").path
+    assert run("--generalize", "--oobe", "--root", root).code == 0
+    dropin = os.path.join(root, "etc/dracut.conf.d/zz-sysprep-generic.conf")
+    assert 'hostonly="no"' in open(dropin).read()
+    boot(run, root, "specialize")
+    log = open(os.path.join(root, "var/log/sysprep/setupact.log")).read()
+    assert "[initramfs-hostonly]" in log and "rebuilt on the clone itself" in log
+    assert os.path.exists(dropin)  # an offline root has no hardware of its own to build for

@@ -148,5 +148,5 @@ def test_progress_record_has_the_documented_format(root):
     assert set(data) == {"version", "pass", "boot_id", "reboot_pending", "reboot_order", "finished",
                          "items", "updated"}
     assert set(data["items"][0]) == {"order", "label", "path", "will_reboot", "status", "exit_code",
-                                     "started", "finished", "log"}
+                                     "started", "finished", "log", "boot"}
     assert data["items"][0]["status"] == "succeeded" and data["finished"] is True

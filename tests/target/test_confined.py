@@ -251,3 +251,28 @@ def test_root_itself_cannot_be_removed(root):
 def test_refused_for_a_file_in_the_middle(root):
     with Confined(str(root)) as fs, pytest.raises(Refused):
         fs.write("etc/passwd/x", b"")
+
+
+def test_dry_run_sees_the_size_of_what_it_planned_to_write(root):
+    (root / "etc/conf").write_text("a long original content\n")
+    with Confined(str(root), dry_run=True) as fs:
+        fs.write("etc/conf", b"short\n")
+        st = fs.lstat("etc/conf")
+        assert st is not None and st.st_size == 6 and stat.S_ISREG(st.st_mode)
+        out = fs.remove("etc/conf")
+    assert out is not None and out.bytes == 6
+    with Confined(str(root)) as fs:
+        fs.write("etc/conf", b"short\n")
+        real = fs.remove("etc/conf")
+    assert real is not None and real.record() == out.record()
+
+
+def test_tree_can_be_pruned_like_os_walk(root):
+    for d in ("var/a/deep", "var/b/deep"):
+        (root / d).mkdir(parents=True)
+    with Confined(str(root)) as fs:
+        seen = []
+        for path, entries in fs.tree("var"):
+            seen.append(path)
+            entries[:] = [(n, s) for n, s in entries if n != "a"]
+    assert "var/b/deep" in seen and not any(p.startswith("var/a") for p in seen)

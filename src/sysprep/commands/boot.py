@@ -18,8 +18,9 @@ from sysprep.passes import boot, preflight
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("--stage", choices=tuple(boot.STAGES), required=True,
-                   help="specialize (early in the boot) or passes (oobeSystem / audit, later)")
+    p.add_argument("--stage", choices=(*boot.STAGES, "dialog"), required=True,
+                   help="specialize (early in the boot), passes (oobeSystem / audit, later), or "
+                   "dialog (audit mode: the Sysprep dialog on the console)")
     p.add_argument("--retry", action="store_true",
                    help="run a pass again after it failed (once its cause is fixed)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -31,7 +32,10 @@ def run(ns: argparse.Namespace, name: str) -> int:
     spec = cli.target_from(ns)
     log = RunLog()
     try:
-        result = boot.run_stage(spec, ns.stage, log, retry=ns.retry)
+        if ns.stage == "dialog":
+            result = boot.run_dialog(spec, log)
+        else:
+            result = boot.run_stage(spec, ns.stage, log, retry=ns.retry)
     finally:
         log.close()
     if ns.json:

@@ -70,6 +70,7 @@ def man_page() -> str:
             group = o.group
             out += [f".SH {_roff(group.upper())}"]
         out += [".TP", _flag(o), _roff(o.help[0].upper() + o.help[1:]) + "."]
+    out += _operations()
     out += [".SH COMMANDS"]
     for _name, summary, p in _sub_parsers():
         usage = " ".join(p.format_usage().split()[1:])
@@ -93,6 +94,25 @@ def man_page() -> str:
         "\\fBvirt\\-sysprep\\fR(1), \\fBsystemd\\-firstboot\\fR(1), \\fBcloud\\-init\\fR(1)",
     ]
     return "\n".join(out) + "\n"
+
+
+def _operations() -> list[str]:
+    """One entry per built-in provider, from the registry (as virt-sysprep's page)."""
+    from sysprep.providers.registry import builtin
+
+    out = [".SH OPERATIONS",
+           "Operations marked \\fB*\\fR run by default. \\fBcleanup\\fR operations run on "
+           "every run (also \\fB/oobe\\fR alone), \\fBgeneralize\\fR ones with "
+           "\\fB/generalize\\fR. Operations tagged \\fIhardware\\fR are skipped when devices are "
+           "persisted (\\fB/mode:vm\\fR, PersistAllDeviceInstalls); \\fIactivation\\fR ones with "
+           "SkipRearm. \\fBsysprep providers show\\fR \\fINAME\\fR prints the paths each touches."]
+    for p in sorted(builtin(), key=lambda p: p.name):
+        tags = f"; {', '.join(sorted(p.tags))}" if p.tags else ""
+        out += [".TP", f"\\fB{_roff(p.name)}\\fR{' *' if p.default else ''} ({p.phase.value}{tags})",
+                _roff(p.heading) + ".", ".br", _roff(p.description)]
+        if p.limits:
+            out += [".br", "Limits: " + _roff(p.limits)]
+    return out
 
 
 def _words() -> tuple[list[str], list[str]]:

@@ -7,6 +7,7 @@ import json
 import textwrap
 
 from sysprep import cli
+from sysprep.errors import UsageError
 from sysprep.providers import external
 from sysprep.providers.base import Provider
 from sysprep.providers.registry import Registry
@@ -36,28 +37,45 @@ def list_operations(spec: TargetSpec | None, *, as_json: bool = False) -> int:
 def _info(p: Provider) -> dict[str, object]:
     return {"name": p.name, "heading": p.heading, "description": p.description,
             "phase": p.phase.value, "default": p.default, "tags": sorted(p.tags),
-            "paths": list(p.paths), "limits": p.limits, "source": p.source}
+            "paths": list(p.paths), "limits": p.limits, "source": p.source,
+            "options": list(p.options)}
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("name", nargs="?", help="show this provider in full")
+    p.add_argument("words", nargs="*", metavar="[list | show NAME | NAME]",
+                   help="list the providers (the default), or show one in full: its description, "
+                        "the paths it touches and its known limits")
     p.add_argument("--json", action="store_true", help="print as JSON")
     cli.add_target_options(p, images=False)
 
 
+def _which(words: list[str]) -> str | None:
+    """`providers`, `providers list` -> None; `providers show NAME`, `providers NAME` -> NAME."""
+    if not words or words == ["list"]:
+        return None
+    if words[0] == "show" and len(words) == 2:
+        return words[1]
+    if len(words) == 1 and words[0] != "show":
+        return words[0]
+    raise UsageError("usage: sysprep providers [list | show NAME] (see sysprep providers --help)")
+
+
 def run(ns: argparse.Namespace, name: str) -> int:
+    wanted = _which(ns.words)
     spec = cli.target_from(ns) if ns.root else None
     reg = registry_for(spec)
-    if ns.name is None:
+    if wanted is None:
         if ns.json:
             print(json.dumps([_info(p) for p in reg.providers], indent=2))
             return 0
         width = max(len(p.name) for p in reg.providers)
-        print(f"{'NAME':<{width}}  DEFAULT  PHASE       HEADING")
+        print(f"{'NAME':<{width}}  DEFAULT  PHASE       TAGS        HEADING")
         for p in reg.providers:
-            print(f"{p.name:<{width}}  {'yes' if p.default else 'no':<7}  {p.phase.value:<10}  {p.heading}")
+            tags = ",".join(sorted(p.tags)) or "-"
+            print(f"{p.name:<{width}}  {'yes' if p.default else 'no':<7}  {p.phase.value:<10}  "
+                  f"{tags:<10}  {p.heading}")
         return 0
-    p = reg.get(ns.name)
+    p = reg.get(wanted)
     if ns.json:
         print(json.dumps(_info(p), indent=2))
         return 0
@@ -67,6 +85,8 @@ def run(ns: argparse.Namespace, name: str) -> int:
     print(f"default:  {'on' if p.default else 'off'}")
     if p.tags:
         print(f"tags:     {', '.join(sorted(p.tags))}")
+    if p.options:
+        print(f"options:  {', '.join('--' + o for o in p.options)}")
     print(f"source:   {p.source}")
     if p.paths:
         print("touches:")

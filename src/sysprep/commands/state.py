@@ -12,11 +12,23 @@ from sysprep.target import open_target_readonly
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
     cli.add_target_options(p)
-    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.add_argument("--json", action="store_true", help="print it as JSON (with --follow: one JSON "
+                   "object a line, each time the progress changes)")
+    p.add_argument("--follow", "-f", action="store_true",
+                   help="show the RunSynchronous progress of the pass under way as it goes (the "
+                   "AuditUI on a terminal; one line per change otherwise) until nothing runs")
 
 
 def run(ns: argparse.Namespace, name: str) -> int:
     spec = cli.target_from(ns)
+    if ns.follow:
+        import sys
+
+        from sysprep.ui import audit
+        from sysprep.ui.terminal import detect
+
+        with open_target_readonly(spec) as target:
+            return audit.follow(target.fs, detect(), sys.stdout, as_json=ns.json)
     with open_target_readonly(spec) as target:
         st = state.read(target.fs)
         record = progress.read(target.fs)

@@ -9,6 +9,20 @@ from sysprep import cli
 from sysprep.errors import ExitCode, UsageError
 from sysprep.log import RunLog
 from sysprep.passes.prepare import finish, prepare
+from sysprep.request import Request
+
+
+def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
+    """The Sysprep dialog (the seed's step 3 without arguments): the full command line it
+    chose, the given options (target, answer file...) kept; None when cancelled."""
+    from sysprep.ui import dialog
+
+    finish_options = ("--quit", "--reboot", "--shutdown")
+    given = [t for t in cli.translate_windows(argv) if t in finish_options]
+    base = [t for t in cli.translate_windows(argv) if t not in finish_options]
+    choice = dialog.ask(req.target.describe(), req.target.offline, base,
+                        power=req.power if given else None)
+    return None if choice is None else [*choice.argv(), *base]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -20,7 +34,16 @@ def main(argv: Sequence[str]) -> int:
 
         return list_operations(req.target, as_json=req.json)
     if not req.has_action:
-        raise UsageError("nothing to do: give /generalize, /oobe or /audit (see sysprep --help)")
+        if not cli.stdin_is_terminal():
+            sys.stderr.write(cli.build_parser().format_usage())
+            raise UsageError("nothing to do: give /generalize, /oobe or /audit, or run sysprep "
+                             "on a terminal for the dialog (see sysprep --help)")
+        chosen = _dialog(req, argv)
+        if chosen is None:
+            print("sysprep: cancelled; nothing was changed")
+            return int(ExitCode.OK)
+        req, ns = cli.parse(chosen)  # exactly what the same choices on the command line run
+        log.quiet = req.quiet
     report = prepare(req, log)
     if req.json:
         print(report.to_json())

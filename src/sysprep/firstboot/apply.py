@@ -177,6 +177,8 @@ def ensure_account(ctx: Context, account: LocalAccount) -> None:
             argv += ["--comment", account.display_name]
         if groups:
             argv += ["--groups", ",".join(groups)]
+        if name in known:  # e.g. Debian's system group "operator": no private group possible
+            argv += ["--no-user-group", "--gid", "users" if "users" in known else name]
         done = run_in_target(ctx.target, [*argv, name])
         if done.returncode != 0:
             ctx.fail(f"useradd {name} failed with status {done.returncode}: {done.stderr.strip()[-300:]}")

@@ -20,8 +20,11 @@ README = "usr/lib/sysprep/README"
 MANPAGE = "usr/share/man/man8/sysprep.8"
 MIN_PYTHON = (3, 9)
 # Pure-Python packages bundled with sysprep (imported by name from the bundle).
+# textual's own imports: rich, markdown_it (+ mdurl, mdit_py_plugins, linkify_it, uc_micro for
+# its Markdown widget), pygments, platformdirs, typing_extensions; pyproject keeps each at a
+# version that runs on Python 3.9.
 VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
-            "mdurl", "pygments", "platformdirs", "typing_extensions")
+            "mdurl", "linkify_it", "uc_micro", "pygments", "platformdirs", "typing_extensions")
 
 _MAIN = b"import sys\nfrom sysprep.__main__ import main\nsys.exit(main())\n"
 _WRAPPER = '#!/bin/sh\n# sysprep runtime, installed by sysprep\nexec {python} /{bundle} "$@"\n'

@@ -28,6 +28,7 @@ FIRSTBOOT_DROPIN = f"{UNIT_DIR}/systemd-firstboot.service.d/50-sysprep.conf"
 PRESET = "etc/systemd/system-preset/00-sysprep-pin.preset"
 CLOUD_CFG = "etc/cloud/cloud.cfg.d/99-sysprep.cfg"
 AUTOLOGIN_DROPIN = f"{UNIT_DIR}/getty@tty1.service.d/50-sysprep-audit.conf"
+DIALOG_UNIT = "sysprep-audit-dialog.service"
 
 SPECIALIZE = f"""\
 # Installed by sysprep: runs the specialize pass once per clone, then disables itself.
@@ -98,6 +99,29 @@ ssh_genkeytypes: []
 CLOUD_HOSTNAME = """\
 # The answer file sets the host name (ComputerName): cloud-init keeps it.
 preserve_hostname: true
+"""
+
+DIALOG = f"""\
+# Installed by sysprep for audit mode: the Sysprep dialog on the console after the audit
+# passes, as in Windows; closing it leaves the console to the root login. Removed when the
+# image is resealed to OOBE.
+[Unit]
+Description=sysprep dialog on the console (audit mode)
+Documentation=file:///usr/lib/sysprep/README
+ConditionPathExists=!/{MARKER}
+After={PASSES_UNIT} systemd-user-sessions.service
+Before=getty@tty1.service
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/sbin/sysprep boot --stage dialog
+StandardOutput=journal
+StandardError=journal
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
 """
 
 AUTOLOGIN = """\
@@ -175,12 +199,19 @@ def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False
 
 
 def set_audit_autologin(fs: Confined, on: bool) -> list[Outcome]:
-    """Audit mode: root logged in on tty1 (removed when the image is resealed to OOBE)."""
+    """Audit mode: root logged in on tty1, after the Sysprep dialog (both removed when the
+    image is resealed to OOBE)."""
+    wants = f"{UNIT_DIR}/multi-user.target.wants/{DIALOG_UNIT}"
     if not on:
-        o = fs.remove(AUTOLOGIN_DROPIN)
-        return [o] if o else []
+        return [o for o in (fs.remove(AUTOLOGIN_DROPIN), fs.remove(wants),
+                            fs.remove(f"{UNIT_DIR}/{DIALOG_UNIT}")) if o]
     out = [o for o in (fs.mkdir(AUTOLOGIN_DROPIN.rsplit("/", 1)[0], 0o755),) if o]
     out.append(fs.write(AUTOLOGIN_DROPIN, AUTOLOGIN.encode(), mode=0o644))
+    # the Sysprep dialog after the audit passes
+    out.append(fs.write(f"{UNIT_DIR}/{DIALOG_UNIT}", DIALOG.encode(), mode=0o644))
+    out.extend(o for o in (fs.mkdir(f"{UNIT_DIR}/multi-user.target.wants", 0o755),) if o)
+    if fs.readlink(wants) != f"/{UNIT_DIR}/{DIALOG_UNIT}":
+        out.append(fs.symlink(f"/{UNIT_DIR}/{DIALOG_UNIT}", wants))
     return out
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import enum
 import importlib
 import os
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,7 @@ class Result(str, enum.Enum):
     REBOOT = "reboot"  # a reboot is needed; the next boot continues
     SHUTDOWN = "shutdown"  # Reseal ForceShutdownNow
     FAILED = "failed"
+    WAITING = "waiting"  # the welcome had nobody to ask: oobeSystem stays pending, the boot goes on
 
 
 @dataclass
@@ -54,6 +57,7 @@ class BootRun:
     unattend: RunLog
     answer: Any  # sysprep.answer model, or None
     st: State
+    boot_id: str = ""  # this boot: the kernel's boot id; for an offline root, each run is a boot
 
 
 def next_state(st: State) -> State:
@@ -106,10 +110,52 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
-            br = BootRun(target, log, unattend, answer, st)
+            # An offline root is "booted" by each run of this engine: a reboot a command asked
+            # for has happened by the next run.
+            this_boot = runsync.boot_id() if target.live else uuid.uuid4().hex
+            br = BootRun(target, log, unattend, answer, st, this_boot)
             return _run(br, stage)
         finally:
             unattend.close()
+
+
+def run_dialog(spec: TargetSpec, log: RunLog) -> Result:
+    """Audit mode, after the audit passes: the Sysprep dialog on the console (the seed shows
+    it on the audit-mode desktop). Its choice runs as the same command line would."""
+    from sysprep import cli
+    from sysprep.passes.prepare import finish, prepare
+    from sysprep.target import open_target_readonly
+    from sysprep.ui import console, dialog
+    from sysprep.ui.terminal import detect
+
+    with open_target_readonly(spec) as target:
+        st = state.read(target.fs)
+        live = target.live
+    if st is None or st.image_state is not ImageState.SPECIALIZE_RESEAL_TO_AUDIT or st.pending:
+        return Result.IDLE
+    where = console.console_path(interactive=cli.stdin_is_terminal(), live=live)
+    if where is None:
+        return Result.IDLE
+    base = [] if live else ["--root", spec.root]
+
+    def work(channel: console.Channel) -> dict[str, Any]:
+        choice = dialog.ask(spec.describe(), not live, base, terminal=detect(0, 1))
+        return {"argv": choice.argv() if choice else None}
+
+    child = console.ConsoleChild(where, work)
+    child.start()
+    answer = child.wait() or {}
+    argv = answer.get("argv")
+    if not argv:
+        log.step("the Sysprep dialog was closed: audit mode goes on")
+        return Result.IDLE
+    req, _ = cli.parse([*argv, *base])
+    log.step(f"the Sysprep dialog runs: sysprep {' '.join([*argv, *base])}")
+    report = prepare(req, log)
+    if report.failed:
+        return Result.FAILED
+    finish(req, log)
+    return Result.DONE
 
 
 def _clear_failure(fs: Any, st: State) -> State:
@@ -152,8 +198,6 @@ def _run(br: BootRun, stage: str) -> Result:
         if reseal is not None:
             return reseal
     if not br.st.pending:
-        if br.st.image_state is ImageState.COMPLETE:
-            _setup_complete(br)
         for o in units.disable(fs):
             br.log.info(f"removed /{o.path}")
         br.log.step(f"no pass pending: the boot-time units are disabled ({br.st.image_state.value})")
@@ -171,18 +215,31 @@ def _run_pass(br: BootRun, name: str) -> Result:
     if result is not Result.DONE:
         return result
     if name == "oobeSystem":
-        _oobe(br)
+        result = _oobe(br)
+        if result is not Result.DONE:
+            return result
         # FirstLogonCommands: logins wait for this unit, so they run before the first logon
         first = tuple(br.answer.first_logon_commands(name)) if br.answer is not None else ()
-        return _run_commands(br, name, first)
+        result = _run_commands(br, name, first)
+        if result is Result.DONE:
+            _setup_complete(br)
+        return result
     return Result.DONE
 
 
 def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
+    """RunSynchronous (or FirstLogonCommands) of a pass, shown in the AuditUI on the console."""
     if not commands:
         return Result.DONE
     runner = runsync.target_runner(br.target, br.log, name)
-    res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS)
+    viewer = _audit_ui(br, name)
+    try:
+        res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS,
+                               this_boot=br.boot_id)
+    finally:
+        if viewer is not None:
+            time.sleep(AUDIT_UI_LINGER)  # let the last check or cross be seen
+            viewer.stop()
     if res.outcome is runsync.Outcome.FATAL:
         return _fail(br, name, res.message, res.item)
     if res.outcome is runsync.Outcome.REBOOT:
@@ -191,6 +248,22 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
                     f"the {name} pass continues at the next boot")
         return Result.REBOOT
     return Result.DONE
+
+
+AUDIT_UI_LINGER = 2.0
+
+
+def _audit_ui(br: BootRun, name: str) -> Any:
+    """The AuditUI on the console while the pass's commands run (None without a console)."""
+    try:
+        from sysprep.ui import audit
+    except ImportError:
+        return None
+    try:
+        return audit.show_on_console(br.target, br.log, name)
+    except OSError as e:
+        br.log.info(f"no AuditUI: {e}")
+        return None
 
 
 def _fail(br: BootRun, name: str, message: str, item: prog.Item | None) -> Result:
@@ -290,18 +363,46 @@ def _scrub(br: BootRun, name: str) -> None:
     cache.scrub_secrets(br.target.fs, name)
 
 
-def _oobe(br: BootRun) -> None:
-    """The OOBE hand-off: unattended when the answer file says so or answers every page."""
+def _oobe(br: BootRun) -> Result:
+    """The OOBE hand-off: the welcome, unless the answer file skips it or answers every page.
+
+    `sysprep.audit` on the kernel command line, or Ctrl+Shift+F3 / F12 on the welcome's first
+    page, reseals to audit mode instead (the seed's "Booting to Audit Mode")."""
+    from sysprep.ui.terminal import boot_switches
+
+    if "audit" in boot_switches(br.target.live):
+        br.log.step("sysprep.audit is on the kernel command line: entering audit mode")
+        return _reseal_to_audit(br)
     oobe = _get(br.answer, "oobe", "oobeSystem") if br.answer is not None else None
     if oobe is not None and getattr(oobe, "skip_machine_oobe", False):
         br.log.step("SkipMachineOOBE: the welcome is skipped")
-        return
+        return Result.DONE
     try:
-        welcome = importlib.import_module("sysprep.ui.welcome")
+        from sysprep.ui import welcome
     except ImportError:
         br.log.step("no interactive welcome in this runtime: finishing unattended")
-        return
-    welcome.run_welcome(br.target, br.answer, br.log)
+        return Result.DONE
+    outcome = welcome.run_welcome(br.target, br.answer, br.log)
+    if outcome is welcome.Outcome.AUDIT:
+        return _reseal_to_audit(br)
+    if outcome is welcome.Outcome.NO_CONSOLE:
+        br.st = br.st.but(image_state=ImageState.SPECIALIZE_RESEAL_TO_OOBE, running="",
+                          last_error="the welcome had no console to ask on; it runs again at the "
+                                     "next boot")
+        state.write(br.target.fs, br.st)
+        return Result.WAITING
+    return Result.DONE
+
+
+def _reseal_to_audit(br: BootRun) -> Result:
+    """What `sysprep --audit` does on the live system, then reboot into audit mode."""
+    from sysprep.passes.prepare import reseal_in_place
+    from sysprep.request import Reseal as R
+
+    reseal_in_place(br.target, R.AUDIT, br.log)
+    br.st = state.read(br.target.fs) or br.st
+    br.log.step(f"resealed to audit mode ({br.st.image_state.value}): rebooting")
+    return Result.REBOOT
 
 
 def _reseal_after(br: BootRun, name: str) -> Result | None:
@@ -330,15 +431,20 @@ def _reseal_after(br: BootRun, name: str) -> Result | None:
 
 
 def _setup_complete(br: BootRun) -> None:
-    """etc/sysprep/scripts/setupcomplete runs once, at the end of setup."""
+    """etc/sysprep/scripts/setupcomplete runs once, at the end of setup, before the state says
+    COMPLETE (a crash before its completion is recorded runs it again, like any command)."""
     script = runsync.SETUPCOMPLETE
-    if not br.target.fs.is_file(script):
+    fs = br.target.fs
+    from sysprep.passes.prepare import SETUPCOMPLETE_DONE
+
+    if not fs.is_file(script) or fs.exists(SETUPCOMPLETE_DONE):
         return
-    fd = br.target.fs.open_append(f"{COMMAND_LOGS}/setupcomplete.log", 0o600)
+    fd = fs.open_append(f"{COMMAND_LOGS}/setupcomplete.log", 0o600)
     try:
         done = run_in_target(br.target, ["/" + script], output_fd=fd)
     finally:
         os.close(fd)
+    fs.write(SETUPCOMPLETE_DONE, f"exit status {done.returncode}\n".encode(), mode=0o644)
     br.log.step(f"/{script} exited with status {done.returncode}")
 
 

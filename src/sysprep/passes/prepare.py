@@ -17,7 +17,7 @@ from typing import Sequence
 from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
-from sysprep.errors import RunError, SysprepError
+from sysprep.errors import RunError, SysprepError, UsageError
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, runsync, state
@@ -32,6 +32,7 @@ from sysprep.target import Target, open_target
 from sysprep.target.confined import Refused
 from sysprep.target.sandbox import bwrap
 
+SETUPCOMPLETE_DONE = "var/lib/sysprep/setupcomplete.done"  # the boot engine's record of it
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
                      Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
@@ -89,6 +90,7 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         answer=extra.get("answer"),
     )
     chosen = registry.select(req.selection, phases)
+    _check_options(req, registry, chosen)
     run_list, skipped = [], []
     for p in chosen:
         if HARDWARE in p.tags and settings.persist_devices:
@@ -106,6 +108,20 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         final = ImageState.SPECIALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
         pending = RESEAL_PASSES[reseal]
     return Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending)
+
+
+def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider]) -> None:
+    """An option meant for a provider that does not run is a mistake (as in virt-sysprep)."""
+    for key in dict.fromkeys(k for k, _ in req.options):
+        owners = [p for p in registry.providers if key in p.options]
+        if owners and not any(p in chosen for p in owners):
+            name = owners[0].name
+            selected = owners[0] in registry.select(req.selection, tuple(Phase))
+            how = (f"enable it with --enable {name}" if not selected
+                   else "it runs only with --generalize" if owners[0].phase is Phase.GENERALIZE
+                   else f"it runs only in the {owners[0].phase.value} pass")
+            raise UsageError(f"--{key} is an option of the {name} operation, which this run "
+                             f"does not include: {how}")
 
 
 def prepare(req: Request, log: RunLog) -> Report:
@@ -187,8 +203,9 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
-    if not req.dry_run:
-        fs.remove(progress.PROGRESS_FILE)  # a new cycle of passes starts: every command runs again
+    if not req.dry_run:  # a new cycle of passes starts: every command runs again
+        fs.remove(progress.PROGRESS_FILE)
+        fs.remove(SETUPCOMPLETE_DONE)
     finish_answer(target, plan, log)
     if req.dry_run:
         now = previous.image_state.value if previous else "none (sysprep has not run here)"

@@ -14,7 +14,7 @@ fsynced before and after every command, read by `sysprep state --follow` and the
         {"order": 1, "label": "Install agent", "path": "/opt/x/install",
          "will_reboot": "OnRequest", "status": "succeeded", "exit_code": 0,
          "started": "2026-11-25T10:00:00+0000", "finished": "2026-11-25T10:00:04+0000",
-         "log": "/var/log/sysprep/commands/auditUser-1.log"}
+         "log": "/var/log/sysprep/commands/auditUser-1.log", "boot": "..."}
       ],
       "updated": "2026-11-25T10:00:04+0000"
     }
@@ -56,6 +56,7 @@ class Item:
     started: str = ""
     finished: str = ""
     log: str = ""
+    boot: str = ""  # the boot it last ran in (the AuditUI hides what ran before a reboot)
 
     @classmethod
     def of(cls, cmd: SyncCommand) -> Item:

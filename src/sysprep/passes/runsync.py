@@ -123,6 +123,7 @@ def run_pass(
             prog.write(fs, record)
             continue
         item.status, item.started, item.finished, item.exit_code = prog.RUNNING, prog.now(), "", None
+        item.boot = this_boot
         prog.write(fs, record)
         checkpoint("before-command")
         log.step(f"running Order {item.order}: {item.label}", "RunSynchronous")

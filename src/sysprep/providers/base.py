@@ -66,6 +66,7 @@ class Provider:
     limits: str = ""
     order: int = 50  # within a phase; ties are broken by name
     source: str = "built-in"
+    options: tuple[str, ...] = ()  # the provider options (Settings.options) it reads
 
     @property
     def sort_key(self) -> tuple[int, int, str]:

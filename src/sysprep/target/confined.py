@@ -268,8 +268,8 @@ class Confined:
                     raise Refused(dpath, "not a directory") from None
                 if st is not None and self._hidden(cpath, st):
                     st = None
-                if st is None and self.dry_run and cpath in self._written:
-                    st = self._fake_stat(cpath)
+                if self.dry_run and cpath in self._written:
+                    st = self._fake_stat(cpath, st)  # what an earlier operation of this run wrote
                 if st is None:
                     if last:
                         return _Located(stack.pop()[0], name, cpath, None)
@@ -329,8 +329,12 @@ class Confined:
         finally:
             self.dry_run = saved
 
-    def _fake_stat(self, path: str) -> os.stat_result:
+    def _fake_stat(self, path: str, on_disk: os.stat_result | None = None) -> os.stat_result:
+        """Dry run: the stat of a file this run has (planned to have) written."""
         size = len(self._written[path])
+        if on_disk is not None and stat.S_ISREG(on_disk.st_mode):  # rewritten: metadata is kept
+            return os.stat_result((on_disk.st_mode, on_disk.st_ino, on_disk.st_dev, 1, on_disk.st_uid,
+                                   on_disk.st_gid, size, 0, 0, 0))
         return os.stat_result((stat.S_IFREG | 0o644, 0, 0, 1, 0, 0, size, 0, 0, 0))
 
     def _open_dir(self, loc: _Located) -> int:
@@ -507,6 +511,8 @@ class Confined:
 
         Symlinks are listed but never followed; foreign mounts and protected directories are
         not entered. Holds one descriptor per level, and one directory listing per level.
+        As with os.walk, a caller may remove directories from the yielded list (in place) to
+        keep the walk out of them.
         """
         try:
             with self._locate(path, follow=True) as loc:
@@ -656,75 +662,84 @@ class Confined:
     def _empty(self, fd: int, base: str, tally: _Tally, *, keep_dirs: bool = False) -> bool:
         """Remove the contents of an open directory (fd is consumed); True when it is empty.
 
-        With `keep_dirs`, sub-directories are emptied of files but kept.
+        With `keep_dirs`, sub-directories are emptied of files but kept. This is the loop
+        that removes the bulk of a dirty tree: it keeps per-entry work to one lstat (from
+        the directory listing's descriptor) and one unlink.
         """
         frames = [_Frame(fd, base, "", os.fstat(fd).st_dev, os.scandir(fd))]
         act = not self.dry_run
         visited = [base]  # dry run with keep_dirs: folders whose files the overlay hides
+        s_isdir, s_isreg, unlink = stat.S_ISDIR, stat.S_ISREG, os.unlink
+        files = size = 0
         try:
             while frames:
                 f = frames[-1]
-                entry = next(f.entries, None)
-                if entry is None:
-                    frames.pop()
-                    os.close(f.fd)
-                    if frames:
-                        parent = frames[-1]
-                        if f.kept or keep_dirs:
-                            parent.kept = parent.kept or f.kept or keep_dirs
-                        else:
-                            if act:
-                                try:
-                                    os.rmdir(f.name, dir_fd=parent.fd)
-                                except OSError as e:
-                                    tally.errors.append((f.path, e.strerror or str(e)))
-                                    parent.kept = True
-                                    continue
-                            tally.dirs += 1
-                    else:
-                        if not act and keep_dirs:
-                            self._files_cleaned.update(visited)
-                        return not f.kept
-                    continue
-                name = entry.name
-                child = _join(f.path, name)
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if not act and self._hidden(child, st):
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    if (st.st_dev, st.st_ino) in self._protected:
-                        f.kept = True
-                        tally.skipped.append((child, "protected"))
-                        continue
-                    cfd = self._enter(f, name, child, st)
-                    if cfd is None:
-                        f.kept = True
-                        tally.skipped.append((child, "mount point of a file system that is not part of the target"))
-                        continue
-                    if len(frames) >= MAX_DEPTH:
-                        os.close(cfd)
-                        raise Refused(child, f"directory tree deeper than {MAX_DEPTH} levels")
-                    frames.append(_Frame(cfd, child, name, st.st_dev, os.scandir(cfd)))
-                    if not act and keep_dirs:
-                        visited.append(child)
-                    continue
-                if act:
+                ffd, fpath = f.fd, f.path
+                descended = False
+                for entry in f.entries:  # resumes where it stopped when a sub-folder was entered
+                    name = entry.name
                     try:
-                        os.unlink(name, dir_fd=f.fd)
+                        st = entry.stat(follow_symlinks=False)
                     except FileNotFoundError:
                         continue
-                    except OSError as e:
-                        tally.errors.append((child, e.strerror or str(e)))
-                        f.kept = True
+                    if not act and self._hidden(_join(fpath, name), st):
                         continue
-                tally.files += 1
-                if stat.S_ISREG(st.st_mode):
-                    tally.bytes += st.st_size
+                    if s_isdir(st.st_mode):
+                        child = _join(fpath, name)
+                        if (st.st_dev, st.st_ino) in self._protected:
+                            f.kept = True
+                            tally.skipped.append((child, "protected"))
+                            continue
+                        cfd = self._enter(f, name, child, st)
+                        if cfd is None:
+                            f.kept = True
+                            tally.skipped.append((child, "mount point of a file system that is not part of the target"))
+                            continue
+                        if len(frames) >= MAX_DEPTH:
+                            os.close(cfd)
+                            raise Refused(child, f"directory tree deeper than {MAX_DEPTH} levels")
+                        frames.append(_Frame(cfd, child, name, st.st_dev, os.scandir(cfd)))
+                        if not act and keep_dirs:
+                            visited.append(child)
+                        descended = True
+                        break
+                    if act:
+                        try:
+                            unlink(name, dir_fd=ffd)
+                        except FileNotFoundError:
+                            continue
+                        except OSError as e:
+                            tally.errors.append((_join(fpath, name), e.strerror or str(e)))
+                            f.kept = True
+                            continue
+                    files += 1
+                    if s_isreg(st.st_mode):
+                        size += st.st_size
+                if descended:
+                    continue
+                frames.pop()
+                os.close(f.fd)
+                if frames:
+                    parent = frames[-1]
+                    if f.kept or keep_dirs:
+                        parent.kept = parent.kept or f.kept or keep_dirs
+                    else:
+                        if act:
+                            try:
+                                os.rmdir(f.name, dir_fd=parent.fd)
+                            except OSError as e:
+                                tally.errors.append((f.path, e.strerror or str(e)))
+                                parent.kept = True
+                                continue
+                        tally.dirs += 1
+                else:
+                    if not act and keep_dirs:
+                        self._files_cleaned.update(visited)
+                    return not f.kept
             return True
         finally:
+            tally.files += files
+            tally.bytes += size
             for f in frames:
                 os.close(f.fd)
 

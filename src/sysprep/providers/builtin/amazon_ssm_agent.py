@@ -1,0 +1,25 @@
+"""amazon-ssm-agent: remove the AWS Systems Manager agent's registration and state."""
+
+from __future__ import annotations
+
+from sysprep.providers.base import Context, Phase, Provider
+
+CLEAN = ("var/lib/amazon/ssm",)
+
+
+def run(ctx: Context) -> None:
+    ctx.clean(*CLEAN)
+
+
+PROVIDER = Provider(
+    name="amazon-ssm-agent",
+    heading="Remove the Amazon SSM agent's registration and state",
+    description=(
+        "Empties /var/lib/amazon/ssm: the agent's registration (instance or managed-node ID "
+        "and the key of a hybrid activation, in registration and Vault), its documents and "
+        "command history. Each clone registers as a node of its own."
+    ),
+    phase=Phase.GENERALIZE,
+    run=run,
+    paths=tuple(f"/{p}/*" for p in CLEAN),
+)

@@ -1,0 +1,25 @@
+"""passwd-backups: remove the backup copies of the account databases."""
+
+from __future__ import annotations
+
+from sysprep.providers.base import Context, Phase, Provider
+
+PATHS = ("etc/group-", "etc/gshadow-", "etc/passwd-", "etc/shadow-", "etc/subuid-", "etc/subgid-")
+
+
+def run(ctx: Context) -> None:
+    ctx.remove(*PATHS)
+
+
+PROVIDER = Provider(
+    name="passwd-backups",
+    heading="Remove /etc/passwd- and similar backup files",
+    description=(
+        "Removes the copies the shadow tools keep of the account databases before each "
+        "change (/etc/passwd-, shadow-, group-, gshadow-, subuid-, subgid-): they still hold "
+        "removed accounts and old password hashes."
+    ),
+    phase=Phase.GENERALIZE,
+    run=run,
+    paths=tuple("/" + p for p in PATHS),
+)

@@ -1,0 +1,28 @@
+"""rh-insights: remove the Red Hat Insights client's registration (activation)."""
+
+from __future__ import annotations
+
+from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
+
+PATHS = ("etc/insights-client/machine-id", "etc/insights-client/.registered",
+         "etc/insights-client/.unregistered", "etc/insights-client/.lastupload",
+         "var/lib/insights/*")
+
+
+def run(ctx: Context) -> None:
+    ctx.remove(*PATHS)
+
+
+PROVIDER = Provider(
+    name="rh-insights",
+    heading="Remove the Red Hat Insights registration",
+    description=(
+        "Removes the Insights client's machine ID and registration markers, and its cached "
+        "uploads, so that each clone appears in Insights as a system of its own. Skipped "
+        "with SkipRearm."
+    ),
+    phase=Phase.GENERALIZE,
+    run=run,
+    tags=frozenset({ACTIVATION}),
+    paths=tuple("/" + p for p in PATHS),
+)

@@ -1,0 +1,34 @@
+"""rh-subscription-manager: remove the Red Hat subscription of this machine (activation)."""
+
+from __future__ import annotations
+
+from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
+from sysprep.providers.builtin._util import remove_files_below
+
+# Consumer certificate (the identity) and entitlements: files only, as virt-sysprep.
+TREES = ("etc/pki/consumer", "etc/pki/entitlement")
+# What rhsmcertd cached about this consumer.
+CACHES = ("var/lib/rhsm/facts/*", "var/lib/rhsm/cache/*", "var/lib/rhsm/packages/*")
+
+
+def run(ctx: Context) -> None:
+    for tree in TREES:
+        remove_files_below(ctx, tree)
+    ctx.remove(*CACHES)
+
+
+PROVIDER = Provider(
+    name="rh-subscription-manager",
+    heading="Remove the RH subscription manager files",
+    description=(
+        "Removes this machine's registration with Red Hat Subscription Management: the "
+        "consumer identity certificate and key (/etc/pki/consumer), the entitlement "
+        "certificates (/etc/pki/entitlement) and rhsm's caches of facts and packages. Each "
+        "clone then registers as its own system. Wherever the files exist (RHEL and its "
+        "rebuilds). Skipped with SkipRearm."
+    ),
+    phase=Phase.GENERALIZE,
+    run=run,
+    tags=frozenset({ACTIVATION}),
+    paths=(*(f"/{t}/** (files)" for t in TREES), *("/" + p for p in CACHES)),
+)

@@ -1,0 +1,25 @@
+"""ssh-userdir: remove the .ssh folder of every user, root included."""
+
+from __future__ import annotations
+
+from sysprep.providers.base import Context, Phase, Provider
+
+
+def run(ctx: Context) -> None:
+    ctx.remove(*ctx.in_homes(".ssh"))
+
+
+PROVIDER = Provider(
+    name="ssh-userdir",
+    heading="Remove \".ssh\" directories in the guest",
+    description=(
+        "Removes the .ssh folder of root and of every user who has one (home directories "
+        "from /etc/passwd and /home/*): authorized keys, known hosts, users' own key pairs. "
+        "On by default, as in virt-sysprep: disable it (--disable ssh-userdir) to keep the "
+        "authorized keys the image is meant to ship; known_hosts alone is then removed by "
+        "ssh-known-hosts."
+    ),
+    phase=Phase.GENERALIZE,
+    run=run,
+    paths=("~/.ssh (every home)",),
+)

@@ -1,0 +1,23 @@
+"""zsh-history: remove the zsh history of every user, root included."""
+
+from __future__ import annotations
+
+from sysprep.providers.base import Context, Phase, Provider
+
+
+def run(ctx: Context) -> None:
+    ctx.remove(*ctx.in_homes(".zsh_history"))
+
+
+PROVIDER = Provider(
+    name="zsh-history",
+    heading="Remove the zsh history in the guest",
+    description=(
+        "Removes .zsh_history from the home directory of every account in /etc/passwd and of "
+        "every folder in /home, root's included (virt-sysprep looks only in /root and "
+        "/home/*). A history that is a symbolic link is removed as a link."
+    ),
+    phase=Phase.CLEANUP,
+    run=run,
+    paths=("~/.zsh_history (every home)",),
+)

@@ -1,0 +1,145 @@
+"""Fixture roots for the UIs: a dirty root with time zones, locales, license terms and
+stand-ins for useradd/chpasswd (busybox shell scripts), plus crypt(3) through the host's
+libcrypt for making and checking password hashes."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import secrets
+import subprocess
+
+import pytest
+
+from sysprep.testing.dirty_root import DirtyRoot, build
+
+ZONES = ("UTC", "Europe/Berlin", "Europe/Paris", "America/New_York", "Asia/Tokyo")
+LOCALES = ("en_US.UTF-8 UTF-8", "de_DE.UTF-8 UTF-8", "fr_FR.UTF-8 UTF-8", "de_DE ISO-8859-1")
+EULA = "ACME Linux license terms\n\n" + "\n".join(f"{i}. You may use this software." for i in range(1, 60))
+
+USERADD = r"""#!/bin/sh
+# useradd stand-in for fixture roots: passwd, shadow, group and home
+shell=/bin/sh; comment=""; groups=""
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --create-home) shift;;
+    --shell) shell=$2; shift 2;;
+    --comment) comment=$2; shift 2;;
+    --groups) groups=$2; shift 2;;
+    *) shift;;
+  esac
+done
+name=$1
+if grep -q "^$name:" /etc/passwd; then echo "useradd: user '$name' already exists" >&2; exit 9; fi
+uid=$((1000 + $(wc -l < /etc/passwd)))
+echo "$name:x:$uid:$uid:$comment:/home/$name:$shell" >> /etc/passwd
+echo "$name:!:19700:0:99999:7:::" >> /etc/shadow
+echo "$name:x:$uid:" >> /etc/group
+for g in $(echo "$groups" | tr , ' '); do
+  sed -i -e "/^$g:/{s/:\$/:$name/;t" -e "s/\$/,$name/}" /etc/group
+done
+mkdir -p /home/$name
+"""
+CHPASSWD = r"""#!/bin/sh
+# chpasswd --encrypted stand-in: NAME:HASH lines on stdin
+while IFS=: read -r name hash; do
+  sed -i "s|^$name:[^:]*:|$name:$hash:|" /etc/shadow
+done
+"""
+TOOLS = ("grep", "sed", "wc", "tr", "mkdir")
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def _w(root: str, rel: str, text: str, mode: int = 0o644) -> None:
+    p = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "w") as f:
+        f.write(text)
+    os.chmod(p, mode)
+
+
+def welcome_root(path: str, *, eula: bool = True) -> DirtyRoot:
+    r = build(path)
+    root = r.path
+    for z in ZONES:
+        _w(root, f"usr/share/zoneinfo/{z}", "TZif2 fixture\n")
+    _w(root, "usr/share/zoneinfo/zone1970.tab",
+       "".join(f"XX\t+0000+00000\t{z}\n" for z in ZONES if z != "UTC"))
+    _w(root, "usr/share/i18n/SUPPORTED", "\n".join(LOCALES) + "\n")
+    _w(root, "etc/debian_version", "12.0\n")
+    _w(root, "etc/timezone", "UTC\n")
+    _w(root, "etc/default/keyboard", 'XKBMODEL="pc105"\nXKBLAYOUT="us"\n')
+    if eula:
+        _w(root, "etc/sysprep/eula.txt", EULA)
+    _w(root, "usr/sbin/useradd", USERADD, 0o755)
+    _w(root, "usr/sbin/usermod", "#!/bin/sh\nexit 0\n", 0o755)
+    _w(root, "usr/sbin/chpasswd", CHPASSWD, 0o755)
+    for tool in TOOLS:
+        link = os.path.join(root, "bin", tool)
+        if not os.path.lexists(link):
+            os.symlink("busybox", link)
+    return r
+
+
+@pytest.fixture
+def wroot(tmp_path) -> DirtyRoot:
+    if not os.path.exists(os.path.join("/bin", "busybox")) and not os.path.exists("/usr/bin/busybox"):
+        pytest.skip("needs busybox for the fixture root's shell")
+    return welcome_root(str(tmp_path / "root"))
+
+
+_lib = ctypes.CDLL("libcrypt.so.1")
+_lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+_lib.crypt.restype = ctypes.c_char_p
+
+
+def crypt_hash(password: str) -> str:
+    """A SHA-512 crypt hash (what the welcome's hasher makes; the real one follows login.defs)."""
+    salt = "$6$" + secrets.token_hex(8)
+    return _lib.crypt(password.encode(), salt.encode()).decode()
+
+
+def verifies(password: str, hashed: str) -> bool:
+    out = _lib.crypt(password.encode(), hashed.encode())
+    return out is not None and out.decode() == hashed
+
+
+def shadow_hash(root: str, user: str) -> str | None:
+    for line in open(os.path.join(root, "etc/shadow")).read().splitlines():
+        f = line.split(":")
+        if f[0] == user:
+            return f[1]
+    return None
+
+
+def passwd_entry(root: str, user: str) -> list[str] | None:
+    for line in open(os.path.join(root, "etc/passwd")).read().splitlines():
+        f = line.split(":")
+        if f[0] == user:
+            return f
+    return None
+
+
+def groups_of(root: str, user: str) -> list[str]:
+    out = []
+    for line in open(os.path.join(root, "etc/group")).read().splitlines():
+        f = line.split(":")
+        if len(f) == 4 and user in f[3].split(","):
+            out.append(f[0])
+    return out
+
+
+def state_of(root: str) -> str:
+    return open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
+
+
+def sysprep_cli(*argv: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
+                          input=input, env={**os.environ, **(env or {})},
+                          stdin=None if input is not None else subprocess.DEVNULL)
