@@ -22,6 +22,17 @@ pytestmark = pytest.mark.integration
 
 SLOW_PROVIDER = ("etc/sysprep/providers.d/cleanup/slow", "#!/bin/sh\nexec sleep 31.25\n", 0o755)
 DONE = "no pass pending: the boot-time units are disabled"
+# the first boot must not wait at the interactive welcome: an answer file skips it
+UNATTEND = """<?xml version="1.0" encoding="utf-8"?>
+<unattend xmlns="urn:schemas-microsoft-com:unattend">
+  <settings pass="specialize">
+    <component name="Microsoft-Windows-Shell-Setup"><ComputerName>image-01</ComputerName></component>
+  </settings>
+  <settings pass="oobeSystem">
+    <component name="Microsoft-Windows-Shell-Setup"><OOBE><SkipMachineOOBE>true</SkipMachineOOBE></OOBE></component>
+  </settings>
+</unattend>
+"""
 
 
 def sysprep(*argv: str, **kw: object) -> subprocess.CompletedProcess:
@@ -121,7 +132,10 @@ def test_dry_run_opens_read_only_all_the_way_down(debian_lvm, tmp_path):
 
 def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debian_lvm, tmp_path):
     image, facts = copy_of(debian_lvm, tmp_path, "debian.raw")
-    r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image, "--json")
+    unattend = tmp_path / "unattend.xml"
+    unattend.write_text(UNATTEND)
+    r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image,
+                "--unattend", str(unattend), "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     by_name = {p["name"]: p for p in report["providers"]}
@@ -151,7 +165,8 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
         assert line in console, line
     # the boot-time passes made it a new machine
     after = images.read_files(image, ["/etc/machine-id", "/var/lib/sysprep/state.ini",
-                                      "/etc/ssh/ssh_host_ed25519_key.pub"])
+                                      "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/hostname"])
+    assert (after["/etc/hostname"] or "").strip() == "image-01"  # the answer file applied
     machine_id = (after["/etc/machine-id"] or "").strip()
     assert len(machine_id) == 32 and machine_id != facts.machine_id
     assert "IMAGE_STATE_COMPLETE" in (after["/var/lib/sysprep/state.ini"] or "")
