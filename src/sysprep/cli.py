@@ -60,8 +60,12 @@ OPTIONS: tuple[Opt, ...] = (
         metavar="FILE", repeat=True, complete="file"),
     Opt("format", "format of --image (detected when omitted)", TARGET, metavar="FORMAT",
         choices=("raw", "qcow2"), complete="choice"),
-    Opt("root-fs", "with --image: the device of the root file system, when several are found",
-        TARGET, metavar="DEV"),
+    Opt("root-fs", "with --image: the device of the root file system, when several are found "
+        "(/dev/sda2, /dev/VG/LV, UUID=...; DEV:SUBVOLUME for btrfs)", TARGET, metavar="DEV"),
+    Opt("sparsify", "with --image: discard the free blocks of its file systems at the end, so "
+        "that the image file stays sparse and compresses", TARGET),
+    Opt("zero-free-space", "with --image: overwrite the free blocks of its file systems with "
+        "zeros at the end (a qcow2 image stays sparse)", TARGET),
     Opt("dry-run", "print exactly what would be removed, emptied or rewritten; change nothing",
         SELECT),
     Opt("list-operations", "list the operations (providers): name, * when on by default, "
@@ -83,6 +87,18 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("json", "print the report (or the dry-run plan) as JSON", OUTPUT),
     Opt("strict", "treat answer-file settings without a Linux meaning as errors", OUTPUT),
 )
+
+BATCH = "Batch (sysprep batch IMAGE...)"
+# sysprep batch: its own options, and the main command's that it passes to each image's run
+BATCH_OPTIONS: tuple[Opt, ...] = (
+    Opt("jobs", "how many images to prepare at once (default: the number of CPUs)", BATCH,
+        metavar="N"),
+    Opt("report", "write the JSON report of every image to FILE", BATCH, metavar="FILE",
+        complete="file"),
+)
+BATCH_PASSED = ("oobe", "audit", "mode", "unattend", "format", "sparsify", "zero-free-space",
+                "dry-run", "operations", "enable", "disable", "keep-user-accounts",
+                "remove-user-accounts", "script", "strict")
 
 BY_NAME = {o.name: o for o in OPTIONS}
 WINDOWS = {o.name: o for o in OPTIONS if o.windows}
@@ -121,8 +137,14 @@ def build_parser(prog: str = "sysprep") -> Parser:
     p = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
                formatter_class=argparse.RawDescriptionHelpFormatter, add_help=True)
     p.add_argument("--version", action="version", version=f"sysprep {__version__}")
+    add_options(p, OPTIONS)
+    return p
+
+
+def add_options(p: argparse.ArgumentParser, options: Sequence[Opt]) -> None:
+    """Add options of the table to a parser, in groups (the main command's and sub-commands')."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for o in OPTIONS:
+    for o in options:
         g = groups.get(o.group) or groups.setdefault(o.group, p.add_argument_group(o.group))
         flags = ["--" + o.name]
         if o.name == "dry-run":
@@ -137,7 +159,6 @@ def build_parser(prog: str = "sysprep") -> Parser:
                            help=o.help)
         else:
             g.add_argument(*flags, dest=dest, metavar=o.metavar, help=o.help)
-    return p
 
 
 _WINDOWS_TOKEN = re.compile(r"^/([A-Za-z][A-Za-z-]*)(?::(.*))?$", re.S)
@@ -245,9 +266,10 @@ def _target(ns: argparse.Namespace) -> TargetSpec:
                 raise UsageError(f"--image {img}: no such file")
         return TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(i) for i in ns.image),
                           image_format=ns.format.lower() if ns.format else None,
-                          root_fs=ns.root_fs)
-    if ns.format or ns.root_fs:
-        raise UsageError("--format and --root-fs only apply with --image")
+                          root_fs=ns.root_fs, sparsify=bool(getattr(ns, "sparsify", False)),
+                          zero_free_space=bool(getattr(ns, "zero_free_space", False)))
+    if ns.format or ns.root_fs or getattr(ns, "sparsify", False) or getattr(ns, "zero_free_space", False):
+        raise UsageError("--format, --root-fs, --sparsify and --zero-free-space only apply with --image")
     if ns.root is not None:
         return root_spec(ns.root)
     return TargetSpec(TargetKind.LIVE)

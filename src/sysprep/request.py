@@ -34,6 +34,8 @@ class TargetSpec:
     images: tuple[str, ...] = ()
     image_format: str | None = None
     root_fs: str | None = None
+    sparsify: bool = False  # --sparsify: discard the free blocks of the image's file systems
+    zero_free_space: bool = False  # --zero-free-space: write zeros over them
 
     @property
     def offline(self) -> bool:

@@ -69,3 +69,24 @@ def run(
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
         raise RunError(f"{shlex.join(argv)} failed with exit status {proc.returncode}: {last[0]}")
     return done
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: int | None = subprocess.PIPE,
+    stdout: int | None = subprocess.PIPE,
+    stderr: int | None = None,
+    new_session: bool = True,
+) -> subprocess.Popen[bytes]:
+    """Start a long-lived helper (same clean environment as run()); the caller owns it.
+
+    In its own session by default, so that Ctrl+C in the terminal reaches only sysprep,
+    which then stops its helpers in order.
+    """
+    try:
+        return subprocess.Popen(list(argv), env=clean_env(env), stdin=stdin, stdout=stdout,
+                                stderr=stderr, cwd="/", start_new_session=new_session)
+    except FileNotFoundError:
+        raise RunError(f"{argv[0]}: command not found") from None

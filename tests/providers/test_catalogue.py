@@ -16,9 +16,10 @@ from sysprep.request import Request, Selection, TargetKind, TargetSpec
 from sysprep.testing.dirty_root import FLAVOURS
 from tests.conftest import snapshot
 
-# virt-sysprep's operations and their defaults (guestfs-tools, sysprep/sysprep_operation_*.ml),
-# but fs-uuids and lvm-uuids, which act on devices and come with the disk-image target.
+# virt-sysprep's operations and their defaults (guestfs-tools, sysprep/sysprep_operation_*.ml;
+# fs-uuids and lvm-uuids act on the devices of a disk image and are skipped on other targets).
 VIRT_SYSPREP = {
+    "fs-uuids": False, "lvm-uuids": True,
     "abrt-data": True, "backup-files": True, "bash-history": True, "blkid-tab": True,
     "ca-certificates": False, "crash-data": True, "cron-spool": True, "dhcp-client-state": True,
     "dhcp-server-state": True, "dovecot-data": True, "firewall-rules": False,
@@ -37,8 +38,10 @@ ADDITIONS = {
     "container-ids", "journal", "coredumps", "hostname", "editor-backups", "user-caches",
     "snapd-serial", "tailscale", "salt-minion", "chef-client", "puppet-certs", "wazuh-agent",
     "kubelet-pki", "resolv-conf", "selinux-relabel", "initramfs", "suse-registration",
-    "ubuntu-pro", "rh-insights",
+    "ubuntu-pro", "rh-insights", "swap",
 }
+# acting on disk images only (tested on real images: tests/integration/test_images.py)
+IMAGE_PROVIDERS = {"fs-uuids", "lvm-uuids", "swap"}
 HARDWARE_PROVIDERS = {"udev-persistent-net", "net-hwaddr", "initramfs"}
 ACTIVATION_PROVIDERS = {"rh-subscription-manager", "rhn-systemid", "suse-registration", "ubuntu-pro",
                         "rh-insights"}
@@ -144,7 +147,8 @@ def test_devices_persisted_skips_the_hardware_providers(dirty, run):
     r = run("--generalize", "--mode", "vm", "--root", dirty.path, "--json", "--dry-run")
     report = json.loads(r.out)
     skipped = {p["name"] for p in report["providers"] if p["status"] == "skipped"}
-    assert skipped == HARDWARE_PROVIDERS
+    # (and the disk-image providers on by default: this target is a directory)
+    assert skipped == HARDWARE_PROVIDERS | {"lvm-uuids", "swap"}
     assert not any(rec["provider"] in HARDWARE_PROVIDERS for rec in report["plan"])
     real = run("--generalize", "--mode", "vm", "--root", dirty.path)
     assert real.code == 0, real.err
@@ -159,7 +163,7 @@ def test_skip_rearm_skips_the_activation_providers(flavoured):
 
     with open_target(TargetSpec(TargetKind.ROOT, root=r.path), dry_run=True) as target:
         plan = make_plan(_request(r.path), target, Registry.load(), {"skip_rearm": True})
-    assert {p.name for p, _ in plan.skipped} == ACTIVATION_PROVIDERS
+    assert {p.name for p, _ in plan.skipped} - IMAGE_PROVIDERS == ACTIVATION_PROVIDERS
     assert not ACTIVATION_PROVIDERS & {p.name for p in plan.providers}
 
 

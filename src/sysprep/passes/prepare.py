@@ -24,7 +24,7 @@ from sysprep.passes import preflight, progress, rearm, runsync, state
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.providers import external
-from sysprep.providers.base import ACTIVATION, HARDWARE, Context, Phase, Provider, Settings
+from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
@@ -97,6 +97,8 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
             skipped.append((p, "devices persisted (PersistAllDeviceInstalls or /mode:vm)"))
         elif ACTIVATION in p.tags and settings.skip_rearm:
             skipped.append((p, "SkipRearm"))
+        elif IMAGE in p.tags and target.image is None:
+            skipped.append((p, "acts only on disk images (--image)"))
         else:
             run_list.append(p)
     if req.generalize:
@@ -143,7 +145,11 @@ def prepare(req: Request, log: RunLog) -> Report:
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.check_release(target, log)  # validation done: from here on, changes
-        return _execute(req, target, plan, log)
+        try:
+            return _execute(req, target, plan, log)
+        finally:
+            if target.image is not None:
+                log.close()  # the log files are in the image: let it be unmounted
 
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
@@ -156,9 +162,14 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         fs.protect(state.STATE_DIR)
         if log.folder is None:
             log.attach(fs, PANTHER, journal=target.live)
-        report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
+        if target.image is not None:  # its mount point is gone when the report is read
+            report.log_folder = f"/{PANTHER} in {req.target.describe()}"
+        else:
+            report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
+    for note in target.notes:
+        log.warning(note)
     log.info(f"sysprep {plan.action} on {req.target.describe()}"
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
@@ -181,6 +192,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     if failed is None:
         failed = run_providers(target, [boot_passes_provider(plan)], plan.settings, log, report,
                                dry_run=req.dry_run)
+    if failed is None and target.image is not None:
+        target.image.finalize(log)
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
         state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, last_error=failed,

@@ -34,6 +34,7 @@ PHASE_ORDER = {Phase.CLEANUP: 0, Phase.GENERALIZE: 1, Phase.SPECIALIZE: 2}
 # Tags let answer-file settings act on groups of providers.
 HARDWARE = "hardware"  # skipped when devices are persisted (PersistAllDeviceInstalls, /mode:vm)
 ACTIVATION = "activation"  # skipped with SkipRearm
+IMAGE = "image"  # acts on the disk image itself (UUIDs, swap): skipped on other targets
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 

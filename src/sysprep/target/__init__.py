@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
 
 from sysprep.errors import UsageError
 from sysprep.request import TargetKind, TargetSpec
@@ -16,12 +16,17 @@ from sysprep.target import osrelease
 from sysprep.target.confined import Confined
 from sysprep.target.lock import TargetLock
 
+if TYPE_CHECKING:
+    from sysprep.target.image import ImageSession
+
 
 @dataclass
 class Target:
     spec: TargetSpec
     fs: Confined
     os_release: osrelease.OsRelease | None
+    image: ImageSession | None = None  # the attached disk image, for an --image target
+    notes: list[str] = field(default_factory=list)  # what opening the target had to say
 
     @property
     def live(self) -> bool:
@@ -44,8 +49,12 @@ def lock_for(spec: TargetSpec, root: str) -> TargetLock:
 def open_target(spec: TargetSpec, *, dry_run: bool) -> Iterator[Target]:
     """Open (for an image: attach and mount), lock, and yield the target; undo it all after."""
     if spec.kind is TargetKind.IMAGE:
-        raise UsageError("--image: disk images are not supported by this build yet; mount the "
-                         "image and use --root")
+        from sysprep.target.image import open_image
+
+        with open_image(spec, dry_run=dry_run) as session, \
+                Confined(session.root_path, dry_run=dry_run, own_mounts=session.own_mounts) as fs:
+            yield Target(spec, fs, osrelease.read(fs), image=session, notes=list(session.notes))
+        return
     root = "/" if spec.kind is TargetKind.LIVE else spec.root
     if not os.path.isdir(root):
         raise UsageError(f"{root}: not a directory")

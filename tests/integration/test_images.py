@@ -1,0 +1,406 @@
+"""--image and sysprep batch on real disk images: GPT with /boot, LVM and GRUB (booted in
+qemu through its own boot loader), qcow2, xfs, btrfs subvolumes; errors; dry runs that
+change no byte; runs killed half-way that leave nothing behind."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sysprep.testing import images
+from sysprep.testing.images import Recipe
+
+pytestmark = pytest.mark.integration
+
+SLOW_PROVIDER = ("etc/sysprep/providers.d/cleanup/slow", "#!/bin/sh\nexec sleep 31.25\n", 0o755)
+DONE = "no pass pending: the boot-time units are disabled"
+# the first boot must not wait at the interactive welcome: an answer file skips it
+UNATTEND = """<?xml version="1.0" encoding="utf-8"?>
+<unattend xmlns="urn:schemas-microsoft-com:unattend">
+  <settings pass="specialize">
+    <component name="Microsoft-Windows-Shell-Setup"><ComputerName>image-01</ComputerName></component>
+  </settings>
+  <settings pass="oobeSystem">
+    <component name="Microsoft-Windows-Shell-Setup"><OOBE><SkipMachineOOBE>true</SkipMachineOOBE></OOBE></component>
+  </settings>
+</unattend>
+"""
+
+
+def sysprep(*argv: str, **kw: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def copy_of(recipe: Recipe, tmp_path, name: str = "") -> tuple[str, images.Facts]:
+    src, facts = images.cached(recipe)
+    dest = str(tmp_path / (name or os.path.basename(src)))
+    return images.copy(src, dest), facts
+
+
+def leftovers(image: str) -> list[str]:
+    """Mounts, loop devices and helpers that a run on `image` could have left behind."""
+    found = []
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
+    found += [m for m in mounts.splitlines() if "/run/sysprep/images/" in m or "/sysprep-" in m]
+    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    found += [line for line in loops.splitlines() if image in line or "/run/sysprep/images/" in line]
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if image in cmd and ("qemu-storage-daemon" in cmd or "guardian" in cmd or "sysprep" in cmd):
+            found.append(f"process {pid}: {cmd[:200]}")
+    return found
+
+
+def wait_clean(image: str, timeout: float = 20) -> list[str]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        left = leftovers(image)
+        if not left:
+            return []
+        time.sleep(0.2)
+    return leftovers(image)
+
+
+def in_use(image: str) -> str | None:
+    from sysprep.target.image.formats import in_use as check
+
+    fd = os.open(image, os.O_RDONLY)
+    try:
+        return check(image, fd)
+    finally:
+        os.close(fd)
+
+
+def lock_is_free(image: str) -> bool:
+    st = os.stat(image)
+    path = f"/run/lock/sysprep/image-{st.st_dev}-{st.st_ino}.lock"
+    if not os.path.exists(path):
+        return True
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture(scope="module")
+def debian_lvm(debian_tarball):
+    return Recipe("gpt-lvm", "debian", tarball=debian_tarball)
+
+
+# -- the bootable Debian image ------------------------------------------------------------
+
+def test_dry_run_opens_read_only_all_the_way_down(debian_lvm, tmp_path):
+    image, _ = copy_of(debian_lvm, tmp_path)
+    before = sha256(image)
+    os.chmod(image, 0o444)  # a dry run needs no write access at all
+    r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image, "--dry-run",
+                "--sparsify", "--json")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    paths = {rec["path"] for rec in plan["plan"]}
+    assert {"/etc/machine-id", "/dev/debian-vg/root", "/dev/debian-vg"} <= paths
+    assert sha256(image) == before
+    assert wait_clean(image) == []
+
+
+def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debian_lvm, tmp_path):
+    image, facts = copy_of(debian_lvm, tmp_path, "debian.raw")
+    unattend = tmp_path / "unattend.xml"
+    unattend.write_text(UNATTEND)
+    r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image,
+                "--unattend", str(unattend), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    by_name = {p["name"]: p for p in report["providers"]}
+    assert by_name["lvm-uuids"]["status"] == "ok" and by_name["swap"]["actions"] == 1
+    assert wait_clean(image) == []
+    files = images.read_files(image, ["/etc/machine-id", "/etc/fstab", "/boot/grub/grub.cfg",
+                                      *(f"/{p}" for p in facts.identity[:12])])
+    assert files["/etc/machine-id"] == "uninitialized\n"
+    for p in facts.identity[:12]:
+        if p != "etc/machine-id":
+            assert files[f"/{p}"] is None, p
+    # /boot kept its UUID (GRUB's core image names it); root and swap got new ones
+    assert facts.boot_uuid in (files["/etc/fstab"] or "")
+    before, vols = images.volume_ids(images.cached(debian_lvm)[0]), images.volume_ids(image)
+    assert vols["/dev/sda2"] == ("ext4", facts.boot_uuid)
+    assert vols["/dev/debian-vg/root"][1] not in ("", facts.root_uuid)
+    assert vols["/dev/debian-vg/swap_1"][0] == "swap"
+    assert vols["/dev/debian-vg/swap_1"][1] not in ("", facts.swap_uuid)
+    assert vols["/dev/sda3"][1] != before["/dev/sda3"][1]  # lvm-uuids: a new PV UUID...
+    assert vols["VG debian-vg"][1] != before["VG debian-vg"][1]  # ...and VG UUID
+    assert facts.root_uuid not in (files["/boot/grub/grub.cfg"] or "")
+    # the image boots through its own boot loader (GRUB in the MBR and BIOS boot partition)
+    console = boot_from_disk(image, str(tmp_path), "debian-image")
+    assert DONE in console and "login:" in console, console[-3000:]
+    assert "emergency" not in console.lower()
+    for line in ("specialize pass", "[new-machine-id]", "[new-ssh-hostkeys]", "IMAGE_STATE_COMPLETE"):
+        assert line in console, line
+    # the boot-time passes made it a new machine
+    after = images.read_files(image, ["/etc/machine-id", "/var/lib/sysprep/state.ini",
+                                      "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/hostname"])
+    assert (after["/etc/hostname"] or "").strip() == "image-01"  # the answer file applied
+    machine_id = (after["/etc/machine-id"] or "").strip()
+    assert len(machine_id) == 32 and machine_id != facts.machine_id
+    assert "IMAGE_STATE_COMPLETE" in (after["/var/lib/sysprep/state.ini"] or "")
+    assert after["/etc/ssh/ssh_host_ed25519_key.pub"]
+
+
+def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600) -> str:
+    """Boot with SeaBIOS from the disk (no -kernel: the image's own GRUB), serial to a file."""
+    from tests.integration.qemu import VM
+
+    vm = VM(image, "", "", workdir, name=name)
+    argv, skip = [], 0
+    for arg in vm.argv:  # the same machine, without the direct kernel boot
+        if skip:
+            skip -= 1
+            continue
+        if arg in ("-kernel", "-initrd", "-append"):
+            skip = 1
+            continue
+        argv.append(arg)
+    vm.argv = argv
+    vm.start()
+    try:
+        vm.wait_for(DONE, timeout)
+        vm.wait_for("login:", 120)
+    finally:
+        vm.poweroff(120)
+    return vm.output()
+
+
+# -- other layouts and formats ------------------------------------------------------------
+
+def test_qcow2_image_stays_sparse_and_clean(tmp_path):
+    recipe = Recipe("mbr-ext4", format="qcow2", extra=(("var/log/big.log", "random:41943040", 0o640),))
+    image, facts = copy_of(recipe, tmp_path)
+    allocated = json.loads(subprocess.run(["qemu-img", "info", "--output=json", image],
+                                          capture_output=True, text=True, check=True).stdout)["actual-size"]
+    r = sysprep("--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify")
+    assert r.returncode == 0, r.stderr
+    assert "discarded the free space" in r.stderr and "wrote zeros" in r.stderr
+    assert wait_clean(image) == []
+    check = subprocess.run(["qemu-img", "check", image], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", image],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert info["format"] == "qcow2"
+    assert info["actual-size"] < allocated - 30 * 1024 * 1024  # the 40 MiB log is gone for good
+    files = images.read_files(image, ["/var/log/big.log", "/etc/machine-id"])
+    assert files == {"/var/log/big.log": None, "/etc/machine-id": "uninitialized\n"}
+
+
+@pytest.mark.parametrize("layout", ["gpt-xfs", "gpt-btrfs"])
+def test_xfs_and_btrfs_subvolumes(layout, tmp_path):
+    image, facts = copy_of(Recipe(layout), tmp_path)
+    if layout == "gpt-btrfs":  # the system is in subvolume @: it can be named
+        r = sysprep("--generalize", "--image", image, "--root-fs", "/dev/sda1:@", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        r = sysprep("--generalize", "--image", image, "--root-fs", "/dev/sda1:@home", "--dry-run")
+        assert r.returncode == 2 and "no operating system there" in r.stderr
+    r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
+    assert r.returncode == 0, r.stderr
+    assert wait_clean(image) == []
+    histories = ["/home/alice/.bash_history", "/home/bob/.bash_history", "/root/.bash_history"]
+    files = images.read_files(image, ["/etc/machine-id", "/etc/fstab", *histories])
+    assert files["/etc/machine-id"] == "uninitialized\n"
+    assert all(files[h] is None for h in histories)  # /home is its own xfs... or btrfs subvolume
+    fstab = files["/etc/fstab"] or ""
+    assert facts.root_uuid not in fstab
+    new = [u for t, u in images.volume_ids(image).values() if t in ("xfs", "btrfs")]
+    assert new and new[0] in fstab
+
+
+def test_batch_copies_of_one_image_and_a_failing_one(tmp_path):
+    xfs, _ = images.cached(Recipe("gpt-xfs"))
+    btrfs, _ = images.cached(Recipe("gpt-btrfs"))
+    todo = [images.copy(xfs, str(tmp_path / f"xfs-{i}.raw")) for i in range(2)]
+    todo += [images.copy(btrfs, str(tmp_path / f"btrfs-{i}.raw")) for i in range(2)]
+    bad = tmp_path / "not-an-image.raw"
+    bad.write_bytes(os.urandom(1024 * 1024))
+    todo.insert(2, str(bad))
+    report_path = str(tmp_path / "report.json")
+    r = sysprep("batch", "--jobs", "2", "--report", report_path, *todo)
+    assert r.returncode == 1, r.stdout + r.stderr
+    report = json.load(open(report_path))
+    results = {os.path.basename(i["image"]): i for i in report["images"]}
+    assert results["not-an-image.raw"]["result"] == "failed"
+    assert "not a disk image" in results["not-an-image.raw"]["error"]
+    for name in ("xfs-0.raw", "xfs-1.raw", "btrfs-0.raw", "btrfs-1.raw"):
+        assert results[name]["result"] == "ok", results[name]
+        assert results[name]["files"] > 10
+    assert "4 of 5 images prepared" in r.stdout
+    assert "IMAGE" in r.stdout and "RESULT" in r.stdout
+    for image in todo:
+        assert wait_clean(image) == []
+
+
+def test_the_disks_of_one_guest(tmp_path):
+    image, facts = copy_of(Recipe("two-disks"), tmp_path, "guest.raw")
+    second = image + ".disk2"
+    histories = ["/home/alice/.bash_history", "/home/bob/.bash_history"]
+    # one disk only: /home is not among the disks given; the run says so and goes on
+    r = sysprep("--generalize", "--oobe", "--image", image, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "on /home): not in the image's disks; not mounted" in r.stderr
+    assert all(read is not None for read in images.read_files([image, second], histories).values())
+    r = sysprep("--generalize", "--oobe", "--image", image, "--image", second)
+    assert r.returncode == 0, r.stderr
+    assert images.read_files([image, second], histories) == {h: None for h in histories}
+    assert wait_clean(image) == [] and wait_clean(second) == []
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+def test_clear_errors_for_what_is_not_a_usable_image(tmp_path):
+    junk = tmp_path / "junk.raw"
+    junk.write_bytes(os.urandom(2 * 1024 * 1024))
+    r = sysprep("--generalize", "--image", str(junk))
+    assert r.returncode == 2 and "not a disk image" in r.stderr
+    # a file system without an OS
+    empty = str(tmp_path / "empty.raw")
+    subprocess.run(["truncate", "-s", "64M", empty], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", empty], check=True)
+    r = sysprep("--generalize", "--image", empty)
+    assert r.returncode == 2 and "no operating system found" in r.stderr
+    # an encrypted partition and an unknown one
+    luks = str(tmp_path / "luks.raw")
+    subprocess.run(["truncate", "-s", "64M", luks], check=True)
+    subprocess.run(["sgdisk", "-n1:2048:+20M", "-n2:0:0", luks], check=True, capture_output=True)
+    with open(luks, "r+b") as f:
+        f.seek(1024 * 1024)
+        f.write(b"LUKS\xba\xbe\x00\x02")
+        f.seek(21 * 1024 * 1024 + 3)
+        f.write(b"NTFS    ")
+    r = sysprep("--generalize", "--image", luks)
+    assert r.returncode == 2 and "/dev/sda1 is encrypted (LUKS)" in r.stderr
+    with open(luks, "r+b") as f:
+        f.seek(1024 * 1024)
+        f.write(b"\0" * 8)
+    r = sysprep("--generalize", "--image", luks)
+    assert r.returncode == 2 and "no Linux file system found" in r.stderr and "ntfs" in r.stderr
+    # a damaged file system (an ext4 magic number and nothing else): named, not fatal by itself
+    with open(luks, "r+b") as f:
+        f.seek(1024 * 1024 + 1024 + 56)
+        f.write(b"\x53\xef")
+    r = sysprep("--generalize", "--image", luks)
+    assert r.returncode == 2 and "no operating system found" in r.stderr
+    assert "cannot mount /dev/sda1 (ext" in r.stderr
+    for image in (str(junk), empty, luks):
+        assert wait_clean(image) == []
+
+
+def test_several_systems_need_root_fs(tmp_path):
+    image, facts = copy_of(Recipe("two-roots"), tmp_path)
+    r = sysprep("--generalize", "--oobe", "--image", image)
+    assert r.returncode == 2 and "several operating systems found" in r.stderr
+    assert "/dev/sda1" in r.stderr and "/dev/sda2" in r.stderr and "--root-fs" in r.stderr
+    r = sysprep("--generalize", "--oobe", "--image", image, "--root-fs", "/dev/sda2")
+    assert r.returncode == 0, r.stderr
+    r = sysprep("--generalize", "--oobe", "--image", image, "--root-fs", "/dev/sda9")
+    assert r.returncode == 2 and "no such volume" in r.stderr
+
+
+def test_image_in_use_or_read_only_is_refused(tmp_path):
+    image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
+    holder = subprocess.Popen(["losetup", "-f", "--show", "-r", image], stdout=subprocess.PIPE, text=True)
+    dev = (holder.communicate()[0] or "").strip()
+    try:
+        r = sysprep("--generalize", "--image", image)
+        assert r.returncode == 2 and "in use by another process" in r.stderr and dev in r.stderr
+    finally:
+        subprocess.run(["losetup", "-d", dev], check=True)
+    qemu = subprocess.Popen(["qemu-io", "-f", "raw", image], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        end = time.monotonic() + 20
+        while time.monotonic() < end and not in_use(image):  # until QEMU holds its locks
+            time.sleep(0.1)
+        r = sysprep("--generalize", "--image", image)
+        assert r.returncode == 2 and "in use by another process" in r.stderr, r.stderr
+    finally:
+        qemu.communicate(b"quit\n", timeout=10)
+    os.chmod(image, 0o444)
+    r = sysprep("--generalize", "--image", image)
+    assert r.returncode == 2 and "read-only" in r.stderr and "--dry-run" in r.stderr
+    assert wait_clean(image) == []
+
+
+# -- killed half-way ------------------------------------------------------------------------
+
+def _wait_for_sleep(pid: int, timeout: float = 30) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    with open(f"/proc/{p}/cmdline", "rb") as f:
+                        if b"31.25" in f.read():
+                            return True
+                except OSError:
+                    pass
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("fmt,how", [("raw", signal.SIGKILL), ("qcow2", signal.SIGKILL),
+                                     ("raw", signal.SIGTERM), ("qcow2", signal.SIGINT)])
+def test_killed_run_leaves_no_mount_loop_helper_or_lock(fmt, how, tmp_path):
+    image, _ = copy_of(Recipe("mbr-ext4", format=fmt, extra=(SLOW_PROVIDER,)), tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--image", image],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for_sleep(proc.pid), "the run did not reach the slow provider"
+        assert leftovers(image)  # it is attached and mounted now...
+        proc.send_signal(how)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if how != signal.SIGKILL:
+        assert proc.returncode == 1 and b"interrupted" in err, err
+    assert wait_clean(image) == []  # ...and nothing of it is left now
+    assert lock_is_free(image)
+    if fmt == "qcow2":
+        check = subprocess.run(["qemu-img", "check", image], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        raw = str(tmp_path / "check.raw")
+        subprocess.run(["qemu-img", "convert", "-O", "raw", image, raw], check=True)
+    else:
+        raw = image
+    # the root file system (at 1 MiB) is clean: no journal to replay, no error
+    lo = subprocess.run(["losetup", "-f", "--show", "-r", "-o", str(1024 * 1024), raw],
+                        capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        fsck = subprocess.run(["e2fsck", "-fn", lo], capture_output=True, text=True)
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    finally:
+        subprocess.run(["losetup", "-d", lo], check=True)

@@ -1,0 +1,166 @@
+"""The image file itself, the unwind machinery and the image providers' pure parts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from sysprep.errors import UsageError
+from sysprep.providers.builtin import fs_uuids
+from sysprep.target.image import formats
+from sysprep.target.image.cleanup import Cleanup, Terminated
+from sysprep.target.image.session import mount_options
+
+MIB = 1024 * 1024
+
+
+def image(tmp_path, name: str = "disk.img", mb: int = 4) -> str:
+    p = str(tmp_path / name)
+    with open(p, "wb") as f:
+        f.truncate(mb * MIB)
+    return p
+
+
+def test_a_raw_file_is_detected_and_checked(tmp_path):
+    f = formats.check(image(tmp_path), None, writable=True)
+    assert (f.format, f.size) == ("raw", 4 * MIB)
+
+
+def test_a_read_only_image_is_refused_unless_dry_run(tmp_path):
+    p = image(tmp_path)
+    os.chmod(p, 0o444)
+    with pytest.raises(UsageError, match=r"read-only \(mode 0444\).*--dry-run"):
+        formats.check(p, None, writable=True)
+    assert formats.check(p, None, writable=False).format == "raw"
+
+
+def test_what_is_not_an_image_file_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="not a regular file"):
+        formats.check("/dev/null", None, writable=False)
+    with pytest.raises(UsageError, match="not a regular file"):
+        formats.check(str(tmp_path), None, writable=False)
+    tiny = tmp_path / "tiny"
+    tiny.write_bytes(b"x" * 100)
+    with pytest.raises(UsageError, match="not a disk image"):
+        formats.check(str(tiny), None, writable=False)
+    with pytest.raises(UsageError, match="no such image"):
+        formats.check(str(tmp_path / "missing"), None, writable=False)
+
+
+def test_block_devices_are_never_taken(tmp_path):
+    loops = [f"/dev/{n}" for n in sorted(os.listdir("/dev")) if n.startswith("loop") and n[4:].isdigit()]
+    if not loops:
+        pytest.skip("no block device node to try")
+    with pytest.raises(UsageError, match="block device"):
+        formats.check(loops[0], None, writable=False)
+
+
+def test_other_formats_are_named(tmp_path):
+    p = image(tmp_path)
+    with open(p, "r+b") as f:
+        f.write(b"KDMV")
+    with pytest.raises(UsageError, match="vmdk images are not supported; convert"):
+        formats.check(p, None, writable=False)
+
+
+@pytest.mark.skipif(not shutil.which("qemu-img"), reason="needs qemu-img")
+def test_qcow2_detection_and_refusals(tmp_path):
+    base = str(tmp_path / "base.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "64M"], check=True)
+    f = formats.check(base, None, writable=True)
+    assert (f.format, f.size) == ("qcow2", 64 * MIB)
+    with pytest.raises(UsageError, match="--format raw, but the file is a qcow2"):
+        formats.check(base, "raw", writable=True)
+    with pytest.raises(UsageError, match="--format qcow2, but the file is not"):
+        formats.check(image(tmp_path), "qcow2", writable=True)
+    overlay = str(tmp_path / "overlay.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay],
+                   check=True)
+    with pytest.raises(UsageError, match="backing file"):
+        formats.check(overlay, None, writable=True)
+
+
+def test_a_locked_image_is_in_use(tmp_path):
+    p = image(tmp_path)
+    holder = os.open(p, os.O_RDWR)
+    try:
+        formats.hold(holder, p, exclusive=True)  # what QEMU (or another sysprep) does
+        other = os.open(p, os.O_RDONLY)
+        try:
+            assert "locked" in (formats.in_use(p, other) or "")
+            with pytest.raises(UsageError, match="in use by another process"):
+                formats.hold(other, p, exclusive=False)
+        finally:
+            os.close(other)
+    finally:
+        os.close(holder)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        assert formats.in_use(p, fd) is None
+    finally:
+        os.close(fd)
+
+
+def test_sigterm_becomes_an_orderly_unwind():
+    undone = []
+    with pytest.raises(Terminated), Cleanup() as stack:
+        stack.callback(undone.append, "loop")
+        stack.callback(undone.append, "mount")
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert undone == ["mount", "loop"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_signals_are_ignored_while_unwinding():
+    seen = []
+    with Cleanup() as stack:
+        stack.callback(lambda: seen.append(signal.getsignal(signal.SIGINT)))
+    assert seen == [signal.SIG_IGN]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_dry_run_mounts_never_replay_a_journal():
+    assert mount_options("ext4", True)[-2:] == ["ro", "noload"]
+    assert "norecovery" in mount_options("xfs", True) and "nouuid" in mount_options("xfs", True)
+    assert "rescue=nologreplay" in mount_options("btrfs", True)
+    assert "ro" not in mount_options("ext4", False)
+    assert {"nodev", "nosuid"} <= set(mount_options("ext4", False))
+
+
+def test_uuid_references_are_rewritten_whole():
+    old, new = "ae102547-79e9-4885-b455-c28669777ab5", "11111111-2222-4333-8444-555555555555"
+    text = (f"UUID={old} / ext4 defaults 0 1\n"
+            f"search --no-floppy --fs-uuid --set=root {old.upper()}\n"
+            f"linux /vmlinuz root=/dev/disk/by-uuid/{old} ro\n"
+            f"UUID=x{old} /keep ext4 defaults 0 0\n")
+    out = fs_uuids.rewrite(text, {old: new})
+    assert out.count(new) == 3
+    assert f"x{old}" in out
+
+
+def test_image_providers_skip_other_targets_with_a_note(dirty, run):
+    import json
+
+    r = run("--generalize", "--oobe", "--enable", "fs-uuids", "--root", dirty.path, "--json", "--quiet")
+    assert r.code == 0, r.err
+    by_name = {p["name"]: p for p in json.loads(r.out)["providers"]}
+    for name in ("fs-uuids", "lvm-uuids", "swap"):
+        assert by_name[name]["status"] == "skipped"
+        assert "disk images" in by_name[name]["note"]
+
+
+def test_image_only_options_need_an_image(dirty, run):
+    for opt in ("--sparsify", "--zero-free-space"):
+        r = run("--generalize", "--root", dirty.path, opt)
+        assert r.code == 2 and "only apply with --image" in r.err
+
+
+def test_batch_checks_its_arguments_before_starting(tmp_path, run):
+    r = run("batch", "--jobs", "0", str(tmp_path))
+    assert r.code == 2 and "--jobs 0" in r.err
+    r = run("batch", str(tmp_path / "missing.img"))
+    assert r.code == 2 and "no such image" in r.err
