@@ -254,3 +254,27 @@ def test_operations_selection(dirty, run, ops, expected):
         assert "logfiles" not in ran
     else:
         assert ran == expected
+
+
+def test_image_code_cannot_lift_the_masks_over_host_mounts(dirty, run, outside):
+    """Code from the image runs as root without mount rights: a host folder bound into the
+    chroot stays masked even when it tries to unmount the mask."""
+    (outside / "host-secret").write_text("host only\n")
+    os.makedirs(f"{dirty.path}/run", exist_ok=True)
+    subprocess.run(["mount", "--bind", str(outside), f"{dirty.path}/run"], check=True)
+    d = f"{dirty.path}/etc/sysprep/providers.d/generalize"
+    os.makedirs(d)
+    with open(f"{d}/escape", "w") as f:
+        f.write("#!/bin/sh\numount /run 2>/probe.umount; umount -l /run 2>>/probe.umount\n"
+                "ls /run > /probe.ls 2>&1; cat /proc/self/status | grep ^CapEff > /probe.caps\n")
+    os.chmod(f"{d}/escape", 0o755)
+    try:
+        r = run("--generalize", "--root", dirty.path)
+    finally:
+        subprocess.run(["umount", f"{dirty.path}/run"], check=True)
+    assert r.code == 0, r.err
+    assert "host-secret" not in open(f"{dirty.path}/probe.ls").read()
+    assert "not permitted" in open(f"{dirty.path}/probe.umount").read()
+    caps = int(open(f"{dirty.path}/probe.caps").read().split()[1], 16)
+    assert not caps & (1 << 21)  # CAP_SYS_ADMIN
+    assert (outside / "host-secret").read_text() == "host only\n"

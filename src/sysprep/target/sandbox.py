@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from sysprep.target import Target
 
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# What package scripts and account tools need to manage files they do not own.
+KEPT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+             "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SETFCAP")
 
 
 def bwrap() -> str:
@@ -40,6 +43,10 @@ def sandbox_argv(target: Target, argv: Sequence[str], env: Mapping[str, str], cw
         "--new-session",
         "--hostname", "sysprep-sandbox",
         "--clearenv",
+        # root inside, but without CAP_SYS_ADMIN and friends: no mount or umount (the masks
+        # below hold), no module loading, no raw devices or ptrace
+        "--cap-drop", "ALL",
+        *(a for cap in KEPT_CAPS for a in ("--cap-add", cap)),
     ]
     # bwrap binds recursively: mask mounts under the root that are not the target's own
     for rel, _ in target.fs.skipped_mounts:
