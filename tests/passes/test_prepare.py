@@ -180,6 +180,8 @@ def test_hostile_root_leaves_everything_outside_untouched(tmp_path, outside, run
     os.remove(root / "home/bob/.bash_history")
     os.symlink("../../../../../../../../../../" + str(outside / "canary").lstrip("/"),
                root / "home/bob/.bash_history")
+    shutil.rmtree(root / "home/alice/.cache")
+    os.symlink("/", root / "home/alice/.cache")  # a user's cache pointing at the whole system
     os.symlink("loop2", root / "var/loop1")
     os.symlink("loop1", root / "var/loop2")
     os.symlink(str(host_etc), root / "etc/ssh/host-etc")
@@ -193,6 +195,7 @@ def test_hostile_root_leaves_everything_outside_untouched(tmp_path, outside, run
     finally:
         subprocess.run(["umount", str(root / "run")], check=True)
     assert r.code in (0, 1), r.err
+    assert (root / "etc/passwd").exists() and (root / "usr/bin/python3.11").exists()
     for p, (data, mtime) in canaries.items():
         assert p.read_bytes() == data, p
         assert p.stat().st_mtime_ns == mtime, p

@@ -211,18 +211,18 @@ def test_swapped_symlink_mid_walk_cannot_redirect(root, outside):
 
 
 def test_foreign_bind_mount_is_not_entered(root, outside):
-    (root / "run").mkdir()
-    subprocess.run(["mount", "--bind", str(outside), str(root / "run")], check=True)
+    (root / "var/run").mkdir()
+    subprocess.run(["mount", "--bind", str(outside), str(root / "var/run")], check=True)
     try:
         with Confined(str(root)) as fs:
-            assert any(rel == "run" for rel, _ in fs.skipped_mounts)
-            out = fs.clean("run")
+            assert any(rel == "var/run" for rel, _ in fs.skipped_mounts)
+            out = fs.clean("var/run")
             assert out is not None and out.skipped and out.files == 0
-            assert fs.remove("run/canary").skipped
-            whole = fs.clean("")
-            assert any(p == "run" for p, _ in whole.skipped)
+            assert fs.remove("var/run/canary").skipped
+            whole = fs.clean("var")
+            assert any(p == "var/run" for p, _ in whole.skipped)
     finally:
-        subprocess.run(["umount", str(root / "run")], check=True)
+        subprocess.run(["umount", str(root / "var/run")], check=True)
     assert (outside / "canary").read_text() == "canary\n"
 
 
@@ -231,14 +231,27 @@ def test_same_filesystem_bind_mount_is_detected(root, tmp_path):
     host_dir = tmp_path / "same-fs"
     host_dir.mkdir()
     (host_dir / "keep").write_text("k")
-    (root / "mnt").mkdir()
-    subprocess.run(["mount", "--bind", str(host_dir), str(root / "mnt")], check=True)
+    (root / "var/mnt").mkdir()
+    subprocess.run(["mount", "--bind", str(host_dir), str(root / "var/mnt")], check=True)
     try:
         with Confined(str(root)) as fs:
-            fs.clean("")
+            fs.clean("var")
     finally:
-        subprocess.run(["umount", str(root / "mnt")], check=True)
+        subprocess.run(["umount", str(root / "var/mnt")], check=True)
     assert (host_dir / "keep").exists()
+
+
+def test_a_symlinked_directory_is_not_emptied(root):
+    """~/.cache -> / in a user's home must not empty the target (or anything else)."""
+    (root / "home/bob").mkdir(parents=True)
+    os.symlink("/", root / "home/bob/.cache")
+    os.symlink("../../etc", root / "home/bob/.config")
+    with Confined(str(root)) as fs:
+        for link in ("home/bob/.cache", "home/bob/.config"):
+            out = fs.clean(link)
+            assert out is not None and out.kind == "symlink" and out.skipped and out.files == 0
+        assert fs.clean("").skipped  # nor the root itself
+    assert (root / "etc/passwd").exists()
 
 
 def test_root_itself_cannot_be_removed(root):

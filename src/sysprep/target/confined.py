@@ -641,11 +641,18 @@ class Confined:
         """Remove everything inside a directory and keep the directory itself.
 
         With `keep_dirs`, only files (and symlinks...) go; every sub-directory stays.
+        A directory named through a symbolic link is not emptied: anybody who could write in
+        the image could otherwise point, say, ~/.cache at / (or /etc) and have it emptied.
         """
         try:
-            with self._locate(path, follow=True) as loc:
+            with self._locate(path, follow=False) as loc:
+                if loc.st is not None and stat.S_ISLNK(loc.st.st_mode):
+                    return Outcome("clean", loc.path, "symlink",
+                                   skipped=((loc.path, "a symbolic link, not followed"),))
                 if loc.st is None or not stat.S_ISDIR(loc.st.st_mode):
                     return None
+                if not loc.path:
+                    raise Refused("", "refusing to empty the root of the target")
                 if (loc.st.st_dev, loc.st.st_ino) in self._protected:
                     return Outcome("clean", loc.path, "dir", skipped=((loc.path, "protected"),))
                 fd = self._open_dir(loc)
