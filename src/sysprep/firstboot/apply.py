@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import stat
 
 from sysprep.answer.model import generate_computer_name
 from sysprep.answer.types import AutoLogon, LocalAccount
@@ -207,14 +208,27 @@ def _authorized_keys(ctx: Context, name: str, keys: tuple[str, ...]) -> None:
     entry = passwd_entry(ctx, name)
     if entry is None:
         return
-    uid, gid, home = int(entry[2]), int(entry[3]), entry[5].lstrip("/")
-    if not home or not ctx.fs.is_dir(home):
-        ctx.fail(f"{name} has no home directory for its authorized keys")
+    uid, gid = int(entry[2]), int(entry[3])
+    home = entry[5].strip("/")
+    hst = ctx.fs.lstat(home) if home else None
+    if hst is None or not stat.S_ISDIR(hst.st_mode):
+        ctx.fail(f"{name} has no home folder (not a link) for its authorized keys")
         return
+    home = ctx.fs.realpath(home) or home
+    # the account owns its home: ~/.ssh must be its own real folder, never a link it planted
+    # to have root write (and chown to it) somewhere else
     ssh = f"{home}/.ssh"
-    if not ctx.fs.is_dir(ssh):
+    st = ctx.fs.lstat(ssh)
+    if st is None:
         ctx.note(ctx.fs.mkdir(ssh, 0o700, uid=uid, gid=gid))
+    elif not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+        ctx.fail(f"/{ssh} is not a folder owned by {name}: its authorized keys are not written")
+        return
     path = f"{ssh}/authorized_keys"
+    st = ctx.fs.lstat(path)
+    if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_uid != uid):
+        ctx.fail(f"/{path} is not a file owned by {name}: its authorized keys are not written")
+        return
     old = (ctx.fs.read_text(path) or "").splitlines()
     new = old + [k.strip() for k in keys if k.strip() and k.strip() not in old]
     if new != old:

@@ -851,9 +851,15 @@ class Confined:
         os.fsync(dfd)
 
     def mkdir(self, path: str, mode: int = 0o755, *, uid: int = 0, gid: int = 0) -> Outcome | None:
-        """Create a directory and its missing parents; None when it already exists."""
-        with self._locate(path, follow=True, make_parents=True) as loc:
+        """Create a directory and its missing parents; None when it already exists.
+
+        A symbolic link in the last place is refused, never followed: a dangling link would
+        otherwise have the directory made wherever it points, with the owner asked for.
+        """
+        with self._locate(path, follow=False, make_parents=True) as loc:
             if loc.st is not None:
+                if stat.S_ISLNK(loc.st.st_mode):
+                    raise Refused(loc.path, "is a symbolic link")
                 if not stat.S_ISDIR(loc.st.st_mode):
                     raise Refused(loc.path, "exists and is not a directory")
                 return None
