@@ -289,3 +289,44 @@ def test_tree_can_be_pruned_like_os_walk(root):
             seen.append(path)
             entries[:] = [(n, s) for n, s in entries if n != "a"]
     assert "var/b/deep" in seen and not any(p.startswith("var/a") for p in seen)
+
+
+def test_a_host_file_system_bound_in_is_foreign_even_if_fstab_names_it(root, tmp_path):
+    """The image's fstab says /home is its own; the mount is the host's (also mounted elsewhere)."""
+    disk = tmp_path / "home.img"
+    subprocess.run(["truncate", "-s", "16M", str(disk)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(disk)], check=True, capture_output=True)
+    host_home = tmp_path / "host-home"
+    host_home.mkdir()
+    subprocess.run(["mount", "-o", "loop", str(disk), str(host_home)], check=True)
+    try:
+        (host_home / "alice").mkdir()
+        (host_home / "alice/.bash_history").write_text("host user's history\n")
+        (root / "home").mkdir()
+        (root / "etc/fstab").write_text("UUID=x /home ext4 defaults 0 2\n")
+        subprocess.run(["mount", "--bind", str(host_home), str(root / "home")], check=True)
+        try:
+            with Confined(str(root)) as fs:
+                assert any(rel == "home" for rel, _ in fs.skipped_mounts)
+                assert fs.remove("home/alice/.bash_history").skipped
+        finally:
+            subprocess.run(["umount", str(root / "home")], check=True)
+        assert (host_home / "alice/.bash_history").exists()
+    finally:
+        subprocess.run(["umount", str(host_home)], check=True)
+
+
+def test_the_targets_own_partition_is_entered(root, tmp_path):
+    disk = tmp_path / "boot.img"
+    subprocess.run(["truncate", "-s", "16M", str(disk)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(disk)], check=True, capture_output=True)
+    (root / "boot").mkdir()
+    (root / "etc/fstab").write_text("UUID=x /boot ext4 defaults 0 2\n")
+    subprocess.run(["mount", "-o", "loop", str(disk), str(root / "boot")], check=True)
+    try:
+        (root / "boot/old.log").write_text("x")
+        with Confined(str(root)) as fs:
+            assert not any(rel == "boot" for rel, _ in fs.skipped_mounts)
+            assert fs.remove("boot/old.log").files == 1
+    finally:
+        subprocess.run(["umount", str(root / "boot")], check=True)

@@ -172,13 +172,21 @@ class Confined:
         table = list(mounts) if mounts is not None else read_mounts()
         if own is None:
             own = self._fstab_points()
-        for rel, mount in mounts_below(self.host_path, table):
+        below = mounts_below(self.host_path, table)
+        inside = {m.mount_id for _, m in below}
+        root_prefix = self.host_path.rstrip("/") + "/"
+        # a file system that the host also has mounted elsewhere is the host's, whatever the
+        # target's (untrusted) fstab claims: e.g. the host's /home bound into a chroot
+        elsewhere = {m.device for m in table if m.mount_id not in inside
+                     and m.mount_point != self.host_path and not m.mount_point.startswith(root_prefix)
+                     and self.host_path != "/"}
+        for rel, mount in below:
             try:
                 st = os.stat(os.path.join(self.host_path, rel), follow_symlinks=False)
             except OSError:
                 continue  # hidden under another mount: unreachable from the root
             key = (st.st_dev, st.st_ino)
-            if is_own_mount(rel, mount, own):
+            if is_own_mount(rel, mount, own) and mount.device not in elsewhere:
                 self._own_keys.add(key)
                 self._trusted_ids.add(mount.mount_id)
             else:
