@@ -281,3 +281,22 @@ def test_image_code_cannot_lift_the_masks_over_host_mounts(dirty, run, outside):
     caps = int(open(f"{dirty.path}/probe.caps").read().split()[1], 16)
     assert not caps & (1 << 21)  # CAP_SYS_ADMIN
     assert (outside / "host-secret").read_text() == "host only\n"
+
+
+def test_a_crash_after_the_rearm_was_counted_counts_it_once(dirty):
+    """Killed between counting the rearm and recording the final state, then run again."""
+    env = {**os.environ, "SYSPREP_TEST_CRASH_AT": "before-state"}  # just before the final state
+    p = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--root", dirty.path],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == -signal.SIGKILL
+    assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
+    lic = open(f"{dirty.path}/var/lib/sysprep/license.ini").read()
+    assert "RearmCount = 1" in lic
+    again = spawn("--generalize", "--root", dirty.path)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert "RearmCount = 1" in open(f"{dirty.path}/var/lib/sysprep/license.ini").read()
+    assert state_of(dirty.path) == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
+    third = spawn("--generalize", "--root", dirty.path)  # a new run: a new rearm
+    third.communicate(timeout=120)
+    assert "RearmCount = 2" in open(f"{dirty.path}/var/lib/sysprep/license.ini").read()

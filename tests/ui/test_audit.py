@@ -184,14 +184,11 @@ def test_engine_shows_the_auditui_on_the_console(root, monkeypatch):
     monkeypatch.setenv("SYSPREP_CONSOLE", os.ttyname(slave))
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setattr(boot, "AUDIT_UI_LINGER", 1.0)
-    commands = [SyncCommand(1, "sleep 1.5", "Visible on the console", WillReboot.NEVER)]
-
-    class A:
-        def run_synchronous(self, name):
-            return commands if name == "auditUser" else ()
-
-    monkeypatch.setattr(boot, "load_answer", lambda target, log: A())
-    assert sysprep_cli("--generalize", "--audit", "--root", root, "--quiet").returncode == 0
+    answer = os.path.join(os.path.dirname(root), "audit.yaml")
+    with open(answer, "w") as f:
+        f.write("auditUser:\n  Linux-Deployment:\n    RunSynchronous:\n      - Order: 1\n"
+                "        Path: sleep 1.5\n        Description: Visible on the console\n")
+    assert sysprep_cli("--generalize", "--audit", "--root", root, "--quiet", "--unattend", answer).returncode == 0
     assert boot.run_stage(spec(root), "specialize", RunLog(quiet=True)) is boot.Result.DONE
     screen = bytearray()
     done = threading.Event()

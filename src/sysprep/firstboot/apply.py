@@ -197,6 +197,17 @@ def ensure_account(ctx: Context, account: LocalAccount) -> None:
         _authorized_keys(ctx, name, account.authorized_keys)
 
 
+def set_root_password(ctx: Context, password_hash: str) -> None:
+    """AdministratorPassword: root's password, given as a crypt hash (never in clear)."""
+    if ctx.dry_run:
+        return
+    done = run_in_target(ctx.target, ["chpasswd", "--encrypted"], input=f"root:{password_hash}\n")
+    if done.returncode != 0:
+        ctx.fail(f"setting root's password failed with status {done.returncode}")
+    else:
+        ctx.info("set root's password")
+
+
 def _default_shell(ctx: Context) -> str:
     for shell in ("/bin/bash", "/usr/bin/bash", "/bin/sh"):
         if ctx.fs.is_file(shell.lstrip("/")):

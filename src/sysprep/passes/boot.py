@@ -13,13 +13,15 @@ systemd units (sysprep.firstboot.units) call this in two stages: `specialize` ea
 from __future__ import annotations
 
 import enum
-import importlib
 import os
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sysprep.answer import cache as answer_cache
+from sysprep.answer.model import Answer, generate_computer_name
+from sysprep.answer.types import SyncCommand
 from sysprep.errors import RunError, SysprepError
 from sysprep.firstboot import apply, units
 from sysprep.log import BOOT_LOGS, UNATTEND_LOGS, RunLog
@@ -28,6 +30,7 @@ from sysprep.passes import runsync, state
 from sysprep.passes.checkpoint import checkpoint
 from sysprep.passes.report import Report
 from sysprep.passes.state import ImageState, State
+from sysprep.passes.steps import Steps
 from sysprep.providers import external
 from sysprep.providers.base import HARDWARE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
@@ -55,7 +58,7 @@ class BootRun:
     target: Target
     log: RunLog
     unattend: RunLog
-    answer: Any  # sysprep.answer model, or None
+    answer: Answer | None
     st: State
     boot_id: str = ""  # this boot: the kernel's boot id; for an offline root, each run is a boot
 
@@ -72,20 +75,16 @@ def next_state(st: State) -> State:
     return st.but(image_state=image, pending=rest, running="", last_error="")
 
 
-def load_answer(target: Target, log: RunLog) -> Any:
+def load_answer(target: Target, log: RunLog) -> Answer | None:
     """The cached answer file, or the one the implicit search finds (None without one)."""
-    try:
-        cache: Any = importlib.import_module("sysprep.answer.cache")
-    except ImportError:
-        return None
-    found = cache.find(target.fs, live=target.live)
+    found = answer_cache.find(target.fs, live=target.live)
     if found is None:
         return None
     if found.cached:
         log.info("using the answer file cached in the image")
     else:  # cache it, so later boots (and their passes) do not depend on where it was found
         log.step(f"using the answer file {found.source} ({found.origin}); caching it in the image")
-        cache.store(target.fs, found)
+        answer_cache.store(target.fs, found)
     return found
 
 
@@ -283,25 +282,29 @@ def _fail(br: BootRun, name: str, message: str, item: prog.Item | None) -> Resul
 
 
 def _specialize_providers(br: BootRun) -> str | None:
+    """The specialize phase's providers, each run once per cycle (a pass resumed after a
+    reboot or a crash skips those that finished)."""
     from sysprep.passes.prepare import run_providers
 
     fs = br.target.fs
     registry = Registry.load(extra=[p for p in external.discover(fs) if p.phase is Phase.SPECIALIZE])
     settings = Settings(persist_devices=br.st.persist_devices, mode_vm=br.st.mode_vm, answer=br.answer)
-    chosen: list[Provider] = []
+    steps = Steps(fs)
+    report = Report(target=br.target.spec.describe(), dry_run=False, action="specialize")
     for p in registry.providers:
         if p.phase is not Phase.SPECIALIZE:
             continue
         if HARDWARE in p.tags and br.st.persist_devices:
             br.log.info("skipped: devices persisted", p.name)
             continue
-        chosen.append(p)
-    report = Report(target=br.target.spec.describe(), dry_run=False, action="specialize")
-    for p in chosen:
+        if steps.is_done(f"provider:{p.name}"):
+            br.log.info("already done in this cycle", p.name)
+            continue
         checkpoint("before-provider")
         failed = run_providers(br.target, [p], settings, br.log, report, dry_run=False)
         if failed:
             return failed
+        steps.mark(f"provider:{p.name}")
     return None
 
 
@@ -312,55 +315,47 @@ def _context(br: BootRun, name: str) -> Context:
 
 
 def _apply_settings(br: BootRun, name: str) -> None:
-    """The answer file's settings of this pass (host name, zone, locale, keyboard, accounts)."""
+    """The answer file's settings of this pass (host name, zone, locale, keyboard, accounts),
+    once per cycle; a generated host name (ComputerName "*") is made once and kept."""
     a = br.answer
-    if a is None:
+    steps = Steps(br.target.fs)
+    if a is None or steps.is_done(f"settings:{name}"):
         return
     ctx = _context(br, name)
-    computer = _get(a, "computer_name", name)
+    computer = a.computer_name(name) if name == "specialize" else None
+    if computer == "*":
+        computer = steps.value("ComputerName", generate_computer_name)
     if computer:
         apply.set_hostname(ctx, computer)
-    zone = _get(a, "time_zone", name)
+    zone = a.time_zone(name)
     if zone:
         apply.set_timezone(ctx, zone)
-    locale = _get(a, "system_locale", name) or _get(a, "ui_language", name)
+    locale = a.system_locale(name) or a.ui_language(name)
     if locale:
-        apply.set_locale(ctx, locale, _get(a, "ui_language", name))
-    keymap = _get(a, "keymap", name)
+        apply.set_locale(ctx, locale, a.ui_language(name))
+    keymap = a.keymap(name)
     if keymap:
         apply.set_keymap(ctx, keymap)
-    for account in _get(a, "local_accounts", name) or ():
+    root_hash = a.administrator_password(name)
+    if root_hash:
+        apply.set_root_password(ctx, root_hash)
+    for account in a.local_accounts(name):
         apply.ensure_account(ctx, account)
-    auto = _get(a, "auto_logon", name)
+    auto = a.auto_logon(name)
     if auto is not None:
         apply.set_autologon(ctx, auto)
     if ctx.errors:
         raise RunError(f"applying the {name} settings failed: {ctx.errors[0]}")
     _scrub(br, name)
+    steps.mark(f"settings:{name}")
 
 
-def _get(answer: Any, getter: str, pass_name: str) -> Any:
-    fn = getattr(answer, getter, None)
-    if fn is None:
-        return None
-    try:
-        return fn(pass_name)
-    except TypeError:
-        return fn()
-
-
-def _commands(answer: Any, name: str) -> tuple[Any, ...]:
-    if answer is None or not hasattr(answer, "run_synchronous"):
-        return ()
-    return tuple(answer.run_synchronous(name))
+def _commands(answer: Answer | None, name: str) -> tuple[SyncCommand, ...]:
+    return () if answer is None else tuple(answer.run_synchronous(name))
 
 
 def _scrub(br: BootRun, name: str) -> None:
-    try:
-        cache: Any = importlib.import_module("sysprep.answer.cache")
-    except ImportError:
-        return
-    cache.scrub_secrets(br.target.fs, name)
+    answer_cache.scrub_secrets(br.target.fs, name)
 
 
 def _oobe(br: BootRun) -> Result:
@@ -373,8 +368,8 @@ def _oobe(br: BootRun) -> Result:
     if "audit" in boot_switches(br.target.live):
         br.log.step("sysprep.audit is on the kernel command line: entering audit mode")
         return _reseal_to_audit(br)
-    oobe = _get(br.answer, "oobe", "oobeSystem") if br.answer is not None else None
-    if oobe is not None and getattr(oobe, "skip_machine_oobe", False):
+    oobe = br.answer.oobe("oobeSystem") if br.answer is not None else None
+    if oobe is not None and oobe.skip_machine_oobe:
         br.log.step("SkipMachineOOBE: the welcome is skipped")
         return Result.DONE
     try:
@@ -409,10 +404,10 @@ def _reseal_after(br: BootRun, name: str) -> Result | None:
     """Reseal (Microsoft-Windows-Deployment) in auditUser/oobeSystem: go to OOBE or audit."""
     if br.answer is None or name not in ("auditUser", "oobeSystem"):
         return None
-    reseal = _get(br.answer, "reseal", name)
+    reseal = br.answer.reseal(name)
     if reseal is None:
         return None
-    mode = getattr(getattr(reseal, "mode", None), "value", "")
+    mode = reseal.mode.value
     fs = br.target.fs
     if mode == "OOBE" and name == "auditUser":
         from sysprep.passes.prepare import reseal_in_place
@@ -427,7 +422,7 @@ def _reseal_after(br: BootRun, name: str) -> Result | None:
     else:
         return None
     br.st = state.read(fs) or br.st
-    return Result.SHUTDOWN if getattr(reseal, "force_shutdown_now", False) else Result.REBOOT
+    return Result.SHUTDOWN if reseal.force_shutdown_now else Result.REBOOT
 
 
 def _setup_complete(br: BootRun) -> None:

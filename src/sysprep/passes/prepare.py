@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -21,8 +22,10 @@ from sysprep.errors import RunError, SysprepError, UsageError
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, runsync, state
+from sysprep.passes.checkpoint import checkpoint
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
+from sysprep.passes.steps import STEPS_FILE
 from sysprep.providers import external
 from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
@@ -50,6 +53,7 @@ class Plan:
     final: ImageState
     pending: tuple[str, ...]
     runtime: bytes | None = None  # the bundle to install (built while validating)
+    cycle: str = ""  # identifies this run in the state until it finishes
     answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
 
@@ -132,11 +136,15 @@ def prepare(req: Request, log: RunLog) -> Report:
         for secret in answer.secrets if answer is not None else ():
             log.add_secret(secret)
         plan = make_plan(req, target, registry, answer_settings(answer))
+        previous = state.read(target.fs)
+        # a rerun after a crash continues the interrupted run (its rearm is counted once)
+        cycle = previous.cycle if previous is not None and previous.image_state is \
+            ImageState.UNDEPLOYABLE and previous.cycle else uuid.uuid4().hex
         license = None
         if req.generalize and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
-            rearm.check(license)  # the 4th rearm of a single license: refused, nothing changed
-        plan = replace(plan, answer=answer, license=license)
+            rearm.check(license, cycle)  # the 4th rearm of a single license: refused, nothing changed
+        plan = replace(plan, answer=answer, license=license, cycle=cycle)
         commands = bool(req.generalize and answer is not None and answer.run_synchronous("generalize"))
         if not req.dry_run and not target.live and (
                 commands or any(p.source.startswith("target ") for p in plan.providers)):
@@ -174,7 +182,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
     previous = state.read(fs)
-    state.write(fs, State(ImageState.UNDEPLOYABLE, running=running,
+    state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, cycle=plan.cycle,
                           persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm))
     failed = None
     if plan.answer is not None:
@@ -197,16 +205,20 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
         state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, last_error=failed,
-                              persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm))
+                              cycle=plan.cycle, persist_devices=plan.settings.persist_devices,
+                              mode_vm=plan.settings.mode_vm))
         report.image_state = ImageState.UNDEPLOYABLE.value
         return report
+    # everything the run does is done before the state says so (each step is idempotent, and
+    # the rearm is counted once per run: a crash here and a rerun count it once)
+    if not req.dry_run:  # a new cycle of passes starts: every step and command runs again
+        for record in (progress.PROGRESS_FILE, SETUPCOMPLETE_DONE, STEPS_FILE):
+            fs.remove(record)
+    finish_answer(target, plan, log)
+    checkpoint("before-state")
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
-    if not req.dry_run:  # a new cycle of passes starts: every command runs again
-        fs.remove(progress.PROGRESS_FILE)
-        fs.remove(SETUPCOMPLETE_DONE)
-    finish_answer(target, plan, log)
     if req.dry_run:
         now = previous.image_state.value if previous else "none (sysprep has not run here)"
         report.image_state = f"{now}; would become {plan.final.value}"
@@ -270,7 +282,7 @@ def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
     """After the run finished: count the rearm, and delete the generalize pass's secrets."""
     fs = target.fs
     if plan.license is not None:
-        lic = rearm.record(fs, plan.license, rearmed=True)
+        lic = rearm.record(fs, plan.license, rearmed=True, cycle=plan.cycle)
         left = "unlimited" if lic.remaining is None else str(lic.remaining)
         verb = "would be" if fs.dry_run else "is"
         log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe()}; rearms left: {left})")
@@ -296,8 +308,7 @@ def boot_passes_provider(plan: Plan) -> Provider:
         for o in bundle.install(fs, plan.runtime):
             ctx.note(o)
         answer = plan.settings.answer
-        cloud_hostname = bool(answer is not None and getattr(answer, "computer_name", None)
-                              and _answer_value(answer, "computer_name", "specialize"))
+        cloud_hostname = isinstance(answer, Answer) and bool(answer.computer_name("specialize"))
         for o in units.install(fs, cloud_hostname=cloud_hostname,
                                audit_autologin=plan.reseal is Reseal.AUDIT):
             ctx.note(o)
@@ -308,14 +319,6 @@ def boot_passes_provider(plan: Plan) -> Provider:
 
     return Provider(name="boot-passes", heading="Install sysprep and its boot-time units into the image",
                     description="", phase=Phase.GENERALIZE, run=run, order=1000)
-
-
-def _answer_value(answer: object, getter: str, pass_name: str) -> object:
-    fn = getattr(answer, getter)
-    try:
-        return fn(pass_name)
-    except TypeError:
-        return fn()
 
 
 def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:

@@ -31,6 +31,11 @@ class License:
     activated: bool = False
     rearms: int = 0  # how many /generalize runs rearmed this image
     last_rearm: str = ""
+    counted_cycle: str = ""  # the run whose rearm is the last counted
+
+    def counted(self, cycle: str) -> bool:
+        """Whether this run's rearm is already counted (it crashed after counting)."""
+        return bool(cycle) and self.counted_cycle == cycle
 
     @property
     def unlimited(self) -> bool:
@@ -59,7 +64,8 @@ def read(fs: Confined) -> License:
         s = cp["License"]
         return License(LicenseType(s.get("LicenseType", "Retail")),
                        s.get("Activated", "false") == "true",
-                       max(0, int(s.get("RearmCount", "0"))), s.get("LastRearm", ""))
+                       max(0, int(s.get("RearmCount", "0"))), s.get("LastRearm", ""),
+                       s.get("CountedRun", ""))
     except (configparser.Error, KeyError, ValueError):
         # an unreadable counter must not hand out fresh rearms: count it as exhausted
         return License(rearms=MAX_REARMS)
@@ -76,9 +82,10 @@ def for_run(fs: Confined, answer: Answer | None) -> License:
                    activated=act if act is not None else lic.activated)
 
 
-def check(lic: License) -> None:
-    """Refuse a rearm past the limit (before anything changes)."""
-    if lic.remaining == 0:
+def check(lic: License, cycle: str = "") -> None:
+    """Refuse a rearm past the limit (before anything changes); a rerun of a run that already
+    counted its rearm is not a new rearm."""
+    if lic.remaining == 0 and not lic.counted(cycle):
         raise UsageError(
             f"this image was rearmed {lic.rearms} times, the limit for a {lic.describe()} "
             f"image: /generalize cannot rearm it again. Set SkipRearm to 1 in the answer file "
@@ -86,17 +93,21 @@ def check(lic: License) -> None:
             f"see 'sysprep license'")
 
 
-def record(fs: Confined, lic: License, *, rearmed: bool) -> License:
-    """Write the license after a finished run; one more rearm when it rearmed."""
-    new = replace(lic, rearms=lic.rearms + 1, last_rearm=time.strftime("%Y-%m-%dT%H:%M:%S%z")) \
-        if rearmed else lic
+def record(fs: Confined, lic: License, *, rearmed: bool, cycle: str = "") -> License:
+    """Write the license at the end of a run; one more rearm when it rearmed, counted once per
+    run even when a crash makes it run twice (the run's cycle is remembered with the count)."""
+    if rearmed and lic.counted(cycle):
+        return lic
+    new = replace(lic, rearms=lic.rearms + 1, last_rearm=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  counted_cycle=cycle) if rearmed else lic
     if fs.dry_run:
         return new
     cp = configparser.ConfigParser(interpolation=None)
     cp.optionxform = str  # type: ignore[assignment,method-assign]
     cp["License"] = {"LicenseType": new.license_type.value,
                      "Activated": "true" if new.activated else "false",
-                     "RearmCount": str(new.rearms), "LastRearm": new.last_rearm}
+                     "RearmCount": str(new.rearms), "LastRearm": new.last_rearm,
+                     "CountedRun": new.counted_cycle}
     out = io.StringIO()
     cp.write(out)
     fs.mkdir(STATE_DIR, 0o755)

@@ -36,6 +36,7 @@ class State:
     persist_devices: bool = False
     mode_vm: bool = False
     updated: str = ""
+    cycle: str = ""  # the run under way (UNDEPLOYABLE); a rerun after a crash continues it
 
     def but(self, **changes: object) -> State:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -62,6 +63,7 @@ def read(fs: Confined) -> State | None:
         persist_devices=s.get("PersistAllDeviceInstalls", "false") == "true",
         mode_vm=s.get("ModeVM", "false") == "true",
         updated=s.get("Updated", ""),
+        cycle=s.get("Cycle", ""),
     )
 
 
@@ -77,6 +79,8 @@ def render(state: State) -> str:
         "ModeVM": "true" if state.mode_vm else "false",
         "Updated": state.updated or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if state.cycle:
+        cp["Sysprep"]["Cycle"] = state.cycle
     out = io.StringIO()
     cp.write(out)
     return out.getvalue()
