@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Sequence
 
@@ -22,6 +23,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.FAILURE)
     except BrokenPipeError:
         return int(ExitCode.OK)
+    except OSError as e:  # the system refused something sysprep did not foresee
+        print(f"sysprep: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
+              file=sys.stderr)
+        return int(ExitCode.FAILURE)
+    except Exception as e:  # a bug: one line, and the details on request
+        if os.environ.get("SYSPREP_DEBUG"):
+            raise
+        print(f"sysprep: internal error: {type(e).__name__}: {e} (run with SYSPREP_DEBUG=1 for "
+              "the details)", file=sys.stderr)
+        return int(ExitCode.FAILURE)
 
 
 if __name__ == "__main__":

@@ -300,3 +300,14 @@ def test_a_crash_after_the_rearm_was_counted_counts_it_once(dirty):
     third = spawn("--generalize", "--root", dirty.path)  # a new run: a new rearm
     third.communicate(timeout=120)
     assert "RearmCount = 2" in open(f"{dirty.path}/var/lib/sysprep/license.ini").read()
+
+
+def test_a_target_sysprep_cannot_write_its_state_into_fails_in_one_line(dirty):
+    os.makedirs(f"{dirty.path}/var/lib", exist_ok=True)
+    with open(f"{dirty.path}/var/lib/sysprep", "w") as f:
+        f.write("not a folder\n")
+    p = spawn("--generalize", "--root", dirty.path)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode in (1, 2)
+    assert len(err.strip().splitlines()) >= 1 and "Traceback" not in err
+    assert "var/lib/sysprep" in err

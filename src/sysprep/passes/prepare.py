@@ -182,8 +182,39 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
     previous = state.read(fs)
-    state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, cycle=plan.cycle,
-                          persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm))
+    undeployable = State(ImageState.UNDEPLOYABLE, running=running, cycle=plan.cycle,
+                         persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm)
+    state.write(fs, undeployable)
+    try:
+        failed = _work(req, target, plan, log, report)
+    except (SysprepError, OSError) as e:  # whatever stopped the run is in the state
+        message = str(e) if isinstance(e, SysprepError) else f"{e.strerror or e}: {e.filename or ''}"
+        try:
+            state.write(fs, undeployable.but(last_error=message))
+        except (SysprepError, OSError):
+            pass
+        raise
+    if failed is not None:
+        state.write(fs, undeployable.but(last_error=failed))
+        report.image_state = ImageState.UNDEPLOYABLE.value
+        return report
+    if req.dry_run:
+        now = previous.image_state.value if previous else "none (sysprep has not run here)"
+        report.image_state = f"{now}; would become {plan.final.value}"
+    else:
+        report.image_state = plan.final.value
+    if req.dry_run:
+        report.plan = log.take_records()
+    else:
+        log.step(f"image state is now {plan.final.value}")
+        os.sync()
+    return report
+
+
+def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report) -> str | None:
+    """The run proper, once the state says UNDEPLOYABLE: the failure of a provider, or None
+    when everything is done and the final state is recorded."""
+    fs = target.fs
     failed = None
     if plan.answer is not None:
         use_answer(target, plan, log)
@@ -204,11 +235,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         target.image.finalize(log)
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
-        state.write(fs, State(ImageState.UNDEPLOYABLE, running=running, last_error=failed,
-                              cycle=plan.cycle, persist_devices=plan.settings.persist_devices,
-                              mode_vm=plan.settings.mode_vm))
-        report.image_state = ImageState.UNDEPLOYABLE.value
-        return report
+        return failed
     # everything the run does is done before the state says so (each step is idempotent, and
     # the rearm is counted once per run: a crash here and a rerun count it once)
     if not req.dry_run:  # a new cycle of passes starts: every step and command runs again
@@ -219,17 +246,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
     state.write(fs, final)
-    if req.dry_run:
-        now = previous.image_state.value if previous else "none (sysprep has not run here)"
-        report.image_state = f"{now}; would become {plan.final.value}"
-    else:
-        report.image_state = plan.final.value
-    if req.dry_run:
-        report.plan = log.take_records()
-    else:
-        log.step(f"image state is now {plan.final.value}")
-        os.sync()
-    return report
+    return None
 
 
 def use_answer(target: Target, plan: Plan, log: RunLog) -> None:

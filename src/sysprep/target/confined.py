@@ -22,6 +22,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
+from sysprep.errors import RunError
 from sysprep.target.mounts import Mount, is_own_mount, mounts_below, read_mounts
 
 MAX_SYMLINKS = 40
@@ -31,11 +32,11 @@ MAX_READ = 64 * 1024 * 1024
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class Refused(Exception):
+class Refused(RunError):
     """A path the layer will not touch: the reason says why."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path or '/'}: {reason}")
+        super().__init__(f"/{path}: {reason}" if path else f"/: {reason}")
         self.path = path
         self.reason = reason
 
