@@ -330,3 +330,15 @@ def test_the_targets_own_partition_is_entered(root, tmp_path):
             assert fs.remove("boot/old.log").files == 1
     finally:
         subprocess.run(["umount", str(root / "boot")], check=True)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_file_in_a_missing_folder_is_refused_alike_in_a_dry_run(root, dry_run):
+    with Confined(str(root), dry_run=dry_run) as fs:
+        with pytest.raises(Refused, match="directory does not exist"):
+            fs.write("etc/nowhere/file", b"x")
+        with pytest.raises(Refused, match="directory does not exist"):
+            fs.symlink("/x", "etc/nowhere/link")
+        fs.mkdir("etc/made/deeper")
+        assert fs.write("etc/made/deeper/file", b"x").bytes == 1  # made first: fine in both
+        assert fs.write("etc/other/file", b"y", make_parents=True).bytes == 1

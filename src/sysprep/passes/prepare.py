@@ -163,11 +163,9 @@ def prepare(req: Request, log: RunLog) -> Report:
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     fs = target.fs
     report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action)
-    if fs.exists(state.STATE_DIR):
-        fs.protect(state.STATE_DIR)
+    fs.mkdir(state.STATE_DIR, 0o755)  # in a dry run, only in its overlay
+    fs.protect(state.STATE_DIR)
     if not req.dry_run:
-        fs.mkdir(state.STATE_DIR, 0o755)
-        fs.protect(state.STATE_DIR)
         if log.folder is None:
             log.attach(fs, PANTHER, journal=target.live)
         if target.image is not None:  # its mount point is gone when the report is read

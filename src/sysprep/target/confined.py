@@ -160,6 +160,7 @@ class Confined:
         self._cleaned: set[str] = set()
         self._written: dict[str, bytes] = {}
         self._files_cleaned: set[str] = set()  # dry run: folders emptied of files only
+        self._created_dirs: set[str] = set()  # dry run: folders it would have made
         self.skipped_mounts: list[tuple[str, str]] = []
         self._foreign_keys: set[tuple[int, int]] = set()
         self._foreign_ids: set[int] = set()
@@ -357,6 +358,16 @@ class Confined:
             os.close(fd)
             raise Refused(loc.path, "mount point of a file system that is not part of the target")
         return fd
+
+    def _need_parent(self, loc: _Located, make_parents: bool) -> None:
+        """Refuse to make a file whose folder does not exist, the same way in a dry run
+        (where a folder it would have made, or make_parents, counts as there)."""
+        if loc.parent_fd is not None or not loc.path:
+            return
+        parent = loc.path.rsplit("/", 1)[0] if "/" in loc.path else ""
+        if self.dry_run and (make_parents or parent in self._created_dirs):
+            return
+        raise Refused(loc.path, "its directory does not exist")
 
     def _mkdir_at(self, dfd: int, path: str, name: str, mode: int = 0o755) -> None:
         if self.dry_run:
@@ -813,12 +824,12 @@ class Confined:
         with self._locate(path, follow=False, make_parents=make_parents) as loc:
             if loc.st is not None and stat.S_ISDIR(loc.st.st_mode):
                 raise Refused(loc.path, "is a directory")
+            self._need_parent(loc, make_parents)
             if self.dry_run:
                 self._written[loc.path] = data
                 self._removed.discard(loc.path)
                 return Outcome("write", loc.path, "file", files=1, bytes=len(data))
-            if loc.parent_fd is None:
-                raise Refused(loc.path, "its directory does not exist")
+            assert loc.parent_fd is not None
             self._replace(loc, data, mode, uid, gid)
             return Outcome("write", loc.path, "file", files=1, bytes=len(data))
 
@@ -873,6 +884,8 @@ class Confined:
                     raise Refused(loc.path, "exists and is not a directory")
                 return None
             if self.dry_run:
+                parts = loc.path.split("/")
+                self._created_dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
                 return Outcome("mkdir", loc.path, "dir", dirs=1)
             if loc.parent_fd is None:
                 raise Refused(loc.path, "its parent does not exist")
@@ -890,9 +903,9 @@ class Confined:
         with self._locate(path, follow=False) as loc:
             if loc.st is not None and stat.S_ISDIR(loc.st.st_mode):
                 raise Refused(loc.path, "is a directory")
+            self._need_parent(loc, False)
             if not self.dry_run:
-                if loc.parent_fd is None:
-                    raise Refused(loc.path, "its directory does not exist")
+                assert loc.parent_fd is not None
                 tmp = f".{loc.name[:200]}.sysprep-{secrets.token_hex(4)}"
                 os.symlink(target, tmp, dir_fd=loc.parent_fd)
                 os.rename(tmp, loc.name, src_dir_fd=loc.parent_fd, dst_dir_fd=loc.parent_fd)

@@ -29,7 +29,8 @@ def run(ctx: Context) -> None:
         olds, volumes = list(group.pvs), list(group.pvs.values())
         ctx.note(Outcome("set-uuid", f"dev/{vg.name}", "device",
                          detail=f"volume group {vg.id} and {len(volumes)} physical volume(s)"))
-        if ctx.dry_run:
+        if ctx.dry_run:  # the new UUIDs are not known yet: the devices file keeps its size
+            pvids.update({old.replace("-", ""): old.replace("-", "") for old in olds})
             continue
         devices = [img.device(v) for v in volumes]
         for old, vol, dev in zip(olds, volumes, devices):
@@ -45,7 +46,8 @@ def run(ctx: Context) -> None:
         new_text = text
         for old, new in pvids.items():
             new_text = re.sub(rf"\bPVID={re.escape(old)}\b", f"PVID={new}", new_text)
-        if new_text != text:
+        names_one = any(re.search(rf"\bPVID={re.escape(old)}\b", text) for old in pvids)
+        if new_text != text or (ctx.dry_run and names_one):
             ctx.write(DEVICES_FILE, new_text)
 
 

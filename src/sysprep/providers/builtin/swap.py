@@ -15,11 +15,11 @@ def run(ctx: Context) -> None:
     if not swaps:
         ctx.info("no swap partition or logical volume in the image")
     for vol in swaps:
+        # the record is the same in a dry run: how the zeros got there goes to the log only
         detail = f"recreated with UUID {vol.probe.uuid}" + (f", label {vol.probe.label}" if vol.probe.label else "")
-        if not ctx.dry_run:
-            how = ops.recreate_swap(img, vol)
-            detail = f"{how}, {detail}"
         ctx.note(Outcome("wipe", vol.name.lstrip("/"), "device", bytes=vol.size, detail=detail))
+        if not ctx.dry_run:
+            ctx.info(f"{vol.name}: {ops.recreate_swap(img, vol)}")
     for line in (ctx.fs.read_text("etc/fstab") or "").splitlines():
         fields = line.split()
         if len(fields) >= 3 and fields[2] == "swap" and fields[0].startswith("/") \
