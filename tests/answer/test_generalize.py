@@ -312,3 +312,17 @@ def test_a_crash_and_a_rerun_count_one_rearm(dirty):
                             dirty.path], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert count(dirty.path) == 1
+
+
+def test_an_answer_file_left_in_the_image_with_clear_passwords_is_retired(dirty, run):
+    """Found by the implicit search (etc/sysprep), cached with hashes; the clear original goes."""
+    root = dirty.path
+    os.makedirs(f"{root}/etc/sysprep", exist_ok=True)
+    with open(f"{root}/etc/sysprep/unattend.yaml", "w") as f:
+        f.write("oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+                "        - Name: op\n          Password: {Value: 'Plain-Secret-77', PlainText: true}\n")
+    r = run("--generalize", "--oobe", "--root", root)
+    assert r.code == 0, r.err
+    assert not os.path.exists(f"{root}/etc/sysprep/unattend.yaml")
+    assert "Plain-Secret-77" not in open(f"{root}/var/lib/sysprep/unattend.xml").read()
+    assert "held passwords in clear" in r.err

@@ -120,6 +120,20 @@ def for_run(fs: Confined, unattend: str | None, *, strict: bool = False) -> Answ
     return find(fs, live=False, strict=strict)
 
 
+def image_file(fs: Confined) -> str | None:
+    """The answer file the implicit search takes from the image (/etc/sysprep/unattend.*)."""
+    return next((rel for rel in IMAGE_FILES if fs.lstat(rel) is not None), None)
+
+
+def retire_image_file(fs: Confined, answer: Answer) -> Outcome | None:
+    """Once an answer file found in the image is cached (passwords hashed), the original goes
+    when it holds passwords in clear: every clone would carry them otherwise."""
+    if answer.origin != "image" or not answer.secrets:
+        return None
+    rel = image_file(fs)
+    return fs.remove(rel) if rel is not None else None
+
+
 # -- writing ---------------------------------------------------------------------------------
 
 def store(fs: Confined, answer_or_source: Answer | str, *,
@@ -159,9 +173,9 @@ def scrub_secrets(fs: Confined, pass_name: str) -> int:
 
 def _write(fs: Confined, data: bytes) -> Outcome:
     fs.mkdir(CACHE_DIR, 0o755)
-    if fs.lstat(CACHE) is not None:
-        fs.remove(CACHE)  # a new file: mode 0600 and root's, whatever the old one was
-    return fs.write(CACHE, data, mode=0o600, uid=0, gid=0)
+    # replaced in one step (a crash leaves the old copy or the new, never none), as a new
+    # file: mode 0600 and root's, whatever the old one was
+    return fs.write(CACHE, data, mode=0o600, uid=0, gid=0, fresh=True)
 
 
 # -- secrets in the tree ---------------------------------------------------------------------

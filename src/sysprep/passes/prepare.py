@@ -261,6 +261,11 @@ def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
     verb = "would cache" if target.fs.dry_run else "cached"
     log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
              "unattend")
+    retired = answer_cache.retire_image_file(target.fs, answer)
+    if retired is not None:
+        log.record({"provider": "unattend", **retired.record()})
+        log.warning(f"/{retired.path} held passwords in clear: removed from the image (its "
+                    f"settings are cached in /{answer_cache.CACHE})", "unattend")
 
 
 def generalize_commands(answer: Answer) -> Provider:

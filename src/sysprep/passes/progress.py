@@ -118,4 +118,6 @@ def write(fs: Confined, progress: Progress) -> None:
         return
     progress.updated = now()
     fs.mkdir(PROGRESS_FILE.rsplit("/", 1)[0], 0o755)
-    fs.write(PROGRESS_FILE, (json.dumps(progress.to_json(), indent=1) + "\n").encode(), mode=0o644)
+    # 0600: command lines may carry tokens, like the answer file they come from
+    fs.write(PROGRESS_FILE, (json.dumps(progress.to_json(), indent=1) + "\n").encode(), mode=0o600,
+             fresh=True)

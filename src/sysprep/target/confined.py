@@ -814,11 +814,13 @@ class Confined:
         uid: int = 0,
         gid: int = 0,
         make_parents: bool = False,
+        fresh: bool = False,
     ) -> Outcome:
         """Atomically replace (or create) a file with `data`.
 
         An existing regular file keeps its mode, owner, ACLs, extended attributes and SELinux
-        label; `mode`, `uid` and `gid` apply to a new file. A symlink at the path is replaced
+        label; `mode`, `uid` and `gid` apply to a new file, or always with `fresh` (a file
+        that must be exactly root's 0600 whatever it was). A symlink at the path is replaced
         by the file, never followed.
         """
         with self._locate(path, follow=False, make_parents=make_parents) as loc:
@@ -830,14 +832,15 @@ class Confined:
                 self._removed.discard(loc.path)
                 return Outcome("write", loc.path, "file", files=1, bytes=len(data))
             assert loc.parent_fd is not None
-            self._replace(loc, data, mode, uid, gid)
+            self._replace(loc, data, mode, uid, gid, keep_metadata=not fresh)
             return Outcome("write", loc.path, "file", files=1, bytes=len(data))
 
-    def _replace(self, loc: _Located, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> None:
+    def _replace(self, loc: _Located, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0,
+                 *, keep_metadata: bool = True) -> None:
         assert loc.parent_fd is not None
         dfd = loc.parent_fd
         old_fd = None
-        if loc.st is not None and stat.S_ISREG(loc.st.st_mode):
+        if keep_metadata and loc.st is not None and stat.S_ISREG(loc.st.st_mode):
             try:
                 old_fd = os.open(loc.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                                  dir_fd=dfd)
