@@ -145,10 +145,11 @@ def prepare(req: Request, log: RunLog) -> Report:
             license = rearm.for_run(target.fs, answer)
             rearm.check(license, cycle)  # the 4th rearm of a single license: refused, nothing changed
         plan = replace(plan, answer=answer, license=license, cycle=cycle)
-        commands = bool(req.generalize and answer is not None and answer.run_synchronous("generalize"))
-        if not req.dry_run and not target.live and (
-                commands or any(p.source.startswith("target ") for p in plan.providers)):
-            bwrap()  # the image's own code needs the sandbox: fail now, not half-way
+        if not req.dry_run and not target.live:
+            # the image's own code (its providers, answer-file commands, the tools providers
+            # run: update-initramfs, restorecon...) runs only in the sandbox: fail now, not
+            # half-way through the run
+            bwrap()
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
