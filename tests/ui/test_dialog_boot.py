@@ -7,6 +7,7 @@ import io
 import os
 import sys
 
+from sysprep.commands import boot as dialog_command
 from sysprep.firstboot import units
 from sysprep.log import RunLog
 from sysprep.passes import boot
@@ -42,7 +43,7 @@ def test_dialog_after_the_audit_passes_reseals_to_oobe(dirty, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("1\ny\n\ny\n"))
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
-    assert boot.run_dialog(spec, RunLog(quiet=True)) is boot.Result.DONE
+    assert dialog_command.run_dialog(spec, RunLog(quiet=True)) is boot.Result.DONE
     assert "System Cleanup Action" in out.getvalue()
     assert "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in state_of(dirty.path)
 
@@ -53,7 +54,7 @@ def test_closing_the_dialog_leaves_audit_mode_alone(dirty, monkeypatch):
     monkeypatch.setenv("SYSPREP_UI", "plain")
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     monkeypatch.setattr(sys, "stdout", io.StringIO())
-    assert boot.run_dialog(spec, RunLog(quiet=True)) is boot.Result.IDLE
+    assert dialog_command.run_dialog(spec, RunLog(quiet=True)) is boot.Result.IDLE
     assert "IMAGE_STATE_SPECIALIZE_RESEAL_TO_AUDIT" in state_of(dirty.path)
 
 
@@ -61,4 +62,4 @@ def test_no_dialog_outside_audit_mode(dirty, monkeypatch):
     monkeypatch.setenv("SYSPREP_CONSOLE", "/nonexistent")
     assert sysprep("--generalize", "--oobe", "--root", dirty.path, "--quiet").code == 0
     spec = TargetSpec(TargetKind.ROOT, root=dirty.path)
-    assert boot.run_dialog(spec, RunLog(quiet=True)) is boot.Result.IDLE
+    assert dialog_command.run_dialog(spec, RunLog(quiet=True)) is boot.Result.IDLE

@@ -51,7 +51,7 @@ class Answer:
     def computer_name(self, p="specialize"):
         return self._get("computer_name", p)
 
-    def local_accounts(self, p, hasher):
+    def local_accounts(self, p, hasher=None):
         return self._get("accounts", p) or ()
 
     def oobe(self, p="oobeSystem"):

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from sysprep import cli
 from sysprep.errors import ExitCode
 from sysprep.log import RunLog
-from sysprep.passes import boot, preflight
+from sysprep.passes import boot, preflight, state
+from sysprep.passes.state import ImageState
+from sysprep.request import TargetSpec
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
@@ -33,7 +36,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
     log = RunLog()
     try:
         if ns.stage == "dialog":
-            result = boot.run_dialog(spec, log)
+            result = run_dialog(spec, log)
         else:
             result = boot.run_stage(spec, ns.stage, log, retry=ns.retry)
     finally:
@@ -42,3 +45,41 @@ def run(ns: argparse.Namespace, name: str) -> int:
         print(json.dumps({"stage": ns.stage, "result": result.value}))
     boot.power(result, not spec.offline, log)
     return int(ExitCode.FAILURE if result is boot.Result.FAILED else ExitCode.OK)
+
+
+def run_dialog(spec: TargetSpec, log: RunLog) -> boot.Result:
+    """Audit mode, after the audit passes: the Sysprep dialog on the console (the seed shows
+    it on the audit-mode desktop). Its choice runs as the same command line would."""
+    from sysprep.passes.prepare import finish, prepare
+    from sysprep.target import open_target_readonly
+    from sysprep.ui import console, dialog
+    from sysprep.ui.terminal import detect
+
+    with open_target_readonly(spec) as target:
+        st = state.read(target.fs)
+        live = target.live
+    if st is None or st.image_state is not ImageState.SPECIALIZE_RESEAL_TO_AUDIT or st.pending:
+        return boot.Result.IDLE
+    where = console.console_path(interactive=cli.stdin_is_terminal(), live=live)
+    if where is None:
+        return boot.Result.IDLE
+    base = [] if live else ["--root", spec.root]
+
+    def work(channel: console.Channel) -> dict[str, Any]:
+        choice = dialog.ask(spec.describe(), not live, base, terminal=detect(0, 1))
+        return {"argv": choice.argv() if choice else None}
+
+    child = console.ConsoleChild(where, work)
+    child.start()
+    answer = child.wait() or {}
+    argv = answer.get("argv")
+    if not argv:
+        log.step("the Sysprep dialog was closed: audit mode goes on")
+        return boot.Result.IDLE
+    req, _ = cli.parse([*argv, *base])
+    log.step(f"the Sysprep dialog runs: sysprep {' '.join([*argv, *base])}")
+    report = prepare(req, log)
+    if report.failed:
+        return boot.Result.FAILED
+    finish(req, log)
+    return boot.Result.DONE

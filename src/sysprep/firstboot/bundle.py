@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import sysprep
-from sysprep.errors import UsageError
+from sysprep.errors import RunError, UsageError
 from sysprep.target.confined import Confined, Outcome
 
 BUNDLE = "usr/lib/sysprep/sysprep.pyz"
@@ -57,8 +57,10 @@ def _vendored_roots() -> list[tuple[str, Path]]:
     found = []
     for name in VENDORED:
         spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            continue
+        if spec is None or spec.origin is None:  # the image's runtime would fail at boot
+            raise RunError(f"the runtime for the image needs the Python package {name!r}, which "
+                           "is not installed here: install sysprep with its dependencies "
+                           "(pip install sysprep)")
         origin = Path(spec.origin)
         found.append((name, origin.parent if origin.name == "__init__.py" else origin))
     return found

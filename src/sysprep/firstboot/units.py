@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass
 
 from sysprep.target.confined import Confined, Outcome
 
@@ -130,11 +129,6 @@ AUTOLOGIN = """\
 ExecStart=
 ExecStart=-/sbin/agetty --autologin root --noclear %I $TERM
 """
-
-
-@dataclass(frozen=True)
-class Installed:
-    outcomes: tuple[Outcome, ...]
 
 
 def has_systemd(fs: Confined) -> bool:

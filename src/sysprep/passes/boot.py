@@ -121,45 +121,6 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
             unattend.close()
 
 
-def run_dialog(spec: TargetSpec, log: RunLog) -> Result:
-    """Audit mode, after the audit passes: the Sysprep dialog on the console (the seed shows
-    it on the audit-mode desktop). Its choice runs as the same command line would."""
-    from sysprep import cli
-    from sysprep.passes.prepare import finish, prepare
-    from sysprep.target import open_target_readonly
-    from sysprep.ui import console, dialog
-    from sysprep.ui.terminal import detect
-
-    with open_target_readonly(spec) as target:
-        st = state.read(target.fs)
-        live = target.live
-    if st is None or st.image_state is not ImageState.SPECIALIZE_RESEAL_TO_AUDIT or st.pending:
-        return Result.IDLE
-    where = console.console_path(interactive=cli.stdin_is_terminal(), live=live)
-    if where is None:
-        return Result.IDLE
-    base = [] if live else ["--root", spec.root]
-
-    def work(channel: console.Channel) -> dict[str, Any]:
-        choice = dialog.ask(spec.describe(), not live, base, terminal=detect(0, 1))
-        return {"argv": choice.argv() if choice else None}
-
-    child = console.ConsoleChild(where, work)
-    child.start()
-    answer = child.wait() or {}
-    argv = answer.get("argv")
-    if not argv:
-        log.step("the Sysprep dialog was closed: audit mode goes on")
-        return Result.IDLE
-    req, _ = cli.parse([*argv, *base])
-    log.step(f"the Sysprep dialog runs: sysprep {' '.join([*argv, *base])}")
-    report = prepare(req, log)
-    if report.failed:
-        return Result.FAILED
-    finish(req, log)
-    return Result.DONE
-
-
 def _clear_failure(fs: Any, st: State) -> State:
     record = prog.read(fs)
     if record is not None:

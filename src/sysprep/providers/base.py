@@ -73,10 +73,6 @@ class Provider:
         return (PHASE_ORDER[self.phase], self.order, self.name)
 
 
-class ProviderFailed(Exception):
-    """Raised by a provider (or its context) when its work could not be done."""
-
-
 class Context:
     """The one way a provider touches the target."""
 

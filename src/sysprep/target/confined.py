@@ -948,17 +948,6 @@ class Confined:
                 raise Refused(loc.path, "changed while it was being opened")
             return fd
 
-    def open_read_fd(self, path: str) -> int | None:
-        """A read-only descriptor of a regular file inside the root, or None."""
-        try:
-            with self._locate(path, follow=True) as loc:
-                if loc.st is None or loc.parent_fd is None or not stat.S_ISREG(loc.st.st_mode):
-                    return None
-                return os.open(loc.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                               dir_fd=loc.parent_fd)
-        except Refused:
-            return None
-
 
 def _fchmod_at(dfd: int, name: str, mode: int) -> None:
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)

@@ -109,17 +109,9 @@ def _value(answer: Any, getter: str, passes: tuple[str, ...] = ("oobeSystem", "s
     """The first value the answer file gives for a setting in these passes (None if none)."""
     if answer is None:
         return None
-    fn = getattr(answer, getter, None)
-    if fn is None:
-        return None
+    fn = getattr(answer, getter)
     for p in passes:
-        try:
-            value = fn(p)
-        except TypeError:  # a getter that also takes a password hasher: only presence matters
-            try:
-                value = fn(p, lambda _secret: "!")
-            except TypeError:
-                value = fn()
+        value = fn(p)
         if value:
             return value
     return None
