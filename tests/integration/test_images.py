@@ -278,6 +278,114 @@ def test_the_disks_of_one_guest(tmp_path):
     assert wait_clean(image) == [] and wait_clean(second) == []
 
 
+def partition_uuid(image: str, offset: int) -> str:
+    """The UUID blkid reads in the file system at `offset` of a raw image."""
+    return subprocess.run(["blkid", "-p", "-O", str(offset), "-o", "value", "-s", "UUID", image],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def partition_offsets(image: str) -> list[int]:
+    table = json.loads(subprocess.run(["sfdisk", "-J", image], capture_output=True, text=True,
+                                      check=True).stdout)["partitiontable"]
+    return [p["start"] * table.get("sectorsize", 512) for p in table["partitions"]]
+
+
+@pytest.mark.parametrize("data_at", ["srv/data", "var/lib/sysprep"])
+def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path):
+    """The UUIDs change after unmounting; then the root (and, when the state lives on a file
+    system of its own, that one too) is mounted again for the final state."""
+    image, facts = copy_of(Recipe("srv-data"), tmp_path)
+    if data_at != "srv/data":
+        images.write_files(image, {
+            "etc/fstab": (f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+                          f"UUID={facts.data_uuid} /{data_at} ext4 defaults 0 2\n", 0o644),
+            f"{data_at}/.keep": ("", 0o644)})
+    r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
+    assert wait_clean(image) == []
+    files = images.read_files(image, ["/etc/fstab", "/var/lib/sysprep/state.ini",
+                                      "/var/lib/sysprep/panther/setupact.log"])
+    assert "ImageState = IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in (files["/var/lib/sysprep/state.ini"] or "")
+    # the UUID changes (made after unmounting) are in the image's own log, before the state
+    log = files["/var/lib/sysprep/panther/setupact.log"] or ""
+    assert f"/dev/sda2: UUID {facts.data_uuid} -> " in log
+    assert log.index(f"UUID {facts.data_uuid} -> ") < log.index("image state is now")
+    named = dict(line.split()[1::-1] for line in (files["/etc/fstab"] or "").splitlines() if line.strip())
+    real = [partition_uuid(image, off) for off in partition_offsets(image)]
+    assert named == {"/": f"UUID={real[0]}", f"/{data_at}": f"UUID={real[1]}"}
+    assert not {facts.root_uuid, facts.data_uuid} & set(real)
+
+
+def test_a_failed_uuid_change_leaves_the_image_undeployable_and_says_why(tmp_path):
+    """e2fsck refuses a file system with a feature it does not know (the kernel mounts it):
+    the UUID cannot change after unmounting, though fstab already names the new one."""
+    image, facts = copy_of(Recipe("mbr-ext4"), tmp_path)
+    lo = subprocess.run(["losetup", "-f", "--show", "-o", str(1024 * 1024), image],
+                        capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        with open(lo, "rb") as f:
+            f.seek(1024 + 0x5C)  # s_feature_compat
+            compat = int.from_bytes(f.read(4), "little")
+        subprocess.run(["debugfs", "-w", "-R", f"ssv feature_compat {compat | 1 << 31:#x}", lo],
+                       capture_output=True, check=True)
+    finally:
+        subprocess.run(["losetup", "-d", lo], check=True)
+    r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    report = json.loads(r.stdout)  # the report is still printed
+    assert report["image_state"] == "IMAGE_STATE_UNDEPLOYABLE"
+    assert "e2fsck found problems on /dev/sda1" in report["error"]
+    errors = [line for line in r.stderr.splitlines() if line.startswith("sysprep: error:")]
+    assert len(errors) == 1 and "unsupported feature" in errors[0], r.stderr
+    assert wait_clean(image) == []
+    files = images.read_files(image, ["/etc/fstab", "/var/lib/sysprep/state.ini",
+                                      "/var/lib/sysprep/panther/setuperr.log"])
+    state_ini = files["/var/lib/sysprep/state.ini"] or ""
+    assert "ImageState = IMAGE_STATE_UNDEPLOYABLE" in state_ini
+    assert "LastError = after unmounting, /dev/sda1: UUID" in state_ini
+    assert "unsupported feature" in state_ini
+    assert "unsupported feature" in (files["/var/lib/sysprep/panther/setuperr.log"] or "")
+    assert partition_uuid(image, 1024 * 1024) == facts.root_uuid  # unchanged...
+    assert facts.root_uuid not in (files["/etc/fstab"] or "")  # ...unlike what fstab names
+
+
+JUNK = "SYSPREP-JUNK-MARKER-0123456789\n"
+
+
+def test_zero_fill_and_discard_stay_on_the_image_when_image_code_moves_a_mount_point(tmp_path):
+    """An image provider renames /srv (the folder holding the /srv/data mount point) and plants
+    /srv -> a host folder: sysprep's zero-fill and discard must still reach the image's
+    /srv/data, never the host folder."""
+    image, _ = copy_of(Recipe("srv-data", extra=(("srv/data/junk.log", JUNK * 100000, 0o644),)),
+                       tmp_path)
+    host = tmp_path / "host"
+    host.mkdir()
+    # a small file system of its own: were it filled, the host would not be
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(host)], check=True)
+    try:
+        (host / "data").mkdir()
+        images.write_files(image, {"etc/sysprep/providers.d/generalize/50-move-srv": (
+            "#!/bin/sh\nset -e\nrm /srv/data/junk.log\n/bin/busybox sync\n"
+            f"/bin/busybox mv /srv /srv.moved\n/bin/busybox ln -s {host} /srv\n", 0o755)})
+        r = sysprep("--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify")
+        assert r.returncode == 0, r.stderr
+        assert "[x-50-move-srv]" in r.stderr
+        assert "could not discard" not in r.stderr
+        assert "discarded the free space of /srv/data (/dev/sda2)" in r.stderr
+        assert os.listdir(host) == ["data"] and os.listdir(host / "data") == []
+        assert wait_clean(image) == []
+    finally:
+        subprocess.run(["umount", str(host)], check=True)
+    # the image's own /srv/data got the zeros: the removed file's blocks hold none of it
+    with open(image, "rb") as f:
+        tail = b""
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            assert JUNK.encode() not in tail + chunk
+            tail = chunk[-len(JUNK):]
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 def test_clear_errors_for_what_is_not_a_usable_image(tmp_path):

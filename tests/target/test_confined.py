@@ -27,6 +27,22 @@ def test_absolute_symlink_resolves_inside_the_root(root, outside):
     assert (outside / "canary").read_text() == "canary\n"
 
 
+def test_a_folder_opened_for_mounting_on_is_resolved_inside_the_root(root, outside):
+    os.symlink("/etc", root / "srv")
+    os.symlink(str(outside), root / "away")
+    with Confined(str(root)) as fs:
+        fd = fs.open_dir("srv")
+        try:
+            st = os.fstat(fd)
+            assert (st.st_dev, st.st_ino) == (os.stat(root / "etc").st_dev, os.stat(root / "etc").st_ino)
+        finally:
+            os.close(fd)
+        with pytest.raises(Refused, match="not a directory"):
+            fs.open_dir("away")  # /tmp/.../host is not inside the root
+        with pytest.raises(Refused, match="not a directory"):
+            fs.open_dir("etc/passwd")
+
+
 def test_symlink_to_etc_resolves_to_the_roots_etc(root):
     (root / "var/log").rmdir()
     os.symlink("/etc", root / "var/log")

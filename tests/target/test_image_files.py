@@ -12,7 +12,7 @@ import pytest
 from sysprep.errors import UsageError
 from sysprep.providers.builtin import fs_uuids
 from sysprep.target.image import formats
-from sysprep.target.image.cleanup import Cleanup, Terminated
+from sysprep.target.image.cleanup import Cleanup, Terminated, shielded
 from sysprep.target.image.session import mount_options
 
 MIB = 1024 * 1024
@@ -120,6 +120,17 @@ def test_signals_are_ignored_while_unwinding():
     with Cleanup() as stack:
         stack.callback(lambda: seen.append(signal.getsignal(signal.SIGINT)))
     assert seen == [signal.SIG_IGN]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_work_that_must_not_be_cut_in_half_ignores_termination_signals():
+    with Cleanup():  # SIGTERM stops a run...
+        with shielded():  # ...but not while a file system's UUID changes
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

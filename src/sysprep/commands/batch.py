@@ -65,6 +65,8 @@ class Job:
         if self.exit_code in (0, None):
             return ""
         if self.report:
+            if self.report.get("error"):
+                return str(self.report["error"])
             for p in self.report.get("providers", []):
                 if p.get("status") == "failed" and p.get("errors"):
                     return f"{p['name']}: {p['errors'][0]}"

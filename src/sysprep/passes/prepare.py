@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
@@ -32,7 +32,7 @@ from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
 from sysprep.target import Target, open_target
-from sysprep.target.confined import Refused
+from sysprep.target.confined import Confined, Refused
 from sysprep.target.sandbox import bwrap
 
 SETUPCOMPLETE_DONE = "var/lib/sysprep/setupcomplete.done"  # the boot engine's record of it
@@ -155,10 +155,36 @@ def prepare(req: Request, log: RunLog) -> Report:
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.check_release(target, log)  # validation done: from here on, changes
         try:
-            return _execute(req, target, plan, log)
+            report = _execute(req, target, plan, log)
         finally:
             if target.image is not None:
                 log.close()  # the log files are in the image: let it be unmounted
+        if target.image is not None:
+            _finish_image(target, report, log)
+        return report
+
+
+def _finish_image(target: Target, report: Report, log: RunLog) -> None:
+    """Unmount the image and do the work that waited for that (new file system UUIDs). When
+    it fails, the run fails: the image is left UNDEPLOYABLE with the reason (written by the
+    recorder `_work` handed over), and the report, still printed, says so too."""
+    img = target.image
+    assert img is not None
+    recording = img.recording
+    target.fs.close()  # nothing may keep the root busy
+    try:
+        error = img.finish()
+        logged = recording  # by the recorder, in the image's log too
+    except RunError as e:
+        error, logged = str(e), False
+    if not error:
+        return
+    if not logged:
+        log.error(error)
+    report.error = error
+    report.errors = log.errors
+    if recording:  # the final state was not written: the image is left UNDEPLOYABLE
+        report.image_state = ImageState.UNDEPLOYABLE.value
 
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
@@ -185,7 +211,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
                          persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm)
     state.write(fs, undeployable)
     try:
-        failed = _work(req, target, plan, log, report)
+        failed = _work(req, target, plan, log, report, undeployable)
     except (SysprepError, OSError) as e:  # whatever stopped the run is in the state
         message = str(e) if isinstance(e, SysprepError) else f"{e.strerror or e}: {e.filename or ''}"
         try:
@@ -204,15 +230,20 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         report.image_state = plan.final.value
     if req.dry_run:
         report.plan = log.take_records()
+    elif target.image is not None and target.image.recording:
+        log.step(f"image state becomes {plan.final.value} once the work that waits for the "
+                 "file systems to be unmounted is done")
     else:
         log.step(f"image state is now {plan.final.value}")
         os.sync()
     return report
 
 
-def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report) -> str | None:
+def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
+          undeployable: State) -> str | None:
     """The run proper, once the state says UNDEPLOYABLE: the failure of a provider, or None
-    when everything is done and the final state is recorded."""
+    when everything is done and the final state is recorded (or, for work that waits until
+    the image is unmounted, handed to the image session to record after it)."""
     fs = target.fs
     failed = None
     if plan.answer is not None:
@@ -244,8 +275,32 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report)
     checkpoint("before-state")
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
-    state.write(fs, final)
+    if target.image is not None and target.image.has_deferred:
+        # new UUIDs are given once the file systems are unmounted: until that is done too, the
+        # image stays UNDEPLOYABLE (its fstab already names them)
+        target.image.record_when_done(state.STATE_DIR, _recorder(log, final, undeployable))
+    else:
+        state.write(fs, final)
     return None
+
+
+def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confined, str], None]:
+    """The last step of an image run whose work went on after unmounting: record `final`, or
+    UNDEPLOYABLE with what failed, in the image's root mounted again; the log goes in too."""
+
+    def record(fs: Confined, error: str) -> None:
+        log.attach(fs, PANTHER)  # with what was logged since the image was unmounted
+        try:
+            if error:
+                log.error(error)
+                state.write(fs, undeployable.but(last_error=error))
+            else:
+                state.write(fs, final)
+                log.step(f"image state is now {final.image_state.value}")
+        finally:
+            log.close()
+
+    return record
 
 
 def use_answer(target: Target, plan: Plan, log: RunLog) -> None:

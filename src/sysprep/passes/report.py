@@ -32,10 +32,11 @@ class Report:
     plan: list[dict[str, object]] = field(default_factory=list)  # dry run: every action
     warnings: int = 0
     errors: int = 0
+    error: str = ""  # what failed after the providers (an image's deferred work)
 
     @property
     def failed(self) -> bool:
-        return any(p.status == "failed" for p in self.providers)
+        return bool(self.error) or any(p.status == "failed" for p in self.providers)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -58,6 +59,8 @@ class Report:
         total_bytes = sum(p.bytes for p in self.providers)
         print(f"  total: {sum(p.actions for p in self.providers)} changes, {total_files} files, "
               f"{_size(total_bytes)}; {self.warnings} warnings, {self.errors} errors", file=out)
+        if self.error:
+            print(f"Failed: {self.error}", file=out)
         if self.image_state:
             print(f"Image state: {self.image_state}", file=out)
         if self.log_folder:

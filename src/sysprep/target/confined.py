@@ -948,6 +948,15 @@ class Confined:
                 raise Refused(loc.path, "changed while it was being opened")
             return fd
 
+    def open_dir(self, path: str) -> int:
+        """A descriptor of a directory inside the root, resolved like every path (never into
+        a mount that is not the target's): for acting on the directory itself (mounting on a
+        folder of it) without naming it by a host path again."""
+        with self._locate(path, follow=True) as loc:
+            if loc.st is None or not stat.S_ISDIR(loc.st.st_mode):
+                raise Refused(loc.path, "not a directory")
+            return self._open_dir(loc)
+
 
 def _fchmod_at(dfd: int, name: str, mode: int) -> None:
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)

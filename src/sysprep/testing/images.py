@@ -14,6 +14,8 @@ Layouts:
 * ``gpt-btrfs``: GPT, one btrfs file system with subvolumes ``@`` (/) and ``@home`` (/home).
 * ``two-roots``: two ext4 partitions that each hold a system (to test --root-fs).
 * ``two-disks``: the root on one disk, /home on a second one (``IMAGE.disk2``).
+* ``srv-data``: MBR, an ext4 root and a second ext4 partition mounted at /srv/data (a mount
+  point in a folder of the root, which image code could rename).
 
 The content is either the cached debootstrap Debian root (``source="debian"``, dirtied like
 a used machine) or sysprep's synthetic dirty root (``source="dirty"``, seconds to make).
@@ -81,6 +83,7 @@ class Facts:
     root_uuid: str = ""
     swap_uuid: str = ""
     home_uuid: str = ""
+    data_uuid: str = ""
     machine_id: str = ""
     kernel: str = ""
     identity: list[str] = field(default_factory=list)  # paths that generalize must remove
@@ -155,7 +158,8 @@ def build(recipe: Recipe, out: str, work: str) -> Facts:
         os.chmod(p, mode)
     raw = out if recipe.format == "raw" else out + ".raw"
     builders = {"gpt-lvm": _gpt_lvm, "mbr-ext4": _mbr_ext4, "gpt-xfs": _gpt_xfs,
-                "gpt-btrfs": _gpt_btrfs, "two-roots": _two_roots, "two-disks": _two_disks}
+                "gpt-btrfs": _gpt_btrfs, "two-roots": _two_roots, "two-disks": _two_disks,
+                "srv-data": _srv_data}
     builders[recipe.layout](recipe, tree, raw, work, facts)
     if recipe.format == "qcow2":
         run("qemu-img", "convert", "-O", "qcow2", raw, out)
@@ -452,6 +456,25 @@ def _two_disks(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
     _mkfs_ext4(second, 0, home_mb * MIB, home, facts.home_uuid, "home")
 
 
+def _srv_data(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
+    """An ext4 root and, on partition 2, an ext4 file system mounted at /srv/data."""
+    data = os.path.join(work, "data")
+    inside = os.path.join(tree, "srv", "data")
+    os.makedirs(inside, exist_ok=True)
+    shutil.move(inside, data)
+    os.mkdir(inside, 0o755)
+    facts.root_uuid, facts.data_uuid = str(uuid.uuid4()), str(uuid.uuid4())
+    root_mb, data_mb = _size(recipe, tree, 0), max(64, _tree_size_mb(data) * 2 + 32)
+    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+                              f"UUID={facts.data_uuid} /srv/data ext4 defaults 0 2\n")
+    with open(raw, "wb") as f:
+        f.truncate((root_mb + data_mb + 2) * MIB)
+    run("sfdisk", "-q", raw, input=f"label: dos\nstart=2048, size={root_mb * 2048}, type=83\n"
+                                   f"start={2048 + root_mb * 2048}, type=83\n")
+    _mkfs_ext4(raw, MIB, root_mb * MIB, tree, facts.root_uuid, "root")
+    _mkfs_ext4(raw, (root_mb + 1) * MIB, data_mb * MIB, data, facts.data_uuid, "data")
+
+
 def _two_roots(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
     facts.root_uuid = str(uuid.uuid4())
     other = str(uuid.uuid4())
@@ -547,6 +570,12 @@ def read_files(image: str | list[str], paths: list[str]) -> dict[str, str | None
     return _helper("read", json.dumps(disks), *paths)  # type: ignore[return-value]
 
 
+def write_files(image: str, files: dict[str, tuple[str, int]]) -> None:
+    """Put files into an image (path -> (text, mode); folders made as needed), with sysprep's
+    own read-write attach, in a private namespace: for a test to plant what it needs."""
+    _helper("write", image, json.dumps(files))
+
+
 def listing(image: str) -> dict[str, list[object]]:
     """Every entry of the image's file systems: path -> [kind, size, sha256 or link target]."""
     return _helper("list", image)  # type: ignore[return-value]
@@ -564,16 +593,25 @@ def _helper(*args: str) -> object:
     return json.loads(p.stdout)
 
 
-def _open(image: str | list[str]) -> Iterator[object]:
+def _open(image: str | list[str], *, write: bool = False) -> Iterator[object]:
     from sysprep.request import TargetKind, TargetSpec
     from sysprep.target.confined import Confined
     from sysprep.target.image import open_image
 
     disks = [image] if isinstance(image, str) else image
     spec = TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(d) for d in disks))
-    with open_image(spec, dry_run=True) as s, \
-            Confined(s.root_path, dry_run=True, own_mounts=s.own_mounts) as fs:
+    with open_image(spec, dry_run=not write) as s, \
+            Confined(s.root_path, dry_run=not write, own_mounts=s.own_mounts) as fs:
         yield fs
+
+
+def _write_main(image: str, files: dict[str, tuple[str, int]]) -> None:
+    from sysprep.target.confined import Confined
+
+    for fs in _open(image, write=True):
+        assert isinstance(fs, Confined)
+        for path, (text, mode) in files.items():
+            fs.write(path.lstrip("/"), text.encode(), mode=mode, make_parents=True)
 
 
 def _read_main(image: list[str], paths: list[str]) -> dict[str, str | None]:
@@ -617,10 +655,14 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["list"]:
         print(json.dumps(_list_main(args[1])))
         return 0
+    if args[:1] == ["write"]:
+        _write_main(args[1], json.loads(args[2]))
+        print("{}")
+        return 0
     p = argparse.ArgumentParser(prog="python -m sysprep.testing.images",
                                 description="Build a test disk image (for trying sysprep --image).")
     p.add_argument("layout", choices=("gpt-lvm", "mbr-ext4", "gpt-xfs", "gpt-btrfs", "two-roots",
-                                      "two-disks"))
+                                      "two-disks", "srv-data"))
     p.add_argument("out", help="where to write the image")
     p.add_argument("--debian", metavar="TARBALL", help="use this debootstrap root (else a synthetic dirty root)")
     p.add_argument("--format", choices=("raw", "qcow2"), default="raw")

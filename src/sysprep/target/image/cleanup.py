@@ -12,7 +12,7 @@ import contextlib
 import signal
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, Iterator
 
 CAUGHT = (signal.SIGTERM, signal.SIGHUP)
 QUIET = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -30,6 +30,21 @@ def _raise(signum: int, frame: FrameType | None) -> None:
     raise Terminated(signum)
 
 
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Ignore the termination signals meanwhile (so do the tools started meanwhile): for work
+    that must not be cut in half, such as a clean-up or changing a file system's UUID."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in QUIET}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
 class Cleanup(contextlib.ExitStack):
     """An ExitStack that turns termination signals into an orderly unwind."""
 
@@ -45,14 +60,9 @@ class Cleanup(contextlib.ExitStack):
         return self
 
     def __exit__(self, *exc: Any) -> bool:
-        quiet: dict[int, Any] = {}
-        if self._main:
-            for sig in QUIET:
-                quiet[sig] = signal.signal(sig, signal.SIG_IGN)
         try:
-            return bool(super().__exit__(*exc))
+            with shielded():
+                return bool(super().__exit__(*exc))
         finally:
-            if self._main:
-                restore: dict[int, Any] = {**quiet, **self._saved}
-                for signum, handler in restore.items():
-                    signal.signal(signum, handler)
+            for signum, handler in self._saved.items():
+                signal.signal(signum, handler)

@@ -26,7 +26,10 @@ def set_uuid(session: ImageSession, vol: Volume, new: str) -> None:
     if kind in EXT:
         fsck = run(["e2fsck", "-f", "-p", dev], check=False)
         if fsck.returncode not in (0, 1):
-            raise RunError(f"e2fsck found problems on {vol.name}: {fsck.stdout.strip()[-200:]}")
+            said = [line.strip() for line in (fsck.stderr + fsck.stdout).splitlines()
+                    if line.strip() and not line.startswith("e2fsck ")][:1] or [""]  # not the banner
+            raise RunError(f"e2fsck found problems on {vol.name} (exit status {fsck.returncode}): "
+                           f"{said[0][:200]}")
         run(["tune2fs", "-U", new, dev])
     elif kind == "xfs":
         run(["xfs_admin", "-U", new, dev])

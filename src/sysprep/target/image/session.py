@@ -7,11 +7,19 @@ device-mapper is needed. Inspect: the root is the file system with an os-release
 is mounted as the root's fstab says, on directories resolved inside the root by the
 confined layer. Everything lives in a private mount namespace, is tracked by one exit stack
 and is watched by the guardian, which cleans up if sysprep dies.
+
+Image code (its providers, answer-file commands) runs with the image's root bound read-write:
+it can rename folders and plant symbolic links. So a mount is made, used (zero-fill, discard)
+and unmounted through descriptors taken when it was made, never through a host path again.
+Work deferred until the file systems are unmounted (new UUIDs) comes last; a run that hands
+the session its final image state has it written only after that work, on the root file
+system mounted again for the purpose.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import inspect
 import json
@@ -29,12 +37,13 @@ from sysprep.errors import RunError, UsageError
 from sysprep.request import TargetSpec
 from sysprep.run import CLEAN_PATH, run, spawn
 from sysprep.target import osrelease
-from sysprep.target.confined import Confined
+from sysprep.target.confined import Confined, mount_id_of
 from sysprep.target.image import formats, fstab, guardian, loop, lvm, namespace
-from sysprep.target.image.cleanup import Cleanup
+from sysprep.target.image.cleanup import Cleanup, shielded
 from sysprep.target.image.partitions import Partition, PartitionTable, read_table
 from sysprep.target.image.probe import Probe, probe
 from sysprep.target.lock import TargetLock, _lock_dir
+from sysprep.target.mounts import read_mounts
 
 if TYPE_CHECKING:
     from sysprep.log import RunLog
@@ -42,6 +51,12 @@ if TYPE_CHECKING:
 WORK_PARENTS = ("/run/sysprep/images", "/tmp")
 EXPORT_TIMEOUT = 30.0
 BTRFS_TOP = "5"
+MNT_DETACH = 2
+UMOUNT_NOFOLLOW = 8
+_O_PATH_DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+# What a run writes once the deferred work ended: record(root file system, error or "").
+Record = Callable[[Confined, str], None]
 
 
 def _letters(i: int) -> str:
@@ -111,10 +126,21 @@ class Volume:
 @dataclass
 class Mounted:
     volume: Volume
-    path: str  # host path of the mount point (inside our private namespace)
+    path: str  # host path where it was mounted, for messages and the root's Confined only
     rel: str  # relative to the image's root; "" for the root itself
     options: tuple[str, ...]
     read_only: bool
+    extra: tuple[str, ...] = ()  # the options that choose what is mounted (btrfs subvolume)
+    fd: int = -1  # O_PATH descriptor of the mount's root, taken when it was mounted
+    parent_fd: int = -1  # O_PATH descriptor of the folder holding the mount point
+    name: str = ""  # the mount point's name in that folder
+    key: tuple[int, int, int | None] = (0, 0, None)  # st_dev, st_ino and mount id of its root
+
+
+@dataclass
+class _Recorder:
+    record: Record
+    holders: list[tuple[Volume, str, tuple[str, ...]]]  # what to mount again below the root
 
 
 @dataclass
@@ -137,6 +163,7 @@ class ImageSession:
     notes: list[str] = field(default_factory=list)
     deferred: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     say: Callable[[str], None] | None = None
+    _recorder: _Recorder | None = None
     _loops: list[loop.Loop] = field(default_factory=list)
     _raw_fds: dict[str, int] = field(default_factory=dict)  # opened, not yet a Disk
     _guardian: subprocess.Popen[bytes] | None = None
@@ -176,14 +203,57 @@ class ImageSession:
             raise RunError(f"internal error: {what} deferred in a dry run")
         self.deferred.append((what, action))
 
+    @property
+    def has_deferred(self) -> bool:
+        """Whether some work waits until the file systems are unmounted."""
+        return bool(self.deferred)
+
+    @property
+    def recording(self) -> bool:
+        """Whether a run handed its last step (its final image state) to the session."""
+        return self._recorder is not None
+
+    def record_when_done(self, path: str, record: Record) -> None:
+        """Hand over a run's last step: once the deferred work is done, the root file system
+        (and those of the image's mounts that hold `path`) is mounted again read-write and
+        record(fs, error) is called, error being "" when everything succeeded and what failed
+        otherwise. Until then the image keeps the state the run left it in."""
+        with _confined(self.root_path, self.own_mounts) as fs:
+            canonical = fs.realpath(path)
+        holders = [(m.volume, m.rel, m.extra) for m in self.mounts
+                   if m.rel and canonical is not None and (canonical + "/").startswith(m.rel + "/")]
+        self._recorder = _Recorder(record, holders)
+
+    def finish(self) -> str:
+        """Unmount every file system and do the deferred work; then, when a run handed over
+        its last step, mount the root again for it. Returns what failed ("" when nothing
+        did); raises RunError when the outcome could not be recorded."""
+        with shielded():  # Ctrl+C must not stop tune2fs half-way
+            errors = []
+            for step in (self._unmount_all, self._run_deferred):
+                try:
+                    step()
+                except (RunError, OSError) as e:
+                    errors.append(_why(e))
+            error = "; ".join(errors)
+            recorder, self._recorder = self._recorder, None
+            if recorder is not None:
+                try:
+                    self._record(recorder, error)
+                except (RunError, OSError) as e:
+                    raise RunError(f"{error + '; ' if error else ''}recording the image state: "
+                                   f"{_why(e)}") from None
+        return error
+
     def finalize(self, log: RunLog) -> None:
-        """After the providers: --zero-free-space and --sparsify on every mounted file system."""
+        """After the providers: --zero-free-space and --sparsify on every mounted file system,
+        each reached through the descriptor of its root taken when it was mounted."""
         self.say = log.step
         if not (self.spec.sparsify or self.spec.zero_free_space):
             return
         done: set[int] = set()
         for m in self.mounts:
-            if id(m.volume) in done:
+            if id(m.volume) in done or m.fd < 0:
                 continue  # btrfs subvolumes of one file system: once is enough
             done.add(id(m.volume))
             where = f"/{m.rel} ({m.volume.name})"
@@ -193,11 +263,11 @@ class ImageSession:
                 log.step(f"would {' and '.join(verbs)} the free space of {where}")
                 continue
             if self.spec.zero_free_space:
-                written = _zero_free_space(m.path)
+                written = _zero_free_space(m.fd, m.key[0])
                 log.step(f"wrote zeros over {written // (1024 * 1024)} MiB of free space on {where}")
             if self.spec.sparsify:
                 os.sync()
-                out = run(["fstrim", "-v", m.path], check=False)
+                out = run(["fstrim", "-v", f"/proc/{os.getpid()}/fd/{m.fd}"], check=False)
                 if out.returncode == 0:
                     trimmed = out.stdout.strip().split(":", 1)[-1].strip()
                     log.step(f"discarded the free space of {where}: {trimmed}")
@@ -221,12 +291,11 @@ class ImageSession:
             seen.add((f.dev, f.ino))
         for f in sorted(files, key=lambda f: (f.dev, f.ino)):
             self.cleanup.enter_context(TargetLock(f"image-{f.dev}-{f.ino}", f.path))
-        # unwound in reverse: unmount, deferred work, loops, files, then the guardian
+        # unwound in reverse: unmount and deferred work, loops, files, then the guardian
         self.cleanup.callback(self._stop_guardian)
         self.cleanup.callback(self._close_disks)
         self.cleanup.callback(self._close_loops)
-        self.cleanup.callback(self._run_deferred)
-        self.cleanup.callback(self._unmount_all)
+        self.cleanup.callback(self._unwind)
         raw_fds = self._raw_fds
         for f in files:
             mode = os.O_RDONLY if self.dry_run or f.format == "qcow2" else os.O_RDWR
@@ -454,7 +523,8 @@ class ImageSession:
         top = vol.probe.type == "btrfs" and subvol is None
         opts = ("subvolid=" + BTRFS_TOP,) if top else (("subvol=" + subvol,) if subvol else ())
         try:
-            mnt = self._mount(vol, point, "", read_only=True, extra=opts, track=False)
+            mnt = self._mount_in_workdir(vol, os.path.basename(point), read_only=True, extra=opts,
+                                         track=False)
         except RunError as e:  # a damaged file system need not stop the search for the root
             self.notes.append(str(e))
             os.rmdir(point)
@@ -483,7 +553,7 @@ class ImageSession:
         point = os.path.join(self.workdir, "root")
         os.mkdir(point, 0o755)
         opts = ("subvol=" + subvol,) if subvol else ()
-        self.root = self._mount(vol, point, "", read_only=self.dry_run, extra=opts)
+        self.root = self._mount_in_workdir(vol, "root", read_only=self.dry_run, extra=opts)
         with _confined(point, []) as fs:
             text = fs.read_text("etc/fstab", limit=1024 * 1024) or ""
         entries = [e for e in fstab.parse(text) if e.local and e.rel]
@@ -509,15 +579,20 @@ class ImageSession:
         with _confined(self.root_path, self.own_mounts) as fs:
             canonical = fs.realpath(e.rel)
             is_dir = canonical is not None and fs.is_dir(canonical)
-        if canonical is None or not is_dir:
-            self.notes.append(f"{where}: the mount point does not exist in the image; not mounted")
-            return
-        if canonical == "" or canonical in self.own_mounts:
-            self.notes.append(f"{where}: mount point already used; not mounted again")
-            return
+            if canonical is None or not is_dir:
+                self.notes.append(f"{where}: the mount point does not exist in the image; not mounted")
+                return
+            if canonical == "" or canonical in self.own_mounts:
+                self.notes.append(f"{where}: mount point already used; not mounted again")
+                return
+            parent, _, name = canonical.rpartition("/")
+            parent_fd = fs.open_dir(parent)
         extra = tuple(o for o in e.options if o.split("=", 1)[0] in ("subvol", "subvolid"))
-        host = os.path.join(self.root_path, canonical)
-        self._mount(vol, host, canonical, read_only=self.dry_run, extra=extra)
+        try:
+            self._mount(vol, parent_fd, name, os.path.join(self.root_path, canonical), canonical,
+                        read_only=self.dry_run, extra=extra)
+        finally:
+            os.close(parent_fd)
 
     def lookup(self, ref: fstab.DeviceRef) -> Volume | None:
         """The volume an fstab/crypttab source names, among the image's own volumes."""
@@ -552,8 +627,24 @@ class ImageSession:
         return vol.probe.type in self._fs_types or (vol.probe.type in ("ext2", "ext3")
                                                     and "ext4" in self._fs_types)
 
-    def _mount(self, vol: Volume, point: str, rel: str, *, read_only: bool,
-               extra: tuple[str, ...] = (), track: bool = True) -> Mounted:
+    def _mount_in_workdir(self, vol: Volume, name: str, *, read_only: bool,
+                          extra: tuple[str, ...] = (), track: bool = True) -> Mounted:
+        """Mount on a folder of our work folder: the root, or a probe of a file system."""
+        workdir_fd = os.open(self.workdir, _O_PATH_DIR)
+        try:
+            return self._mount(vol, workdir_fd, name, os.path.join(self.workdir, name), "",
+                               read_only=read_only, extra=extra, track=track)
+        finally:
+            os.close(workdir_fd)
+
+    def _mount(self, vol: Volume, parent_fd: int, name: str, path: str, rel: str, *,
+               read_only: bool, extra: tuple[str, ...] = (), track: bool = True) -> Mounted:
+        """Mount the volume on the folder `name` of the folder open as `parent_fd`.
+
+        mount(8) is given the mount point as /proc/PID/fd/N, not canonicalized: the kernel
+        mounts on that very folder. The new mount's root is then opened through the same
+        folder and checked to be the mount just made; that descriptor and the parent's are
+        what the zero-fill, the discard and the unmount use later."""
         dev = self.device(vol)
         fstype = vol.probe.type
         if fstype in ("ext2", "ext3") and fstype not in self._fs_types:
@@ -561,23 +652,68 @@ class ImageSession:
         opts = [*mount_options(fstype, read_only), *extra]
         if fstype == "btrfs":
             self._btrfs_lock(vol)
-        result = run(["mount", "-t", fstype, "-o", ",".join(opts), dev, point], check=False)
-        if result.returncode != 0 and fstype == "btrfs" and read_only:
-            opts = [o if o != "rescue=nologreplay" else "nologreplay" for o in opts]
-            result = run(["mount", "-t", fstype, "-o", ",".join(opts), dev, point], check=False)
+        try:
+            point_fd = os.open(name, _O_PATH_DIR, dir_fd=parent_fd)
+        except OSError as e:
+            raise RunError(f"cannot mount {vol.describe()} on /{rel}: {e.strerror}") from None
+        try:
+            below = mount_id_of(point_fd)
+            point = f"/proc/{os.getpid()}/fd/{point_fd}"
+            result = run(["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts), dev,
+                          point], check=False)
+            if result.returncode != 0 and fstype == "btrfs" and read_only:
+                opts = [o if o != "rescue=nologreplay" else "nologreplay" for o in opts]
+                result = run(["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts),
+                              dev, point], check=False)
+        finally:
+            os.close(point_fd)
         if result.returncode != 0:
             why = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
             raise RunError(f"cannot mount {vol.describe()} of {vol.disk.file.path}: {why[0]}")
-        mnt = Mounted(vol, point, rel, tuple(opts), read_only)
+        mnt = Mounted(vol, path, rel, tuple(opts), read_only, extra=extra, name=name)
+        try:
+            mnt.fd = os.open(name, _O_PATH_DIR, dir_fd=parent_fd)
+            mnt.parent_fd = os.dup(parent_fd)
+            mnt.key = _identity(mnt.fd)
+        except OSError as e:
+            _close(mnt)
+            raise RunError(f"cannot open the root of {vol.describe()}: {e.strerror}") from None
+        mount_id = mnt.key[2]
+        if mount_id is None or mount_id == below or not _mounted_from(mount_id, dev):
+            _close(mnt)
+            raise RunError(f"cannot mount {vol.describe()}: the mount is not where it was made")
         if track:
             self.mounts.append(mnt)
         return mnt
 
     def _unmount(self, mnt: Mounted) -> None:
-        result = run(["umount", mnt.path], check=False)
-        if result.returncode != 0:
-            run(["umount", "-l", mnt.path], check=False)
-            raise RunError(f"cannot unmount {mnt.volume.name}: {result.stderr.strip()}")
+        """Unmount through the folder that held the mount point (its descriptor) and the
+        mount point's name there, once that name leads to this mount's root again."""
+        if mnt.fd < 0:
+            return  # unmounted already, or detached after a failure
+        try:
+            now = os.open(mnt.name, _O_PATH_DIR, dir_fd=mnt.parent_fd)
+            try:
+                same = _identity(now) == mnt.key
+            finally:
+                os.close(now)
+        except OSError:
+            same = False
+        why = ""
+        if same:
+            os.close(mnt.fd)  # our own descriptor would keep it busy
+            mnt.fd = -1
+            point = f"/proc/self/fd/{mnt.parent_fd}/{mnt.name}"
+            err = _umount2(point, UMOUNT_NOFOLLOW)
+            if err:
+                _umount2(point, MNT_DETACH | UMOUNT_NOFOLLOW)
+                why = os.strerror(err)
+        else:  # the mount point was moved: detach this mount itself, by its root
+            _umount2(f"/proc/self/fd/{mnt.fd}", MNT_DETACH)
+            why = "its mount point was moved or replaced; detached"
+        _close(mnt)
+        if why:
+            raise RunError(f"cannot unmount {mnt.volume.name} (/{mnt.rel}): {why}")
         if mnt in self.mounts:
             self.mounts.remove(mnt)
         if mnt.volume.probe.type == "btrfs" and not self.mounted(mnt.volume):
@@ -635,6 +771,41 @@ class ImageSession:
         if failed:
             raise RunError("after unmounting, " + "; ".join(failed))
 
+    def _record(self, recorder: _Recorder, error: str) -> None:
+        """Mount the root again read-write (with the mounts the record needs), let the run
+        record its outcome, and unmount again."""
+        assert self.root is not None
+        again: list[Mounted] = []
+        try:
+            root = self._mount_in_workdir(self.root.volume, "root", read_only=False,
+                                          extra=self.root.extra, track=False)
+            again.append(root)
+            for vol, rel, extra in recorder.holders:
+                with _confined(root.path, [m.rel for m in again if m.rel]) as fs:
+                    parent, _, name = rel.rpartition("/")
+                    parent_fd = fs.open_dir(parent)
+                try:
+                    again.append(self._mount(vol, parent_fd, name, os.path.join(root.path, rel), rel,
+                                             read_only=False, extra=extra, track=False))
+                finally:
+                    os.close(parent_fd)
+            with Confined(root.path, own_mounts=[m.rel for m in again if m.rel]) as fs:
+                recorder.record(fs, error)
+        finally:
+            failed = []
+            for m in reversed(again):
+                try:
+                    self._unmount(m)
+                except RunError as e:
+                    failed.append(str(e))
+            if failed:
+                raise RunError("; ".join(failed))
+
+    def _unwind(self) -> None:
+        error = self.finish()
+        if error:
+            raise RunError(error)
+
     def _close_loops(self) -> None:
         for lo in reversed(self._loops):
             lo.close()
@@ -677,14 +848,19 @@ def mount_options(fstype: str, read_only: bool) -> list[str]:
     return opts
 
 
-def _zero_free_space(mount_point: str) -> int:
-    """Fill the file system's free space with zeros, then free it again; returns bytes."""
-    name = os.path.join(mount_point, f".sysprep-zero-{os.getpid()}-{time.monotonic_ns()}")
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+def _zero_free_space(root_fd: int, st_dev: int) -> int:
+    """Fill the file system's free space with zeros, then free it again; returns bytes.
+
+    The file is made in the mount's root by its descriptor, and checked to be on it."""
+    name = f".sysprep-zero-{os.getpid()}-{time.monotonic_ns()}"
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                 dir_fd=root_fd)
     written = 0
     chunk = bytes(4 * 1024 * 1024)
     try:
-        os.unlink(name)  # nothing is left behind, even if we are killed while writing
+        os.unlink(name, dir_fd=root_fd)  # nothing is left behind, even if we are killed while writing
+        if os.fstat(fd).st_dev != st_dev:
+            raise RunError("internal error: the zero-fill file is not on the file system it fills")
         while True:
             try:
                 n = os.write(fd, chunk)
@@ -699,6 +875,38 @@ def _zero_free_space(mount_point: str) -> int:
     finally:
         os.close(fd)
     return written
+
+
+def _why(e: RunError | OSError) -> str:
+    if isinstance(e, OSError):
+        return f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+    return str(e)
+
+
+def _identity(fd: int) -> tuple[int, int, int | None]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, mount_id_of(fd)
+
+
+def _mounted_from(mount_id: int, dev: str) -> bool:
+    """Whether the mount with this id is of the block device `dev`."""
+    return any(m.mount_id == mount_id and m.source == dev for m in read_mounts())
+
+
+def _umount2(path: str, flags: int) -> int:
+    """umount2(2) in this process (so /proc/self/fd paths are ours): 0 or the errno."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(os.fsencode(path), ctypes.c_int(flags)) == 0:
+        return 0
+    return ctypes.get_errno() or errno.EIO
+
+
+def _close(mnt: Mounted) -> None:
+    for attr in ("fd", "parent_fd"):
+        fd = getattr(mnt, attr)
+        if fd >= 0:
+            os.close(fd)
+            setattr(mnt, attr, -1)
 
 
 def _os_release_at(path: str) -> osrelease.OsRelease | None:
