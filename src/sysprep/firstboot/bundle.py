@@ -112,14 +112,7 @@ def build() -> bytes:
         info = zipfile.ZipInfo(f"sysprep/{PLUGINS_RESOURCE}", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, json.dumps(plugins))
-        for name, root in _plugin_roots(plugins):
-            if root.is_dir():
-                _add_tree(zf, root, name)
-            else:
-                info = zipfile.ZipInfo(root.name, (2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, root.read_bytes())
-        for name, root in _vendored_roots():
+        for name, root in [*_plugin_roots(plugins), *_vendored_roots()]:
             if root.is_dir():
                 _add_tree(zf, root, name)
             else:
