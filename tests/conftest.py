@@ -75,3 +75,12 @@ def snapshot(root: str) -> dict[str, tuple]:
 
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 PY = sys.executable
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The qemu boots' console lines about sysprep: the boot-time passes as the guest ran them."""
+    qemu = sys.modules.get("tests.integration.qemu")
+    for name, lines in getattr(qemu, "SEEN", []):
+        terminalreporter.write_sep("-", f"guest console of boot {name!r}: lines about sysprep")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -6,12 +6,25 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 
 QEMU = "qemu-system-x86_64"
+
+# What the guests printed about sysprep, boot by boot: shown in pytest's summary (see
+# tests/conftest.py), so that a CI log shows the passes running at boot.
+SEEN: list[tuple[str, list[str]]] = []
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+
+
+def remember(name: str, console: str, *, most: int = 80) -> None:
+    """Keep the console lines of one boot that speak of sysprep (its units and its passes)."""
+    lines = [_ESCAPES.sub("", line).strip() for line in console.splitlines()]
+    lines = [line for line in lines if "sysprep" in line.lower()]
+    SEEN.append((name, lines[:most] + ([f"... {len(lines) - most} more"] if len(lines) > most else [])))
 
 
 def make_ext4_image(root: str, image: str, size: str = "3G", label: str = "sysroot") -> None:

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.integration.conftest import dirty_like_a_used_machine, extract, in_root
-from tests.integration.qemu import VM, Mounted, kernel_and_initrd, make_ext4_image
+from tests.integration.qemu import VM, Mounted, kernel_and_initrd, make_ext4_image, remember
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +44,7 @@ def boot(image: str, kernel: str, initrd: str, workdir: str, name: str, until: s
     finally:
         vm.poweroff(180)
     out = vm.output()
+    remember(name, out)
     assert reached and login, f"{name}: the guest did not get to {until!r}; console tail:\n{out[-4000:]}"
     return out
 

@@ -175,7 +175,7 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
 
 def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600) -> str:
     """Boot with SeaBIOS from the disk (no -kernel: the image's own GRUB), serial to a file."""
-    from tests.integration.qemu import VM
+    from tests.integration.qemu import VM, remember
 
     vm = VM(image, "", "", workdir, name=name)
     argv, skip = [], 0
@@ -194,6 +194,7 @@ def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600) ->
         vm.wait_for("login:", 120)
     finally:
         vm.poweroff(120)
+    remember(name, vm.output())
     return vm.output()
 
 
