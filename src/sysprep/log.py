@@ -64,8 +64,15 @@ class RunLog:
         """Write to `folder` in the target from now on, starting with what was buffered."""
         fs.mkdir(folder, 0o700)
         fs.chmod(folder, 0o700)
-        for name in (ACT, ERR, RECORDS):
-            self._fds[name] = fs.open_append(f"{folder}/{name}", 0o600)
+        fds: dict[str, int] = {}
+        try:  # all three or none: until then, what is logged stays buffered
+            for name in (ACT, ERR, RECORDS):
+                fds[name] = fs.open_append(f"{folder}/{name}", 0o600)
+        except BaseException:
+            for fd in fds.values():
+                os.close(fd)
+            raise
+        self._fds.update(fds)
         self.folder = folder
         if journal and os.path.exists(JOURNAL_SOCKET):
             try:

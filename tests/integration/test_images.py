@@ -291,10 +291,11 @@ def partition_offsets(image: str) -> list[int]:
     return [p["start"] * table.get("sectorsize", 512) for p in table["partitions"]]
 
 
-@pytest.mark.parametrize("data_at", ["srv/data", "var/lib/sysprep"])
+@pytest.mark.parametrize("data_at", ["srv/data", "var/lib/sysprep", "var"])
 def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path):
     """The UUIDs change after unmounting; then the root (and, when the state lives on a file
-    system of its own, that one too) is mounted again for the final state."""
+    system of its own, that one too: /var/lib/sysprep itself or /var) is mounted again for
+    the final state."""
     image, facts = copy_of(Recipe("srv-data"), tmp_path)
     if data_at != "srv/data":
         images.write_files(image, {
@@ -316,6 +317,21 @@ def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path)
     real = [partition_uuid(image, off) for off in partition_offsets(image)]
     assert named == {"/": f"UUID={real[0]}", f"/{data_at}": f"UUID={real[1]}"}
     assert not {facts.root_uuid, facts.data_uuid} & set(real)
+
+
+def test_a_log_image_code_broke_does_not_keep_the_final_state_from_being_written(tmp_path):
+    """Image code replaces the error log with a folder: once the UUIDs changed, the log cannot
+    be opened again in the image; the final state is written all the same, with a warning."""
+    image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
+    images.write_files(image, {"etc/sysprep/providers.d/generalize/50-break-log": (
+        "#!/bin/sh\nset -e\ncd /var/lib/sysprep/panther\nrm setuperr.log\nmkdir setuperr.log\n",
+        0o755)})
+    r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids")
+    assert r.returncode == 0, r.stderr
+    assert "cannot write the log into the image again" in r.stderr
+    assert wait_clean(image) == []
+    state_ini = images.read_files(image, ["/var/lib/sysprep/state.ini"])["/var/lib/sysprep/state.ini"]
+    assert "ImageState = IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in (state_ini or "")
 
 
 def test_a_failed_uuid_change_leaves_the_image_undeployable_and_says_why(tmp_path):

@@ -134,6 +134,36 @@ def test_work_that_must_not_be_cut_in_half_ignores_termination_signals():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_after_the_unwind_handlers_come_back_straight_from_ignored(monkeypatch):
+    """No moment between the unwind and the old handlers where SIGTERM raises Terminated."""
+    set_to = []
+    real = signal.signal
+
+    def spy(sig, handler):
+        if sig == signal.SIGTERM:
+            set_to.append(handler)
+        return real(sig, handler)
+
+    monkeypatch.setattr(signal, "signal", spy)
+    with Cleanup():
+        del set_to[:]  # after entering: SIGTERM raises Terminated
+    assert set_to == [signal.SIG_IGN, signal.SIG_DFL]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_the_state_folder_is_found_where_its_name_says_when_it_is_gone(tmp_path):
+    from sysprep.target.confined import Confined
+    from sysprep.target.image.session import _resolved
+
+    (tmp_path / "var" / "lib").mkdir(parents=True)
+    os.symlink("/var/lib", tmp_path / "var" / "link")
+    with Confined(str(tmp_path)) as fs:
+        assert _resolved(fs, "var/lib/sysprep") == "var/lib/sysprep"
+        assert _resolved(fs, "var/link/sysprep/panther") == "var/lib/sysprep/panther"
+        assert _resolved(fs, "srv/data") == "srv/data"
+        assert _resolved(fs, "") == ""
+
+
 def test_dry_run_mounts_never_replay_a_journal():
     assert mount_options("ext4", True)[-2:] == ["ro", "noload"]
     assert "norecovery" in mount_options("xfs", True) and "nouuid" in mount_options("xfs", True)

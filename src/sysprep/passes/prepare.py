@@ -172,19 +172,17 @@ def _finish_image(target: Target, report: Report, log: RunLog) -> None:
     assert img is not None
     recording = img.recording
     target.fs.close()  # nothing may keep the root busy
-    try:
-        error = img.finish()
-        logged = recording  # by the recorder, in the image's log too
-    except RunError as e:
-        error, logged = str(e), False
-    if not error:
+    done = img.finish()
+    if not done.failure:
         return
-    if not logged:
-        log.error(error)
-    report.error = error
+    if done.error and not done.recorded:  # else the recorder said it, in the image's log too
+        log.error(done.error)
+    if done.problem:
+        log.error(done.problem)
+    report.error = done.failure
     report.errors = log.errors
-    if recording:  # the final state was not written: the image is left UNDEPLOYABLE
-        report.image_state = ImageState.UNDEPLOYABLE.value
+    if recording and (done.error or not done.recorded):
+        report.image_state = ImageState.UNDEPLOYABLE.value  # as the image's state says
 
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
@@ -213,7 +211,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     try:
         failed = _work(req, target, plan, log, report, undeployable)
     except (SysprepError, OSError) as e:  # whatever stopped the run is in the state
-        message = str(e) if isinstance(e, SysprepError) else f"{e.strerror or e}: {e.filename or ''}"
+        message = _reason(e)
         try:
             state.write(fs, undeployable.but(last_error=message))
         except (SysprepError, OSError):
@@ -289,11 +287,14 @@ def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confi
     UNDEPLOYABLE with what failed, in the image's root mounted again; the log goes in too."""
 
     def record(fs: Confined, error: str) -> None:
-        log.attach(fs, PANTHER)  # with what was logged since the image was unmounted
         try:
+            try:  # with what was logged since the image was unmounted
+                log.attach(fs, PANTHER)
+            except (OSError, SysprepError) as e:  # the state matters more than the log
+                log.warning(f"cannot write the log into the image again: {_reason(e)}")
             if error:
-                log.error(error)
                 state.write(fs, undeployable.but(last_error=error))
+                log.error(error)
             else:
                 state.write(fs, final)
                 log.step(f"image state is now {final.image_state.value}")
@@ -301,6 +302,10 @@ def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confi
             log.close()
 
     return record
+
+
+def _reason(e: SysprepError | OSError) -> str:
+    return str(e) if isinstance(e, SysprepError) else f"{e.strerror or e}: {e.filename or ''}"
 
 
 def use_answer(target: Target, plan: Plan, log: RunLog) -> None:

@@ -31,9 +31,10 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def shielded() -> Iterator[None]:
+def shielded(then: dict[int, Any] | None = None) -> Iterator[None]:
     """Ignore the termination signals meanwhile (so do the tools started meanwhile): for work
-    that must not be cut in half, such as a clean-up or changing a file system's UUID."""
+    that must not be cut in half, such as a clean-up or changing a file system's UUID.
+    Afterwards each signal gets its handler back, or the one `then` names for it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -41,7 +42,9 @@ def shielded() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in saved.items():
+        restore: dict[int, Any] = {int(sig): h for sig, h in saved.items()}
+        restore.update(then or {})
+        for signum, handler in restore.items():
             signal.signal(signum, handler)
 
 
@@ -60,9 +63,8 @@ class Cleanup(contextlib.ExitStack):
         return self
 
     def __exit__(self, *exc: Any) -> bool:
-        try:
-            with shielded():
-                return bool(super().__exit__(*exc))
-        finally:
-            for signum, handler in self._saved.items():
-                signal.signal(signum, handler)
+        # the handlers from before __enter__ come back straight from "ignored": a signal in
+        # between would raise Terminated after a complete unwind
+        then, self._saved = self._saved, {}
+        with shielded(then):
+            return bool(super().__exit__(*exc))

@@ -21,11 +21,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import inspect
 import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -138,6 +140,19 @@ class Mounted:
 
 
 @dataclass
+class Finish:
+    """How the end of an image session went."""
+
+    error: str  # what failed in unmounting or in the deferred work ("" when nothing did)
+    recorded: bool = False  # the run's last step (its image state) was written
+    problem: str = ""  # what failed in mounting the root again, recording, unmounting it
+
+    @property
+    def failure(self) -> str:
+        return "; ".join(x for x in (self.error, self.problem) if x)
+
+
+@dataclass
 class _Recorder:
     record: Record
     holders: list[tuple[Volume, str, tuple[str, ...]]]  # what to mount again below the root
@@ -219,15 +234,15 @@ class ImageSession:
         record(fs, error) is called, error being "" when everything succeeded and what failed
         otherwise. Until then the image keeps the state the run left it in."""
         with _confined(self.root_path, self.own_mounts) as fs:
-            canonical = fs.realpath(path)
+            canonical = _resolved(fs, path)
         holders = [(m.volume, m.rel, m.extra) for m in self.mounts
-                   if m.rel and canonical is not None and (canonical + "/").startswith(m.rel + "/")]
+                   if m.rel and (canonical + "/").startswith(m.rel + "/")]
         self._recorder = _Recorder(record, holders)
 
-    def finish(self) -> str:
+    def finish(self) -> Finish:
         """Unmount every file system and do the deferred work; then, when a run handed over
-        its last step, mount the root again for it. Returns what failed ("" when nothing
-        did); raises RunError when the outcome could not be recorded."""
+        its last step, mount the root again for it. Says what failed, and whether the run's
+        last step was done."""
         with shielded():  # Ctrl+C must not stop tune2fs half-way
             errors = []
             for step in (self._unmount_all, self._run_deferred):
@@ -235,15 +250,13 @@ class ImageSession:
                     step()
                 except (RunError, OSError) as e:
                     errors.append(_why(e))
-            error = "; ".join(errors)
+            done = Finish("; ".join(errors))
             recorder, self._recorder = self._recorder, None
             if recorder is not None:
-                try:
-                    self._record(recorder, error)
-                except (RunError, OSError) as e:
-                    raise RunError(f"{error + '; ' if error else ''}recording the image state: "
-                                   f"{_why(e)}") from None
-        return error
+                done.recorded, problem = self._record(recorder, done.error)
+                if problem:
+                    done.problem = f"recording the image state: {problem}"
+        return done
 
     def finalize(self, log: RunLog) -> None:
         """After the providers: --zero-free-space and --sparsify on every mounted file system,
@@ -267,13 +280,12 @@ class ImageSession:
                 log.step(f"wrote zeros over {written // (1024 * 1024)} MiB of free space on {where}")
             if self.spec.sparsify:
                 os.sync()
-                out = run(["fstrim", "-v", f"/proc/{os.getpid()}/fd/{m.fd}"], check=False)
-                if out.returncode == 0:
-                    trimmed = out.stdout.strip().split(":", 1)[-1].strip()
-                    log.step(f"discarded the free space of {where}: {trimmed}")
+                try:
+                    trimmed = _trim(m.fd, m.key[0])
+                except OSError as e:
+                    log.warning(f"could not discard the free space of {where}: {e.strerror or e}")
                 else:
-                    log.warning(f"could not discard the free space of {where}: "
-                                f"{out.stderr.strip() or out.stdout.strip()}")
+                    log.step(f"discarded the free space of {where}: {_mib(trimmed)} trimmed")
 
     def _say(self, msg: str) -> None:
         if self.say is not None:
@@ -527,7 +539,8 @@ class ImageSession:
                                          track=False)
         except RunError as e:  # a damaged file system need not stop the search for the root
             self.notes.append(str(e))
-            os.rmdir(point)
+            with contextlib.suppress(OSError):
+                os.rmdir(point)
             return []
         found: list[tuple[str | None, osrelease.OsRelease]] = []
         try:
@@ -677,10 +690,12 @@ class ImageSession:
             mnt.key = _identity(mnt.fd)
         except OSError as e:
             _close(mnt)
+            _detach_above(parent_fd, name, below)
             raise RunError(f"cannot open the root of {vol.describe()}: {e.strerror}") from None
         mount_id = mnt.key[2]
         if mount_id is None or mount_id == below or not _mounted_from(mount_id, dev):
             _close(mnt)
+            _detach_above(parent_fd, name, below)
             raise RunError(f"cannot mount {vol.describe()}: the mount is not where it was made")
         if track:
             self.mounts.append(mnt)
@@ -725,8 +740,6 @@ class ImageSession:
 
     def _btrfs_lock(self, vol: Volume) -> None:
         """Copies of one btrfs image share its fsid: the kernel mounts one at a time."""
-        import fcntl
-
         key = vol.probe.uuid
         if key in self._btrfs_locks:
             return
@@ -771,14 +784,16 @@ class ImageSession:
         if failed:
             raise RunError("after unmounting, " + "; ".join(failed))
 
-    def _record(self, recorder: _Recorder, error: str) -> None:
+    def _record(self, recorder: _Recorder, error: str) -> tuple[bool, str]:
         """Mount the root again read-write (with the mounts the record needs), let the run
-        record its outcome, and unmount again."""
+        record its outcome, and unmount again. Returns whether the record was made and what
+        failed ("" when nothing did)."""
         assert self.root is not None
-        again: list[Mounted] = []
+        recorded, problems = False, []
+        again: list[Mounted] = []  # tracked meanwhile: a btrfs volume stays locked until the last
         try:
             root = self._mount_in_workdir(self.root.volume, "root", read_only=False,
-                                          extra=self.root.extra, track=False)
+                                          extra=self.root.extra)
             again.append(root)
             for vol, rel, extra in recorder.holders:
                 with _confined(root.path, [m.rel for m in again if m.rel]) as fs:
@@ -786,25 +801,26 @@ class ImageSession:
                     parent_fd = fs.open_dir(parent)
                 try:
                     again.append(self._mount(vol, parent_fd, name, os.path.join(root.path, rel), rel,
-                                             read_only=False, extra=extra, track=False))
+                                             read_only=False, extra=extra))
                 finally:
                     os.close(parent_fd)
             with Confined(root.path, own_mounts=[m.rel for m in again if m.rel]) as fs:
                 recorder.record(fs, error)
+            recorded = True
+        except (RunError, OSError) as e:
+            problems.append(_why(e))
         finally:
-            failed = []
             for m in reversed(again):
                 try:
                     self._unmount(m)
                 except RunError as e:
-                    failed.append(str(e))
-            if failed:
-                raise RunError("; ".join(failed))
+                    problems.append(str(e))
+        return recorded, "; ".join(problems)
 
     def _unwind(self) -> None:
-        error = self.finish()
-        if error:
-            raise RunError(error)
+        failure = self.finish().failure
+        if failure:
+            raise RunError(failure)
 
     def _close_loops(self) -> None:
         for lo in reversed(self._loops):
@@ -875,6 +891,52 @@ def _zero_free_space(root_fd: int, st_dev: int) -> int:
     finally:
         os.close(fd)
     return written
+
+
+FITRIM = 0xC0185879  # _IOWR('X', 121, struct fstrim_range)
+
+
+def _trim(root_fd: int, st_dev: int) -> int:
+    """Discard the free space of the file system whose root is open as `root_fd` (the FITRIM
+    ioctl fstrim uses, on that very folder, not on a path); returns the bytes discarded."""
+    fd = os.open(f"/proc/self/fd/{root_fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if os.fstat(fd).st_dev != st_dev:
+            raise RunError("internal error: the file system to discard is not the one mounted")
+        arg = bytearray(struct.pack("QQQ", 0, 2**64 - 1, 0))  # start, length, minimum extent
+        fcntl.ioctl(fd, FITRIM, arg)
+        return int(struct.unpack("QQQ", arg)[1])  # the kernel puts what it discarded in length
+    finally:
+        os.close(fd)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB ({n} bytes)"
+
+
+def _resolved(fs: Confined, path: str) -> str:
+    """`path` canonical inside the root, as far as it exists; the rest as it is written (a
+    removed folder is made again where its name says)."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    for i in range(len(parts), -1, -1):
+        found = fs.realpath("/".join(parts[:i]))
+        if found is not None:
+            return "/".join(p for p in (found, *parts[i:]) if p)
+    return "/".join(parts)
+
+
+def _detach_above(parent_fd: int, name: str, below: int | None) -> None:
+    """After a mount that cannot be used: detach what is mounted on `name`, if anything is."""
+    try:
+        fd = os.open(name, _O_PATH_DIR, dir_fd=parent_fd)
+    except OSError:
+        return
+    try:
+        mounted = mount_id_of(fd) != below
+    finally:
+        os.close(fd)
+    if mounted:
+        _umount2(f"/proc/self/fd/{parent_fd}/{name}", MNT_DETACH | UMOUNT_NOFOLLOW)
 
 
 def _why(e: RunError | OSError) -> str:
