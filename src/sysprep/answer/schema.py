@@ -323,8 +323,9 @@ SHELL = ComponentSpec(
                     Setting("SkipMachineOOBE", Kind.BOOLEAN, "Skip the welcome altogether "
                             "(every answer must come from the answer file).", default="false"),
                 ), example="<HideEULAPage>true</HideEULAPage>"),
-        Setting("FirstLogonCommands", Kind.LIST, "Commands run once, in Order, when a user "
-                "first logs on after the welcome.", passes=("oobeSystem",),
+        Setting("FirstLogonCommands", Kind.LIST, "Commands run once, in Order, as root, "
+                "at the end of the oobeSystem pass, after the welcome; logins wait for them, "
+                "so they have run before anyone first logs on.", passes=("oobeSystem",),
                 item="SynchronousCommand", key="Order", children=(
                     Setting("Order", Kind.INTEGER, "Position in the list; unique.",
                             required=True, minimum=1, maximum=1000, example="1"),
