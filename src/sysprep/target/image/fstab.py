@@ -1,4 +1,4 @@
-"""The image's fstab (and crypttab): which of its own file systems go where.
+"""The image's fstab: which of its own file systems go where.
 
 The fstab is untrusted: it only ever decides which volume *of the image* is mounted on which
 directory *inside the image's root* (resolved by the confined layer); an entry naming
@@ -36,10 +36,6 @@ class Entry:
             if key == name:
                 return value if sep else ""
         return None
-
-    @property
-    def is_swap(self) -> bool:
-        return self.fstype == "swap"
 
     @property
     def local(self) -> bool:
@@ -118,13 +114,3 @@ def disk_and_partition(path: str) -> tuple[int, int] | None:
     if m.group(3) is not None:
         return int(m.group(3)), int(m.group(4) or 0)
     return int(m.group(5)), int(m.group(6) or 0)
-
-
-def parse_crypttab_sources(text: str) -> list[str]:
-    """The source devices of crypttab lines (second field)."""
-    out = []
-    for line in text.splitlines():
-        fields = line.strip().split()
-        if len(fields) >= 2 and not fields[0].startswith("#"):
-            out.append(fields[1])
-    return out
