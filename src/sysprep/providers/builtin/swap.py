@@ -7,7 +7,7 @@ from sysprep.target.confined import Outcome
 
 
 def run(ctx: Context) -> None:
-    from sysprep.target.image import ops
+    from sysprep.target.image import fstab, ops
 
     img = ctx.target.image
     assert img is not None  # the provider is tagged IMAGE: other targets skip it
@@ -20,11 +20,9 @@ def run(ctx: Context) -> None:
         ctx.note(Outcome("wipe", vol.name.lstrip("/"), "device", bytes=vol.size, detail=detail))
         if not ctx.dry_run:
             ctx.info(f"{vol.name}: {ops.recreate_swap(img, vol)}")
-    for line in (ctx.fs.read_text("etc/fstab") or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == "swap" and fields[0].startswith("/") \
-                and not fields[0].startswith("/dev/"):
-            ctx.warning(f"swap file {fields[0]} is not wiped (only swap partitions and logical "
+    for e in fstab.parse(ctx.fs.read_text("etc/fstab") or ""):
+        if e.fstype == "swap" and e.spec.startswith("/") and not e.spec.startswith("/dev/"):
+            ctx.warning(f"swap file {e.spec} is not wiped (only swap partitions and logical "
                         "volumes are)")
 
 
