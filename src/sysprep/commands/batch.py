@@ -95,12 +95,8 @@ def _passed_args(ns: argparse.Namespace) -> list[str]:
     return out
 
 
-def _planned_steps(ns: argparse.Namespace) -> int:
+def _planned_steps(sel: Selection) -> int:
     """How many provider steps each run shows (for the progress bars)."""
-    sel = Selection(
-        operations=tuple(x for v in [ns.operations] if v for x in v.split(",")) or None,
-        enable=tuple(x for v in ns.enable for x in v.split(",")),
-        disable=tuple(x for v in ns.disable for x in v.split(",")))
     try:
         return len(Registry.load().select(sel, (Phase.CLEANUP, Phase.GENERALIZE))) + 1
     except UsageError:
@@ -126,10 +122,11 @@ def run(ns: argparse.Namespace, name: str) -> int:
             raise UsageError(f"{image} is given twice")
         seen.add((st.st_dev, st.st_ino))
     # the same validation as a single run, before anything starts
-    cli.parse(["--generalize", *_passed_args(ns), "--image", os.path.abspath(ns.images[0])])
-    base = [sys.executable, "-m", "sysprep", "--generalize", *_passed_args(ns)]
+    passed = _passed_args(ns)
+    request, _ = cli.parse(["--generalize", *passed, "--image", os.path.abspath(ns.images[0])])
+    base = [sys.executable, "-m", "sysprep", "--generalize", *passed]
     queue = [Job(os.path.abspath(i), [*base, "--image", os.path.abspath(i), "--json"]) for i in ns.images]
-    total_steps = _planned_steps(ns)
+    total_steps = _planned_steps(request.selection)
     started = time.monotonic()
     view = Progress(sys.stderr, queue, total_steps, quiet=ns.json)
     interrupted = False
