@@ -37,11 +37,14 @@ import sys
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sysprep.target.image import loop, lvm
 from sysprep.testing.dirty_root import add_bulk
 from sysprep.testing.dirty_root import build as build_dirty
+
+if TYPE_CHECKING:
+    from sysprep.target.confined import Confined
 
 CACHE = os.environ.get("SYSPREP_TEST_CACHE", "/var/cache/sysprep-tests")
 GRUB_DIR = "/usr/lib/grub/i386-pc"
@@ -593,7 +596,9 @@ def _helper(*args: str) -> object:
     return json.loads(p.stdout)
 
 
-def _open(image: str | list[str], *, write: bool = False) -> Iterator[object]:
+@contextlib.contextmanager
+def _open(image: str | list[str], *, write: bool = False) -> Iterator[Confined]:
+    """The image's root file system, its fstab mounts below it, through the confined layer."""
     from sysprep.request import TargetKind, TargetSpec
     from sysprep.target.confined import Confined
     from sysprep.target.image import open_image
@@ -606,31 +611,21 @@ def _open(image: str | list[str], *, write: bool = False) -> Iterator[object]:
 
 
 def _write_main(image: str, files: dict[str, tuple[str, int]]) -> None:
-    from sysprep.target.confined import Confined
-
-    for fs in _open(image, write=True):
-        assert isinstance(fs, Confined)
+    with _open(image, write=True) as fs:
         for path, (text, mode) in files.items():
             fs.write(path.lstrip("/"), text.encode(), mode=mode, make_parents=True)
 
 
 def _read_main(image: list[str], paths: list[str]) -> dict[str, str | None]:
-    from sysprep.target.confined import Confined
-
-    for fs in _open(image):
-        assert isinstance(fs, Confined)
+    with _open(image) as fs:
         return {p: fs.read_text(p.lstrip("/")) for p in paths}
-    return {}
 
 
 def _list_main(image: str) -> dict[str, list[object]]:
     import stat as st_mod
 
-    from sysprep.target.confined import Confined
-
     out: dict[str, list[object]] = {}
-    for fs in _open(image):
-        assert isinstance(fs, Confined)
+    with _open(image) as fs:
         for dirpath, entries in fs.tree(""):
             for name, st in entries:
                 rel = f"{dirpath}/{name}" if dirpath else name
