@@ -406,14 +406,11 @@ class ImageSession:
             what = f"{disk.file.path} ({disk.name})"
             disk.table = read_table(disk.read, disk.size, what)
             if disk.table.kind == "none":
-                self.volumes.append(Volume(disk.name, disk, 0, disk.size,
-                                           probe(disk.read, disk.size)))
+                self.volumes.append(_probed(Volume(disk.name, disk, 0, disk.size, Probe(""))))
                 continue
             for part in disk.table.partitions:
-                def read(off: int, n: int, p: Partition = part, d: Disk = disk) -> bytes:
-                    return d.read(p.start + off, min(n, p.size - off)) if off < p.size else b""
-                self.volumes.append(Volume(f"{disk.name}{part.number}", disk, part.start, part.size,
-                                           probe(read, part.size), partition=part))
+                self.volumes.append(_probed(Volume(f"{disk.name}{part.number}", disk, part.start,
+                                                   part.size, Probe(""), partition=part)))
         self._scan_lvm()
 
     def _scan_lvm(self) -> None:
@@ -456,12 +453,8 @@ class ImageSession:
                                       "the images given (add the other disks with --image)")
         if offset + length > holder.size:
             raise lvm.BadMetadata(f"{name} lies outside its physical volume {holder.name}")
-
-        def read(off: int, n: int) -> bytes:
-            return holder.read(offset + off, min(n, length - off)) if off < length else b""
-
-        return Volume(name, holder.disk, holder.offset + offset, length, probe(read, length),
-                      lv=(vg.name, lv.name))
+        return _probed(Volume(name, holder.disk, holder.offset + offset, length, Probe(""),
+                              lv=(vg.name, lv.name)))
 
     # -- find the root ----------------------------------------------------------------
 
@@ -937,6 +930,12 @@ def _detach_above(parent_fd: int, name: str, below: int | None) -> None:
         os.close(fd)
     if mounted:
         _umount2(f"/proc/self/fd/{parent_fd}/{name}", MNT_DETACH | UMOUNT_NOFOLLOW)
+
+
+def _probed(vol: Volume) -> Volume:
+    """The volume with what its content is, read through its own byte range."""
+    vol.probe = probe(vol.read, vol.size)
+    return vol
 
 
 def _why(e: RunError | OSError) -> str:
