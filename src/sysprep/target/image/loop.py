@@ -21,7 +21,6 @@ from sysprep.errors import RunError
 
 LOOP_CONTROL = "/dev/loop-control"
 LOOP_CLR_FD = 0x4C01
-LOOP_GET_STATUS64 = 0x4C05
 LOOP_CONFIGURE = 0x4C0A
 LOOP_CTL_GET_FREE = 0x4C82
 LO_FLAGS_READ_ONLY = 1

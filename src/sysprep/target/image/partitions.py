@@ -26,9 +26,6 @@ PROTECTIVE = 0xEE
 # GPT partition types sysprep cares about (lower case)
 GPT_BIOS_BOOT = "21686148-6449-6e6f-744e-656564454649"
 GPT_ESP = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
-GPT_LVM = "e6d6d379-f507-44c2-a23c-238f2a3df928"
-GPT_SWAP = "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f"
-GPT_LINUX = "0fc63daf-8483-4772-8e79-3d69d8477de4"
 
 
 @dataclass(frozen=True)
