@@ -128,14 +128,18 @@ def appliance_env(tarball: str, work: str) -> dict[str, str]:
             "SUPERMIN_MODULES": os.path.join(kdir, "usr/lib/modules", version)}
 
 
+def _default_operations(*argv: str) -> list[str]:
+    """The operations a tool's --list-operations marks with * (on by default)."""
+    rows = [line.split() for line in sh(*argv, "--list-operations").splitlines()]
+    return sorted(row[0] for row in rows if len(row) > 1 and row[1] == "*")
+
+
 def virt_sysprep_defaults() -> list[str]:
-    out = sh("virt-sysprep", "--list-operations")
-    return sorted(line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and line.split()[1] == "*")
+    return _default_operations("virt-sysprep")
 
 
 def sysprep_defaults() -> list[str]:
-    out = sh(sys.executable, "-m", "sysprep", "--list-operations")
-    return sorted(line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and line.split()[1] == "*")
+    return _default_operations(sys.executable, "-m", "sysprep")
 
 
 # -- image comparison ---------------------------------------------------------------------------
