@@ -324,18 +324,15 @@ def _app_class() -> Any:
             p = self.plan
             with Vertical(id="body"):
                 with ContentSwitcher(initial=self.steps[0], id="pages"):
-                    if LOCALE in p.pages:
-                        with Vertical(id=LOCALE, classes="page"):
-                            yield Static("Choose the language and region of this computer.", classes="label")
-                            yield PickList(p.locales, p.locale, id="locale-list")
-                    if KEYBOARD in p.pages:
-                        with Vertical(id=KEYBOARD, classes="page"):
-                            yield Static("Choose the keyboard layout.", classes="label")
-                            yield PickList(p.keymaps, p.keymap, id="keymap-list")
-                    if TIME_ZONE in p.pages:
-                        with Vertical(id=TIME_ZONE, classes="page"):
-                            yield Static("Choose the time zone.", classes="label")
-                            yield PickList(p.zones, p.zone, id="zone-list")
+                    for page, label, catalog, value, list_id in (
+                            (LOCALE, "Choose the language and region of this computer.", p.locales,
+                             p.locale, "locale-list"),
+                            (KEYBOARD, "Choose the keyboard layout.", p.keymaps, p.keymap, "keymap-list"),
+                            (TIME_ZONE, "Choose the time zone.", p.zones, p.zone, "zone-list")):
+                        if page in p.pages:
+                            with Vertical(id=page, classes="page"):
+                                yield Static(label, classes="label")
+                                yield PickList(catalog, value, id=list_id)
                     if LICENSE in p.pages:
                         with Vertical(id=LICENSE, classes="page"):
                             yield Static("Read the license terms (PgUp/PgDn to scroll).", classes="label")
