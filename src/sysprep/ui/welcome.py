@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import getpass
 import hashlib
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -614,6 +615,15 @@ def _choose(out: IO[str], inp: IO[str], title: str, catalog: Catalog, default: s
         out.write(f"  {problem}\n")
 
 
+def _offered(form: re.Pattern[str], catalog: Catalog, what: str) -> Callable[[str], str | None]:
+    """The check of a page: `form`, and one of the catalog's values when they are the image's."""
+    def check(value: str) -> str | None:
+        if form.match(value) and (not catalog.known or catalog.has(value)):
+            return None
+        return f"{value!r} is not {what} of this system"
+    return check
+
+
 def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[str]) -> Result:
     """The welcome as line prompts (a serial console, TERM=dumb, SYSPREP_UI=plain)."""
     r = Result()
@@ -624,14 +634,10 @@ def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[st
             first = i == 0
             if page == LOCALE:
                 r.locale = _choose(out, inp, "Language and region (locale)", plan.locales, plan.locale,
-                                   first=first, check=lambda v: None if choices.LOCALE.match(v) and (
-                                       not plan.locales.known or plan.locales.has(v))
-                                   else f"{v!r} is not a locale of this system")
+                                   first=first, check=_offered(choices.LOCALE, plan.locales, "a locale"))
             elif page == KEYBOARD:
                 r.keymap = _choose(out, inp, "Keyboard layout", plan.keymaps, plan.keymap, first=first,
-                                   check=lambda v: None if choices.KEYMAP.match(v) and (
-                                       not plan.keymaps.known or plan.keymaps.has(v))
-                                   else f"{v!r} is not a keyboard layout of this system")
+                                   check=_offered(choices.KEYMAP, plan.keymaps, "a keyboard layout"))
             elif page == TIME_ZONE:
                 r.time_zone = _choose(out, inp, "Time zone", plan.zones, plan.zone, first=first,
                                       check=lambda v: choices.valid_zone(fs, v))
