@@ -100,12 +100,10 @@ def keymaps(fs: Confined) -> Catalog:
 
 def time_zones(fs: Confined) -> Catalog:
     names: set[str] = set()
-    for tab in ("usr/share/zoneinfo/tzdata.zi",):
-        text = fs.read_text(tab, limit=4 * 1024 * 1024)
-        for line in (text or "").splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] in ("Z", "Zone", "L", "Link"):
-                names.add(parts[1] if parts[0] in ("Z", "Zone") else parts[-1])
+    for line in (fs.read_text("usr/share/zoneinfo/tzdata.zi", limit=4 * 1024 * 1024) or "").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("Z", "Zone", "L", "Link"):
+            names.add(parts[1] if parts[0] in ("Z", "Zone") else parts[-1])
     for tab in ("usr/share/zoneinfo/zone1970.tab", "usr/share/zoneinfo/zone.tab"):
         text = fs.read_text(tab, limit=1024 * 1024)
         for line in (text or "").splitlines():
