@@ -22,7 +22,7 @@ from sysprep.passes import progress as prog  # noqa: E402
 from sysprep.passes import state  # noqa: E402
 from sysprep.request import TargetKind, TargetSpec  # noqa: E402
 from sysprep.target import open_target  # noqa: E402
-from sysprep.testing.dirty_root import build  # noqa: E402
+from sysprep.testing.dirty_root import build, write_file  # noqa: E402
 from sysprep.ui import audit, dialog, welcome  # noqa: E402
 
 SIZE = (80, 25)
@@ -30,20 +30,13 @@ ZONES = ("UTC", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/
          "Europe/London", "Europe/Madrid", "Europe/Paris", "Europe/Rome", "America/New_York")
 
 
-def _w(root: str, rel: str, text: str) -> None:
-    p = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, "w") as f:
-        f.write(text)
-
-
 def fixture(root: str) -> TargetSpec:
     build(root)
     for z in ZONES:
-        _w(root, f"usr/share/zoneinfo/{z}", "TZif2\n")
-    _w(root, "usr/share/zoneinfo/zone1970.tab", "".join(f"XX\t+0+0\t{z}\n" for z in ZONES[1:]))
-    _w(root, "usr/share/i18n/SUPPORTED", "en_US.UTF-8 UTF-8\nde_DE.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\n")
-    _w(root, "etc/sysprep/eula.txt", "ACME Linux license terms\n\n1. You may use this software.\n")
+        write_file(root, f"usr/share/zoneinfo/{z}", "TZif2\n")
+    write_file(root, "usr/share/zoneinfo/zone1970.tab", "".join(f"XX\t+0+0\t{z}\n" for z in ZONES[1:]))
+    write_file(root, "usr/share/i18n/SUPPORTED", "en_US.UTF-8 UTF-8\nde_DE.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\n")
+    write_file(root, "etc/sysprep/eula.txt", "ACME Linux license terms\n\n1. You may use this software.\n")
     return TargetSpec(TargetKind.ROOT, root=root)
 
 

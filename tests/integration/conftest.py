@@ -24,6 +24,14 @@ def extract(tarball: str, dest: str) -> str:
     return dest
 
 
+def extract_guest(tarball: str, dest: str) -> str:
+    """`extract`, with the fstab a qemu guest (tests/integration/qemu.py) boots from: /dev/vda."""
+    extract(tarball, dest)
+    with open(os.path.join(dest, "etc/fstab"), "w") as f:
+        f.write("/dev/vda / ext4 defaults 0 1\n")
+    return dest
+
+
 def in_root(root: str, *argv: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a program of the root inside a bubblewrap sandbox whose / is the root."""
     cmd = ["bwrap", "--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run",

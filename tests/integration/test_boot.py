@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import dirty_like_a_used_machine, extract, in_root
+from tests.integration.conftest import dirty_like_a_used_machine, extract_guest, in_root
 from tests.integration.qemu import VM, Mounted, kernel_and_initrd, make_ext4_image, remember
 
 pytestmark = pytest.mark.integration
@@ -118,9 +118,7 @@ def verifies(password: str, hashed: str) -> bool:
 def template(debian_tarball, tmp_path_factory):
     """The template machine (used, dirty) and, next to it, its generalized disk image."""
     work = str(tmp_path_factory.mktemp("boot"))
-    root = extract(debian_tarball, os.path.join(work, "root"))
-    with open(os.path.join(root, "etc/fstab"), "w") as f:
-        f.write("/dev/vda / ext4 defaults 0 1\n")
+    root = extract_guest(debian_tarball, os.path.join(work, "root"))
     facts = dirty_like_a_used_machine(root)
     facts["keys"] = host_keys(root)
     facts["enabled"] = enabled_units(root)
@@ -227,9 +225,7 @@ def test_two_clones_of_one_image_differ(template, tmp_path):
 def test_live_generalize_inside_a_booted_guest_then_specialize(debian_tarball, tmp_path):
     """`sysprep --generalize --oobe --shutdown` typed on the console of a running guest."""
     work = str(tmp_path)
-    root = extract(debian_tarball, os.path.join(work, "root"))
-    with open(os.path.join(root, "etc/fstab"), "w") as f:
-        f.write("/dev/vda / ext4 defaults 0 1\n")
+    root = extract_guest(debian_tarball, os.path.join(work, "root"))
     facts = dirty_like_a_used_machine(root)
     assert sysprep("install", "--root", root).returncode == 0
     with open(os.path.join(root, "root/unattend.yaml"), "w") as f:  # as a Packer build copies it in

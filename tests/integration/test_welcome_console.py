@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import extract
+from tests.integration.conftest import extract_guest
 from tests.integration.qemu import VM, Mounted, kernel_and_initrd, make_ext4_image
 from tests.integration.test_boot import BOOT_TIMEOUT, DONE, sysprep
 
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def image(debian_tarball, tmp_path_factory):
     work = str(tmp_path_factory.mktemp("welcome"))
-    root = extract(debian_tarball, os.path.join(work, "root"))
-    with open(os.path.join(root, "etc/fstab"), "w") as f:
-        f.write("/dev/vda / ext4 defaults 0 1\n")
+    root = extract_guest(debian_tarball, os.path.join(work, "root"))
     r = sysprep("--generalize", "--oobe", "--root", root)
     assert r.returncode == 0, r.stderr
     img = os.path.join(work, "generalized.img")

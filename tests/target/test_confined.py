@@ -358,3 +358,15 @@ def test_a_file_in_a_missing_folder_is_refused_alike_in_a_dry_run(root, dry_run)
         fs.mkdir("etc/made/deeper")
         assert fs.write("etc/made/deeper/file", b"x").bytes == 1  # made first: fine in both
         assert fs.write("etc/other/file", b"y", make_parents=True).bytes == 1
+
+
+def test_read_bytes_tail_reads_only_the_end_and_stays_within_the_limit(root):
+    (root / "var/log/big.log").write_bytes(b"a" * 100_000 + b"the end")
+    with Confined(str(root)) as fs:
+        assert fs.read_bytes("var/log/big.log", limit=1024, tail=7) == b"the end"
+        assert fs.read_bytes("var/log/big.log", tail=1_000_000) == b"a" * 100_000 + b"the end"
+        assert fs.read_bytes("var/log/missing.log", tail=7) is None
+    with Confined(str(root), dry_run=True) as fs:
+        fs.write("etc/new", b"abcdef")
+        assert fs.read_bytes("etc/new", tail=2) == b"ef"
+        assert fs.read_bytes("etc/new", tail=0) == b""

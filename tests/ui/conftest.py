@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from sysprep.testing.dirty_root import DirtyRoot, build
+from sysprep.testing.dirty_root import DirtyRoot, build, write_file
 
 ZONES = ("UTC", "Europe/Berlin", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 LOCALES = ("en_US.UTF-8 UTF-8", "de_DE.UTF-8 UTF-8", "fr_FR.UTF-8 UTF-8", "de_DE ISO-8859-1")
@@ -54,30 +54,22 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def _w(root: str, rel: str, text: str, mode: int = 0o644) -> None:
-    p = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, "w") as f:
-        f.write(text)
-    os.chmod(p, mode)
-
-
 def welcome_root(path: str, *, eula: bool = True) -> DirtyRoot:
     r = build(path)
     root = r.path
     for z in ZONES:
-        _w(root, f"usr/share/zoneinfo/{z}", "TZif2 fixture\n")
-    _w(root, "usr/share/zoneinfo/zone1970.tab",
+        write_file(root, f"usr/share/zoneinfo/{z}", "TZif2 fixture\n")
+    write_file(root, "usr/share/zoneinfo/zone1970.tab",
        "".join(f"XX\t+0000+00000\t{z}\n" for z in ZONES if z != "UTC"))
-    _w(root, "usr/share/i18n/SUPPORTED", "\n".join(LOCALES) + "\n")
-    _w(root, "etc/debian_version", "12.0\n")
-    _w(root, "etc/timezone", "UTC\n")
-    _w(root, "etc/default/keyboard", 'XKBMODEL="pc105"\nXKBLAYOUT="us"\n')
+    write_file(root, "usr/share/i18n/SUPPORTED", "\n".join(LOCALES) + "\n")
+    write_file(root, "etc/debian_version", "12.0\n")
+    write_file(root, "etc/timezone", "UTC\n")
+    write_file(root, "etc/default/keyboard", 'XKBMODEL="pc105"\nXKBLAYOUT="us"\n')
     if eula:
-        _w(root, "etc/sysprep/eula.txt", EULA)
-    _w(root, "usr/sbin/useradd", USERADD, 0o755)
-    _w(root, "usr/sbin/usermod", "#!/bin/sh\nexit 0\n", 0o755)
-    _w(root, "usr/sbin/chpasswd", CHPASSWD, 0o755)
+        write_file(root, "etc/sysprep/eula.txt", EULA)
+    write_file(root, "usr/sbin/useradd", USERADD, 0o755)
+    write_file(root, "usr/sbin/usermod", "#!/bin/sh\nexit 0\n", 0o755)
+    write_file(root, "usr/sbin/chpasswd", CHPASSWD, 0o755)
     for tool in TOOLS:
         link = os.path.join(root, "bin", tool)
         if not os.path.lexists(link):

@@ -76,8 +76,9 @@ def run_dialog(spec: TargetSpec, log: RunLog) -> boot.Result:
     if not argv:
         log.step("the Sysprep dialog was closed: audit mode goes on")
         return boot.Result.IDLE
-    req, _ = cli.parse([*argv, *base])
-    log.step(f"the Sysprep dialog runs: sysprep {' '.join([*argv, *base])}")
+    args = [*argv, *base]
+    req, _ = cli.parse(args)
+    log.step(f"the Sysprep dialog runs: sysprep {' '.join(args)}")
     report = prepare(req, log)
     if report.failed:
         return boot.Result.FAILED

@@ -19,9 +19,9 @@ from sysprep.target.sandbox import run_in_target
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
-_ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
-_LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$|^C(\.UTF-8)?$|^POSIX$")
-_KEYMAP = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$|^C(\.UTF-8)?$|^POSIX$")
+KEYMAP = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
 def valid_hostname(name: str) -> bool:
@@ -60,7 +60,7 @@ def set_hostname(ctx: Context, name: str) -> str:
 
 
 def set_timezone(ctx: Context, zone: str) -> None:
-    if not _ZONE.match(zone) or ".." in zone:
+    if not ZONE.match(zone) or ".." in zone:
         raise UsageError(f"TimeZone {zone!r} is not a time-zone name")
     if not ctx.fs.is_file(f"usr/share/zoneinfo/{zone}"):
         ctx.fail(f"time zone {zone} is not installed in the image (usr/share/zoneinfo/{zone}); "
@@ -82,7 +82,7 @@ def _set_key(text: str, key: str, value: str) -> str:
 
 def set_locale(ctx: Context, locale: str, messages: str | None = None) -> None:
     for value in filter(None, (locale, messages)):
-        if not _LOCALE.match(value):
+        if not LOCALE.match(value):
             raise UsageError(f"locale {value!r} is not a locale name like en_US.UTF-8")
     conf = _set_key(ctx.fs.read_text("etc/locale.conf") or "", "LANG", locale)
     if messages and messages != locale:
@@ -129,7 +129,7 @@ def _generate_locales(ctx: Context, names: list[str]) -> None:
 
 
 def set_keymap(ctx: Context, keymap: str) -> None:
-    if not _KEYMAP.match(keymap):
+    if not KEYMAP.match(keymap):
         raise UsageError(f"keyboard layout {keymap!r} is not a keymap name like de or us")
     conf = _set_key(ctx.fs.read_text("etc/vconsole.conf") or "", "KEYMAP", keymap)
     if conf != ctx.fs.read_text("etc/vconsole.conf"):

@@ -421,12 +421,14 @@ class Confined:
         except Refused:
             return None
 
-    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes | None:
-        """Content of a regular file (symlinks followed inside the root), None if absent."""
+    def read_bytes(self, path: str, limit: int = MAX_READ, *, tail: int | None = None) -> bytes | None:
+        """Content of a regular file (symlinks followed inside the root), None if absent; with
+        `tail`, only its last `tail` bytes are read."""
         try:
             with self._locate(path, follow=True) as loc:
                 if loc.path in self._written:
-                    return self._written[loc.path]
+                    data = self._written[loc.path]
+                    return data if tail is None else data[len(data) - min(tail, len(data)):]
                 if loc.st is None or loc.parent_fd is None or not stat.S_ISREG(loc.st.st_mode):
                     return None
                 fd = os.open(loc.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
@@ -434,8 +436,11 @@ class Confined:
         except Refused:
             return None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 return None
+            if tail is not None and st.st_size > tail:
+                os.lseek(fd, st.st_size - tail, os.SEEK_SET)
             chunks: list[bytes] = []
             size = 0
             while True:

@@ -32,7 +32,8 @@ class DirtyRoot:
     emptied: list[str] = field(default_factory=list)
 
 
-def _w(root: str, rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> str:
+def write_file(root: str, rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> str:
+    """Write `rel` under a fixture root (its folders made), with this mode and owner."""
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -67,7 +68,7 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     r.hostname = f"build-host-{secrets.randbelow(1000)}"
 
     def W(rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> str:
-        return _w(root, rel, data, mode, uid, gid)
+        return write_file(root, rel, data, mode, uid, gid)
 
     for d in ("bin", "sbin", "lib", "usr/bin", "usr/sbin", "usr/lib", "etc", "var/lib", "var/cache",
               "var/spool", "var/tmp", "tmp", "run", "proc", "sys", "dev", "home", "root", "opt",

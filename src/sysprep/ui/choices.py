@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# the forms the welcome accepts are those its choices are applied with (re-exported)
+from sysprep.firstboot.apply import KEYMAP as KEYMAP
+from sysprep.firstboot.apply import LOCALE as LOCALE
+from sysprep.firstboot.apply import ZONE as ZONE
 from sysprep.firstboot.apply import valid_hostname
 from sysprep.target.confined import Confined
 
 ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$|^C(\.UTF-8)?$|^POSIX$")
-KEYMAP = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 # Offered when the image does not list its own (checked only for their form then).
 COMMON_LOCALES = ("C.UTF-8", "en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8",
@@ -99,12 +100,10 @@ def keymaps(fs: Confined) -> Catalog:
 
 def time_zones(fs: Confined) -> Catalog:
     names: set[str] = set()
-    for tab in ("usr/share/zoneinfo/tzdata.zi",):
-        text = fs.read_text(tab, limit=4 * 1024 * 1024)
-        for line in (text or "").splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] in ("Z", "Zone", "L", "Link"):
-                names.add(parts[1] if parts[0] in ("Z", "Zone") else parts[-1])
+    for line in (fs.read_text("usr/share/zoneinfo/tzdata.zi", limit=4 * 1024 * 1024) or "").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("Z", "Zone", "L", "Link"):
+            names.add(parts[1] if parts[0] in ("Z", "Zone") else parts[-1])
     for tab in ("usr/share/zoneinfo/zone1970.tab", "usr/share/zoneinfo/zone.tab"):
         text = fs.read_text(tab, limit=1024 * 1024)
         for line in (text or "").splitlines():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import getpass
 import hashlib
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -324,18 +325,15 @@ def _app_class() -> Any:
             p = self.plan
             with Vertical(id="body"):
                 with ContentSwitcher(initial=self.steps[0], id="pages"):
-                    if LOCALE in p.pages:
-                        with Vertical(id=LOCALE, classes="page"):
-                            yield Static("Choose the language and region of this computer.", classes="label")
-                            yield PickList(p.locales, p.locale, id="locale-list")
-                    if KEYBOARD in p.pages:
-                        with Vertical(id=KEYBOARD, classes="page"):
-                            yield Static("Choose the keyboard layout.", classes="label")
-                            yield PickList(p.keymaps, p.keymap, id="keymap-list")
-                    if TIME_ZONE in p.pages:
-                        with Vertical(id=TIME_ZONE, classes="page"):
-                            yield Static("Choose the time zone.", classes="label")
-                            yield PickList(p.zones, p.zone, id="zone-list")
+                    for page, label, catalog, value, list_id in (
+                            (LOCALE, "Choose the language and region of this computer.", p.locales,
+                             p.locale, "locale-list"),
+                            (KEYBOARD, "Choose the keyboard layout.", p.keymaps, p.keymap, "keymap-list"),
+                            (TIME_ZONE, "Choose the time zone.", p.zones, p.zone, "zone-list")):
+                        if page in p.pages:
+                            with Vertical(id=page, classes="page"):
+                                yield Static(label, classes="label")
+                                yield PickList(catalog, value, id=list_id)
                     if LICENSE in p.pages:
                         with Vertical(id=LICENSE, classes="page"):
                             yield Static("Read the license terms (PgUp/PgDn to scroll).", classes="label")
@@ -617,6 +615,15 @@ def _choose(out: IO[str], inp: IO[str], title: str, catalog: Catalog, default: s
         out.write(f"  {problem}\n")
 
 
+def _offered(form: re.Pattern[str], catalog: Catalog, what: str) -> Callable[[str], str | None]:
+    """The check of a page: `form`, and one of the catalog's values when they are the image's."""
+    def check(value: str) -> str | None:
+        if form.match(value) and (not catalog.known or catalog.has(value)):
+            return None
+        return f"{value!r} is not {what} of this system"
+    return check
+
+
 def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[str]) -> Result:
     """The welcome as line prompts (a serial console, TERM=dumb, SYSPREP_UI=plain)."""
     r = Result()
@@ -627,14 +634,10 @@ def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[st
             first = i == 0
             if page == LOCALE:
                 r.locale = _choose(out, inp, "Language and region (locale)", plan.locales, plan.locale,
-                                   first=first, check=lambda v: None if choices.LOCALE.match(v) and (
-                                       not plan.locales.known or plan.locales.has(v))
-                                   else f"{v!r} is not a locale of this system")
+                                   first=first, check=_offered(choices.LOCALE, plan.locales, "a locale"))
             elif page == KEYBOARD:
                 r.keymap = _choose(out, inp, "Keyboard layout", plan.keymaps, plan.keymap, first=first,
-                                   check=lambda v: None if choices.KEYMAP.match(v) and (
-                                       not plan.keymaps.known or plan.keymaps.has(v))
-                                   else f"{v!r} is not a keyboard layout of this system")
+                                   check=_offered(choices.KEYMAP, plan.keymaps, "a keyboard layout"))
             elif page == TIME_ZONE:
                 r.time_zone = _choose(out, inp, "Time zone", plan.zones, plan.zone, first=first,
                                       check=lambda v: choices.valid_zone(fs, v))
