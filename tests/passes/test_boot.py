@@ -180,3 +180,29 @@ def test_setupcomplete_runs_once_when_the_pass_is_killed_after_it(dirty, run):
     boot(run, root, "passes")
     assert state_of(root) == "IMAGE_STATE_COMPLETE"
     assert open(os.path.join(root, "setupcomplete.runs")).read() == "x\n"
+
+
+def test_answer_file_passwords_never_reach_the_boot_logs(dirty, run):
+    """The boot engine redacts the passwords of the answer file it finds, as prepare does."""
+    root = dirty.path
+    assert run("--generalize", "--oobe", "--root", root).code == 0
+    os.makedirs(os.path.join(root, "etc/sysprep"), exist_ok=True)
+    with open(os.path.join(root, "etc/sysprep/unattend.yaml"), "w") as f:
+        f.write("specialize:\n"
+                "  Linux-Deployment:\n"
+                "    RunSynchronous:\n"
+                "      - Order: 1\n"
+                "        Path: echo Sekr1t-pw-42 > /dev/null; exit 3\n"
+                "oobeSystem:\n"
+                "  Linux-Shell-Setup:\n"
+                "    UserAccounts:\n"
+                "      AdministratorPassword:\n"
+                "        Value: Sekr1t-pw-42\n"
+                "        PlainText: true\n")
+    r = boot(run, root, "specialize")
+    assert "Sekr1t-pw-42" not in r.out + r.err
+    logs = os.path.join(root, "var/log/sysprep")
+    for folder, _, names in os.walk(logs):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                assert b"Sekr1t-pw-42" not in f.read(), name

@@ -112,6 +112,9 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
+            for secret in answer.secrets if answer is not None else ():  # as prepare does
+                log.add_secret(secret)
+                unattend.add_secret(secret)
             # An offline root is "booted" by each run of this engine: a reboot a command asked
             # for has happened by the next run.
             this_boot = runsync.boot_id() if target.live else uuid.uuid4().hex
