@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from sysprep.firstboot import units
+from sysprep.passes import checkpoint
 from tests.passes.test_prepare import state_of
 
 
@@ -155,3 +159,50 @@ def test_generic_initramfs_waits_for_the_clone_to_be_made_host_only(tmp_path, ru
     log = open(os.path.join(root, "var/log/sysprep/setupact.log")).read()
     assert "[initramfs-hostonly]" in log and "rebuilt on the clone itself" in log
     assert os.path.exists(dropin)  # an offline root has no hardware of its own to build for
+
+
+def test_setupcomplete_runs_once_when_the_pass_is_killed_after_it(dirty, run):
+    """Killed after setupcomplete ran, before the state said COMPLETE: the rerun finishes the
+    pass without running it again (its completion is a run-once step of the cycle)."""
+    root = dirty.path
+    script = os.path.join(root, "etc/sysprep/scripts/setupcomplete")
+    os.makedirs(os.path.dirname(script), exist_ok=True)
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho x >> /setupcomplete.runs\n")
+    os.chmod(script, 0o755)
+    assert run("--generalize", "--oobe", "--root", root).code == 0
+    boot(run, root, "specialize")
+    env = {**os.environ, checkpoint.ENV: "before-state@2"}  # the state write after oobeSystem
+    killed = subprocess.run([sys.executable, "-m", "sysprep", "boot", "--stage", "passes", "--root", root],
+                            env=env, stdin=subprocess.DEVNULL, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    assert open(os.path.join(root, "setupcomplete.runs")).read() == "x\n"
+    boot(run, root, "passes")
+    assert state_of(root) == "IMAGE_STATE_COMPLETE"
+    assert open(os.path.join(root, "setupcomplete.runs")).read() == "x\n"
+
+
+def test_answer_file_passwords_never_reach_the_boot_logs(dirty, run):
+    """The boot engine redacts the passwords of the answer file it finds, as prepare does."""
+    root = dirty.path
+    assert run("--generalize", "--oobe", "--root", root).code == 0
+    os.makedirs(os.path.join(root, "etc/sysprep"), exist_ok=True)
+    with open(os.path.join(root, "etc/sysprep/unattend.yaml"), "w") as f:
+        f.write("specialize:\n"
+                "  Linux-Deployment:\n"
+                "    RunSynchronous:\n"
+                "      - Order: 1\n"
+                "        Path: echo Sekr1t-pw-42 > /dev/null; exit 3\n"
+                "oobeSystem:\n"
+                "  Linux-Shell-Setup:\n"
+                "    UserAccounts:\n"
+                "      AdministratorPassword:\n"
+                "        Value: Sekr1t-pw-42\n"
+                "        PlainText: true\n")
+    r = boot(run, root, "specialize")
+    assert "Sekr1t-pw-42" not in r.out + r.err
+    logs = os.path.join(root, "var/log/sysprep")
+    for folder, _, names in os.walk(logs):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                assert b"Sekr1t-pw-42" not in f.read(), name

@@ -18,8 +18,9 @@ def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
     from sysprep.ui import dialog
 
     finish_options = ("--quit", "--reboot", "--shutdown")
-    given = [t for t in cli.translate_windows(argv) if t in finish_options]
-    base = [t for t in cli.translate_windows(argv) if t not in finish_options]
+    args = cli.translate_windows(argv)
+    base = [t for t in args if t not in finish_options]
+    given = any(t in finish_options for t in args)
     choice = dialog.ask(req.target.describe(), req.target.offline, base,
                         power=req.power if given else None)
     return None if choice is None else [*choice.argv(), *base]

@@ -112,6 +112,9 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
+            for secret in answer.secrets if answer is not None else ():  # as prepare does
+                log.add_secret(secret)
+                unattend.add_secret(secret)
             # An offline root is "booted" by each run of this engine: a reboot a command asked
             # for has happened by the next run.
             this_boot = runsync.boot_id() if target.live else uuid.uuid4().hex
@@ -394,16 +397,15 @@ def _setup_complete(br: BootRun) -> None:
     COMPLETE (a crash before its completion is recorded runs it again, like any command)."""
     script = runsync.SETUPCOMPLETE
     fs = br.target.fs
-    from sysprep.passes.prepare import SETUPCOMPLETE_DONE
-
-    if not fs.is_file(script) or fs.exists(SETUPCOMPLETE_DONE):
+    steps = Steps(fs)
+    if not fs.is_file(script) or steps.is_done("setupcomplete"):
         return
     fd = fs.open_append(f"{COMMAND_LOGS}/setupcomplete.log", 0o600)
     try:
         done = run_in_target(br.target, ["/" + script], output_fd=fd)
     finally:
         os.close(fd)
-    fs.write(SETUPCOMPLETE_DONE, f"exit status {done.returncode}\n".encode(), mode=0o644)
+    steps.mark("setupcomplete")
     br.log.step(f"/{script} exited with status {done.returncode}")
 
 

@@ -35,7 +35,6 @@ from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
 from sysprep.target.sandbox import bwrap
 
-SETUPCOMPLETE_DONE = "var/lib/sysprep/setupcomplete.done"  # the boot engine's record of it
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
                      Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
@@ -267,7 +266,7 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     # everything the run does is done before the state says so (each step is idempotent, and
     # the rearm is counted once per run: a crash here and a rerun count it once)
     if not req.dry_run:  # a new cycle of passes starts: every step and command runs again
-        for record in (progress.PROGRESS_FILE, SETUPCOMPLETE_DONE, STEPS_FILE):
+        for record in (progress.PROGRESS_FILE, STEPS_FILE):
             fs.remove(record)
     finish_answer(target, plan, log)
     checkpoint("before-state")

@@ -8,6 +8,7 @@ reset whenever sysprep reseals the image (a new cycle of passes).
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from sysprep.target.confined import Confined
 
@@ -39,11 +40,10 @@ class Steps:
             self.done.append(step)
             self._save()
 
-    def value(self, key: str, make: object) -> str:
+    def value(self, key: str, make: Callable[[], str]) -> str:
         """A value made once per cycle (e.g. a generated host name), remembered."""
         if key not in self.values:
-            assert callable(make)
-            self.values[key] = str(make())
+            self.values[key] = make()
             self._save()
         return self.values[key]
 

@@ -179,9 +179,9 @@ class Confined:
         root_prefix = self.host_path.rstrip("/") + "/"
         # a file system that the host also has mounted elsewhere is the host's, whatever the
         # target's (untrusted) fstab claims: e.g. the host's /home bound into a chroot
-        elsewhere = {m.device for m in table if m.mount_id not in inside
-                     and m.mount_point != self.host_path and not m.mount_point.startswith(root_prefix)
-                     and self.host_path != "/"}
+        elsewhere = set() if self.host_path == "/" else {
+            m.device for m in table if m.mount_id not in inside
+            and m.mount_point != self.host_path and not m.mount_point.startswith(root_prefix)}
         for rel, mount in below:
             try:
                 st = os.stat(os.path.join(self.host_path, rel), follow_symlinks=False)

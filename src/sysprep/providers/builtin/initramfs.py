@@ -98,6 +98,8 @@ def _generic_mkinitcpio(ctx: Context) -> list[str]:
 class Generator:
     name: str
     programs: tuple[str, ...]
+    dropin: str  # what make_generic writes: its removal gives back the image's own configuration
+    rebuild: tuple[str, ...]  # rebuild every kernel's initramfs as the configuration says
     host_only: Callable[[Context], str | None]  # why it is host-only, or None
     make_generic: Callable[[Context], list[str]]  # returns the rebuild arguments
 
@@ -118,10 +120,12 @@ def _mkinitcpio_why(ctx: Context) -> str | None:
 
 
 GENERATORS = (
-    Generator("dracut", ("usr/bin/dracut", "usr/sbin/dracut", "sbin/dracut"), _dracut_why, _generic_dracut),
-    Generator("initramfs-tools", ("usr/sbin/update-initramfs", "sbin/update-initramfs"), _itools_why,
-              _generic_itools),
-    Generator("mkinitcpio", ("usr/bin/mkinitcpio",), _mkinitcpio_why, _generic_mkinitcpio),
+    Generator("dracut", ("usr/bin/dracut", "usr/sbin/dracut", "sbin/dracut"), DRACUT_DROPIN,
+              ("--force", "--regenerate-all"), _dracut_why, _generic_dracut),
+    Generator("initramfs-tools", ("usr/sbin/update-initramfs", "sbin/update-initramfs"), ITOOLS_DROPIN,
+              ("-u", "-k", "all"), _itools_why, _generic_itools),
+    Generator("mkinitcpio", ("usr/bin/mkinitcpio",), MKINITCPIO_DROPIN, ("-P",), _mkinitcpio_why,
+              _generic_mkinitcpio),
 )
 
 

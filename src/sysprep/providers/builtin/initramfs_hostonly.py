@@ -6,30 +6,24 @@ from __future__ import annotations
 
 from sysprep.providers.base import HARDWARE, Context, Phase, Provider
 from sysprep.providers.builtin._util import first_existing, run_program
-from sysprep.providers.builtin.initramfs import DRACUT_DROPIN, ITOOLS_DROPIN, MKINITCPIO_DROPIN
-
-REBUILDS = (
-    (DRACUT_DROPIN, ("usr/bin/dracut", "usr/sbin/dracut", "sbin/dracut"), ["--force", "--regenerate-all"]),
-    (ITOOLS_DROPIN, ("usr/sbin/update-initramfs", "sbin/update-initramfs"), ["-u", "-k", "all"]),
-    (MKINITCPIO_DROPIN, ("usr/bin/mkinitcpio",), ["-P"]),
-)
+from sysprep.providers.builtin.initramfs import GENERATORS
 
 
 def run(ctx: Context) -> None:
-    for dropin, programs, args in REBUILDS:
-        if not ctx.fs.exists(dropin):
+    for gen in GENERATORS:  # the generators the initramfs provider made generic
+        if not ctx.fs.exists(gen.dropin):
             continue
         if not ctx.target.live:
-            ctx.info(f"/{dropin}: the host-only initramfs is rebuilt on the clone itself, at its "
+            ctx.info(f"/{gen.dropin}: the host-only initramfs is rebuilt on the clone itself, at its "
                      "first boot (an offline target has no hardware of its own)")
             continue
-        program = first_existing(ctx, *programs)
-        ctx.remove(dropin)  # the image's own host-only configuration applies again
+        program = first_existing(ctx, *gen.programs)
+        ctx.remove(gen.dropin)  # the image's own host-only configuration applies again
         if program is None:
-            ctx.warning(f"no initramfs tool for /{dropin}: the generic initramfs stays")
+            ctx.warning(f"no initramfs tool for /{gen.dropin}: the generic initramfs stays")
             continue
         ctx.info("rebuilding the host-only initramfs for this machine's hardware")
-        run_program(ctx, ["/" + program, *args])
+        run_program(ctx, ["/" + program, *gen.rebuild])
 
 
 PROVIDER = Provider(
@@ -45,7 +39,7 @@ PROVIDER = Provider(
     phase=Phase.SPECIALIZE,
     run=run,
     tags=frozenset({HARDWARE}),
-    paths=("/" + DRACUT_DROPIN, "/" + ITOOLS_DROPIN, "/" + MKINITCPIO_DROPIN, "/boot/initr* (rebuilt)"),
+    paths=(*("/" + gen.dropin for gen in GENERATORS), "/boot/initr* (rebuilt)"),
     limits="The rebuild makes the first boot longer (tens of seconds).",
     order=40,
 )
