@@ -5,10 +5,12 @@ reseals itself to audit mode and reboots into the audit passes."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 import pytest
 
+from sysprep.testing import images
 from tests.integration.conftest import extract_guest
 from tests.integration.qemu import VM, Mounted, kernel_and_initrd, make_ext4_image
 from tests.integration.test_boot import BOOT_TIMEOUT, DONE, sysprep
@@ -25,15 +27,13 @@ def image(debian_tarball, tmp_path_factory):
     img = os.path.join(work, "generalized.img")
     make_ext4_image(root, img)
     kernel, initrd = kernel_and_initrd(root)
-    return {"work": work, "image": img, "kernel": kernel, "initrd": initrd}
+    yield {"work": work, "image": img, "kernel": kernel, "initrd": initrd}
+    shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.mark.parametrize("keys", [("ctrl", "shift", "f3"), ("f12",)], ids=["ctrl-shift-f3", "f12"])
 def test_audit_key_on_the_welcome_reseals_to_audit_mode(image, tmp_path, keys):
-    import shutil
-
-    disk = str(tmp_path / "clone.img")
-    shutil.copy(image["image"], disk)
+    disk = images.copy(image["image"], str(tmp_path / "clone.img"))
     vm = VM(disk, image["kernel"], image["initrd"], str(tmp_path), name="welcome").start()
     try:
         assert vm.wait_for("the welcome is shown on /dev/tty1", BOOT_TIMEOUT), vm.output()[-4000:]
