@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Sequence
 
-from sysprep.errors import ExitCode, LocatedError, SysprepError
+from sysprep.errors import ExitCode, LocatedError, SysprepError, reason
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,8 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return int(ExitCode.OK)
     except OSError as e:  # the system refused something sysprep did not foresee
-        print(f"sysprep: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
-              file=sys.stderr)
+        print(f"sysprep: error: {reason(e)}", file=sys.stderr)
         return int(ExitCode.FAILURE)
     except Exception as e:  # a bug: one line, and the details on request
         if os.environ.get("SYSPREP_DEBUG"):

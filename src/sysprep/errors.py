@@ -43,3 +43,11 @@ class RunError(SysprepError):
     """The run was valid but failed while it ran."""
 
     exit_code = ExitCode.FAILURE
+
+
+def reason(e: SysprepError | OSError) -> str:
+    """What went wrong, as one line: a sysprep error's message, or what the system refused
+    (and on which file)."""
+    if isinstance(e, OSError):
+        return f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+    return str(e)

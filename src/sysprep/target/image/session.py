@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from sysprep.errors import RunError, UsageError
+from sysprep.errors import RunError, UsageError, reason
 from sysprep.request import TargetSpec
 from sysprep.run import CLEAN_PATH, run, spawn
 from sysprep.target import osrelease
@@ -249,7 +249,7 @@ class ImageSession:
                 try:
                     step()
                 except (RunError, OSError) as e:
-                    errors.append(_why(e))
+                    errors.append(reason(e))
             done = Finish("; ".join(errors))
             recorder, self._recorder = self._recorder, None
             if recorder is not None:
@@ -665,12 +665,14 @@ class ImageSession:
         try:
             below = mount_id_of(point_fd)
             point = f"/proc/{os.getpid()}/fd/{point_fd}"
-            result = run(["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts), dev,
-                          point], check=False)
-            if result.returncode != 0 and fstype == "btrfs" and read_only:
-                opts = [o if o != "rescue=nologreplay" else "nologreplay" for o in opts]
-                result = run(["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts),
-                              dev, point], check=False)
+            tries = [opts]
+            if fstype == "btrfs" and read_only:  # kernels before 5.9 know only the old name
+                tries.append([o if o != "rescue=nologreplay" else "nologreplay" for o in opts])
+            for opts in tries:
+                result = run(["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts), dev,
+                              point], check=False)
+                if result.returncode == 0:
+                    break
         finally:
             os.close(point_fd)
         if result.returncode != 0:
@@ -752,13 +754,18 @@ class ImageSession:
 
     # -- unwind -----------------------------------------------------------------------
 
-    def _unmount_all(self) -> None:
+    def _unmount_each(self, mounts: list[Mounted]) -> list[str]:
+        """Unmount these, the last mounted first; what failed."""
         errors = []
-        for mnt in reversed(list(self.mounts)):
+        for mnt in reversed(list(mounts)):
             try:
                 self._unmount(mnt)
             except RunError as e:
                 errors.append(str(e))
+        return errors
+
+    def _unmount_all(self) -> None:
+        errors = self._unmount_each(self.mounts)
         for fd in self._btrfs_locks.values():
             os.close(fd)
         self._btrfs_locks.clear()
@@ -801,13 +808,9 @@ class ImageSession:
                 recorder.record(fs, error)
             recorded = True
         except (RunError, OSError) as e:
-            problems.append(_why(e))
+            problems.append(reason(e))
         finally:
-            for m in reversed(again):
-                try:
-                    self._unmount(m)
-                except RunError as e:
-                    problems.append(str(e))
+            problems += self._unmount_each(again)
         return recorded, "; ".join(problems)
 
     def _unwind(self) -> None:
@@ -936,12 +939,6 @@ def _probed(vol: Volume) -> Volume:
     """The volume with what its content is, read through its own byte range."""
     vol.probe = probe(vol.read, vol.size)
     return vol
-
-
-def _why(e: RunError | OSError) -> str:
-    if isinstance(e, OSError):
-        return f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
-    return str(e)
 
 
 def _identity(fd: int) -> tuple[int, int, int | None]:
