@@ -11,6 +11,7 @@ import pytest
 
 from sysprep.firstboot import units
 from sysprep.passes import checkpoint
+from sysprep.testing.dirty_root import write_file
 from tests.passes.test_prepare import state_of
 
 
@@ -165,11 +166,7 @@ def test_setupcomplete_runs_once_when_the_pass_is_killed_after_it(dirty, run):
     """Killed after setupcomplete ran, before the state said COMPLETE: the rerun finishes the
     pass without running it again (its completion is a run-once step of the cycle)."""
     root = dirty.path
-    script = os.path.join(root, "etc/sysprep/scripts/setupcomplete")
-    os.makedirs(os.path.dirname(script), exist_ok=True)
-    with open(script, "w") as f:
-        f.write("#!/bin/sh\necho x >> /setupcomplete.runs\n")
-    os.chmod(script, 0o755)
+    write_file(root, "etc/sysprep/scripts/setupcomplete", "#!/bin/sh\necho x >> /setupcomplete.runs\n", 0o755)
     assert run("--generalize", "--oobe", "--root", root).code == 0
     boot(run, root, "specialize")
     env = {**os.environ, checkpoint.ENV: "before-state@2"}  # the state write after oobeSystem
@@ -186,21 +183,23 @@ def test_answer_file_passwords_never_reach_the_boot_logs(dirty, run):
     """The boot engine redacts the passwords of the answer file it finds, as prepare does."""
     root = dirty.path
     assert run("--generalize", "--oobe", "--root", root).code == 0
-    os.makedirs(os.path.join(root, "etc/sysprep"), exist_ok=True)
-    with open(os.path.join(root, "etc/sysprep/unattend.yaml"), "w") as f:
-        f.write("specialize:\n"
-                "  Linux-Deployment:\n"
-                "    RunSynchronous:\n"
-                "      - Order: 1\n"
-                "        Path: echo Sekr1t-pw-42 > /dev/null; exit 3\n"
-                "oobeSystem:\n"
-                "  Linux-Shell-Setup:\n"
-                "    UserAccounts:\n"
-                "      AdministratorPassword:\n"
-                "        Value: Sekr1t-pw-42\n"
-                "        PlainText: true\n")
+    write_file(root, "etc/sysprep/unattend.yaml",
+               "specialize:\n"
+               "  Linux-Deployment:\n"
+               "    RunSynchronous:\n"
+               "      - Order: 1\n"
+               "        Path: echo Sekr1t-pw-42 > /dev/null; exit 3\n"
+               "oobeSystem:\n"
+               "  Linux-Shell-Setup:\n"
+               "    UserAccounts:\n"
+               "      AdministratorPassword:\n"
+               "        Value: Sekr1t-pw-42\n"
+               "        PlainText: true\n")
     r = boot(run, root, "specialize")
     assert "Sekr1t-pw-42" not in r.out + r.err
+    # cached with the password hashed; the clear original is gone from the image
+    assert not os.path.exists(os.path.join(root, "etc/sysprep/unattend.yaml"))
+    assert "etc/sysprep/unattend.yaml held passwords in clear" in r.err
     logs = os.path.join(root, "var/log/sysprep")
     for folder, _, names in os.walk(logs):
         for name in names:

@@ -125,13 +125,18 @@ def image_file(fs: Confined) -> str | None:
     return next((rel for rel in IMAGE_FILES if fs.lstat(rel) is not None), None)
 
 
-def retire_image_file(fs: Confined, answer: Answer) -> Outcome | None:
+def _retire_image_file(fs: Confined, answer: Answer) -> Outcome | None:
     """Once an answer file found in the image is cached (passwords hashed), the original goes
     when it holds passwords in clear: every clone would carry them otherwise."""
     if answer.origin != "image" or not answer.secrets:
         return None
     rel = image_file(fs)
     return fs.remove(rel) if rel is not None else None
+
+
+def retired_warning(retired: Outcome) -> str:
+    return (f"/{retired.path} held passwords in clear: removed from the image (its settings "
+            f"are cached in /{CACHE})")
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -146,6 +151,13 @@ def store(fs: Confined, answer_or_source: Answer | str, *,
     hasher = hasher or answer.hasher or Hasher.for_target(fs)
     doc = transform(answer.document, lambda p, st, n: _for_cache(p, st, n, hasher))
     return _write(fs, xmlform.write(doc))
+
+
+def adopt(fs: Confined, answer: Answer) -> tuple[Outcome, Outcome | None]:
+    """Cache the answer file a run uses (`store`) and, when it was found in the image with
+    passwords in clear, remove that original: what was cached, and what was removed (or
+    None). `retired_warning` says the latter."""
+    return store(fs, answer), _retire_image_file(fs, answer)
 
 
 def scrub_secrets(fs: Confined, pass_name: str) -> int:

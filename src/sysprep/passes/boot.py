@@ -84,10 +84,9 @@ def load_answer(target: Target, log: RunLog) -> Answer | None:
         log.info("using the answer file cached in the image")
     else:  # cache it, so later boots (and their passes) do not depend on where it was found
         log.step(f"using the answer file {found.source} ({found.origin}); caching it in the image")
-        answer_cache.store(target.fs, found)
-        retired = answer_cache.retire_image_file(target.fs, found)
+        _, retired = answer_cache.adopt(target.fs, found)
         if retired is not None:
-            log.warning(f"/{retired.path} held passwords in clear: removed (cached, hashed)")
+            log.warning(answer_cache.retired_warning(retired))
     return found
 
 

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
-from sysprep.errors import RunError, SysprepError, UsageError
+from sysprep.errors import RunError, SysprepError, UsageError, reason
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, runsync, state
@@ -210,7 +210,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     try:
         failed = _work(req, target, plan, log, report, undeployable)
     except (SysprepError, OSError) as e:  # whatever stopped the run is in the state
-        message = _reason(e)
+        message = reason(e)
         try:
             state.write(fs, undeployable.but(last_error=message))
         except (SysprepError, OSError):
@@ -290,7 +290,7 @@ def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confi
             try:  # with what was logged since the image was unmounted
                 log.attach(fs, PANTHER)
             except (OSError, SysprepError) as e:  # the state matters more than the log
-                log.warning(f"cannot write the log into the image again: {_reason(e)}")
+                log.warning(f"cannot write the log into the image again: {reason(e)}")
             if error:
                 state.write(fs, undeployable.but(last_error=error))
                 log.error(error)
@@ -303,10 +303,6 @@ def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confi
     return record
 
 
-def _reason(e: SysprepError | OSError) -> str:
-    return str(e) if isinstance(e, SysprepError) else f"{e.strerror or e}: {e.filename or ''}"
-
-
 def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
     """Log what the answer file brings, and cache it in the target (passwords hashed)."""
     answer = plan.answer
@@ -316,16 +312,14 @@ def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
         log.warning(w.render(severity=False))
     if answer.cached:
         return
-    outcome = answer_cache.store(target.fs, answer)
-    log.record({"provider": "unattend", **outcome.record()})
+    stored, retired = answer_cache.adopt(target.fs, answer)
+    log.record({"provider": "unattend", **stored.record()})
     verb = "would cache" if target.fs.dry_run else "cached"
     log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
              "unattend")
-    retired = answer_cache.retire_image_file(target.fs, answer)
     if retired is not None:
         log.record({"provider": "unattend", **retired.record()})
-        log.warning(f"/{retired.path} held passwords in clear: removed from the image (its "
-                    f"settings are cached in /{answer_cache.CACHE})", "unattend")
+        log.warning(answer_cache.retired_warning(retired), "unattend")
 
 
 def generalize_commands(answer: Answer) -> Provider:
