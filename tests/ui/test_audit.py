@@ -95,6 +95,22 @@ def test_selecting_a_command_shows_its_log(root):
     assert "output of 1" in logtext and "line two of 1" in logtext
 
 
+def test_the_log_pane_shows_the_end_of_a_long_log(root):
+    """Only the last LOG_TAIL_BYTES are read: the newest lines show, the oldest do not."""
+    it = item(1, prog.RUNNING)
+    write_record(root, [it])
+    lines = [f"progress line {n:06d}" for n in range(20000)]  # ~400 KB, far over the tail
+    with open(os.path.join(root, it.log.lstrip("/")), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open_target(spec(root), dry_run=False) as t:
+        shown = audit.log_tail(t.fs, it).splitlines()
+    assert shown[-1] == lines[-1] and len(shown) == 200 and shown == lines[-200:]
+    with open_target(spec(root), dry_run=False) as t:
+        whole = audit.log_tail(t.fs, it, lines=10**6).splitlines()
+    assert lines[0] not in whole and len(whole) < 1000  # a partial first line at most, then whole ones
+    assert whole[1:] == lines[-len(whole) + 1:]
+
+
 def test_a_long_list_scrolls_instead_of_being_clipped(root):
     items = [item(n, prog.SUCCEEDED, code=0) for n in range(1, 60)] + [item(60, prog.RUNNING, "The last one")]
     write_record(root, items)

@@ -118,10 +118,10 @@ def summary(snap: Snapshot) -> str:
 def log_tail(fs: Confined, item: prog.Item | None, lines: int = 200) -> str:
     if item is None or not item.log:
         return ""
-    data = fs.read_bytes(item.log.lstrip("/"), limit=64 * 1024 * 1024, tail=LOG_TAIL_BYTES)
+    data = fs.read_bytes(item.log.lstrip("/"), tail=LOG_TAIL_BYTES)
     if data is None:
         return "(no output yet)" if item.status in (prog.RUNNING, prog.PENDING) else "(no output)"
-    text = data[-LOG_TAIL_BYTES:].decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
     return "\n".join(text.splitlines()[-lines:]) or "(no output)"
 
 
