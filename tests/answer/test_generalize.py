@@ -14,6 +14,7 @@ from sysprep.answer.passwords import DELETED
 from sysprep.providers import registry
 from sysprep.providers.base import ACTIVATION, HARDWARE, Phase, Provider
 from sysprep.target.confined import Confined
+from sysprep.testing.dirty_root import write_file
 from tests.answer.conftest import cli, settings, unattend
 from tests.answer.test_cache import ALL_SECRETS, SECRETS_FILE
 from tests.conftest import snapshot
@@ -317,10 +318,9 @@ def test_a_crash_and_a_rerun_count_one_rearm(dirty):
 def test_an_answer_file_left_in_the_image_with_clear_passwords_is_retired(dirty, run):
     """Found by the implicit search (etc/sysprep), cached with hashes; the clear original goes."""
     root = dirty.path
-    os.makedirs(f"{root}/etc/sysprep", exist_ok=True)
-    with open(f"{root}/etc/sysprep/unattend.yaml", "w") as f:
-        f.write("oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
-                "        - Name: op\n          Password: {Value: 'Plain-Secret-77', PlainText: true}\n")
+    write_file(root, "etc/sysprep/unattend.yaml",
+               "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+               "        - Name: op\n          Password: {Value: 'Plain-Secret-77', PlainText: true}\n")
     r = run("--generalize", "--oobe", "--root", root)
     assert r.code == 0, r.err
     assert not os.path.exists(f"{root}/etc/sysprep/unattend.yaml")

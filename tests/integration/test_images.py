@@ -279,18 +279,6 @@ def test_the_disks_of_one_guest(tmp_path):
     assert wait_clean(image) == [] and wait_clean(second) == []
 
 
-def partition_uuid(image: str, offset: int) -> str:
-    """The UUID blkid reads in the file system at `offset` of a raw image."""
-    return subprocess.run(["blkid", "-p", "-O", str(offset), "-o", "value", "-s", "UUID", image],
-                          capture_output=True, text=True, check=True).stdout.strip()
-
-
-def partition_offsets(image: str) -> list[int]:
-    table = json.loads(subprocess.run(["sfdisk", "-J", image], capture_output=True, text=True,
-                                      check=True).stdout)["partitiontable"]
-    return [p["start"] * table.get("sectorsize", 512) for p in table["partitions"]]
-
-
 @pytest.mark.parametrize("data_at", ["srv/data", "var/lib/sysprep", "var"])
 def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path):
     """The UUIDs change after unmounting; then the root (and, when the state lives on a file
@@ -314,7 +302,8 @@ def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path)
     assert f"/dev/sda2: UUID {facts.data_uuid} -> " in log
     assert log.index(f"UUID {facts.data_uuid} -> ") < log.index("image state is now")
     named = dict(line.split()[1::-1] for line in (files["/etc/fstab"] or "").splitlines() if line.strip())
-    real = [partition_uuid(image, off) for off in partition_offsets(image)]
+    ids = images.volume_ids(image)
+    real = [ids["/dev/sda1"][1], ids["/dev/sda2"][1]]
     assert named == {"/": f"UUID={real[0]}", f"/{data_at}": f"UUID={real[1]}"}
     assert not {facts.root_uuid, facts.data_uuid} & set(real)
 
@@ -364,7 +353,7 @@ def test_a_failed_uuid_change_leaves_the_image_undeployable_and_says_why(tmp_pat
     assert "LastError = after unmounting, /dev/sda1: UUID" in state_ini
     assert "unsupported feature" in state_ini
     assert "unsupported feature" in (files["/var/lib/sysprep/panther/setuperr.log"] or "")
-    assert partition_uuid(image, 1024 * 1024) == facts.root_uuid  # unchanged...
+    assert images.volume_ids(image)["/dev/sda1"][1] == facts.root_uuid  # unchanged...
     assert facts.root_uuid not in (files["/etc/fstab"] or "")  # ...unlike what fstab names
 
 

@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from sysprep.target.image import loop, lvm
-from sysprep.testing.dirty_root import add_bulk
+from sysprep.testing.dirty_root import add_bulk, write_file
 from sysprep.testing.dirty_root import build as build_dirty
 
 if TYPE_CHECKING:
@@ -191,12 +191,7 @@ def in_root(root: str, *argv: str) -> str:
 def dirty_debian(root: str, facts: Facts) -> None:
     """Use the Debian root as a machine would have been: users, histories, logs, keys, leases."""
     def w(rel: str, data: str | bytes, mode: int = 0o644) -> None:
-        p = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(p, mode)
-        facts.identity.append(rel)
+        facts.identity.append(write_file(root, rel, data, mode))
 
     for user in ("alice", "bob"):
         if not os.path.isdir(os.path.join(root, "home", user)):
@@ -305,13 +300,6 @@ def _split_boot(tree: str, work: str) -> str:
     return boot
 
 
-def _write(root: str, rel: str, text: str) -> None:
-    p = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, "w") as f:
-        f.write(text)
-
-
 # -- layouts -----------------------------------------------------------------------------
 
 def _size(recipe: Recipe, tree: str, extra_mb: int) -> int:
@@ -327,14 +315,14 @@ def _gpt_lvm(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> No
     root_mb = _size(recipe, tree, 0)
     boot_mb = max(64, _tree_size_mb(boot) + 48)
     disk_mb = 2 + boot_mb + root_mb + swap_mb + 8
-    _write(tree, "etc/fstab",
-           "# /etc/fstab: static file system information (as the Debian installer writes it)\n"
-           "/dev/mapper/debian--vg-root /               ext4    errors=remount-ro 0       1\n"
-           f"# /boot was on /dev/sda2 during installation\nUUID={facts.boot_uuid} /boot           "
-           "ext4    defaults        0       2\n"
-           "/dev/mapper/debian--vg-swap_1 none            swap    sw              0       0\n")
-    _write(tree, "etc/initramfs-tools/conf.d/resume", "RESUME=/dev/mapper/debian--vg-swap_1\n")
-    _write(tree, "etc/default/grub", 'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200n8"\n')
+    write_file(tree, "etc/fstab",
+               "# /etc/fstab: static file system information (as the Debian installer writes it)\n"
+               "/dev/mapper/debian--vg-root /               ext4    errors=remount-ro 0       1\n"
+               f"# /boot was on /dev/sda2 during installation\nUUID={facts.boot_uuid} /boot           "
+               "ext4    defaults        0       2\n"
+               "/dev/mapper/debian--vg-swap_1 none            swap    sw              0       0\n")
+    write_file(tree, "etc/initramfs-tools/conf.d/resume", "RESUME=/dev/mapper/debian--vg-swap_1\n")
+    write_file(tree, "etc/default/grub", 'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200n8"\n')
     _grub_config(boot, facts, "/dev/mapper/debian--vg-root")
     (_, _), (boot_off, boot_size), (pv_off, pv_size) = _gpt(raw, disk_mb, [
         (1, "ef02", "bios"), (boot_mb, "8300", "boot"), (0, "8e00", "lvm")])
@@ -370,9 +358,9 @@ def _grub_config(boot: str, facts: Facts, root_dev: str) -> None:
     os.makedirs(os.path.join(boot, "grub"), exist_ok=True)
     if os.path.isdir(GRUB_DIR):
         shutil.copytree(GRUB_DIR, os.path.join(boot, "grub", "i386-pc"), dirs_exist_ok=True)
-    _write(boot, "grub/i386-pc/load.cfg",
-           f"search.fs_uuid {facts.boot_uuid} root hd0,gpt2\nset prefix=($root)'/grub'\n")
-    _write(boot, "grub/grub.cfg", f"""\
+    write_file(boot, "grub/i386-pc/load.cfg",
+               f"search.fs_uuid {facts.boot_uuid} root hd0,gpt2\nset prefix=($root)'/grub'\n")
+    write_file(boot, "grub/grub.cfg", f"""\
 # as grub-mkconfig writes it (abridged)
 set default="0"
 set timeout=1
@@ -432,7 +420,7 @@ def _install_grub(raw: str, boot_uuid: str) -> None:
 def _mbr_ext4(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
     facts.root_uuid = str(uuid.uuid4())
     size_mb = _size(recipe, tree, 0)
-    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n")
+    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n")
     with open(raw, "wb") as f:
         f.truncate((size_mb + 2) * MIB)
     run("sfdisk", "-q", raw, input="label: dos\nstart=2048, type=83\n")
@@ -446,8 +434,8 @@ def _two_disks(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
     os.mkdir(os.path.join(tree, "home"), 0o755)
     facts.root_uuid, facts.home_uuid, facts.disks = str(uuid.uuid4()), str(uuid.uuid4()), 2
     size_mb = _size(recipe, tree, 0)
-    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
-                              f"UUID={facts.home_uuid} /home ext4 defaults 0 2\n")
+    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+                                  f"UUID={facts.home_uuid} /home ext4 defaults 0 2\n")
     with open(raw, "wb") as f:
         f.truncate((size_mb + 2) * MIB)
     run("sfdisk", "-q", raw, input="label: dos\nstart=2048, type=83\n")
@@ -468,8 +456,8 @@ def _srv_data(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> N
     os.mkdir(inside, 0o755)
     facts.root_uuid, facts.data_uuid = str(uuid.uuid4()), str(uuid.uuid4())
     root_mb, data_mb = _size(recipe, tree, 0), max(64, _tree_size_mb(data) * 2 + 32)
-    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
-                              f"UUID={facts.data_uuid} /srv/data ext4 defaults 0 2\n")
+    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+                                  f"UUID={facts.data_uuid} /srv/data ext4 defaults 0 2\n")
     with open(raw, "wb") as f:
         f.truncate((root_mb + data_mb + 2) * MIB)
     run("sfdisk", "-q", raw, input=f"label: dos\nstart=2048, size={root_mb * 2048}, type=83\n"
@@ -484,9 +472,9 @@ def _two_roots(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
     size_mb = _size(recipe, tree, 0)
     (a_off, a_size), (b_off, b_size) = _gpt(raw, 2 * size_mb + 4, [(size_mb, "8300", "one"),
                                                                     (0, "8300", "two")])
-    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 defaults 0 1\n")
+    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 defaults 0 1\n")
     _mkfs_ext4(raw, a_off, a_size, tree, facts.root_uuid, "one")
-    _write(tree, "etc/fstab", f"UUID={other} / ext4 defaults 0 1\n")
+    write_file(tree, "etc/fstab", f"UUID={other} / ext4 defaults 0 1\n")
     _mkfs_ext4(raw, b_off, b_size, tree, other, "two")
 
 
@@ -494,8 +482,8 @@ def _gpt_xfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> No
     boot = _split_boot(tree, work)
     facts.root_uuid, facts.boot_uuid = str(uuid.uuid4()), str(uuid.uuid4())
     size_mb = max(320, _size(recipe, tree, 0))  # xfs wants 300 MiB at least
-    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / xfs defaults 0 1\n"
-                              f"UUID={facts.boot_uuid} /boot ext4 defaults 0 2\n")
+    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / xfs defaults 0 1\n"
+                                  f"UUID={facts.boot_uuid} /boot ext4 defaults 0 2\n")
     (boot_off, boot_size), (root_off, root_size) = _gpt(raw, size_mb + 70, [(64, "8300", "boot"),
                                                                             (0, "8300", "root")])
     _mkfs_ext4(raw, boot_off, boot_size, boot, facts.boot_uuid, "boot")
@@ -508,8 +496,8 @@ def _gpt_xfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> No
 def _gpt_btrfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
     facts.root_uuid = str(uuid.uuid4())
     size_mb = max(300, _size(recipe, tree, 0))
-    _write(tree, "etc/fstab", f"UUID={facts.root_uuid} / btrfs subvol=@,defaults 0 0\n"
-                              f"UUID={facts.root_uuid} /home btrfs subvol=@home,defaults 0 0\n")
+    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / btrfs subvol=@,defaults 0 0\n"
+                                  f"UUID={facts.root_uuid} /home btrfs subvol=@home,defaults 0 0\n")
     ((off, size),) = _gpt(raw, size_mb + 4, [(0, "8300", "root")])
     with _loop(raw, off, size) as dev:
         run("mkfs.btrfs", "-q", "-f", "-U", facts.root_uuid, dev)
