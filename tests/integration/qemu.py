@@ -168,4 +168,13 @@ class Mounted:
         return self.where
 
     def __exit__(self, *exc: object) -> None:
-        subprocess.run(["umount", self.where], check=True)
+        # another process walking the tree (du, a file indexer) makes the mount busy for a
+        # moment: try again for a while before calling it a failure
+        for _ in range(30):
+            r = subprocess.run(["umount", self.where], capture_output=True, text=True)
+            if r.returncode == 0:
+                return
+            if "busy" not in r.stderr:
+                break
+            time.sleep(1)
+        raise RuntimeError(f"umount {self.where}: {r.stderr.strip()}")
