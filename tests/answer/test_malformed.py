@@ -106,6 +106,12 @@ CASES: list[tuple[str, str, str | bytes, tuple[str, ...]]] = [
     ("not a crypt hash", "hash2.xml", unattend(settings("oobeSystem", SHELL, "<UserAccounts><AdministratorPassword><Hash>plaintext</Hash></AdministratorPassword></UserAccounts>")), ()),
     ("set twice across names", "twice2.xml", unattend('<settings pass="specialize"><component name="Linux-Shell-Setup"><ComputerName>a</ComputerName></component>'
                                                       '<component name="Microsoft-Windows-Shell-Setup"><ComputerName>b</ComputerName></component></settings>'), ()),
+    ("RunSynchronous Path over the kernel's argument limit", "longpath.xml", runsync(cmd(path="<Path>echo " + "x" * 131072 + "</Path>")), ()),
+    ("FirstLogonCommands CommandLine over the kernel's argument limit", "longcmd.yaml", "oobeSystem:\n  Linux-Shell-Setup:\n    FirstLogonCommands:\n      - Order: 1\n        CommandLine: " + "x" * 131072 + "\n", ()),
+    ("DisplayName with a colon", "gecos.xml", unattend(settings("oobeSystem", SHELL, "<UserAccounts><LocalAccounts><LocalAccount><Name>op</Name><DisplayName>Ops: night</DisplayName></LocalAccount></LocalAccounts></UserAccounts>")), ()),
+    ("DisplayName with a newline", "gecos.yaml", 'oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n        - Name: op\n          DisplayName: "Ops\\nroot::0:0::/:/bin/sh"\n', ()),
+    ("DisplayName with a comma", "gecos2.xml", unattend(settings("oobeSystem", SHELL, "<UserAccounts><LocalAccounts><LocalAccount><Name>op</Name><DisplayName>Doe, Jane</DisplayName></LocalAccount></LocalAccounts></UserAccounts>")), ()),
+    ("AuthorizedKey with a newline", "keys.xml", unattend(settings("oobeSystem", SHELL, "<UserAccounts><LocalAccounts><LocalAccount><Name>op</Name><AuthorizedKeys><AuthorizedKey>ssh-ed25519 AAAA a@b\nssh-rsa BBBB evil@x</AuthorizedKey></AuthorizedKeys></LocalAccount></LocalAccounts></UserAccounts>")), ()),
     ("Windows component with --strict", "strict.xml", unattend(settings("specialize", "Microsoft-Windows-IE-InternetExplorer", "<Home_Page>x</Home_Page>")), ("--strict",)),
     ("windowsPE with --strict", "pe.xml", unattend('<settings pass="windowsPE"/>'), ("--strict",)),
 ]
@@ -165,3 +171,11 @@ def test_without_strict_windows_only_settings_are_warnings(write):
     assert r.code == 0
     assert re.match(rf"^{re.escape(path)}:\d+:\d+: warning: component "
                     "Microsoft-Windows-IE-InternetExplorer has no Linux meaning", r.err)
+
+
+def test_a_command_line_of_the_kernels_largest_argument_validates(write):
+    # MAX_ARG_STRLEN counts the NUL: one byte less is the longest /bin/sh -c can be given
+    ok = write("ok.xml", runsync(cmd(path="<Path>" + "x" * 131071 + "</Path>")))
+    assert cli("answer", "validate", ok).code == 0
+    over = write("over.xml", runsync(cmd(path="<Path>" + "x" * 131072 + "</Path>")))
+    assert cli("answer", "validate", over).code == 2

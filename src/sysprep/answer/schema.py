@@ -150,6 +150,42 @@ def check_not_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+# The kernel refuses one argument longer than this (MAX_ARG_STRLEN, the NUL included) with
+# E2BIG; a command line is one argument of `/bin/sh -c`.
+MAX_ARGUMENT = 32 * 4096
+
+
+def check_command_line(value: str) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    size = len(value.encode("utf-8", "surrogatepass")) + 1
+    if size > MAX_ARGUMENT:
+        return (f"the command line is {size - 1} bytes; the kernel runs at most "
+                f"{MAX_ARGUMENT - 1} in one argument of /bin/sh -c")
+    return None
+
+
+# useradd refuses ':' and a newline in a comment, chfn also ',' and '=' (',' separates the
+# GECOS fields: the rest would become the room number); a control character breaks the line
+# of /etc/passwd it ends up in.
+_GECOS_BAD = re.compile(r"[:,=\x00-\x1f\x7f]")
+
+
+def check_full_name(value: str) -> str | None:
+    m = _GECOS_BAD.search(value.strip())
+    if m is None:
+        return None
+    what = repr(m.group()) if m.group().isprintable() else f"the control character U+{ord(m.group()):04X}"
+    return f"a full name cannot hold {what} (useradd and chfn refuse ':', ',', '=' and control characters)"
+
+
+def check_key_line(value: str) -> str | None:
+    if re.search(r"[\r\n]", value.strip()):
+        return ("one key per AuthorizedKey: a line break would make it several lines of "
+                "authorized_keys")
+    return None
+
+
 # Windows group names with a Linux meaning (LocalAccount/Group).
 WINDOWS_GROUPS = {"Administrators": "", "Users": "users"}
 
@@ -183,7 +219,7 @@ _COMMAND_FIELDS = (
             minimum=1, maximum=1000, example="1"),
     Setting("Path", Kind.STRING, "The command line, run by /bin/sh -c inside the image (in a "
             "sandbox whose root is the image when the target is offline).", required=True,
-            check=check_not_empty, example="/usr/local/sbin/enroll --site eu"),
+            check=check_command_line, example="/usr/local/sbin/enroll --site eu"),
     Setting("Description", Kind.STRING, "What the progress display shows instead of the Path.",
             example="Enroll in inventory"),
     Setting("WillReboot", Kind.ENUM, "Whether the command reboots the machine; the exit status "
@@ -285,14 +321,15 @@ SHELL = ComponentSpec(
                                         "Administrators means sudo; Users means users.",
                                         check=check_groups, example="Administrators;adm"),
                                 _password("Password", "The account's password."),
-                                Setting("DisplayName", Kind.STRING, "The full name (GECOS).",
-                                        example="Operator"),
+                                Setting("DisplayName", Kind.STRING, "The full name (GECOS); "
+                                        "without ':', ',', '=' or control characters.",
+                                        check=check_full_name, example="Operator"),
                                 Setting("Description", Kind.STRING, "Windows' account comment "
                                         "has no separate Linux field.", linux=False),
                                 Setting("AuthorizedKeys", Kind.LIST, "SSH public keys allowed "
                                         "to log in (~/.ssh/authorized_keys).",
                                         item="AuthorizedKey", item_kind=Kind.STRING,
-                                        windows=False, example="<AuthorizedKey "
+                                        check=check_key_line, windows=False, example="<AuthorizedKey "
                                         "wcm:action=\"add\" wcm:keyValue=\"1\">ssh-ed25519 "
                                         "AAAA... admin@example</AuthorizedKey>"),
                                 Setting("Sudo", Kind.BOOLEAN, "Whether the account may use "
@@ -330,7 +367,7 @@ SHELL = ComponentSpec(
                     Setting("Order", Kind.INTEGER, "Position in the list; unique.",
                             required=True, minimum=1, maximum=1000, example="1"),
                     Setting("CommandLine", Kind.STRING, "The command line (/bin/sh -c).",
-                            required=True, check=check_not_empty),
+                            required=True, check=check_command_line),
                     Setting("Description", Kind.STRING, "What is shown instead of the "
                             "command line."),
                     Setting("RequiresUserInput", Kind.BOOLEAN, "Commands always run without "
@@ -400,7 +437,7 @@ def lookup(spec: ComponentSpec, path: tuple[str, ...]) -> Setting | None:
 def item_of(lst: Setting) -> Setting:
     """A list item as a setting of its own: a group of the list's fields, or a value."""
     if lst.item_kind is not None:
-        return Setting(lst.item, lst.item_kind, lst.help, windows=lst.windows)
+        return Setting(lst.item, lst.item_kind, lst.help, windows=lst.windows, check=lst.check)
     return Setting(lst.item, Kind.GROUP, lst.help, children=lst.children, windows=lst.windows)
 
 
