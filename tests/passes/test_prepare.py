@@ -245,6 +245,31 @@ def test_unknown_operation_changes_nothing(dirty, run):
     assert snapshot(dirty.path) == before
 
 
+@pytest.mark.parametrize("argv", [
+    ("--operations", ""),  # an unset shell variable
+    ("--operations", ","),
+    ("--operations", "all,-all"),
+    ("--operations", "machine-id", "--disable", "machine-id"),
+    ("--operations", "bash-history"),  # cleanup only: no identity reset, yet "generalized"
+    ("--operations", "new-machine-id"),  # a specialize operation: nothing runs now
+], ids=["empty", "comma", "all-all", "disabled", "cleanup-only", "specialize-only"])
+def test_a_generalize_whose_selection_resets_no_identity_is_refused_and_changes_nothing(
+        dirty, run, argv):
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--oobe", "--root", dirty.path, *argv)
+    assert r.code == 2, r.err
+    assert len(r.err.splitlines()) == 1 and "operation" in r.err
+    assert snapshot(dirty.path) == before
+
+
+def test_an_oobe_cleanup_with_an_empty_selection_is_refused(dirty, run):
+    before = snapshot(dirty.path)
+    r = run("--oobe", "--root", dirty.path, "--operations", "")
+    assert r.code == 2 and "no cleanup operation" in r.err
+    assert snapshot(dirty.path) == before
+    assert run("--oobe", "--root", dirty.path, "--operations", "bash-history").code == 0
+
+
 @pytest.mark.parametrize(("ops", "expected"), [
     ("machine-id", {"machine-id"}),
     ("defaults,-logfiles", {"machine-id", "ssh-hostkeys", "bash-history"}),

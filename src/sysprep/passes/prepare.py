@@ -93,6 +93,7 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         answer=extra.get("answer"),
     )
     chosen = registry.select(req.selection, phases)
+    _check_selection(req, chosen)
     _check_options(req, registry, chosen)
     run_list, skipped = [], []
     for p in chosen:
@@ -111,6 +112,23 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         final = ImageState.SPECIALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
         pending = RESEAL_PASSES[reseal]
     return Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending)
+
+
+def _check_selection(req: Request, chosen: Sequence[Provider]) -> None:
+    """A run records the image as resealed (or generalized): refused when the selection gives
+    it no work of that kind (an empty `--operations ""` from an unset shell variable, `all,-all`),
+    rather than claim a generalized image whose machine-id and host keys are intact."""
+    if not chosen:
+        phases = "cleanup or generalize" if req.generalize else "cleanup"
+        raise UsageError(f"the selection of operations leaves no {phases} operation to run: "
+                         "name at least one (sysprep --list-operations), or leave out "
+                         "--operations for the defaults")
+    if req.generalize and not any(p.phase is Phase.GENERALIZE for p in chosen):
+        names = ", ".join(p.name for p in chosen)
+        raise UsageError(f"--generalize with only cleanup operations ({names}) would record a "
+                         "generalized image whose identity (machine-id, host keys) was not "
+                         "reset: add generalize operations, or drop --generalize (--oobe alone "
+                         "cleans up and reseals)")
 
 
 def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider]) -> None:
