@@ -326,3 +326,138 @@ def test_an_answer_file_left_in_the_image_with_clear_passwords_is_retired(dirty,
     assert not os.path.exists(f"{root}/etc/sysprep/unattend.yaml")
     assert "Plain-Secret-77" not in open(f"{root}/var/lib/sysprep/unattend.xml").read()
     assert "held passwords in clear" in r.err
+
+
+def _account_yaml(password: str) -> str:
+    return ("oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+            f"        - Name: op\n          Password: {{Value: '{password}', PlainText: true}}\n")
+
+
+def _account_xml(password: str) -> str:
+    return unattend(settings("oobeSystem", "Linux-Shell-Setup",
+                             "<UserAccounts><AdministratorPassword><Value>" + password +
+                             "</Value><PlainText>true</PlainText></AdministratorPassword>"
+                             "</UserAccounts>"))
+
+
+def _holding(root: str, needles: list[str]) -> list[str]:
+    """The files of the tree that hold any of the strings."""
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            found += [f"{path}: {n}" for n in needles if n.encode() in data]
+    return found
+
+
+def test_no_clear_password_is_left_in_any_answer_file_of_the_root_and_each_is_named(dirty, run):
+    """etc/sysprep/unattend.xml and unattend.yaml both, a hard link of one elsewhere, and the
+    --unattend file itself inside the root: each loses its passwords, each is named."""
+    root = dirty.path
+    write_file(root, "etc/sysprep/unattend.xml", _account_xml("Xml-Secret-11"))
+    write_file(root, "etc/sysprep/unattend.yaml", _account_yaml("Yaml-Secret-22"))
+    os.makedirs(f"{root}/root/backup", exist_ok=True)
+    os.link(f"{root}/etc/sysprep/unattend.xml", f"{root}/root/backup/unattend.xml")
+    write_file(root, "srv/answers/given.yaml", _account_yaml("Given-Secret-33"))
+    r = run("--generalize", "--oobe", "--root", root, "--unattend",
+            f"{root}/srv/answers/given.yaml")
+    assert r.code == 0, r.err
+    assert _holding(root, ["Xml-Secret-11", "Yaml-Secret-22", "Given-Secret-33"]) == []
+    for name in ("etc/sysprep/unattend.xml", "etc/sysprep/unattend.yaml", "root/backup/unattend.xml",
+                 "srv/answers/given.yaml"):
+        assert f"/{name}" in r.err, name
+    # the files the run did not use keep their settings, without the passwords
+    assert DELETED in open(f"{root}/etc/sysprep/unattend.yaml").read()
+    assert DELETED in open(f"{root}/root/backup/unattend.xml").read()
+    assert "removed from the image" not in r.err  # the run used none of them: all kept
+
+
+def test_both_image_answer_files_lose_their_clear_passwords(dirty, run):
+    root = dirty.path
+    write_file(root, "etc/sysprep/unattend.xml", _account_xml("Xml-Secret-11"))
+    write_file(root, "etc/sysprep/unattend.yaml", _account_yaml("Yaml-Secret-22"))
+    r = run("--generalize", "--oobe", "--root", root)
+    assert r.code == 0, r.err
+    assert not os.path.exists(f"{root}/etc/sysprep/unattend.xml")  # used, cached: removed
+    assert DELETED in open(f"{root}/etc/sysprep/unattend.yaml").read()
+    assert _holding(root, ["Xml-Secret-11", "Yaml-Secret-22"]) == []
+    assert "/etc/sysprep/unattend.yaml held passwords in clear" in r.err
+
+
+def test_a_hard_link_of_the_retired_file_loses_the_passwords_too(dirty, run):
+    root = dirty.path
+    write_file(root, "etc/sysprep/unattend.yaml", _account_yaml("Linked-Secret-44"))
+    os.link(f"{root}/etc/sysprep/unattend.yaml", f"{root}/var/tmp/copy.yaml")
+    r = run("--generalize", "--oobe", "--root", root)
+    assert r.code == 0, r.err
+    assert not os.path.exists(f"{root}/etc/sysprep/unattend.yaml")
+    assert _holding(root, ["Linked-Secret-44"]) == []
+    assert "/var/tmp/copy.yaml rewritten" in r.err and "removed from the image" in r.err
+
+
+def test_a_hard_link_outside_the_target_is_reported_still_holding_the_passwords(dirty, run,
+                                                                               tmp_path):
+    root = dirty.path
+    write_file(root, "etc/sysprep/unattend.yaml", _account_yaml("Outside-Secret-55"))
+    os.link(f"{root}/etc/sysprep/unattend.yaml", tmp_path / "outside.yaml")
+    r = run("--generalize", "--oobe", "--root", root)
+    assert r.code == 0, r.err
+    assert _holding(root, ["Outside-Secret-55"]) == []
+    assert "1 more hard link(s) of it outside the target" in r.err
+    assert "Outside-Secret-55" in (tmp_path / "outside.yaml").read_text()  # never touched
+
+
+def test_an_unattend_file_reached_through_a_symlink_into_the_root_is_scrubbed(dirty, run,
+                                                                             tmp_path):
+    root = dirty.path
+    write_file(root, "srv/given.yaml", _account_yaml("Via-Link-66"))
+    os.symlink(f"{root}/srv", tmp_path / "alias")
+    r = run("--generalize", "--oobe", "--root", root, "--unattend", str(tmp_path / "alias/given.yaml"))
+    assert r.code == 0, r.err
+    assert _holding(root, ["Via-Link-66"]) == []
+    assert "/srv/given.yaml held passwords in clear" in r.err
+
+
+def test_an_unattend_file_reached_through_a_bind_mount_of_the_root_is_scrubbed(dirty, run,
+                                                                                tmp_path):
+    import subprocess
+
+    root = dirty.path
+    write_file(root, "srv/given.yaml", _account_yaml("Via-Bind-88"))
+    bind = tmp_path / "bind"
+    bind.mkdir()
+    subprocess.run(["mount", "--bind", root, str(bind)], check=True)
+    try:
+        r = run("--generalize", "--oobe", "--root", root, "--unattend", str(bind / "srv/given.yaml"))
+    finally:
+        subprocess.run(["umount", str(bind)], check=True)
+    assert r.code == 0, r.err
+    assert _holding(root, ["Via-Bind-88"]) == []
+    assert "/srv/given.yaml held passwords in clear" in r.err
+
+
+def test_dry_run_with_clear_password_files_changes_nothing(dirty, run):
+    root = dirty.path
+    write_file(root, "etc/sysprep/unattend.xml", _account_xml("Xml-Secret-11"))
+    write_file(root, "etc/sysprep/unattend.yaml", _account_yaml("Yaml-Secret-22"))
+    os.link(f"{root}/etc/sysprep/unattend.xml", f"{root}/var/tmp/copy.xml")
+    before = snapshot(root)
+    r = run("--generalize", "--oobe", "--root", root, "--dry-run")
+    assert r.code == 0, r.err
+    assert snapshot(root) == before
+    assert "/var/tmp/copy.xml" in r.err + r.out
+
+
+def test_an_unattend_file_outside_the_root_is_left_alone(dirty, run, tmp_path):
+    given = tmp_path / "given.yaml"
+    given.write_text(_account_yaml("Host-Side-77"))
+    r = run("--generalize", "--oobe", "--root", dirty.path, "--unattend", str(given))
+    assert r.code == 0, r.err
+    assert given.read_text() == _account_yaml("Host-Side-77")
+    assert "held passwords" not in r.err
+
+

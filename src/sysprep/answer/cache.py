@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from sysprep.answer import reader, schema, xmlform
+from sysprep.answer import reader, schema, xmlform, yamlform
 from sysprep.answer.limits import MAX_BYTES
 from sysprep.answer.model import Answer, Origin, password_state, plain_password
 from sysprep.answer.passwords import DELETED, Hasher
 from sysprep.answer.problems import fail_at
 from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import Component, Document, Node, PassSettings
-from sysprep.errors import RunError
+from sysprep.errors import RunError, SysprepError, reason
 from sysprep.target.confined import Confined, Outcome, Refused
 
 CACHE = "var/lib/sysprep/unattend.xml"
@@ -125,18 +126,152 @@ def image_file(fs: Confined) -> str | None:
     return next((rel for rel in IMAGE_FILES if fs.lstat(rel) is not None), None)
 
 
-def _retire_image_file(fs: Confined, answer: Answer) -> Outcome | None:
-    """Once an answer file found in the image is cached (passwords hashed), the original goes
-    when it holds passwords in clear: every clone would carry them otherwise."""
-    if answer.origin != "image" or not answer.secrets:
+# -- answer files with passwords left in the target ---------------------------------------
+
+@dataclass(frozen=True)
+class Retired:
+    """An answer file in the target that held passwords, and what became of each of its names:
+    the one the run adopted is removed (its settings are cached), the others and every other
+    hard link are rewritten with *SENSITIVE*DATA*DELETED* instead of the passwords."""
+
+    path: str  # in the target, no leading slash
+    removed: bool
+    rewritten: tuple[str, ...] = ()  # its names rewritten without the passwords
+    left: int = 0  # hard links that are not in the target (or not reachable): still holding them
+    outcomes: tuple[Outcome, ...] = ()
+    problem: str = ""  # why it could not be handled
+
+    def warning(self) -> str:
+        head = f"/{self.path} held passwords in clear"
+        if self.problem:
+            return f"{head}? {self.problem}"
+        done = []
+        if self.removed:
+            done.append(f"removed from the image (its settings are cached in /{CACHE})")
+        if self.rewritten:
+            names = ", ".join(f"/{n}" for n in self.rewritten)
+            done.append(f"{names} rewritten with {DELETED} instead of them")
+        text = f"{head}: {'; '.join(done)}"
+        if self.left:
+            text += (f"; {self.left} more hard link(s) of it outside the target (or where "
+                     "sysprep does not go) still hold them: remove those yourself")
+        return text
+
+
+def _without_secrets(data: bytes, name: str) -> bytes | None:
+    """The file rewritten in its own form with every password and secret value replaced by
+    *SENSITIVE*DATA*DELETED*; None when it holds none."""
+    doc, _ = reader.document(data, name)
+    changed = [False]
+
+    def visit(_p: str, st: Setting | None, n: Node) -> Node | None:
+        out = _deleted(st, n)
+        if out is not None and out != n:
+            changed[0] = True
+        return out
+
+    new = transform(doc, visit)
+    if not changed[0]:
         return None
-    rel = image_file(fs)
-    return fs.remove(rel) if rel is not None else None
+    return (xmlform.write if reader.detect(name, data) is reader.Format.XML else yamlform.write)(new)
 
 
-def retired_warning(retired: Outcome) -> str:
-    return (f"/{retired.path} held passwords in clear: removed from the image (its settings "
-            f"are cached in /{CACHE})")
+def _names(fs: Confined, rel: str, st: os.stat_result) -> tuple[list[str], int]:
+    """Every name of a file in the target (its hard links, found by device and inode), and how
+    many of its links are not among them."""
+    if st.st_nlink <= 1:
+        return [rel], 0
+    key = (st.st_dev, st.st_ino)
+    found: list[str] = []
+    for folder, entries in fs.tree(""):
+        # a hard link never crosses a file system (or a btrfs subvolume): do not go there
+        entries[:] = [(n, e) for n, e in entries if e.st_dev == st.st_dev]
+        found += [f"{folder}/{n}" if folder else n for n, e in entries
+                  if (e.st_dev, e.st_ino) == key]
+        if len(found) >= st.st_nlink:
+            break
+    return found, st.st_nlink - len(found)
+
+
+def in_target(fs: Confined, host_path: str) -> str | None:
+    """Where a file named from the host (`--unattend FILE`) is in the target, if it is: by
+    device and inode, so that a symlink, a bind mount of the target or `..` cannot hide it;
+    None when it is not (a hard link elsewhere is found by `_names`)."""
+    try:
+        st = os.stat(host_path)
+        path = os.path.realpath(host_path)
+    except OSError:
+        return None
+    root = (fs.root_stat.st_dev, fs.root_stat.st_ino)
+    parts = path.strip("/").split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        try:
+            up = os.stat("/" + "/".join(parts[:i]))
+        except OSError:
+            continue
+        if (up.st_dev, up.st_ino) == root:
+            rel = "/".join(parts[i:])
+            mine = fs.lstat(rel)
+            if mine is not None and (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino):
+                return rel
+    if st.st_nlink > 1 and st.st_dev == fs.root_stat.st_dev:
+        names, _ = _names(fs, "", st)
+        return names[0] if names else None
+    return None
+
+
+def _candidates(fs: Confined, answer: Answer) -> tuple[list[str], str | None]:
+    """The answer files of the target to look at, and the one this run adopted (if there)."""
+    adopted = None
+    if answer.origin == "image":
+        adopted = image_file(fs)
+    elif answer.origin == "file":
+        adopted = in_target(fs, answer.source)
+    files = list(IMAGE_FILES)
+    if adopted is not None and adopted not in files:
+        files.append(adopted)
+    return files, adopted
+
+
+def retire_secrets(fs: Confined, answer: Answer) -> list[Retired]:
+    """After the answer file of a run is cached: no answer file the implicit search can find in
+    the target, nor the `--unattend` file when it lies in the target, keeps a password (every
+    clone would carry it, readable by all). The adopted file goes, the others lose their
+    passwords; every hard link of each too."""
+    files, adopted = _candidates(fs, answer)
+    done: list[Retired] = []
+    seen: set[tuple[int, int]] = set()
+    for rel in files:
+        st = fs.lstat(rel)
+        if st is None or not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        retired = _retire(fs, rel, st, remove=rel == adopted and answer.origin == "image")
+        if retired is not None:
+            done.append(retired)
+    return done
+
+
+def _retire(fs: Confined, rel: str, st: os.stat_result, *, remove: bool) -> Retired | None:
+    try:
+        data = fs.read_bytes(rel, limit=MAX_BYTES)
+        clean = None if data is None else _without_secrets(data, shown_path(fs, rel))
+    except (SysprepError, Refused) as e:
+        return Retired(rel, False, problem=f"it cannot be read as an answer file ({reason(e)}): "
+                       "check it for passwords")
+    if clean is None:
+        return None
+    names, left = _names(fs, rel, st)
+    outcomes, rewritten = [], []
+    for name in names:
+        if name == rel and remove:
+            outcome = fs.remove(name)
+        else:
+            outcome = fs.write(name, clean)
+            rewritten.append(name)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return Retired(rel, remove, tuple(rewritten), left, tuple(outcomes))
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -153,11 +288,12 @@ def store(fs: Confined, answer_or_source: Answer | str, *,
     return _write(fs, xmlform.write(doc))
 
 
-def adopt(fs: Confined, answer: Answer) -> tuple[Outcome, Outcome | None]:
-    """Cache the answer file a run uses (`store`) and, when it was found in the image with
-    passwords in clear, remove that original: what was cached, and what was removed (or
-    None). `retired_warning` says the latter."""
-    return store(fs, answer), _retire_image_file(fs, answer)
+def adopt(fs: Confined, answer: Answer) -> tuple[Outcome | None, list[Retired]]:
+    """Cache the answer file a run uses (`store`; not when it is the cache already), then
+    retire the passwords of every answer file left in the target (`retire_secrets`): what was
+    cached, and the files handled (`Retired.warning` says what became of each)."""
+    stored = None if answer.cached else store(fs, answer)
+    return stored, retire_secrets(fs, answer)
 
 
 def scrub_secrets(fs: Confined, pass_name: str) -> int:

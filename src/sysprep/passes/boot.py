@@ -85,8 +85,8 @@ def load_answer(target: Target, log: RunLog) -> Answer | None:
     else:  # cache it, so later boots (and their passes) do not depend on where it was found
         log.step(f"using the answer file {found.source} ({found.origin}); caching it in the image")
         _, retired = answer_cache.adopt(target.fs, found)
-        if retired is not None:
-            log.warning(answer_cache.retired_warning(retired))
+        for r in retired:
+            log.warning(r.warning())
     return found
 
 

@@ -328,16 +328,16 @@ def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
     log.step(f"answer file {answer.source}" + (" (cached in the image)" if answer.cached else ""))
     for w in answer.warnings:
         log.warning(w.render(severity=False))
-    if answer.cached:
-        return
     stored, retired = answer_cache.adopt(target.fs, answer)
-    log.record({"provider": "unattend", **stored.record()})
-    verb = "would cache" if target.fs.dry_run else "cached"
-    log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
-             "unattend")
-    if retired is not None:
-        log.record({"provider": "unattend", **retired.record()})
-        log.warning(answer_cache.retired_warning(retired), "unattend")
+    if stored is not None:
+        log.record({"provider": "unattend", **stored.record()})
+        verb = "would cache" if target.fs.dry_run else "cached"
+        log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords "
+                 "hashed)", "unattend")
+    for r in retired:
+        for o in r.outcomes:
+            log.record({"provider": "unattend", **o.record()})
+        log.warning(r.warning(), "unattend")
 
 
 def generalize_commands(answer: Answer) -> Provider:
