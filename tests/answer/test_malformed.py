@@ -112,6 +112,7 @@ CASES: list[tuple[str, str, str | bytes, tuple[str, ...]]] = [
     ("DisplayName with a newline", "gecos.yaml", 'oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n        - Name: op\n          DisplayName: "Ops\\nroot::0:0::/:/bin/sh"\n', ()),
     ("DisplayName with a comma", "gecos2.xml", unattend(settings("oobeSystem", SHELL, "<UserAccounts><LocalAccounts><LocalAccount><Name>op</Name><DisplayName>Doe, Jane</DisplayName></LocalAccount></LocalAccounts></UserAccounts>")), ()),
     ("AuthorizedKey with a newline", "keys.xml", unattend(settings("oobeSystem", SHELL, "<UserAccounts><LocalAccounts><LocalAccount><Name>op</Name><AuthorizedKeys><AuthorizedKey>ssh-ed25519 AAAA a@b\nssh-rsa BBBB evil@x</AuthorizedKey></AuthorizedKeys></LocalAccount></LocalAccounts></UserAccounts>")), ()),
+    ("unknown XML encoding declared", "enc.xml", '<?xml version="1.0" encoding="klingon"?>\n<unattend xmlns="urn:schemas-microsoft-com:unattend"/>\n', ()),
     ("Windows component with --strict", "strict.xml", unattend(settings("specialize", "Microsoft-Windows-IE-InternetExplorer", "<Home_Page>x</Home_Page>")), ("--strict",)),
     ("windowsPE with --strict", "pe.xml", unattend('<settings pass="windowsPE"/>'), ("--strict",)),
 ]

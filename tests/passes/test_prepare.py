@@ -336,3 +336,61 @@ def test_a_target_sysprep_cannot_write_its_state_into_fails_in_one_line(dirty):
     assert p.returncode in (1, 2)
     assert len(err.strip().splitlines()) >= 1 and "Traceback" not in err
     assert "var/lib/sysprep" in err
+
+
+def test_an_os_release_that_is_not_utf8_is_refused_in_one_line_and_nothing_changes(dirty, run):
+    with open(f"{dirty.path}/etc/os-release", "wb") as f:
+        f.write(b'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Deb\xffian"\n')
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--root", dirty.path)
+    assert r.code == 2, r.err
+    assert r.err.strip() == ("sysprep: /etc/os-release of the target is not valid UTF-8 (byte "
+                             "0xff on line 3): fix the file, os-release is UTF-8 text")
+    assert snapshot(dirty.path) == before
+
+
+@pytest.fixture
+def mounted(tmp_path):
+    """Mount points made for one test, unmounted after it."""
+    points: list[str] = []
+
+    def mount(*argv: str) -> str:
+        point = str(tmp_path / f"mnt{len(points)}")
+        os.mkdir(point)
+        subprocess.run(["mount", *argv, point], check=True)
+        points.append(point)
+        return point
+
+    yield mount
+    for point in reversed(points):
+        subprocess.run(["umount", "--lazy", point], check=False)
+
+
+def test_a_read_only_target_is_refused_naming_it_before_any_change(dirty, run, mounted):
+    ro = mounted("--bind", dirty.path)
+    subprocess.run(["mount", "-o", "remount,bind,ro", ro], check=True)
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--root", ro)
+    assert r.code == 2, r.err
+    assert r.err.strip().splitlines() == [
+        f"sysprep: {ro} is on a read-only file system ({ro}): sysprep changes the target; mount "
+        "it read-write, or use --dry-run to see the plan"]
+    assert snapshot(dirty.path) == before
+    assert run("--generalize", "--root", ro, "--dry-run").code == 0  # a plan changes nothing
+
+
+def test_a_full_target_fails_naming_the_file_without_a_traceback(tmp_path, mounted):
+    small = mounted("-t", "tmpfs", "-o", "size=4m", "tmpfs")
+    root = build(f"{small}/root").path
+    with open(f"{small}/filler", "wb") as f:  # leave 128 KiB: enough to start, not to finish
+        free = os.statvfs(small).f_bavail * os.statvfs(small).f_frsize
+        f.write(b"\0" * max(free - 128 * 1024, 0))
+    p = spawn("--generalize", "--root", root)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1, err
+    assert "No space left on device: /" in err and "internal error" not in err
+    assert state_of(root) == "IMAGE_STATE_UNDEPLOYABLE"
+    with open(f"{root}/var/lib/sysprep/state.ini") as f:
+        assert "LastError = boot-passes: No space left on device: /usr/lib/sysprep/" in f.read()
+    with open(f"{root}/{PANTHER}/setupact.log") as f:
+        assert "Traceback" not in f.read()

@@ -133,6 +133,9 @@ def parse(data: bytes, file: str) -> tuple[Document, list[Problem]]:
         fail_at(file, max(int(line), 1), int(col) + 1, f"not well-formed XML: {message}")
     except RecursionError:  # cannot happen below MAX_DEPTH; kept so no traceback escapes
         fail_at(file, 1, 1, "elements nested too deeply")
+    except (LookupError, UnicodeError) as e:  # an encoding the declaration names, unknown
+        fail_at(file, 1, 1, f"the XML declaration names an encoding that cannot be read ({e})",
+                "write the file in UTF-8 and declare encoding=\"utf-8\"")
     if builder.root is None:
         fail_at(file, 1, 1, "no XML element found")
     return _Converter(file).document(builder.root)

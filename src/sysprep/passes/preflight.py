@@ -24,6 +24,21 @@ def require_root() -> None:
         raise UsageError("sysprep must run as root (try: sudo sysprep ...)")
 
 
+def require_writable(target: Target) -> None:
+    """A target on a read-only file system cannot be prepared: refused (exit 2) before the
+    first change, rather than failing half-way on the first file."""
+    if target.fs.dry_run:
+        return
+    try:
+        readonly = bool(os.statvfs(target.fs.host_path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return
+    if readonly:
+        raise UsageError(f"{target.spec.describe()} is on a read-only file system "
+                         f"({target.fs.host_path}): sysprep changes the target; mount it "
+                         "read-write, or use --dry-run to see the plan")
+
+
 def recorded_release(target: Target) -> tuple[str, str] | None:
     text = target.fs.read_text(RELEASE_FILE, limit=64 * 1024)
     if text is None:

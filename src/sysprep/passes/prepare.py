@@ -170,6 +170,7 @@ def prepare(req: Request, log: RunLog) -> Report:
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
+        preflight.require_writable(target)
         preflight.check_release(target, log)  # validation done: from here on, changes
         try:
             report = _execute(req, target, plan, log)
@@ -445,6 +446,8 @@ def run_providers(target: Target, providers: Sequence[Provider], settings: Setti
             ctx.fail(f"refused to touch /{r.path}: {r.reason}")
         except SysprepError as e:
             ctx.fail(str(e))
+        except OSError as e:  # the system refused (a full disk, a read-only folder): no bug
+            ctx.fail(reason(e))
         except Exception as e:  # a provider's bug must leave the image marked undeployable
             log.info("".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip(), p.name)
             ctx.fail(f"internal error: {type(e).__name__}: {e}")

@@ -13,6 +13,7 @@ that later operations of the same run see the tree as the real run would.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import os
@@ -127,6 +128,16 @@ def _kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "symlink"
     return "other"
+
+
+@contextlib.contextmanager
+def _naming(path: str) -> Iterator[None]:
+    """An OSError of an operation by descriptor names only the last component, or nothing:
+    name the file in the target instead (a full disk says where it was full)."""
+    try:
+        yield
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, "/" + path) from None
 
 
 def mount_id_of(fd: int) -> int | None:
@@ -837,7 +848,8 @@ class Confined:
                 self._removed.discard(loc.path)
                 return Outcome("write", loc.path, "file", files=1, bytes=len(data))
             assert loc.parent_fd is not None
-            self._replace(loc, data, mode, uid, gid, keep_metadata=not fresh)
+            with _naming(loc.path):
+                self._replace(loc, data, mode, uid, gid, keep_metadata=not fresh)
             return Outcome("write", loc.path, "file", files=1, bytes=len(data))
 
     def _replace(self, loc: _Located, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0,
@@ -897,13 +909,14 @@ class Confined:
                 return Outcome("mkdir", loc.path, "dir", dirs=1)
             if loc.parent_fd is None:
                 raise Refused(loc.path, "its parent does not exist")
-            os.mkdir(loc.name, mode, dir_fd=loc.parent_fd)
-            fd = os.open(loc.name, _O_DIR, dir_fd=loc.parent_fd)
-            try:
-                os.fchown(fd, uid, gid)
-                os.fchmod(fd, mode)
-            finally:
-                os.close(fd)
+            with _naming(loc.path):
+                os.mkdir(loc.name, mode, dir_fd=loc.parent_fd)
+                fd = os.open(loc.name, _O_DIR, dir_fd=loc.parent_fd)
+                try:
+                    os.fchown(fd, uid, gid)
+                    os.fchmod(fd, mode)
+                finally:
+                    os.close(fd)
             return Outcome("mkdir", loc.path, "dir", dirs=1)
 
     def symlink(self, target: str, path: str) -> Outcome:
@@ -938,7 +951,7 @@ class Confined:
         dirname = path.rsplit("/", 1)[0] if "/" in path else ""
         if dirname:
             self.mkdir(dirname, 0o755)
-        with self._locate(path, follow=False) as loc:
+        with self._locate(path, follow=False) as loc, _naming(loc.path):
             if loc.parent_fd is None:
                 raise Refused(loc.path, "its directory does not exist")
             if loc.st is not None and (not stat.S_ISREG(loc.st.st_mode) or loc.st.st_nlink > 1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from sysprep.errors import UsageError
 from sysprep.target.confined import Confined
 
 PATHS = ("etc/os-release", "usr/lib/os-release")
@@ -40,11 +41,22 @@ def parse(text: str) -> dict[str, str]:
     return values
 
 
+def _decode(data: bytes, path: str) -> str:
+    """os-release is UTF-8 (os-release(5)); its values end up in sysprep's records, which an
+    undecodable byte would break half-way: refused before anything changes."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise UsageError(f"/{path} of the target is not valid UTF-8 (byte 0x{data[e.start]:02x} "
+                         f"on line {line}): fix the file, os-release is UTF-8 text") from None
+
+
 def read(fs: Confined) -> OsRelease | None:
     for path in PATHS:
-        text = fs.read_text(path, limit=64 * 1024)
-        if text is not None:
-            v = parse(text)
+        data = fs.read_bytes(path, limit=64 * 1024)
+        if data is not None:
+            v = parse(_decode(data, path))
             return OsRelease(
                 id=v.get("ID", "linux"),
                 version_id=v.get("VERSION_ID", ""),
