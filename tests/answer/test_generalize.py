@@ -200,12 +200,24 @@ def test_a_failed_run_counts_no_rearm(dirty, run, providers):
     assert count(dirty.path) == 0
 
 
-def test_an_unreadable_counter_hands_out_no_rearm(dirty, run):
+@pytest.mark.parametrize(("text", "why"), [
+    ("garbage", "not an INI file (line 1)"),
+    ("[Other]\nx = 1\n", "no [License] section"),
+    ("[License]\nRearmCount = two\n", "RearmCount 'two' is not a whole number"),
+    ("[License]\nLicenseType = Pirate\n", "unknown LicenseType 'Pirate'"),
+])
+def test_a_malformed_counter_is_refused_saying_what_is_wrong_not_as_rearmed(dirty, run, text,
+                                                                            why):
     os.makedirs(os.path.join(dirty.path, "var/lib/sysprep"), exist_ok=True)
     with open(os.path.join(dirty.path, LICENSE), "w") as f:
-        f.write("garbage")
+        f.write(text)
+    before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path)
-    assert r.code == 2 and "rearmed 3 times" in r.err
+    assert r.code == 2, r.err
+    assert r.err.startswith(f"sysprep: /{LICENSE} is malformed: {why}; ")
+    assert "rearmed 3 times" not in r.err
+    assert snapshot(dirty.path) == before  # no fresh rearm handed out, nothing changed
+    assert run("license", "--root", dirty.path).code == 2
 
 
 def test_license_shows_type_registrations_and_remaining(dirty, write, run, providers):

@@ -180,3 +180,18 @@ def test_a_command_line_of_the_kernels_largest_argument_validates(write):
     assert cli("answer", "validate", ok).code == 0
     over = write("over.xml", runsync(cmd(path="<Path>" + "x" * 131072 + "</Path>")))
     assert cli("answer", "validate", over).code == 2
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("ns.xml", '<unattend xmlns="urn:example"><settings pass="specialize"/></unattend>',
+     "1:1: the root element <unattend> is in namespace 'urn:example', not in "
+     "'urn:schemas-microsoft-com:unattend'"),
+    ("list.yaml", "specialize:\n  Linux-Shell-Setup:\n    ComputerName: [a, b]\n",
+     "3:23: ComputerName takes one value, not a list (its first item at 3:20)"),
+    ("block.yaml", "specialize:\n  Linux-Shell-Setup:\n    ComputerName:\n      - a\n      - b\n",
+     "5:9: ComputerName takes one value, not a list (its first item at 4:9)"),
+], ids=["wrong namespace", "list for a value", "block list for a value"])
+def test_the_message_says_what_is_wrong(write, name, content, message):
+    path = write(name, content)
+    r = cli("answer", "validate", path)
+    assert r.code == 2 and r.err.startswith(f"{path}:{message}"), r.err

@@ -106,3 +106,4 @@ class Document:
     passes: tuple[PassSettings, ...] = ()
     offline_image: str | None = None  # <cpi:offlineImage cpi:source=...> as Windows SIM writes it
     source: str = field(default="", compare=False)  # the file name used in messages
+    yaml: bool = field(default=False, compare=False)  # read from the YAML form (for messages)

@@ -104,6 +104,7 @@ class _Validator:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.secrets: set[str] = set()
+        self.yaml = False
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -118,9 +119,20 @@ class _Validator:
             self.warnings.append(Problem(self.file, pos.line, pos.col, message, hint,
                                          Severity.WARNING))
 
+    def twice(self, node: Node, first: Pos, where: str, st: Setting | None) -> None:
+        """An element given again where it may be given once. In YAML that is a list (its
+        items stand for the element repeated), given for a setting of one value."""
+        if self.yaml and st is not None and st.kind not in (Kind.GROUP, Kind.LIST, Kind.PASSWORD):
+            self.error(node.pos, f"{node.name} takes one value, not a list (its first item at "
+                       f"{first.line}:{first.col})", f"write {node.name}: VALUE")
+        else:
+            self.error(node.pos, f"{node.name} appears twice in {where} (first at {first.line}:"
+                       f"{first.col})", "write it once (a list once, with all its items)")
+
     # -- structure ---------------------------------------------------------------------
 
     def document(self, doc: Document) -> None:
+        self.yaml = doc.yaml
         if doc.offline_image is not None:
             self.chars(Pos(), doc.offline_image, "cpi:offlineImage")
         seen: dict[str, Pos] = {}
@@ -164,10 +176,7 @@ class _Validator:
         seen: dict[str, Pos] = {}
         for node in c.settings:
             if node.name in seen:
-                first = seen[node.name]
-                self.error(node.pos, f"{node.name} appears twice in component {c.name} (first "
-                           f"at {first.line}:{first.col})", "write it once (a list once, with "
-                           "all its items)")
+                self.twice(node, seen[node.name], f"component {c.name}", spec.setting(node.name))
                 continue
             seen[node.name] = node.pos
             st = spec.setting(node.name)
@@ -302,9 +311,7 @@ class _Validator:
         seen: dict[str, Pos] = {}
         for child in node.children:
             if child.name in seen:
-                first = seen[child.name]
-                self.error(child.pos, f"{child.name} appears twice in {node.name} (first at "
-                           f"{first.line}:{first.col})")
+                self.twice(child, seen[child.name], node.name, st.field(child.name))
                 continue
             seen[child.name] = child.pos
             field = st.field(child.name)

@@ -175,9 +175,12 @@ class _Converter:
 
     def document(self, root: _Raw) -> tuple[Document, list[Problem]]:
         ns, local = _split(root.tag)
-        if local != "unattend" or ns not in (UNATTEND_NS, ""):
+        if local != "unattend":
             self.stop(root, f"the root element is <{local}>, not <unattend>",
                       f'start with <unattend xmlns="{UNATTEND_NS}">')
+        if ns not in (UNATTEND_NS, ""):
+            self.stop(root, f"the root element <unattend> is in namespace {show(ns)}, not in "
+                      f"{show(UNATTEND_NS)}", f'start with <unattend xmlns="{UNATTEND_NS}">')
         self.ns = ns
         self.no_text(root)
         passes: list[PassSettings] = []

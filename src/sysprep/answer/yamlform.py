@@ -194,7 +194,7 @@ class _Reader:
             elif not (isinstance(value, ScalarNode) and value.tag == _NULL):
                 comps.extend(self.components(value, name))
             passes.append(PassSettings(name, tuple(comps), pos))
-        return Document(tuple(passes), offline_image, self.file)
+        return Document(tuple(passes), offline_image, self.file, yaml=True)
 
     def components(self, value: YNode, pass_name: str) -> list[Component]:
         comps: list[Component] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import re
 import time
 from dataclasses import dataclass, replace
 
@@ -57,18 +58,35 @@ def read(fs: Confined) -> License:
     text = fs.read_text(LICENSE_FILE, limit=64 * 1024)
     if text is None:
         return License()
+    try:
+        return _parse(text)
+    except ValueError as e:
+        # neither fresh rearms nor an exhausted count: the user decides, knowing what is wrong
+        raise UsageError(f"/{LICENSE_FILE} is malformed: {e}; sysprep cannot tell how many "
+                         "times this image was rearmed. Fix it ([License] with RearmCount = N), "
+                         "or remove it to start the count afresh") from None
+
+
+def _parse(text: str) -> License:
     cp = configparser.ConfigParser(interpolation=None)
     cp.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         cp.read_string(text)
-        s = cp["License"]
-        return License(LicenseType(s.get("LicenseType", "Retail")),
-                       s.get("Activated", "false") == "true",
-                       max(0, int(s.get("RearmCount", "0"))), s.get("LastRearm", ""),
-                       s.get("CountedRun", ""))
-    except (configparser.Error, KeyError, ValueError):
-        # an unreadable counter must not hand out fresh rearms: count it as exhausted
-        return License(rearms=MAX_REARMS)
+    except configparser.Error as e:
+        line = getattr(e, "lineno", None)
+        raise ValueError(f"not an INI file{f' (line {line})' if line else ''}") from None
+    if not cp.has_section("License"):
+        raise ValueError("no [License] section")
+    s = cp["License"]
+    try:
+        kind = LicenseType(s.get("LicenseType", "Retail"))
+    except ValueError:
+        raise ValueError(f"unknown LicenseType {s.get('LicenseType')!r}") from None
+    count = s.get("RearmCount", "0").strip()
+    if not re.fullmatch(r"[0-9]{1,9}", count):
+        raise ValueError(f"RearmCount {count!r} is not a whole number") from None
+    return License(kind, s.get("Activated", "false") == "true", int(count),
+                   s.get("LastRearm", ""), s.get("CountedRun", ""))
 
 
 def for_run(fs: Confined, answer: Answer | None) -> License:
