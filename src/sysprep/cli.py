@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NoReturn, Sequence
 
 from sysprep import __version__
-from sysprep.errors import UsageError
+from sysprep.errors import UsageError, not_regular
 from sysprep.request import Power, Request, Reseal, Selection, TargetKind, TargetSpec
 
 ACTIONS = "Actions (as in Windows Sysprep)"
@@ -232,11 +232,10 @@ def to_request(ns: argparse.Namespace) -> Request:
     if ns.remove_user_accounts:
         options.append(("remove-user-accounts", ns.remove_user_accounts))
     for script in ns.script:
-        if not os.path.isfile(script):
-            raise UsageError(f"--script {script}: no such file")
+        _regular_file(script, f"--script {script}")
         options.append(("script", os.path.abspath(script)))
-    if ns.unattend is not None and not os.path.isfile(ns.unattend):
-        raise UsageError(f"answer file {ns.unattend}: no such file")
+    if ns.unattend is not None:
+        _regular_file(ns.unattend, f"answer file {ns.unattend}")
     return Request(
         generalize=ns.generalize,
         reseal=reseal,
@@ -255,6 +254,17 @@ def to_request(ns: argparse.Namespace) -> Request:
         ),
         options=tuple(options),
     )
+
+
+def _regular_file(path: str, what: str) -> None:
+    """A file the command line names must exist and be a regular file (not a pipe that reads
+    as empty, nor a folder)."""
+    try:
+        kind = not_regular(os.stat(path).st_mode)
+    except OSError:
+        raise UsageError(f"{what}: no such file") from None
+    if kind is not None:
+        raise UsageError(f"{what}: {kind}, not a regular file")
 
 
 def _target(ns: argparse.Namespace) -> TargetSpec:

@@ -3,6 +3,7 @@ on stderr, exit status 2, and the target exactly as it was."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 
@@ -195,3 +196,18 @@ def test_the_message_says_what_is_wrong(write, name, content, message):
     path = write(name, content)
     r = cli("answer", "validate", path)
     assert r.code == 2 and r.err.startswith(f"{path}:{message}"), r.err
+
+
+def test_an_answer_file_that_is_not_a_regular_file_is_named_as_such(tmp_path, target):
+    fifo = tmp_path / "answers.fifo"
+    os.mkfifo(fifo)
+    before = snapshot(target)
+    for path, kind in ((str(fifo), "a named pipe (FIFO)"), (str(tmp_path), "a directory")):
+        for argv in (("answer", "validate", path),
+                     ("--generalize", "--root", target, "--unattend", path)):
+            r = cli(*argv)
+            assert r.code == 2, r.err
+            assert r.err.strip().endswith(f"answer file {path}: {kind}, not a regular file")
+    assert snapshot(target) == before
+    assert cli("answer", "validate", str(tmp_path / "nope.xml")).err.strip().endswith(
+        "No such file or directory")

@@ -182,3 +182,16 @@ def test_net_hostname_in_every_format(dirty):
         "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nUseDNS=no\n[Link]\nHostname=x\n")
     assert after["etc/netplan/02-eth1.yaml"] == ("network:\n  ethernets:\n    eth1:\n      dhcp4: true\n"
                                                  "      dhcp4-overrides:\n        use-dns: false\n      hostname: kept\n")
+
+
+def test_a_hostname_that_is_not_a_regular_file_is_warned_about_not_skipped_silently(flavoured,
+                                                                                    run):
+    r = flavoured()
+    os.remove(f"{r.path}/etc/hostname")
+    os.mkfifo(f"{r.path}/etc/hostname")
+    done = run("--generalize", "--root", r.path, "--operations", "hostname")
+    assert done.code == 0, done.err
+    assert "/etc/hostname is a named pipe (FIFO), not a regular file: its host name is not " \
+           "reset" in done.err
+    assert stat.S_ISFIFO(os.lstat(f"{r.path}/etc/hostname").st_mode)  # left as it was
+    assert apply(r.path, "hostname").warnings == 1

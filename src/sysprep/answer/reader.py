@@ -11,7 +11,7 @@ from sysprep.answer.limits import MAX_BYTES
 from sysprep.answer.model import Answer
 from sysprep.answer.problems import Problem, Severity, fail, fail_at
 from sysprep.answer.tree import ACTION, ITEM_ATTRIBUTES, Component, Document, Node
-from sysprep.errors import UsageError
+from sysprep.errors import UsageError, not_regular
 
 
 class Format(str, enum.Enum):
@@ -99,6 +99,9 @@ def read_host_file(path: str) -> bytes:
     except OSError as e:
         raise UsageError(f"answer file {path}: {e.strerror}") from None
     try:
+        kind = not_regular(os.fstat(fd).st_mode)
+        if kind is not None:  # a pipe would read as empty, or block; a device, forever
+            raise UsageError(f"answer file {path}: {kind}, not a regular file")
         chunks, size = [], 0
         while size <= MAX_BYTES:
             chunk = os.read(fd, 1 << 16)

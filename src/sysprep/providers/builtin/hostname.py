@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sysprep.errors import not_regular
 from sysprep.providers.base import Context, Phase, Provider
 from sysprep.providers.builtin._util import drop_lines, edit_text
 
@@ -42,9 +43,14 @@ def run(ctx: Context) -> None:
     done: set[str] = set()
     for path in HOSTNAME_FILES:
         real = ctx.fs.realpath(path)
-        if real is None or real in done or not ctx.fs.is_file(real):
+        st = ctx.fs.lstat(real) if real is not None and real not in done else None
+        if real is None or st is None:
             continue
         done.add(real)
+        kind = not_regular(st.st_mode)
+        if kind is not None:  # a name kept there would be every clone's: say it was not reset
+            ctx.warning(f"/{path} is {kind}, not a regular file: its host name is not reset")
+            continue
         name = _first_word(ctx.fs.read_text(real) or "")
         if name and name not in (NEUTRAL, "localhost.localdomain"):
             old.update({name, name.split(".")[0]})
