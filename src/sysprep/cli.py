@@ -61,7 +61,8 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("format", "format of --image (detected when omitted)", TARGET, metavar="FORMAT",
         choices=("raw", "qcow2"), complete="choice"),
     Opt("root-fs", "with --image: the device of the root file system, when several are found "
-        "(/dev/sda2, /dev/VG/LV, UUID=...; DEV:SUBVOLUME for btrfs)", TARGET, metavar="DEV"),
+        "(/dev/sda2, /dev/VG/LV, UUID=, LABEL=, PARTUUID=, PARTLABEL=; DEV:SUBVOLUME for "
+        "btrfs)", TARGET, metavar="DEV"),
     Opt("sparsify", "with --image: discard the free blocks of its file systems at the end, so "
         "that the image file stays sparse and compresses", TARGET),
     Opt("zero-free-space", "with --image: overwrite the free blocks of its file systems with "

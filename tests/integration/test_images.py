@@ -443,6 +443,57 @@ def test_several_systems_need_root_fs(tmp_path):
     assert r.returncode == 2 and "no such volume" in r.stderr
 
 
+def _files_of_partition(image: str, offset: int, work) -> dict[str, tuple]:
+    """Every file of the file system at `offset` in a raw image, read through a read-only
+    loop device (not through sysprep, which refuses the image under test)."""
+    from tests.conftest import snapshot
+
+    point = work / "ro"
+    point.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-o", f"ro,noload,loop,offset={offset}", image, str(point)], check=True)
+    try:
+        return snapshot(str(point))
+    finally:
+        subprocess.run(["umount", str(point)], check=True)
+
+
+@pytest.mark.parametrize("spelling", ["UUID", "device"])
+def test_a_volume_the_fstab_mounts_twice_is_refused_naming_the_lines(spelling, tmp_path):
+    """The root's own volume mounted again on /var/log: logfiles would empty the whole root."""
+    image, facts = copy_of(Recipe("mbr-ext4"), tmp_path)
+    again = f"UUID={facts.root_uuid}" if spelling == "UUID" else "/dev/sda1"
+    images.write_files(image, {"etc/fstab": (f"UUID={facts.root_uuid} / ext4 defaults 0 1\n"
+                                             f"{again} /var/log ext4 defaults 0 2\n", 0o644)})
+    before = _files_of_partition(image, 1024 * 1024, tmp_path)
+    for dry in ((), ("--dry-run",)):
+        r = sysprep("--generalize", "--oobe", "--image", image, *dry)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip() == (
+            f"sysprep: {image}: fstab line 2 ({again} on /var/log) mounts /dev/sda1 again, "
+            "already mounted as the root (fstab line 1); a volume mounted twice would be "
+            "cleaned through both places: fix the image's fstab")
+    assert wait_clean(image) == []
+    assert _files_of_partition(image, 1024 * 1024, tmp_path) == before
+
+
+def test_root_fs_by_partuuid_and_partlabel_and_subvolume_only_on_btrfs(tmp_path):
+    image, _ = copy_of(Recipe("gpt-btrfs"), tmp_path)
+    partuuid = subprocess.run(["sfdisk", "--part-uuid", image, "1"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    for dev in (f"PARTUUID={partuuid}", f"PARTUUID={partuuid.lower()}", "PARTLABEL=root"):
+        r = sysprep("--generalize", "--image", image, "--root-fs", f"{dev}:@", "--dry-run")
+        assert r.returncode == 0, r.stderr
+    r = sysprep("--generalize", "--image", image, "--root-fs", "PARTLABEL=nope", "--dry-run")
+    assert r.returncode == 2 and "no such volume in the image" in r.stderr
+    assert "PARTUUID=" in r.stderr
+    ext4, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
+    r = sysprep("--generalize", "--image", ext4, "--root-fs", "/dev/sda1:@", "--dry-run")
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("sysprep: --root-fs /dev/sda1:@: /dev/sda1 (ext4) is not btrfs, "
+                                "so it has no subvolume '@': give --root-fs /dev/sda1")
+    assert wait_clean(image) == [] and wait_clean(ext4) == []
+
+
 def test_image_in_use_or_read_only_is_refused(tmp_path):
     image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
     holder = subprocess.Popen(["losetup", "-f", "--show", "-r", image], stdout=subprocess.PIPE, text=True)

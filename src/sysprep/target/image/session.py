@@ -184,6 +184,7 @@ class ImageSession:
     _guardian: subprocess.Popen[bytes] | None = None
     _fs_types: frozenset[str] = field(default_factory=lambda: _kernel_filesystems())
     _btrfs_locks: dict[str, int] = field(default_factory=dict)
+    _trees: dict[tuple[str, str], str] = field(default_factory=dict)  # what is mounted, where
 
     # -- what the target layer and image providers use --------------------------------
 
@@ -509,15 +510,19 @@ class ImageSession:
 
     def _by_root_fs(self, text: str) -> tuple[Volume, str | None]:
         dev, _, subvol = text.partition(":")
-        vol = self.lookup(fstab.device_ref(dev if dev.startswith(("/dev/", "UUID=", "LABEL="))
-                                           else "/dev/" + dev))
+        ref = fstab.device_ref(dev)  # UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/...
+        vol = self.lookup(ref if ref.kind != "none" else fstab.device_ref("/dev/" + dev))
         if vol is None:
             names = ", ".join(v.describe() for v in self.volumes)
-            raise UsageError(f"--root-fs {text}: no such volume in the image (it has {names})")
+            raise UsageError(f"--root-fs {text}: no such volume in the image (it has {names}; "
+                             "name one as /dev/sdXN, UUID=, LABEL=, PARTUUID= or PARTLABEL=)")
         if vol.unreachable:
             raise UsageError(f"--root-fs {text}: {vol.unreachable}")
         if not vol.probe.linux_fs:
             raise UsageError(f"--root-fs {text}: {vol.describe()} is not a Linux file system")
+        if subvol and vol.probe.type != "btrfs":
+            raise UsageError(f"--root-fs {text}: {vol.describe()} is not btrfs, so it has no "
+                             f"subvolume {subvol!r}: give --root-fs {dev}")
         return vol, subvol or None
 
     def _os_in(self, vol: Volume, subvol: str | None) -> list[tuple[str | None, osrelease.OsRelease]]:
@@ -562,7 +567,10 @@ class ImageSession:
         self.root = self._mount_in_workdir(vol, "root", read_only=self.dry_run, extra=opts)
         with _confined(point, []) as fs:
             text = fs.read_text("etc/fstab", limit=1024 * 1024) or ""
-        entries = [e for e in fstab.parse(text) if e.local and e.rel]
+        local = [e for e in fstab.parse(text) if e.local]
+        root_line = next((f" (fstab line {e.line})" for e in local if not e.rel), "")
+        self._trees[_tree(vol, opts)] = f"the root{root_line}"
+        entries = [e for e in local if e.rel]
         entries.sort(key=lambda e: (e.rel.count("/"), e.line))
         for e in entries:
             self._mount_entry(e)
@@ -594,6 +602,14 @@ class ImageSession:
             parent, _, name = canonical.rpartition("/")
             parent_fd = fs.open_dir(parent)
         extra = tuple(o for o in e.options if o.split("=", 1)[0] in ("subvol", "subvolid"))
+        first = self._trees.setdefault(_tree(vol, extra), where)
+        if first != where:
+            os.close(parent_fd)
+            # the same files twice in the tree: a provider cleaning one place (logfiles in
+            # /var/log) would empty the other (the whole root)
+            raise UsageError(f"{self._what()}: {where} mounts {vol.name} again, already mounted "
+                             f"as {first}; a volume mounted twice would be cleaned through both "
+                             "places: fix the image's fstab")
         try:
             self._mount(vol, parent_fd, name, os.path.join(self.root_path, canonical), canonical,
                         read_only=self.dry_run, extra=extra)
@@ -965,6 +981,20 @@ def _close(mnt: Mounted) -> None:
         if fd >= 0:
             os.close(fd)
             setattr(mnt, attr, -1)
+
+
+def _tree(vol: Volume, options: tuple[str, ...]) -> tuple[str, str]:
+    """What a mount shows of a volume: the whole file system, or one btrfs subvolume (those of
+    one volume are different trees and may each be mounted)."""
+    if vol.probe.type != "btrfs":
+        return vol.name, ""
+    for o in options:
+        key, _, value = o.partition("=")
+        if key == "subvol":
+            return vol.name, value.strip("/")
+        if key == "subvolid":
+            return vol.name, f"id {value}"
+    return vol.name, ""  # the default subvolume
 
 
 def _os_release_at(path: str) -> osrelease.OsRelease | None:
