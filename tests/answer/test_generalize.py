@@ -473,3 +473,14 @@ def test_an_unattend_file_outside_the_root_is_left_alone(dirty, run, tmp_path):
     assert "held passwords" not in r.err
 
 
+
+
+def test_an_unreadable_answer_file_beside_the_used_one_is_named_and_left_alone(dirty, run):
+    root = dirty.path
+    write_file(root, "etc/sysprep/unattend.xml", _account_xml("Xml-Secret-11"))
+    write_file(root, "etc/sysprep/unattend.yaml", "specialize: [unclosed\n")
+    r = run("--generalize", "--oobe", "--root", root)
+    assert r.code == 0, r.err
+    assert "/etc/sysprep/unattend.yaml: not readable as an answer file (" in r.err
+    assert open(f"{root}/etc/sysprep/unattend.yaml").read() == "specialize: [unclosed\n"
+    assert _holding(root, ["Xml-Secret-11"]) == []

@@ -142,9 +142,9 @@ class Retired:
     problem: str = ""  # why it could not be handled
 
     def warning(self) -> str:
-        head = f"/{self.path} held passwords in clear"
         if self.problem:
-            return f"{head}? {self.problem}"
+            return f"/{self.path}: {self.problem}"
+        head = f"/{self.path} held passwords in clear"
         done = []
         if self.removed:
             done.append(f"removed from the image (its settings are cached in /{CACHE})")
@@ -257,8 +257,8 @@ def _retire(fs: Confined, rel: str, st: os.stat_result, *, remove: bool) -> Reti
         data = fs.read_bytes(rel, limit=MAX_BYTES)
         clean = None if data is None else _without_secrets(data, shown_path(fs, rel))
     except (SysprepError, Refused) as e:
-        return Retired(rel, False, problem=f"it cannot be read as an answer file ({reason(e)}): "
-                       "check it for passwords")
+        return Retired(rel, False, problem=f"not readable as an answer file ({reason(e)}), so "
+                       "left as it is: check it for passwords")
     if clean is None:
         return None
     names, left = _names(fs, rel, st)
