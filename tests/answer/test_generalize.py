@@ -420,6 +420,7 @@ def test_a_hard_link_outside_the_target_is_reported_still_holding_the_passwords(
     assert r.code == 0, r.err
     assert _holding(root, ["Outside-Secret-55"]) == []
     assert "1 more hard link(s) of it outside the target" in r.err
+    assert "this name removed" in r.err and "removed from the image" not in r.err
     assert "Outside-Secret-55" in (tmp_path / "outside.yaml").read_text()  # never touched
 
 

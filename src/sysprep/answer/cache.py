@@ -146,8 +146,9 @@ class Retired:
             return f"/{self.path}: {self.problem}"
         head = f"/{self.path} held passwords in clear"
         done = []
-        if self.removed:
-            done.append(f"removed from the image (its settings are cached in /{CACHE})")
+        if self.removed:  # "from the image" only when no other link keeps the text
+            where = "this name removed" if self.left else "removed from the image"
+            done.append(f"{where} (its settings are cached in /{CACHE})")
         if self.rewritten:
             names = ", ".join(f"/{n}" for n in self.rewritten)
             done.append(f"{names} rewritten with {DELETED} instead of them")
