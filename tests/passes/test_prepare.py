@@ -311,3 +311,36 @@ def test_a_target_sysprep_cannot_write_its_state_into_fails_in_one_line(dirty):
     assert p.returncode in (1, 2)
     assert len(err.strip().splitlines()) >= 1 and "Traceback" not in err
     assert "var/lib/sysprep" in err
+
+
+HOSTILE_NAME = "\x1b[2J\x1b]0;owned\x07\nsysprep: forged line"
+
+
+def test_dry_run_plan_escapes_control_characters_of_target_file_names(dirty, run):
+    with open(os.path.join(dirty.path, "var/log", HOSTILE_NAME + ".log"), "w") as f:
+        f.write("x")
+    r = run("--generalize", "--root", dirty.path, "--dry-run")
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "\nsysprep: forged line" not in r.out
+    assert "var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line.log" in r.out
+
+
+def test_warnings_and_setupact_log_escape_control_characters_of_target_file_names(dirty, run):
+    # a foreign mount under var/log is skipped with a warning that names it
+    mnt = os.path.join(dirty.path, "var/log", HOSTILE_NAME)
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt], check=True)
+    try:
+        r = run("--generalize", "--root", dirty.path)
+    finally:
+        subprocess.run(["umount", mnt], check=True)
+    assert r.code == 0, r.err
+    assert "warning: [logfiles] skipped /var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line" in r.err
+    assert "\x1b" not in r.out + r.err and "\x07" not in r.out + r.err
+    assert "\nsysprep: forged line" not in r.err
+    for name in ("setupact.log", "setuperr.log"):
+        text = open(os.path.join(dirty.path, PANTHER, name), encoding="utf-8").read()
+        assert "/var/log/\\x1b[2J" in text
+        assert "\x1b" not in text and "\x07" not in text
+        assert not [line for line in text.splitlines() if line.startswith("sysprep: forged")]

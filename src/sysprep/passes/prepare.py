@@ -428,7 +428,8 @@ def run_providers(target: Target, providers: Sequence[Provider], settings: Setti
         except SysprepError as e:
             ctx.fail(str(e))
         except Exception as e:  # a provider's bug must leave the image marked undeployable
-            log.info("".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip(), p.name)
+            for line in "".join(traceback.format_exception(type(e), e, e.__traceback__)).splitlines():
+                log.info(line, p.name)  # a log line holds one line
             ctx.fail(f"internal error: {type(e).__name__}: {e}")
         result.seconds = round(time.monotonic() - start, 3)
         result.actions, result.files, result.bytes = ctx.actions, ctx.files, ctx.bytes
