@@ -17,6 +17,7 @@ from typing import Any, NoReturn, Sequence
 from sysprep import __version__
 from sysprep.errors import UsageError
 from sysprep.request import Power, Request, Reseal, Selection, TargetKind, TargetSpec
+from sysprep.target import hostroot
 
 ACTIONS = "Actions (as in Windows Sysprep)"
 FINISH = "When done (at most one; default: quit)"
@@ -313,9 +314,9 @@ def root_spec(root: str) -> TargetSpec:
     if not os.path.isdir(root):
         raise UsageError(f"--root {root}: not a directory")
     real = os.path.realpath(root)
-    if real == "/":
-        raise UsageError("--root / names the running system: omit --root to prepare the live "
-                         "system")
+    if real == "/" or hostroot.is_host_root(real):  # a bind mount of / is / too
+        raise UsageError(f"--root {root} names the running system (it is its /): omit --root "
+                         "to prepare the live system")
     return TargetSpec(TargetKind.ROOT, root=real)
 
 
