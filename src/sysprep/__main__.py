@@ -20,8 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = str(e) if isinstance(e, LocatedError) else f"sysprep: {e}"
         print("\n".join(printable(line) for line in text.split("\n")), file=sys.stderr)
         return int(e.exit_code)
-    except KeyboardInterrupt:
-        print("sysprep: interrupted; the image state says what was finished", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl+C, SIGTERM, SIGHUP
+        try:  # after SIGHUP the terminal may be gone
+            print(f"sysprep: {reason(e)}; the image state says what was finished",
+                  file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
         return int(ExitCode.FAILURE)
     except BrokenPipeError:
         return int(ExitCode.OK)

@@ -141,9 +141,10 @@ class RunLog:
         self.warnings += 1
         self._emit(Level.WARNING, component, msg, console=not self.quiet)
 
-    def error(self, msg: str, component: str = "sysprep") -> None:
+    def error(self, msg: str, component: str = "sysprep", *, console: bool = True) -> None:
+        """`console=False`: the caller tells the user itself (the run's final message)."""
         self.errors += 1
-        self._emit(Level.ERROR, component, msg, console=True)
+        self._emit(Level.ERROR, component, msg, console=console)
 
     def record(self, rec: Mapping[str, object]) -> None:
         """One line of the machine-readable action record."""

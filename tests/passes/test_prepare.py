@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -344,3 +345,64 @@ def test_warnings_and_setupact_log_escape_control_characters_of_target_file_name
         assert "/var/log/\\x1b[2J" in text
         assert "\x1b" not in text and "\x07" not in text
         assert not [line for line in text.splitlines() if line.startswith("sysprep: forged")]
+
+
+def last_error_of(root) -> str:
+    with open(os.path.join(root, "var/lib/sysprep/state.ini")) as f:
+        return next((line.split("=", 1)[1].strip() for line in f if line.startswith("LastError")), "")
+
+
+def tree(root) -> dict[str, tuple]:
+    """Every entry with its type, mode, owner and content, without what differs between two
+    runs of the same request: times (of files, and written in sysprep's records), the id of
+    the run that counted the rearm, and logs."""
+    def content(rel: str, data: bytes) -> bytes:
+        if rel.startswith("var/lib/sysprep/") and rel.endswith(".ini"):
+            return re.sub(rb"(?m)^(\w+ = \d{4}-\d\d-\d\dT.*|CountedRun = \w+)$", b"", data)
+        return data
+
+    return {rel: (v[0], v[1], v[2], content(rel, v[-1]) if len(v) > 4 else None)
+            for rel, v in snapshot(root).items() if not rel.startswith(PANTHER)}
+
+
+STOPPED = {signal.SIGTERM: "stopped by SIGTERM", signal.SIGHUP: "stopped by SIGHUP",
+           signal.SIGINT: "interrupted (Ctrl+C)"}
+
+
+@pytest.mark.parametrize("sig", list(STOPPED))
+def test_terminated_run_records_why_and_a_rerun_ends_as_an_uninterrupted_run(dirty, tmp_path, sig):
+    reference = str(tmp_path / "reference")
+    subprocess.run(["cp", "-a", dirty.path, reference], check=True)
+    slow_provider(dirty.path)
+    slow_provider(reference)
+    open(f"{reference}/etc/slept-once", "w").close()
+    p = spawn("--generalize", "--oobe", "--root", dirty.path)
+    assert wait_for(lambda: os.path.exists(f"{dirty.path}/etc/slept-once"))
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1
+    assert err.strip().splitlines()[-1] == (f"sysprep: {STOPPED[sig]}; the image state says "
+                                            "what was finished")
+    assert "Traceback" not in err
+    assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
+    assert last_error_of(dirty.path) == STOPPED[sig]
+    assert STOPPED[sig] in open(f"{dirty.path}/{PANTHER}/setuperr.log").read()
+    for root in (dirty.path, reference):
+        r = spawn("--generalize", "--oobe", "--root", root)
+        _, err = r.communicate(timeout=120)
+        assert r.returncode == 0, err
+    assert tree(dirty.path) == tree(reference)
+    assert not [n for _, _, names in os.walk(dirty.path) for n in names if ".sysprep-" in n]
+
+
+def test_a_hangup_with_the_terminal_gone_still_stops_in_order(dirty):
+    # an SSH disconnect: SIGHUP, and writing to stdout or stderr fails from then on
+    slow_provider(dirty.path)
+    p = spawn("--generalize", "--oobe", "--root", dirty.path)
+    assert wait_for(lambda: os.path.exists(f"{dirty.path}/etc/slept-once"))
+    p.stdout.close()
+    p.stderr.close()
+    p.send_signal(signal.SIGHUP)
+    assert p.wait(timeout=60) == 1
+    assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
+    assert last_error_of(dirty.path) == "stopped by SIGHUP"

@@ -33,6 +33,7 @@ from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
 from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
+from sysprep.target.image.cleanup import shielded
 from sysprep.target.sandbox import bwrap
 
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
@@ -209,12 +210,13 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     state.write(fs, undeployable)
     try:
         failed = _work(req, target, plan, log, report, undeployable)
-    except (SysprepError, OSError) as e:  # whatever stopped the run is in the state
-        message = reason(e)
-        try:
-            state.write(fs, undeployable.but(last_error=message))
-        except (SysprepError, OSError):
-            pass
+    except (SysprepError, OSError, KeyboardInterrupt) as e:  # whatever stopped the run is in the state
+        with shielded():
+            log.error(reason(e), console=False)  # the final message says it on the terminal
+            try:
+                state.write(fs, undeployable.but(last_error=reason(e)))
+            except (SysprepError, OSError):
+                pass
         raise
     if failed is not None:
         state.write(fs, undeployable.but(last_error=failed))
