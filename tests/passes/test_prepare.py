@@ -406,3 +406,29 @@ def test_a_hangup_with_the_terminal_gone_still_stops_in_order(dirty):
     assert p.wait(timeout=60) == 1
     assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
     assert last_error_of(dirty.path) == "stopped by SIGHUP"
+
+
+def temp_files(root) -> list[str]:
+    return sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root)
+                  for n in names if ".sysprep-" in n)
+
+
+@pytest.mark.parametrize("nth", [1, 14, 24])  # release.ini, the runtime bundle, a unit drop-in
+def test_a_rerun_removes_the_temp_files_a_killed_run_left(dirty, tmp_path, nth):
+    users = ["home/alice/.notes.sysprep-0123abcd", "etc/.keep.sysprep-0123abcd"]
+    for rel in users:  # the user's own, of the same form: never removed
+        with open(os.path.join(dirty.path, rel), "w") as f:
+            f.write("mine\n")
+    reference = str(tmp_path / "reference")
+    subprocess.run(["cp", "-a", dirty.path, reference], check=True)
+    env = {**os.environ, "SYSPREP_TEST_CRASH_AT": f"temp-file@{nth}"}
+    p = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
+                        dirty.path], capture_output=True, text=True, env=env)
+    assert p.returncode == -signal.SIGKILL
+    assert set(temp_files(dirty.path)) - set(users)  # the crash left one
+    for root in (dirty.path, reference):
+        r = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
+                            root], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    assert temp_files(dirty.path) == sorted(users)
+    assert tree(dirty.path) == tree(reference)

@@ -35,9 +35,12 @@ from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
 from sysprep.target.image.cleanup import shielded
 from sysprep.target.sandbox import bwrap
+from sysprep.target.temps import TempJournal
 
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
                      Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
+# the temp files a run makes, for a rerun after a crash to remove (target.temps)
+TEMP_FILES = f"{state.STATE_DIR}/temp-files"
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
 
 
@@ -153,10 +156,20 @@ def prepare(req: Request, log: RunLog) -> Report:
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
-        preflight.check_release(target, log)  # validation done: from here on, changes
+        # validation done: from here on, changes
+        temps = None if req.dry_run else TempJournal(target.fs, TEMP_FILES)
         try:
+            if temps is not None:
+                left = temps.start()
+                target.fs.checkpoint = checkpoint
+                if left:
+                    log.step(f"removed {len(left)} temp file(s) left by an interrupted run: "
+                             + ", ".join("/" + p for p in left))
+            preflight.check_release(target, log)
             report = _execute(req, target, plan, log)
         finally:
+            if temps is not None:
+                temps.finish()
             if target.image is not None:
                 log.close()  # the log files are in the image: let it be unmounted
         if target.image is not None:
