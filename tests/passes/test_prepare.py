@@ -432,3 +432,37 @@ def test_a_rerun_removes_the_temp_files_a_killed_run_left(dirty, tmp_path, nth):
         assert r.returncode == 0, r.stderr
     assert temp_files(dirty.path) == sorted(users)
     assert tree(dirty.path) == tree(reference)
+
+
+def test_image_code_gives_files_to_the_images_users_with_their_real_ids(dirty, run, outside):
+    """Package scripts and account tools in the sandbox chown to any uid of the image, and
+    the sandbox still reaches nothing of the host (no host paths, no network)."""
+    d = f"{dirty.path}/etc/sysprep/providers.d/generalize"
+    os.makedirs(d)
+    (outside / "x").write_text("secret-host-file")
+    with open(f"{d}/owners", "w") as f:
+        f.write("#!/bin/sh\nset -e\necho data > /srv-file\nchown 1000:1001 /srv-file\n"
+                "mkdir -p /home/new && chown 4242:4243 /home/new\n"
+                "stat -c '%u:%g' /root > /probe.root-owner\n"
+                f"ls {outside} > /probe.host 2>&1 || true\n"
+                "cat /proc/net/dev > /probe.net\n"
+                "grep -E '^(CapPrm|NoNewPrivs)' /proc/self/status > /probe.caps\n")
+    os.chmod(f"{d}/owners", 0o755)
+    os.chown(f"{dirty.path}/root", 0, 0)
+    r = run("--generalize", "--root", dirty.path)
+    assert r.code == 0, r.err
+    st = os.stat(f"{dirty.path}/srv-file")
+    assert (st.st_uid, st.st_gid) == (1000, 1001)
+    st = os.stat(f"{dirty.path}/home/new")
+    assert (st.st_uid, st.st_gid) == (4242, 4243)
+    assert open(f"{dirty.path}/probe.root-owner").read() == "0:0\n"
+    assert "No such file" in open(f"{dirty.path}/probe.host").read()
+    interfaces = [line.split(":")[0].strip() for line in open(f"{dirty.path}/probe.net").read().splitlines()[2:]]
+    assert interfaces == ["lo"]
+    # real root, but with the file capabilities only, and no way to gain more by exec
+    # (no_new_privs: neither setuid nor file capabilities grant anything)
+    status = dict(line.split(":") for line in open(f"{dirty.path}/probe.caps").read().splitlines())
+    assert status["NoNewPrivs"].strip() == "1"
+    caps = int(status["CapPrm"], 16)
+    for cap in (21, 18, 16, 17, 27, 12, 19):  # SYS_ADMIN, SYS_CHROOT, SYS_MODULE, SYS_RAWIO, MKNOD, NET_ADMIN, SYS_PTRACE
+        assert not caps & (1 << cap), cap
