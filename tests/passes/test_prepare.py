@@ -466,3 +466,13 @@ def test_image_code_gives_files_to_the_images_users_with_their_real_ids(dirty, r
     caps = int(status["CapPrm"], 16)
     for cap in (21, 18, 16, 17, 27, 12, 19):  # SYS_ADMIN, SYS_CHROOT, SYS_MODULE, SYS_RAWIO, MKNOD, NET_ADMIN, SYS_PTRACE
         assert not caps & (1 << cap), cap
+
+
+def test_sysprep_state_escapes_control_characters_of_the_images_state_file(dirty, run):
+    os.makedirs(f"{dirty.path}/var/lib/sysprep", exist_ok=True)
+    with open(f"{dirty.path}/var/lib/sysprep/state.ini", "w") as f:
+        f.write("[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
+                "LastError = \x1b[2J\x1b]0;owned\x07 gone\n")
+    r = run("state", "--root", dirty.path)
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "last error: \\x1b[2J\\x1b]0;owned\\x07 gone" in r.out
