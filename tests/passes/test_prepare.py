@@ -369,7 +369,7 @@ STOPPED = {signal.SIGTERM: "stopped by SIGTERM", signal.SIGHUP: "stopped by SIGH
            signal.SIGINT: "interrupted (Ctrl+C)"}
 
 
-@pytest.mark.parametrize("sig", list(STOPPED))
+@pytest.mark.parametrize("sig", list(STOPPED), ids=lambda s: s.name)
 def test_terminated_run_records_why_and_a_rerun_ends_as_an_uninterrupted_run(dirty, tmp_path, sig):
     reference = str(tmp_path / "reference")
     subprocess.run(["cp", "-a", dirty.path, reference], check=True)
