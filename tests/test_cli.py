@@ -109,3 +109,32 @@ def test_bash_completion_is_valid_bash(run, tmp_path):
     f = tmp_path / "c.bash"
     f.write_text(run("completion", "bash").out)
     subprocess.run(["bash", "-n", str(f)], check=True)
+
+
+def test_nothing_after_a_double_dash_is_read_as_a_windows_option():
+    with pytest.raises(UsageError, match=r"unexpected argument ./oobe. after --"):
+        parse("--generalize", "--", "/oobe")
+
+
+def test_an_abbreviated_option_is_refused_not_guessed(tmp_path):
+    with pytest.raises(UsageError, match="unrecognized arguments: --roo"):
+        parse("--generalize", "--roo", str(tmp_path))
+
+
+def test_an_abbreviated_option_of_a_subcommand_is_refused(tmp_path, capsys):
+    from sysprep.__main__ import main
+
+    assert main(["state", "--ro", str(tmp_path)]) == 2
+    assert "unrecognized arguments: --ro" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--operations", "defaults,-machine-id"],
+                                  ["--operations", "-machine-id"],
+                                  ["--operations=-machine-id"]])
+def test_operations_value_may_start_with_a_dash(argv):
+    assert parse("--generalize", *argv).selection.operations[-1] == "-machine-id"
+
+
+def test_enable_and_disable_values_may_start_with_a_dash():
+    sel = parse("--generalize", "--enable", "-x", "--disable", "-y").selection
+    assert sel.enable == ("-x",) and sel.disable == ("-y",)

@@ -7,6 +7,7 @@ import sys
 from typing import Sequence
 
 from sysprep.errors import ExitCode, LocatedError, SysprepError, reason
+from sysprep.log import printable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,10 +17,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(dispatch(args))
     except SysprepError as e:
-        print(e if isinstance(e, LocatedError) else f"sysprep: {e}", file=sys.stderr)
+        text = str(e) if isinstance(e, LocatedError) else f"sysprep: {e}"
+        print("\n".join(printable(line) for line in text.split("\n")), file=sys.stderr)
         return int(e.exit_code)
-    except KeyboardInterrupt:
-        print("sysprep: interrupted; the image state says what was finished", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl+C, SIGTERM, SIGHUP
+        try:  # after SIGHUP the terminal may be gone
+            print(f"sysprep: {reason(e)}; the image state says what was finished",
+                  file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
         return int(ExitCode.FAILURE)
     except BrokenPipeError:
         return int(ExitCode.OK)

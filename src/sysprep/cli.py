@@ -12,11 +12,12 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from sysprep import __version__
 from sysprep.errors import UsageError, not_regular
 from sysprep.request import Power, Request, Reseal, Selection, TargetKind, TargetSpec
+from sysprep.target import hostroot
 
 ACTIONS = "Actions (as in Windows Sysprep)"
 FINISH = "When done (at most one; default: quit)"
@@ -128,7 +129,12 @@ Exit status: 0 done, 1 the run failed, 2 the request was wrong (nothing was chan
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line (exit 2) instead of printing usage."""
+    """argparse that reports a usage error as one line (exit 2) instead of printing usage, and
+    takes only whole option names (`--roo /srv` is an error, not a guess at --root)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # sub-command parsers are made by this class too
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -163,13 +169,41 @@ def add_options(p: argparse.ArgumentParser, options: Sequence[Opt]) -> None:
 
 
 _WINDOWS_TOKEN = re.compile(r"^/([A-Za-z][A-Za-z-]*)(?::(.*))?$", re.S)
+# Options whose value may start with '-' ('-NAME' removes an operation): argparse would read
+# such a value as an option, so `--operations -x` is passed to it as `--operations=-x`.
+DASH_VALUES = ("--operations", "--enable", "--disable")
+
+
+def join_dash_values(argv: Sequence[str]) -> list[str]:
+    """`--operations VALUE` -> `--operations=VALUE` (up to `--`), for every parser."""
+    out: list[str] = []
+    rest = iter(argv)
+    for tok in rest:
+        if tok == "--":
+            return [*out, tok, *rest]
+        nxt = next(rest, None) if tok in DASH_VALUES else None
+        if nxt is None:
+            out.append(tok)
+        elif nxt == "--":
+            return [*out, tok, nxt, *rest]
+        else:
+            out.append(f"{tok}={nxt}")
+    return out
 
 
 def translate_windows(argv: Sequence[str]) -> list[str]:
-    """Rewrite /name and /name:value tokens to --name [value]; leave values of options alone."""
+    """Rewrite /name and /name:value tokens to --name [value]; leave values of options alone,
+    and everything after `--`."""
     out: list[str] = []
     expects_value = False
-    for tok in argv:
+    rest = iter(join_dash_values(argv))
+    for tok in rest:
+        if tok == "--" and not expects_value:  # what follows is not an option, of either syntax
+            extra = list(rest)
+            if extra:
+                raise UsageError(f"unexpected argument {extra[0]!r} after --: sysprep takes no "
+                                 "arguments, only options (given before --)")
+            return out
         if expects_value:
             out.append(tok)
             expects_value = False
@@ -291,9 +325,9 @@ def root_spec(root: str) -> TargetSpec:
     if not os.path.isdir(root):
         raise UsageError(f"--root {root}: not a directory")
     real = os.path.realpath(root)
-    if real == "/":
-        raise UsageError("--root / names the running system: omit --root to prepare the live "
-                         "system")
+    if real == "/" or hostroot.is_host_root(real):  # a bind mount of / is / too
+        raise UsageError(f"--root {root} names the running system (it is its /): omit --root "
+                         "to prepare the live system")
     return TargetSpec(TargetKind.ROOT, root=real)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import signal
 import stat
 from typing import Sequence
 
@@ -46,9 +47,19 @@ class RunError(SysprepError):
     exit_code = ExitCode.FAILURE
 
 
-def reason(e: SysprepError | OSError) -> str:
-    """What went wrong, as one line: a sysprep error's message, or what the system refused
-    (and on which file)."""
+class Terminated(KeyboardInterrupt):
+    """The run was asked to stop by a signal (SIGTERM, SIGHUP): stopped like Ctrl+C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def reason(e: SysprepError | OSError | KeyboardInterrupt) -> str:
+    """What went wrong, as one line: a sysprep error's message, what the system refused
+    (and on which file), or what stopped the run."""
+    if isinstance(e, KeyboardInterrupt):
+        return str(e) if isinstance(e, Terminated) else "interrupted (Ctrl+C)"
     if isinstance(e, OSError):
         return f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
     return str(e)

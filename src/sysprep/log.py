@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -37,6 +38,23 @@ class Level(str, enum.Enum):
 
 
 _PRIORITY = {Level.INFO: 6, Level.WARNING: 4, Level.ERROR: 3}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return {"\n": "\\n", "\r": "\\r"}.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+# C0 and C1 controls (but tab), DEL, undecodable bytes, and the line and paragraph separators
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+
+
+def printable(text: str) -> str:
+    """Text from a target (a file name can hold ESC sequences or newlines) made safe for a
+    terminal or a line of a text log: every control character becomes a visible escape."""
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
 
 
 def _now() -> str:
@@ -123,9 +141,10 @@ class RunLog:
         self.warnings += 1
         self._emit(Level.WARNING, component, msg, console=not self.quiet)
 
-    def error(self, msg: str, component: str = "sysprep") -> None:
+    def error(self, msg: str, component: str = "sysprep", *, console: bool = True) -> None:
+        """`console=False`: the caller tells the user itself (the run's final message)."""
         self.errors += 1
-        self._emit(Level.ERROR, component, msg, console=True)
+        self._emit(Level.ERROR, component, msg, console=console)
 
     def record(self, rec: Mapping[str, object]) -> None:
         """One line of the machine-readable action record."""
@@ -142,7 +161,7 @@ class RunLog:
         return out
 
     def _emit(self, level: Level, component: str, msg: str, *, console: bool) -> None:
-        msg = self.redact(msg)
+        msg = printable(self.redact(msg))  # one line each, whatever names the target holds
         ts = _now()
         if self._fds:
             self._write_line(ts, level, component, msg)

@@ -223,3 +223,40 @@ def test_host_only_initramfs_is_rebuilt_generic_in_the_sandbox(debian_tarball, t
     os.remove(f"{root}/etc/initramfs-tools/conf.d/zz-sysprep-generic")
     vm = sysprep("--generalize", "/mode:vm", "--root", root, "--operations", "initramfs", "--json")
     assert {p["name"]: p["status"] for p in json.loads(vm.stdout)["providers"]}["initramfs"] == "skipped"
+
+
+ACCOUNT = """\
+<unattend xmlns="urn:schemas-microsoft-com:unattend" xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State">
+  <settings pass="oobeSystem">
+    <component name="Linux-Shell-Setup">
+      <UserAccounts>
+        <LocalAccounts>
+          <LocalAccount wcm:action="add">
+            <Name>operator2</Name>
+            <Password><Value>pw-Secret-1</Value><PlainText>true</PlainText></Password>
+          </LocalAccount>
+        </LocalAccounts>
+      </UserAccounts>
+      <OOBE><SkipMachineOOBE>true</SkipMachineOOBE></OOBE>
+    </component>
+  </settings>
+</unattend>
+"""
+
+
+def test_offline_boot_passes_create_an_account_that_owns_its_home(debian_tarball, tmp_path):
+    """useradd runs in the sandbox with the image's real ids: the account and its home
+    belong to its own uid, not to root or to nobody (65534)."""
+    root = extract(debian_tarball, str(tmp_path / "debian"))
+    answer = tmp_path / "unattend.xml"
+    answer.write_text(ACCOUNT)
+    r = sysprep("--generalize", "--oobe", "--root", root, "--unattend", str(answer))
+    assert r.returncode == 0, r.stderr
+    for stage in ("specialize", "passes"):
+        r = sysprep("boot", "--stage", stage, "--root", root)
+        assert r.returncode == 0, r.stderr
+    (entry,) = [line.split(":") for line in open(f"{root}/etc/passwd") if line.startswith("operator2:")]
+    uid, gid = int(entry[2]), int(entry[3])
+    assert uid >= 1000
+    st = os.stat(f"{root}/home/operator2")
+    assert (st.st_uid, st.st_gid) == (uid, gid)

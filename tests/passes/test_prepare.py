@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -394,3 +395,165 @@ def test_a_full_target_fails_naming_the_file_without_a_traceback(tmp_path, mount
         assert "LastError = boot-passes: No space left on device: /usr/lib/sysprep/" in f.read()
     with open(f"{root}/{PANTHER}/setupact.log") as f:
         assert "Traceback" not in f.read()
+HOSTILE_NAME = "\x1b[2J\x1b]0;owned\x07\nsysprep: forged line"
+
+
+def test_dry_run_plan_escapes_control_characters_of_target_file_names(dirty, run):
+    with open(os.path.join(dirty.path, "var/log", HOSTILE_NAME + ".log"), "w") as f:
+        f.write("x")
+    r = run("--generalize", "--root", dirty.path, "--dry-run")
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "\nsysprep: forged line" not in r.out
+    assert "var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line.log" in r.out
+
+
+def test_warnings_and_setupact_log_escape_control_characters_of_target_file_names(dirty, run):
+    # a foreign mount under var/log is skipped with a warning that names it
+    mnt = os.path.join(dirty.path, "var/log", HOSTILE_NAME)
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt], check=True)
+    try:
+        r = run("--generalize", "--root", dirty.path)
+    finally:
+        subprocess.run(["umount", mnt], check=True)
+    assert r.code == 0, r.err
+    assert "warning: [logfiles] skipped /var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line" in r.err
+    assert "\x1b" not in r.out + r.err and "\x07" not in r.out + r.err
+    assert "\nsysprep: forged line" not in r.err
+    for name in ("setupact.log", "setuperr.log"):
+        text = open(os.path.join(dirty.path, PANTHER, name), encoding="utf-8").read()
+        assert "/var/log/\\x1b[2J" in text
+        assert "\x1b" not in text and "\x07" not in text
+        assert not [line for line in text.splitlines() if line.startswith("sysprep: forged")]
+
+
+def last_error_of(root) -> str:
+    with open(os.path.join(root, "var/lib/sysprep/state.ini")) as f:
+        return next((line.split("=", 1)[1].strip() for line in f if line.startswith("LastError")), "")
+
+
+def tree(root) -> dict[str, tuple]:
+    """Every entry with its type, mode, owner and content, without what differs between two
+    runs of the same request: times (of files, and written in sysprep's records), the id of
+    the run that counted the rearm, and logs."""
+    def content(rel: str, data: bytes) -> bytes:
+        if rel.startswith("var/lib/sysprep/") and rel.endswith(".ini"):
+            return re.sub(rb"(?m)^(\w+ = \d{4}-\d\d-\d\dT.*|CountedRun = \w+)$", b"", data)
+        return data
+
+    return {rel: (v[0], v[1], v[2], content(rel, v[-1]) if len(v) > 4 else None)
+            for rel, v in snapshot(root).items() if not rel.startswith(PANTHER)}
+
+
+STOPPED = {signal.SIGTERM: "stopped by SIGTERM", signal.SIGHUP: "stopped by SIGHUP",
+           signal.SIGINT: "interrupted (Ctrl+C)"}
+
+
+@pytest.mark.parametrize("sig", list(STOPPED), ids=lambda s: s.name)
+def test_terminated_run_records_why_and_a_rerun_ends_as_an_uninterrupted_run(dirty, tmp_path, sig):
+    reference = str(tmp_path / "reference")
+    subprocess.run(["cp", "-a", dirty.path, reference], check=True)
+    slow_provider(dirty.path)
+    slow_provider(reference)
+    open(f"{reference}/etc/slept-once", "w").close()
+    p = spawn("--generalize", "--oobe", "--root", dirty.path)
+    assert wait_for(lambda: os.path.exists(f"{dirty.path}/etc/slept-once"))
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1
+    assert err.strip().splitlines()[-1] == (f"sysprep: {STOPPED[sig]}; the image state says "
+                                            "what was finished")
+    assert "Traceback" not in err
+    assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
+    assert last_error_of(dirty.path) == STOPPED[sig]
+    assert STOPPED[sig] in open(f"{dirty.path}/{PANTHER}/setuperr.log").read()
+    for root in (dirty.path, reference):
+        r = spawn("--generalize", "--oobe", "--root", root)
+        _, err = r.communicate(timeout=120)
+        assert r.returncode == 0, err
+    assert tree(dirty.path) == tree(reference)
+    assert not [n for _, _, names in os.walk(dirty.path) for n in names if ".sysprep-" in n]
+
+
+def test_a_hangup_with_the_terminal_gone_still_stops_in_order(dirty):
+    # an SSH disconnect: SIGHUP, and writing to stdout or stderr fails from then on
+    slow_provider(dirty.path)
+    p = spawn("--generalize", "--oobe", "--root", dirty.path)
+    assert wait_for(lambda: os.path.exists(f"{dirty.path}/etc/slept-once"))
+    p.stdout.close()
+    p.stderr.close()
+    p.send_signal(signal.SIGHUP)
+    assert p.wait(timeout=60) == 1
+    assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
+    assert last_error_of(dirty.path) == "stopped by SIGHUP"
+
+
+def temp_files(root) -> list[str]:
+    return sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root)
+                  for n in names if ".sysprep-" in n)
+
+
+@pytest.mark.parametrize("nth", [1, 14, 24])  # release.ini, the runtime bundle, a unit drop-in
+def test_a_rerun_removes_the_temp_files_a_killed_run_left(dirty, tmp_path, nth):
+    users = ["home/alice/.notes.sysprep-0123abcd", "etc/.keep.sysprep-0123abcd"]
+    for rel in users:  # the user's own, of the same form: never removed
+        with open(os.path.join(dirty.path, rel), "w") as f:
+            f.write("mine\n")
+    reference = str(tmp_path / "reference")
+    subprocess.run(["cp", "-a", dirty.path, reference], check=True)
+    env = {**os.environ, "SYSPREP_TEST_CRASH_AT": f"temp-file@{nth}"}
+    p = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
+                        dirty.path], capture_output=True, text=True, env=env)
+    assert p.returncode == -signal.SIGKILL
+    assert set(temp_files(dirty.path)) - set(users)  # the crash left one
+    for root in (dirty.path, reference):
+        r = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
+                            root], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    assert temp_files(dirty.path) == sorted(users)
+    assert tree(dirty.path) == tree(reference)
+
+
+def test_image_code_gives_files_to_the_images_users_with_their_real_ids(dirty, run, outside):
+    """Package scripts and account tools in the sandbox chown to any uid of the image, and
+    the sandbox still reaches nothing of the host (no host paths, no network)."""
+    d = f"{dirty.path}/etc/sysprep/providers.d/generalize"
+    os.makedirs(d)
+    (outside / "x").write_text("secret-host-file")
+    with open(f"{d}/owners", "w") as f:
+        f.write("#!/bin/sh\nset -e\necho data > /srv-file\nchown 1000:1001 /srv-file\n"
+                "mkdir -p /home/new && chown 4242:4243 /home/new\n"
+                "stat -c '%u:%g' /root > /probe.root-owner\n"
+                f"ls {outside} > /probe.host 2>&1 || true\n"
+                "cat /proc/net/dev > /probe.net\n"
+                "grep -E '^(CapPrm|NoNewPrivs)' /proc/self/status > /probe.caps\n")
+    os.chmod(f"{d}/owners", 0o755)
+    os.chown(f"{dirty.path}/root", 0, 0)
+    r = run("--generalize", "--root", dirty.path)
+    assert r.code == 0, r.err
+    st = os.stat(f"{dirty.path}/srv-file")
+    assert (st.st_uid, st.st_gid) == (1000, 1001)
+    st = os.stat(f"{dirty.path}/home/new")
+    assert (st.st_uid, st.st_gid) == (4242, 4243)
+    assert open(f"{dirty.path}/probe.root-owner").read() == "0:0\n"
+    assert "No such file" in open(f"{dirty.path}/probe.host").read()
+    interfaces = [line.split(":")[0].strip() for line in open(f"{dirty.path}/probe.net").read().splitlines()[2:]]
+    assert interfaces == ["lo"]
+    # real root, but with the file capabilities only, and no way to gain more by exec
+    # (no_new_privs: neither setuid nor file capabilities grant anything)
+    status = dict(line.split(":") for line in open(f"{dirty.path}/probe.caps").read().splitlines())
+    assert status["NoNewPrivs"].strip() == "1"
+    caps = int(status["CapPrm"], 16)
+    for cap in (21, 18, 16, 17, 27, 12, 19):  # SYS_ADMIN, SYS_CHROOT, SYS_MODULE, SYS_RAWIO, MKNOD, NET_ADMIN, SYS_PTRACE
+        assert not caps & (1 << cap), cap
+
+
+def test_sysprep_state_escapes_control_characters_of_the_images_state_file(dirty, run):
+    os.makedirs(f"{dirty.path}/var/lib/sysprep", exist_ok=True)
+    with open(f"{dirty.path}/var/lib/sysprep/state.ini", "w") as f:
+        f.write("[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
+                "LastError = \x1b[2J\x1b]0;owned\x07 gone\n")
+    r = run("state", "--root", dirty.path)
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "last error: \\x1b[2J\\x1b]0;owned\\x07 gone" in r.out

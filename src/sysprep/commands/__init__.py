@@ -23,13 +23,13 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 def dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
-        from sysprep.cli import Parser
+        from sysprep.cli import Parser, join_dash_values
 
         name = argv[0]
         module = importlib.import_module(SUBCOMMANDS[name][0])
         parser = Parser(prog=f"sysprep {name}", description=SUBCOMMANDS[name][1])
         module.build(parser, name)
-        ns = parser.parse_args(list(argv[1:]))
+        ns = parser.parse_args(join_dash_values(argv[1:]))
         return int(module.run(ns, name))
     from sysprep.commands import sysprep_run
 

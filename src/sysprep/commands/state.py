@@ -6,6 +6,7 @@ import argparse
 import json
 
 from sysprep import cli
+from sysprep.log import printable
 from sysprep.passes import progress, state
 from sysprep.target import open_target_readonly
 
@@ -51,14 +52,14 @@ def run(ns: argparse.Namespace, name: str) -> int:
         print(f"pending passes: {', '.join(st.pending)}")
     if st.running:
         print(f"running: {st.running}")
-    if st.last_error:
-        print(f"last error: {st.last_error}")
+    if st.last_error:  # the state file is the image's: its text may hold anything
+        print(f"last error: {printable(st.last_error)}")
     if record is not None and record.items and (not record.finished or record.pass_name in st.pending):
         print(f"RunSynchronous of {record.pass_name}:")
         for item in record.items:
             mark = MARKS.get(item.status, item.status)
             code = "" if item.exit_code is None else f" (exit {item.exit_code})"
-            print(f"  {mark} {item.order:>3}  {item.label}{code}")
+            print(f"  {mark} {item.order:>3}  {printable(item.label)}{code}")
     return 0
 
 

@@ -10,6 +10,7 @@ from sysprep.errors import ExitCode, UsageError
 from sysprep.log import RunLog
 from sysprep.passes.prepare import finish, prepare
 from sysprep.request import Request
+from sysprep.target.image.cleanup import stop_on_signals
 
 
 def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
@@ -45,7 +46,8 @@ def main(argv: Sequence[str]) -> int:
             return int(ExitCode.OK)
         req, ns = cli.parse(chosen)  # exactly what the same choices on the command line run
         log.quiet = req.quiet
-    report = prepare(req, log)
+    with stop_on_signals():
+        report = prepare(req, log)
     if req.json:
         print(report.to_json())
     elif not req.quiet:

@@ -153,6 +153,8 @@ def preset_pin(fs: Confined) -> str:
              "# preset-all enables nothing the image builder left disabled. Removed when the",
              "# boot-time passes are done."]
     for name in enabled_units(fs):
+        if name in (SPECIALIZE_UNIT, PASSES_UNIT, DIALOG_UNIT):
+            continue  # ours, from an earlier (or a crashed) run: not the template's
         m = re.match(r"^(.+@)([^.]+)(\.\w+)$", name)
         if m:
             lines.append(f"enable {m.group(1)}{m.group(3)} {m.group(2)}")

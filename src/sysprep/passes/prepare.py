@@ -33,10 +33,14 @@ from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
 from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
+from sysprep.target.image.cleanup import shielded
 from sysprep.target.sandbox import bwrap
+from sysprep.target.temps import TempJournal
 
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
                      Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
+# the temp files a run makes, for a rerun after a crash to remove (target.temps)
+TEMP_FILES = f"{state.STATE_DIR}/temp-files"
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
 
 
@@ -171,10 +175,20 @@ def prepare(req: Request, log: RunLog) -> Report:
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.require_writable(target)
-        preflight.check_release(target, log)  # validation done: from here on, changes
+        # validation done: from here on, changes
+        temps = None if req.dry_run else TempJournal(target.fs, TEMP_FILES)
         try:
+            if temps is not None:
+                left = temps.start()
+                target.fs.checkpoint = checkpoint
+                if left:
+                    log.step(f"removed {len(left)} temp file(s) left by an interrupted run: "
+                             + ", ".join("/" + p for p in left))
+            preflight.check_release(target, log)
             report = _execute(req, target, plan, log)
         finally:
+            if temps is not None:
+                temps.finish()
             if target.image is not None:
                 log.close()  # the log files are in the image: let it be unmounted
         if target.image is not None:
@@ -228,12 +242,13 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     state.write(fs, undeployable)
     try:
         failed = _work(req, target, plan, log, report, undeployable)
-    except (SysprepError, OSError) as e:  # whatever stopped the run is in the state
-        message = reason(e)
-        try:
-            state.write(fs, undeployable.but(last_error=message))
-        except (SysprepError, OSError):
-            pass
+    except (SysprepError, OSError, KeyboardInterrupt) as e:  # whatever stopped the run is in the state
+        with shielded():
+            log.error(reason(e), console=False)  # the final message says it on the terminal
+            try:
+                state.write(fs, undeployable.but(last_error=reason(e)))
+            except (SysprepError, OSError):
+                pass
         raise
     if failed is not None:
         state.write(fs, undeployable.but(last_error=failed))
@@ -449,7 +464,8 @@ def run_providers(target: Target, providers: Sequence[Provider], settings: Setti
         except OSError as e:  # the system refused (a full disk, a read-only folder): no bug
             ctx.fail(reason(e))
         except Exception as e:  # a provider's bug must leave the image marked undeployable
-            log.info("".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip(), p.name)
+            for line in "".join(traceback.format_exception(type(e), e, e.__traceback__)).splitlines():
+                log.info(line, p.name)  # a log line holds one line
             ctx.fail(f"internal error: {type(e).__name__}: {e}")
         result.seconds = round(time.monotonic() - start, 3)
         result.actions, result.files, result.bytes = ctx.actions, ctx.files, ctx.bytes

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import IO
+from typing import IO, Iterator
+
+from sysprep.log import printable
 
 
 @dataclass
@@ -42,29 +44,33 @@ class Report:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     def print_text(self, out: IO[str]) -> None:
+        for line in self.text_lines():
+            print(printable(line), file=out)  # paths and notes come from the target
+
+    def text_lines(self) -> Iterator[str]:
         verb = "Plan for" if self.dry_run else "Prepared"
-        print(f"{verb} {self.target}: {self.action}", file=out)
+        yield f"{verb} {self.target}: {self.action}"
         if self.dry_run:
             for rec in self.plan:
-                print("  " + describe_record(rec), file=out)
-            print("", file=out)
+                yield "  " + describe_record(rec)
+            yield ""
         width = max((len(p.name) for p in self.providers), default=10)
         for p in self.providers:
             mark = {"ok": "ok", "planned": "plan", "failed": "FAIL", "skipped": "skip"}.get(p.status, p.status)
             size = _size(p.bytes)
             extra = f"  {p.note}" if p.note else ""
-            print(f"  {mark:<4}  {p.name:<{width}}  {p.actions:>5} changes  {p.files:>7} files  "
-                  f"{size:>9}{extra}", file=out)
+            yield (f"  {mark:<4}  {p.name:<{width}}  {p.actions:>5} changes  {p.files:>7} files  "
+                   f"{size:>9}{extra}")
         total_files = sum(p.files for p in self.providers)
         total_bytes = sum(p.bytes for p in self.providers)
-        print(f"  total: {sum(p.actions for p in self.providers)} changes, {total_files} files, "
-              f"{_size(total_bytes)}; {self.warnings} warnings, {self.errors} errors", file=out)
+        yield (f"  total: {sum(p.actions for p in self.providers)} changes, {total_files} files, "
+               f"{_size(total_bytes)}; {self.warnings} warnings, {self.errors} errors")
         if self.error:
-            print(f"Failed: {self.error}", file=out)
+            yield f"Failed: {self.error}"
         if self.image_state:
-            print(f"Image state: {self.image_state}", file=out)
+            yield f"Image state: {self.image_state}"
         if self.log_folder:
-            print(f"Logs: {self.log_folder}", file=out)
+            yield f"Logs: {self.log_folder}"
 
 
 def describe_record(rec: dict[str, object]) -> str:

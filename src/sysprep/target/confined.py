@@ -21,7 +21,7 @@ import re
 import secrets
 import stat
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from sysprep.errors import RunError
 from sysprep.target.mounts import Mount, is_own_mount, mounts_below, read_mounts
@@ -31,6 +31,17 @@ MAX_DEPTH = 2048  # directory levels a recursive clean descends before refusing
 MAX_READ = 64 * 1024 * 1024
 
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_TEMP = re.compile(r"\..+\.sysprep-[0-9a-f]{8}", re.S)
+
+
+def temp_name(name: str) -> str:
+    """The name of the temp file that atomically replaces `name` in its folder."""
+    return f".{name[:200]}.sysprep-{secrets.token_hex(4)}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether `name` has the form of temp_name()'s (a leftover when a run was killed)."""
+    return _TEMP.fullmatch(name) is not None
 
 
 class Refused(RunError):
@@ -178,6 +189,19 @@ class Confined:
         self._own_keys: set[tuple[int, int]] = set()
         self._trusted_ids: set[int | None] = {mount_id_of(self._root_fd)}
         self._load_mounts(own_mounts, mounts)
+        # told the path of a temp file before it is made (sysprep.target.temps notes it, so
+        # that a rerun after a crash removes exactly the leftovers)
+        self.on_temp: Callable[[str], None] | None = None
+        # the crash-injection point with a temp file on disk (passes.checkpoint)
+        self.checkpoint: Callable[[str], None] = lambda name: None
+
+    def _temp(self, loc: _Located) -> str:
+        """A temp file's name next to `loc`, noted first."""
+        name = temp_name(loc.name)
+        if self.on_temp is not None:
+            folder = loc.path.rpartition("/")[0]
+            self.on_temp(f"{folder}/{name}" if folder else name)
+        return name
 
     # -- set-up -----------------------------------------------------------------------
 
@@ -865,10 +889,11 @@ class Confined:
                 mode, uid, gid = stat.S_IMODE(ost.st_mode), ost.st_uid, ost.st_gid
             except OSError:
                 old_fd = None
-        tmp = f".{loc.name[:200]}.sysprep-{secrets.token_hex(4)}"
+        tmp = self._temp(loc)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=dfd)
         try:
+            self.checkpoint("temp-file")
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
@@ -927,7 +952,7 @@ class Confined:
             self._need_parent(loc, False)
             if not self.dry_run:
                 assert loc.parent_fd is not None
-                tmp = f".{loc.name[:200]}.sysprep-{secrets.token_hex(4)}"
+                tmp = self._temp(loc)
                 os.symlink(target, tmp, dir_fd=loc.parent_fd)
                 os.rename(tmp, loc.name, src_dir_fd=loc.parent_fd, dst_dir_fd=loc.parent_fd)
             return Outcome("symlink", loc.path, "symlink", detail=target)

@@ -11,6 +11,10 @@ from sysprep.errors import RunError
 LOCK_DIRS = ("/run/lock/sysprep", "/run/sysprep", "/tmp/sysprep-locks")
 
 
+class Busy(RunError):
+    """The lock is held by another sysprep."""
+
+
 def _lock_dir() -> str:
     for d in LOCK_DIRS:
         try:
@@ -23,10 +27,13 @@ def _lock_dir() -> str:
 
 
 class TargetLock:
-    """Held from acquire() to release(); a second holder fails at once with the first's PID.
+    """Held from acquire() to release(); a second holder fails at once with the first's PID
+    (or, with `wait`, waits for it).
 
     The lock lives on the host, keyed by the identity of the target, so that taking it never
-    writes into the target (a dry run changes nothing).
+    writes into the target (a dry run changes nothing). Its file is removed on release, so
+    that /run/lock/sysprep does not keep one file per target ever used; a locker that got
+    the lock on a file removed (or replaced) meanwhile tries again on the current one.
     """
 
     def __init__(self, key: str, what: str) -> None:
@@ -34,24 +41,40 @@ class TargetLock:
         self.what = what
         self.fd = -1
 
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise RunError(f"another sysprep (PID {holder}) is already running on {self.what}; "
-                               "wait for it to finish") from None
-            raise
+    def acquire(self, *, wait: bool = False) -> None:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except OSError as e:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise Busy(f"another sysprep (PID {holder}) is already running on "
+                               f"{self.what}; wait for it to finish") from None
+                raise
+            if self._current(fd):
+                break
+            os.close(fd)  # its holder removed it on release: lock the one at the path now
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.fd = fd
 
+    def _current(self, fd: int) -> bool:
+        """Whether the locked file is still the one at the path."""
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
     def release(self) -> None:
         if self.fd >= 0:
-            os.ftruncate(self.fd, 0)
+            try:  # while still holding it: whoever waits on this file then sees it is gone
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
             os.close(self.fd)
             self.fd = -1
 

@@ -2,6 +2,15 @@
 bubblewrap sandbox whose root is the target (no network, no host paths, no host processes).
 
 Code from an offline image is untrusted; it never runs in a bare chroot.
+
+The sandbox keeps the real user ids (no user namespace; sysprep runs as root): a user
+namespace made by bwrap maps uid and gid 0 only, where package scripts and account tools
+(useradd, chown, install -o) could not give a file to any other user of the image. What
+the sandbox may do is bounded by its capabilities instead: file ownership and permissions
+only, in a mount namespace holding nothing but the target (no CAP_SYS_ADMIN: no mount,
+no namespace of its own; no CAP_SYS_CHROOT, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_MKNOD,
+CAP_NET_*, CAP_SYS_PTRACE), with its own network, PID, IPC, UTS and cgroup namespaces, and
+bwrap's read-only /proc/sys and /proc/sysrq-trigger.
 """
 
 from __future__ import annotations
@@ -17,7 +26,8 @@ if TYPE_CHECKING:
     from sysprep.target import Target
 
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# What package scripts and account tools need to manage files they do not own.
+# What package scripts and account tools need to manage files they do not own, and to
+# switch to an account of the image (su, runuser, setpriv in a maintainer script).
 KEPT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
              "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SETFCAP")
 
@@ -38,7 +48,9 @@ def sandbox_argv(target: Target, argv: Sequence[str], env: Mapping[str, str], cw
         "--bind", target.host_root, "/",
         "--dev", "/dev",
         "--proc", "/proc",
-        "--unshare-all",  # network, pid, ipc, uts, cgroup: nothing of the host
+        # network, pid, ipc, uts, cgroup: nothing of the host; not the user namespace (see
+        # above): the image's uids and gids stay themselves
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
         "--hostname", "sysprep-sandbox",

@@ -14,20 +14,38 @@ import threading
 from types import FrameType
 from typing import Any, Iterator
 
+from sysprep.errors import Terminated
+
 CAUGHT = (signal.SIGTERM, signal.SIGHUP)
 QUIET = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-class Terminated(KeyboardInterrupt):
-    """The run was asked to stop by a signal."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-def _raise(signum: int, frame: FrameType | None) -> None:
+def stop(signum: int, frame: FrameType | None) -> None:
+    """The handler of CAUGHT signals: stop the run as Ctrl+C does."""
     raise Terminated(signum)
+
+
+def _stop_once(signum: int, frame: FrameType | None) -> None:
+    for sig in QUIET:  # the orderly stop that follows is not cut in half by a second signal
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run as Ctrl+C does (an SSH disconnect is SIGHUP): the run
+    unwinds and records why, instead of dying half-way without a word."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in QUIET}
+    for sig in CAUGHT:
+        signal.signal(sig, _stop_once)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextlib.contextmanager
@@ -59,7 +77,7 @@ class Cleanup(contextlib.ExitStack):
     def __enter__(self) -> Cleanup:
         if self._main:
             for sig in CAUGHT:
-                self._saved[sig] = signal.signal(sig, _raise)
+                self._saved[sig] = signal.signal(sig, stop)
         return self
 
     def __exit__(self, *exc: Any) -> bool:

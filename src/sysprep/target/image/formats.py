@@ -10,6 +10,7 @@ import struct
 from dataclasses import dataclass
 
 from sysprep.errors import UsageError
+from sysprep.target import hostroot
 from sysprep.target.image import loop
 
 MIN_SIZE = 64 * 1024
@@ -42,6 +43,10 @@ def check(path: str, fmt: str | None, *, writable: bool) -> ImageFile:
         raise UsageError(f"{path}: no such image file") from None
     except OSError as e:
         raise UsageError(f"{path}: {e.strerror}") from None
+    if hostroot.host_root_backing().holds(st):
+        raise UsageError(f"{path} holds the running system's root file system: sysprep never "
+                         "prepares the system it runs on as an image (omit --image for the live "
+                         "system)")
     if stat.S_ISBLK(st.st_mode):
         raise UsageError(f"{path} is a block device: --image takes a disk image file (sysprep "
                          "never works on block devices, so it cannot touch the host's disks)")

@@ -44,7 +44,7 @@ from sysprep.target.image import formats, fstab, guardian, loop, lvm, namespace
 from sysprep.target.image.cleanup import Cleanup, shielded
 from sysprep.target.image.partitions import Partition, PartitionTable, read_table
 from sysprep.target.image.probe import Probe, probe
-from sysprep.target.lock import TargetLock, _lock_dir
+from sysprep.target.lock import Busy, TargetLock
 from sysprep.target.mounts import read_mounts
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class ImageSession:
     _raw_fds: dict[str, int] = field(default_factory=dict)  # opened, not yet a Disk
     _guardian: subprocess.Popen[bytes] | None = None
     _fs_types: frozenset[str] = field(default_factory=lambda: _kernel_filesystems())
-    _btrfs_locks: dict[str, int] = field(default_factory=dict)
+    _btrfs_locks: dict[str, TargetLock] = field(default_factory=dict)
     _trees: dict[tuple[str, str], str] = field(default_factory=dict)  # what is mounted, where
 
     # -- what the target layer and image providers use --------------------------------
@@ -754,19 +754,18 @@ class ImageSession:
         key = vol.probe.uuid
         if key in self._btrfs_locks:
             return
-        path = os.path.join(_lock_dir(), f"btrfs-{key}.lock")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        lock = TargetLock(f"btrfs-{key}", f"btrfs fsid {key}")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+            lock.acquire()
+        except Busy:
             self._say(f"waiting for another image with btrfs fsid {key} to be unmounted")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        self._btrfs_locks[key] = fd
+            lock.acquire(wait=True)
+        self._btrfs_locks[key] = lock
 
     def _btrfs_unlock(self, vol: Volume) -> None:
-        fd = self._btrfs_locks.pop(vol.probe.uuid, -1)
-        if fd >= 0:
-            os.close(fd)
+        lock = self._btrfs_locks.pop(vol.probe.uuid, None)
+        if lock is not None:
+            lock.release()
 
     # -- unwind -----------------------------------------------------------------------
 
@@ -782,8 +781,8 @@ class ImageSession:
 
     def _unmount_all(self) -> None:
         errors = self._unmount_each(self.mounts)
-        for fd in self._btrfs_locks.values():
-            os.close(fd)
+        for lock in self._btrfs_locks.values():
+            lock.release()
         self._btrfs_locks.clear()
         if errors:
             raise RunError("; ".join(errors))
