@@ -10,6 +10,7 @@ from sysprep.errors import ExitCode, UsageError
 from sysprep.log import RunLog
 from sysprep.passes.prepare import finish, prepare
 from sysprep.request import Request
+from sysprep.run import trace_to
 
 
 def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
@@ -26,10 +27,16 @@ def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
     return None if choice is None else [*choice.argv(), *base]
 
 
+def _output(req: Request, log: RunLog) -> None:
+    """What reaches the screen: -q errors only, -v every action, -x every command run."""
+    log.quiet, log.verbose = req.quiet, req.verbose
+    trace_to(sys.stderr if req.trace else None)
+
+
 def main(argv: Sequence[str]) -> int:
     log = RunLog()  # the seed's step 2 comes first: everything after this is logged
     req, ns = cli.parse(argv)
-    log.quiet = req.quiet
+    _output(req, log)
     if ns.list_operations:
         from sysprep.commands.providers import list_operations
 
@@ -44,12 +51,12 @@ def main(argv: Sequence[str]) -> int:
             print("sysprep: cancelled; nothing was changed")
             return int(ExitCode.OK)
         req, ns = cli.parse(chosen)  # exactly what the same choices on the command line run
-        log.quiet = req.quiet
+        _output(req, log)
     report = prepare(req, log)
     if req.json:
         print(report.to_json())
     elif not req.quiet:
-        report.print_text(sys.stdout)
+        report.print_text(sys.stdout, verbose=req.verbose)
     if report.failed:
         log.close()
         return int(ExitCode.FAILURE)
