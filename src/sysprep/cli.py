@@ -126,7 +126,7 @@ examples:
   sysprep --generalize --oobe --root /mnt/img -n   show what would change in a mounted image
   sysprep state --root /mnt/img                    show the image state
 
-other commands: state, providers, install, answer, license, batch, completion, man
+other commands: state, providers, install, answer, license, batch, schema, completion, man
 (sysprep COMMAND --help).
 Exit status: 0 done, 1 the run failed, 2 the request was wrong (nothing was changed);
 sysprep state: 0 a final good state, 1 UNDEPLOYABLE, 3 a pass is pending or running.

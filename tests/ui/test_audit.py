@@ -181,7 +181,8 @@ def test_follow_plain_prints_one_line_per_change_and_ends_when_idle(root):
 def test_state_follow_from_another_terminal_plain_and_json(root):
     write_record(root, [item(1, prog.SUCCEEDED, code=0)], running="", finished=True)
     r = sysprep_cli("state", "--follow", "--root", root)
-    assert r.returncode == 0 and "[ok]" in r.stdout and "auditUser: 1 of 1 done; finished" in r.stdout
+    # it ends with the status of the state: UNDEPLOYABLE and nothing at work is 1
+    assert r.returncode == 1 and "[ok]" in r.stdout and "auditUser: 1 of 1 done; finished" in r.stdout
     r = sysprep_cli("state", "--follow", "--json", "--root", root)
     first = json.loads(r.stdout.splitlines()[0])
     assert first["progress"]["items"][0]["status"] == "succeeded" and first["running"] == ""

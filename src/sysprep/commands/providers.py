@@ -28,9 +28,9 @@ def list_operations(spec: TargetSpec | None, *, as_json: bool = False) -> int:
     reg = registry_for(spec)
     if as_json:
         return _print_list(reg)
-    for line in text.table([(p.name, "*" if p.default else " ", p.heading)
-                            for p in sorted(reg.providers, key=lambda p: p.name)]):
-        print(line)
+    width = text.columns()
+    for p in sorted(reg.providers, key=lambda p: p.name):  # virt-sysprep's format, for scripts
+        print(text.fit(f"{p.name} {'*' if p.default else ' '} {p.heading}", width))
     return 0
 
 
