@@ -232,7 +232,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         log.step(f"image state becomes {plan.final.value} once the work that waits for the "
                  "file systems to be unmounted is done")
     else:
-        log.step(f"image state is now {plan.final.value}")
+        log.info(f"image state is now {plan.final.value}")  # the summary's last lines say it
         os.sync()
     return report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import IO
 
@@ -51,7 +52,9 @@ class Report:
         the image state and where the logs are; `verbose` adds a line per operation."""
         width = text.columns()
         verb = "Plan for" if self.dry_run else "Prepared"
-        print(f"{verb} {self.target}: {self.action}", file=out)
+        action = self.action.split(" (IMAGE_STATE_")[0]  # the state has its own line below
+        print(textwrap.fill(f"{verb} {self.target}: {action}", width,
+                            break_on_hyphens=False, subsequent_indent="  "), file=out)
         if self.dry_run:
             for rec in self.plan:
                 print(text.fit("  " + describe_record(rec), width), file=out)
@@ -82,8 +85,8 @@ class Report:
         verb = "Would change" if self.dry_run else "Changed"
         lines = [f"{verb} {text.plural(files, 'file')} ({text.size(sum(p.bytes for p in self.providers))}) "
                  f"with {len(did)} of {text.plural(len(self.providers), 'operation')}"
-                 + ("; files (or changes) by operation:" if did else ".")]
-        lines += text.flow([f"{p.name} {p.files or p.actions}" for p in did], width)
+                 + (", files (or changes) each:" if did else ".")]
+        lines += _by_operation(did, width)
         skipped: dict[str, list[str]] = {}
         for p in self.providers:
             if p.status == "skipped":
@@ -93,6 +96,25 @@ class Report:
         lines.append(f"{text.plural(self.warnings, 'warning')}, {text.plural(self.errors, 'error')}"
                      + (" (see the logs)" if self.warnings or self.errors else ""))
         return lines
+
+
+LIST_LINES = 8  # the most lines the list of operations takes on the screen
+
+
+def _by_operation(did: list[ProviderResult], width: int) -> list[str]:
+    """`name count, ...` for every operation that did something, in run order; when that
+    does not fit in LIST_LINES, the biggest ones and how many more (-v shows each)."""
+    items = [f"{p.name} {p.files or p.actions}" for p in did]
+    lines = text.flow(items, width)
+    if len(lines) <= LIST_LINES:
+        return lines
+    biggest = sorted(did, key=lambda p: (-(p.files or p.actions), did.index(p)))
+    for n in range(len(biggest) - 1, 0, -1):
+        more = f"and {len(did) - n} more (sysprep -v shows each)"
+        lines = text.flow([*(f"{p.name} {p.files or p.actions}" for p in biggest[:n]), more], width)
+        if len(lines) <= LIST_LINES:
+            return lines
+    return lines
 
 
 def describe_record(rec: dict[str, object]) -> str:
