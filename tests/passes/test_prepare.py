@@ -12,6 +12,7 @@ import pytest
 
 from sysprep.testing.dirty_root import build
 from tests.conftest import snapshot
+from tests.contract import parse
 
 PANTHER = "var/lib/sysprep/panther"
 
@@ -103,7 +104,7 @@ def test_dry_run_leaves_tree_identical_and_plan_equals_the_record(dirty, run, tm
     assert real.code == 0, real.err
     with open(f"{copy}/{PANTHER}/actions.jsonl") as f:
         record = [json.loads(line) for line in f]
-    planned = json.loads(plan.out)["plan"]
+    planned = parse(plan.out, "report")["plan"]
     assert planned and planned == [r for r in record if "provider" in r]
 
 
@@ -251,7 +252,7 @@ def test_unknown_operation_changes_nothing(dirty, run):
 ])
 def test_operations_selection(dirty, run, ops, expected):
     r = run("--generalize", "--root", dirty.path, "--operations", ops, "--json", "--dry-run")
-    ran = {p["name"] for p in json.loads(r.out)["providers"]}
+    ran = {p["name"] for p in parse(r.out, "report")["providers"]}
     assert expected <= ran
     if "-" in ops:
         assert "logfiles" not in ran

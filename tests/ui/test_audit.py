@@ -6,7 +6,6 @@ boot engine showing it on a console (a pseudo-terminal here)."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import select
 import threading
@@ -22,6 +21,7 @@ from sysprep.request import TargetKind, TargetSpec
 from sysprep.target import open_target, open_target_readonly
 from sysprep.testing.dirty_root import build
 from sysprep.ui import audit
+from tests.contract import parse
 from tests.ui.conftest import run, sysprep_cli
 
 
@@ -184,7 +184,7 @@ def test_state_follow_from_another_terminal_plain_and_json(root):
     # it ends with the status of the state: UNDEPLOYABLE and nothing at work is 1
     assert r.returncode == 1 and "[ok]" in r.stdout and "auditUser: 1 of 1 done; finished" in r.stdout
     r = sysprep_cli("state", "--follow", "--json", "--root", root)
-    first = json.loads(r.stdout.splitlines()[0])
+    first = parse(r.stdout.splitlines()[0], "state-follow")
     assert first["progress"]["items"][0]["status"] == "succeeded" and first["running"] == ""
 
 
