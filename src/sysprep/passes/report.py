@@ -56,8 +56,9 @@ class Report:
         print(textwrap.fill(f"{verb} {self.target}: {action}", width,
                             break_on_hyphens=False, subsequent_indent="  "), file=out)
         if self.dry_run:
-            for rec in self.plan:
-                print(text.fit("  " + describe_record(rec), width), file=out)
+            for rec in self.plan:  # wrapped, never cut: the plan is exact
+                print(textwrap.fill("  " + describe_record(rec), width, subsequent_indent=" " * 34,
+                                    break_long_words=False, break_on_hyphens=False), file=out)
             print("", file=out)
         if verbose:
             for line in self._table(width):
