@@ -41,8 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def fail(message: str, code: ExitCode, kind: str, located: Sequence[str] = ()) -> int:
         print(message, file=sys.stderr)
         if as_json:
+            # on one line: also whole among the JSON lines of `state --follow --json`
             print(json.dumps(error_document(message.removeprefix("sysprep: "), code, kind,
-                                            located), indent=2), flush=True)
+                                            located)), flush=True)
         return int(code)
 
     try:

@@ -6,7 +6,7 @@ import sys
 from typing import Sequence
 
 from sysprep import cli
-from sysprep.errors import ExitCode, UsageError
+from sysprep.errors import ExitCode, RunError, UsageError
 from sysprep.log import RunLog
 from sysprep.passes.prepare import finish, prepare
 from sysprep.request import Request
@@ -60,6 +60,14 @@ def main(argv: Sequence[str]) -> int:
     if report.failed:
         log.close()
         return int(ExitCode.FAILURE)
-    finish(req, log)
-    log.close()
+    try:
+        finish(req, log)
+    except RunError as e:
+        if not req.json:
+            raise
+        # the report is printed already: one document on stdout, the failure on stderr
+        log.error(str(e))
+        return int(ExitCode.FAILURE)
+    finally:
+        log.close()
     return int(ExitCode.OK)
