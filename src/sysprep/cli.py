@@ -125,6 +125,7 @@ examples:
   sysprep /generalize /oobe /unattend:u.xml        the same in Windows syntax, with answers
   sysprep --generalize --oobe --root /mnt/img -n   show what would change in a mounted image
   sysprep state --root /mnt/img                    show the image state
+  sysprep state --wait --timeout 900 --json        on a clone: wait until its passes are done
 
 other commands: state, providers, install, answer, license, batch, schema, completion, man
 (sysprep COMMAND --help).
