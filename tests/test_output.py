@@ -111,3 +111,14 @@ def test_batch_summary_fits_80_columns(tmp_path):
     note = " ".join(line.split("  ")[-1].strip() for line in lines[2:-1])
     assert note.startswith("answer file u.xml: no such file")  # the error document's message
     assert lines[-1] == "1 of 2 images prepared"
+
+
+def test_batch_progress_lines_fit_80_columns(tmp_path):
+    long = str(tmp_path / ("a-rather-long-image-file-name-for-a-template-" * 2 + ".qcow2"))
+    job = batch.Job(long, [], exit_code=0, seconds=12.3, step="done")
+    job.proc = object()  # type: ignore[assignment]  # started: its bar is drawn
+    out = io.StringIO()
+    view = batch.Progress(out, [job], 10, quiet=False)
+    view.draw()
+    line = out.getvalue().rstrip("\n")
+    assert len(line) <= 80 and line.startswith("a-rather-long-image") and line.endswith("...")

@@ -235,7 +235,8 @@ class Progress:
         bar = "#" * filled + "-" * (BAR - filled)
         secs = job.seconds if job.exit_code is not None else (
             time.monotonic() - job.start if job.proc is not None else 0.0)
-        return f"{os.path.basename(job.image):<{self.width}} [{bar}] {frac * 100:3.0f}% {secs:6.1f}s  {job.step}"
+        return text.fit(f"{os.path.basename(job.image):<{self.width}} [{bar}] {frac * 100:3.0f}% "
+                        f"{secs:6.1f}s  {job.step}", text.columns())  # one line: redrawn in place
 
     def draw(self) -> None:
         if self.quiet:
