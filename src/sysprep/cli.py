@@ -38,6 +38,7 @@ class Opt:
     repeat: bool = False
     choices: tuple[str, ...] = ()
     complete: str = ""  # what the shell completes for the value: file, dir, operation, choice
+    short: str = ""  # a one-letter spelling (-n), as virt-sysprep has
 
 
 OPTIONS: tuple[Opt, ...] = (
@@ -69,11 +70,12 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("zero-free-space", "with --image: overwrite the free blocks of its file systems with "
         "zeros at the end (a qcow2 image stays sparse)", TARGET),
     Opt("dry-run", "print exactly what would be removed, emptied or rewritten; change nothing",
-        SELECT),
+        SELECT, short="n"),
     Opt("list-operations", "list the operations (providers): name, * when on by default, "
         "heading", SELECT),
     Opt("operations", "comma-separated operations to run instead of the defaults; 'defaults', "
-        "'all' and '-NAME' are understood", SELECT, metavar="LIST", complete="operation"),
+        "'all' and '-NAME' are understood; repeated, the lists add up", SELECT, metavar="LIST",
+        repeat=True, complete="operation"),
     Opt("enable", "also run this operation", SELECT, metavar="OP", repeat=True,
         complete="operation"),
     Opt("disable", "do not run this operation", SELECT, metavar="OP", repeat=True,
@@ -85,8 +87,12 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("script", "script: run this host script with the target as its working directory",
         SELECT, metavar="FILE", repeat=True, complete="file"),
     Opt("quiet", "no messages on the screen except errors (logs are written as always)", OUTPUT,
-        windows=True),
-    Opt("json", "print the report (or the dry-run plan) as JSON", OUTPUT),
+        windows=True, short="q"),
+    Opt("verbose", "show every action (and each operation's heading and totals), as virt-sysprep "
+        "-v", OUTPUT, short="v"),
+    Opt("trace", "show every command sysprep runs, as virt-sysprep -x", OUTPUT, short="x"),
+    Opt("json", "print the report (or the dry-run plan) as one JSON document on stdout, or the "
+        "error document when it fails (docs/contract.md)", OUTPUT),
     Opt("strict", "treat answer-file settings without a Linux meaning as errors", OUTPUT),
 )
 
@@ -121,10 +127,13 @@ examples:
   sysprep /generalize /oobe /unattend:u.xml        the same in Windows syntax, with answers
   sysprep --generalize --oobe --root /mnt/img -n   show what would change in a mounted image
   sysprep state --root /mnt/img                    show the image state
+  sysprep state --wait --timeout 900 --json        on a clone: wait until its passes are done
 
-other commands: state, providers, install, answer, license, batch, completion, man
+other commands: state, providers, install, answer, license, batch, schema, completion, man
 (sysprep COMMAND --help).
-Exit status: 0 done, 1 the run failed, 2 the request was wrong (nothing was changed).
+Exit status: 0 done, 1 the run failed, 2 the request was wrong (nothing was changed);
+sysprep state: 0 a final good state, 1 UNDEPLOYABLE, 3 a pass is pending or running.
+With --json, stdout is one JSON document whatever the exit status (docs/contract.md).
 """
 
 
@@ -153,11 +162,7 @@ def add_options(p: argparse.ArgumentParser, options: Sequence[Opt]) -> None:
     groups: dict[str, argparse._ArgumentGroup] = {}
     for o in options:
         g = groups.get(o.group) or groups.setdefault(o.group, p.add_argument_group(o.group))
-        flags = ["--" + o.name]
-        if o.name == "dry-run":
-            flags.append("-n")
-        if o.name == "quiet":
-            flags.append("-q")
+        flags = ["--" + o.name] + (["-" + o.short] if o.short else [])
         dest = o.name.replace("-", "_")
         if o.metavar is None:
             g.add_argument(*flags, dest=dest, action="store_true", help=o.help)
@@ -277,13 +282,15 @@ def to_request(ns: argparse.Namespace) -> Request:
         mode_vm=ns.mode is not None,
         power=power,
         quiet=ns.quiet,
+        verbose=ns.verbose,
+        trace=ns.trace,
         unattend=os.path.abspath(ns.unattend) if ns.unattend else None,
         target=target,
         dry_run=ns.dry_run,
         json=ns.json,
         strict=ns.strict,
         selection=Selection(
-            operations=_csv([ns.operations]) if ns.operations is not None else None,
+            operations=_csv(ns.operations) if ns.operations else None,
             enable=_csv(ns.enable),
             disable=_csv(ns.disable),
         ),

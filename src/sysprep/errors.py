@@ -12,6 +12,7 @@ class ExitCode(enum.IntEnum):
     OK = 0
     FAILURE = 1  # the run started and something failed
     USAGE = 2  # the request was wrong; nothing was changed
+    PENDING = 3  # sysprep state: a pass is under way, or will run in this boot
 
 
 class SysprepError(Exception):

@@ -64,8 +64,10 @@ def _now() -> str:
 class RunLog:
     """The log of one run: to the target's files, the console, and the journal when live."""
 
-    def __init__(self, *, quiet: bool = False, console: IO[str] | None = None) -> None:
+    def __init__(self, *, quiet: bool = False, console: IO[str] | None = None,
+                 verbose: bool = False) -> None:
         self.quiet = quiet
+        self.verbose = verbose  # every action reaches the screen too (-v)
         self.console = console if console is not None else sys.stderr
         self.warnings = 0
         self.errors = 0
@@ -130,8 +132,8 @@ class RunLog:
     # -- messages ---------------------------------------------------------------------
 
     def info(self, msg: str, component: str = "sysprep") -> None:
-        """To the log files only."""
-        self._emit(Level.INFO, component, msg, console=False)
+        """To the log files; to the screen too with -v."""
+        self._emit(Level.INFO, component, msg, console=self.verbose and not self.quiet)
 
     def step(self, msg: str, component: str = "sysprep") -> None:
         """To the log files and, unless quiet, the screen."""

@@ -67,6 +67,8 @@ class Request:
     mode_vm: bool = False
     power: Power = Power.QUIT
     quiet: bool = False
+    verbose: bool = False  # every action on the screen (-v)
+    trace: bool = False  # every command run on the screen (-x)
     unattend: str | None = None
     target: TargetSpec = TargetSpec(TargetKind.LIVE)
     dry_run: bool = False

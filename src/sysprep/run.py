@@ -6,7 +6,7 @@ import os
 import shlex
 import subprocess
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import IO, Mapping, Sequence
 
 from sysprep.errors import RunError
 
@@ -19,6 +19,25 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
+
+
+class _Trace:
+    """Where `-x` shows each command before it runs (virt-sysprep -x): off unless asked."""
+
+    stream: IO[str] | None = None
+
+
+def trace_to(stream: IO[str] | None) -> None:
+    """Show every command run from now on, as `+ argv` lines on `stream` (None: stop)."""
+    _Trace.stream = stream
+
+
+def _trace(argv: Sequence[str]) -> None:
+    if _Trace.stream is not None:
+        try:
+            print("+ " + shlex.join(argv), file=_Trace.stream, flush=True)
+        except (OSError, ValueError):
+            pass
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -47,6 +66,7 @@ def run(
     streams: dict[str, object] = (
         {"stdout": output_fd, "stderr": subprocess.STDOUT} if output_fd is not None
         else {"capture_output": True})
+    _trace(argv)
     try:
         proc = subprocess.run(
             list(argv),
@@ -85,6 +105,7 @@ def spawn(
     In its own session by default, so that Ctrl+C in the terminal reaches only sysprep,
     which then stops its helpers in order.
     """
+    _trace(argv)
     try:
         return subprocess.Popen(list(argv), env=clean_env(env), stdin=stdin, stdout=stdout,
                                 stderr=stderr, cwd="/", start_new_session=new_session)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
 import stat
 
@@ -12,6 +11,7 @@ from sysprep.answer import passwords, reference
 from sysprep.answer.passwords import Method, policy_from_login_defs
 from tests.answer.conftest import EXAMPLES, REPO, cli, settings, unattend
 from tests.answer.test_model import WSIM
+from tests.contract import parse
 
 EXAMPLE_FILES = sorted(glob.glob(os.path.join(EXAMPLES, "*")))
 
@@ -77,7 +77,7 @@ def test_convert_xml_to_yaml_and_back_through_the_cli(tmp_path):
 def test_show_prints_effective_settings_per_pass(tmp_path):
     r = cli("answer", "show", WSIM, "--json")
     assert r.code == 0, r.err
-    shown = json.loads(r.out)["passes"]
+    shown = parse(r.out, "answer-show")["passes"]
     assert list(shown) == ["generalize", "specialize", "oobeSystem"]
     assert shown["specialize"]["Linux-Shell-Setup"]["TimeZone"] == "America/Los_Angeles"
     cmds = shown["specialize"]["Linux-Deployment"]["RunSynchronous"]
@@ -95,7 +95,7 @@ def test_show_reads_the_cache_of_a_target(dirty, tmp_path):
     assert cli("--oobe", "--root", dirty.path, "--unattend", str(u)).code == 0
     r = cli("answer", "show", "--root", dirty.path, "--json")
     assert r.code == 0, r.err
-    assert json.loads(r.out)["passes"]["specialize"]["Linux-Shell-Setup"]["ComputerName"] == "c1"
+    assert parse(r.out, "answer-show")["passes"]["specialize"]["Linux-Shell-Setup"]["ComputerName"] == "c1"
 
 
 def test_windows_password_encoding_round_trips():

@@ -18,6 +18,7 @@ from sysprep.testing.dirty_root import write_file
 from tests.answer.conftest import cli, settings, unattend
 from tests.answer.test_cache import ALL_SECRETS, SECRETS_FILE
 from tests.conftest import snapshot
+from tests.contract import parse
 
 PANTHER = "var/lib/sysprep/panther"
 LICENSE = "var/lib/sysprep/license.ini"
@@ -131,7 +132,7 @@ def test_persist_all_device_installs_decides_the_hardware_providers(dirty, write
         argv += ["--mode", "vm"]
     r = run(*argv)
     assert r.code == 0, r.err
-    status = {p["name"]: p["status"] for p in json.loads(r.out)["providers"]}
+    status = {p["name"]: p["status"] for p in parse(r.out, "report")["providers"]}
     assert status["test-hardware"] == ("ok" if runs else "skipped")
     assert os.path.exists(os.path.join(dirty.path, "hardware.ran")) == runs
 
@@ -149,7 +150,7 @@ def test_the_fourth_rearm_of_a_single_license_is_refused(dirty, run, providers):
     assert "rearmed 3 times" in r.err and "SkipRearm" in r.err
     assert snapshot(dirty.path) == before
     lic = run("license", "--root", dirty.path, "--json")
-    assert json.loads(lic.out)["remaining_rearms"] == 0
+    assert parse(lic.out, "license")["remaining_rearms"] == 0
 
 
 def test_skip_rearm_proceeds_past_the_limit_and_counts_nothing(dirty, write, run, providers):
@@ -162,7 +163,7 @@ def test_skip_rearm_proceeds_past_the_limit_and_counts_nothing(dirty, write, run
     r = run("--generalize", "--root", dirty.path, "--unattend", path, "--json")
     assert r.code == 0, r.err
     assert count(dirty.path) == 3
-    status = {p["name"]: p["status"] for p in json.loads(r.out)["providers"]}
+    status = {p["name"]: p["status"] for p in parse(r.out, "report")["providers"]}
     assert status["test-activation"] == "skipped"
     assert not os.path.exists(os.path.join(dirty.path, "activation.ran"))
 
@@ -233,7 +234,7 @@ def test_license_shows_type_registrations_and_remaining(dirty, write, run, provi
     assert "Rearms counted:      1" in r.out and "Remaining rearms:    2" in r.out
     assert "Next /generalize:    rearms" in r.out
     assert "test-activation: /etc/test-registration/consumer.pem" in r.out
-    info = json.loads(run("license", "--root", dirty.path, "--json").out)
+    info = parse(run("license", "--root", dirty.path, "--json").out, "license")
     assert info["registrations"][0]["files"] == ["/etc/test-registration/consumer.pem"]
 
 
@@ -260,7 +261,7 @@ def test_runsynchronous_of_the_generalize_pass_runs_first_in_order_sandboxed(dir
     assert open(f"{root}/{PANTHER}/generalize-1.log").read() == "hello\n"
     # the progress record is gone once the run finished: the next cycle starts afresh
     assert not os.path.exists(f"{root}/var/lib/sysprep/progress.json")
-    names = [p["name"] for p in json.loads(r.out)["providers"]]
+    names = [p["name"] for p in parse(r.out, "report")["providers"]]
     assert names[0] == "runsynchronous"
     act = open(f"{root}/{PANTHER}/setupact.log").read()
     assert "Order 2 (echo two" in act and "exited with status 5: failed (not fatal)" in act
@@ -303,7 +304,7 @@ def test_dry_run_lists_the_commands_and_runs_none(dirty, write, run):
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", path, "--dry-run", "--json")
     assert r.code == 0, r.err
-    assert json.loads(r.out)["providers"][0] == {**json.loads(r.out)["providers"][0],
+    assert parse(r.out, "report")["providers"][0] == {**parse(r.out, "report")["providers"][0],
                                                  "name": "runsynchronous", "status": "planned"}
     assert snapshot(dirty.path) == before
 

@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from sysprep.target.confined import Confined
+from tests.contract import parse
 from tests.integration.conftest import USED_MACHINE, dirty_like_a_used_machine, extract, in_root
 
 pytestmark = pytest.mark.integration
@@ -153,7 +154,7 @@ def test_defaults_remove_what_virt_sysprep_removes_and_more_and_the_plan_is_exac
     assert plan_run.returncode == 0, plan_run.stderr
     assert {p: (s.st_mode, s.st_size, s.st_mtime_ns, s.st_ino) for p, s in tree(root).items()} == \
            {p: (s.st_mode, s.st_size, s.st_mtime_ns, s.st_ino) for p, s in before.items()}
-    plan = json.loads(plan_run.stdout)["plan"]
+    plan = parse(plan_run.stdout, "report")["plan"]
 
     real = sysprep("--generalize", "--oobe", "--root", root, "--quiet")
     assert real.returncode == 0, real.stderr
@@ -208,7 +209,7 @@ def test_host_only_initramfs_is_rebuilt_generic_in_the_sandbox(debian_tarball, t
     before = os.stat(f"{root}/boot/{initrd}").st_mtime_ns
     plan = sysprep("--generalize", "--root", root, "--operations", "initramfs", "--dry-run", "--json")
     assert plan.returncode == 0, plan.stderr
-    assert [(r["op"], r["path"]) for r in json.loads(plan.stdout)["plan"] if r["provider"] == "initramfs"] == [
+    assert [(r["op"], r["path"]) for r in parse(plan.stdout, "report")["plan"] if r["provider"] == "initramfs"] == [
         ("write", "/etc/initramfs-tools/conf.d/zz-sysprep-generic"), ("run", "/usr/sbin/update-initramfs")]
     assert os.stat(f"{root}/boot/{initrd}").st_mtime_ns == before  # not run in a dry run
     r = sysprep("--generalize", "--root", root, "--operations", "initramfs")
@@ -222,7 +223,7 @@ def test_host_only_initramfs_is_rebuilt_generic_in_the_sandbox(debian_tarball, t
         f.write("MODULES=dep\n")
     os.remove(f"{root}/etc/initramfs-tools/conf.d/zz-sysprep-generic")
     vm = sysprep("--generalize", "/mode:vm", "--root", root, "--operations", "initramfs", "--json")
-    assert {p["name"]: p["status"] for p in json.loads(vm.stdout)["providers"]}["initramfs"] == "skipped"
+    assert {p["name"]: p["status"] for p in parse(vm.stdout, "report")["providers"]}["initramfs"] == "skipped"
 
 
 ACCOUNT = """\

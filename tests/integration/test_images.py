@@ -17,6 +17,7 @@ import pytest
 
 from sysprep.testing import images
 from sysprep.testing.images import Recipe
+from tests.contract import assert_valid, parse
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +124,7 @@ def test_dry_run_opens_read_only_all_the_way_down(debian_lvm, tmp_path):
     r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image, "--dry-run",
                 "--sparsify", "--json")
     assert r.returncode == 0, r.stderr
-    plan = json.loads(r.stdout)
+    plan = parse(r.stdout, "report")
     paths = {rec["path"] for rec in plan["plan"]}
     assert {"/etc/machine-id", "/dev/debian-vg/root", "/dev/debian-vg"} <= paths
     assert sha256(image) == before
@@ -137,7 +138,7 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image,
                 "--unattend", str(unattend), "--json")
     assert r.returncode == 0, r.stderr
-    report = json.loads(r.stdout)
+    report = parse(r.stdout, "report")
     by_name = {p["name"]: p for p in report["providers"]}
     assert by_name["lvm-uuids"]["status"] == "ok" and by_name["swap"]["actions"] == 1
     assert wait_clean(image) == []
@@ -251,7 +252,7 @@ def test_batch_copies_of_one_image_and_a_failing_one(tmp_path):
     report_path = str(tmp_path / "report.json")
     r = sysprep("batch", "--jobs", "2", "--report", report_path, *todo)
     assert r.returncode == 1, r.stdout + r.stderr
-    report = json.load(open(report_path))
+    report = assert_valid(json.load(open(report_path)), "batch")
     results = {os.path.basename(i["image"]): i for i in report["images"]}
     assert results["not-an-image.raw"]["result"] == "failed"
     assert "not a disk image" in results["not-an-image.raw"]["error"]
@@ -292,7 +293,7 @@ def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path)
             f"{data_at}/.keep": ("", 0o644)})
     r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
+    assert parse(r.stdout, "report")["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
     assert wait_clean(image) == []
     files = images.read_files(image, ["/etc/fstab", "/var/lib/sysprep/state.ini",
                                       "/var/lib/sysprep/panther/setupact.log"])
@@ -340,7 +341,7 @@ def test_a_failed_uuid_change_leaves_the_image_undeployable_and_says_why(tmp_pat
     r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
-    report = json.loads(r.stdout)  # the report is still printed
+    report = parse(r.stdout, "report")  # the report is still printed
     assert report["image_state"] == "IMAGE_STATE_UNDEPLOYABLE"
     assert "e2fsck found problems on /dev/sda1" in report["error"]
     errors = [line for line in r.stderr.splitlines() if line.startswith("sysprep: error:")]

@@ -15,6 +15,7 @@ from sysprep.providers.registry import builtin as all_builtin
 from sysprep.request import Request, Selection, TargetKind, TargetSpec
 from sysprep.testing.dirty_root import FLAVOURS
 from tests.conftest import snapshot
+from tests.contract import parse
 
 # virt-sysprep's operations and their defaults (guestfs-tools, sysprep/sysprep_operation_*.ml;
 # fs-uuids and lvm-uuids act on the devices of a disk image and are skipped on other targets).
@@ -93,13 +94,17 @@ def test_safe_providers_are_cleanup_identities_are_generalize():
         assert found[n].phase is Phase.GENERALIZE, n
 
 
-def test_list_operations_prints_name_star_heading(run):
+def test_list_operations_prints_name_star_heading_in_80_columns(run, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     r = run("--list-operations")
     assert r.code == 0
     lines = {line.split(" ", 1)[0]: line for line in r.out.splitlines()}
     for p in builtin():
         mark = "*" if p.default else " "
-        assert lines[p.name] == f"{p.name} {mark} {p.heading}"
+        full = f"{p.name} {mark} {p.heading}"
+        # virt-sysprep's format, one line each; a heading too long for 80 columns is cut
+        assert lines[p.name] == full if len(full) <= 80 else \
+            (lines[p.name] == full[:77] + "..."), p.name
     assert lines["user-account"].startswith("user-account   Remove")
     assert lines["machine-id"].startswith("machine-id * ")
 
@@ -121,7 +126,7 @@ def test_providers_show_prints_description_paths_and_limits(run):
     assert "phase:    cleanup" in r.out and "default:  on" in r.out
     assert "touches:\n  /etc/**/*.bak" in r.out
     assert "limits:\n  Container storage" in r.out
-    j = json.loads(run("providers", "show", "initramfs", "--json").out)
+    j = parse(run("providers", "show", "initramfs", "--json").out, "provider")
     assert j["tags"] == ["hardware"] and j["phase"] == "generalize" and j["paths"]
     assert run("providers", "show", "no-such").code == 2
 
@@ -145,7 +150,7 @@ def _request(root: str, **kw) -> Request:
 
 def test_devices_persisted_skips_the_hardware_providers(dirty, run):
     r = run("--generalize", "--mode", "vm", "--root", dirty.path, "--json", "--dry-run")
-    report = json.loads(r.out)
+    report = parse(r.out, "report")
     skipped = {p["name"] for p in report["providers"] if p["status"] == "skipped"}
     # (and the disk-image providers on by default: this target is a directory)
     assert skipped == HARDWARE_PROVIDERS | {"lvm-uuids", "swap"}
@@ -183,7 +188,7 @@ def test_oobe_alone_runs_the_cleanup_phase_only(flavoured, run):
     r = flavoured("fedora")
     res = run("--oobe", "--root", r.path, "--json")
     assert res.code == 0, res.err
-    ran = {p["name"] for p in json.loads(res.out)["providers"]}
+    ran = {p["name"] for p in parse(res.out, "report")["providers"]}
     assert ran == {p.name for p in builtin() if p.default and p.phase is Phase.CLEANUP} | {"boot-passes"}
     assert not os.path.exists(f"{r.path}/tmp/build.sh")  # cleanup
     assert os.path.exists(f"{r.path}/etc/ssh/ssh_host_rsa_key")  # identity kept
@@ -202,7 +207,7 @@ def test_generalize_with_defaults_on_every_flavour(flavour, flavoured, run):
     assert res.code == 0, res.err
     with open(f"{r.path}/var/lib/sysprep/panther/actions.jsonl") as f:
         record = [json.loads(line) for line in f]
-    assert json.loads(plan.out)["plan"] == [rec for rec in record if "provider" in rec]
+    assert parse(plan.out, "report")["plan"] == [rec for rec in record if "provider" in rec]
     p = lambda rel: os.path.join(r.path, rel)
     assert [x for x in r.identity if os.path.lexists(p(x))] == []
     assert [x for x in r.keep if not os.path.lexists(p(x))] == []
@@ -214,7 +219,7 @@ def test_generalize_with_defaults_on_every_flavour(flavour, flavoured, run):
     # a second run finds nothing left to do, but the empty pacct that logfiles removes again
     # (it empties every folder of /var/log) and pacct-log recreates, as virt-sysprep does
     again = run("--generalize", "--oobe", "--root", r.path, "--json", "--dry-run")
-    plan = json.loads(again.out)["plan"]
+    plan = parse(again.out, "report")["plan"]
     churn = [(rec["provider"], rec["op"], rec["path"], rec.get("files")) for rec in plan
              if rec["provider"] != "boot-passes"]  # sysprep reinstalls itself on every run
     assert churn == [("logfiles", "clean", "/var/log", 1), ("pacct-log", "write", "/var/log/account/pacct", None)]

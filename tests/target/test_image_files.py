@@ -14,6 +14,7 @@ from sysprep.providers.builtin import fs_uuids
 from sysprep.target.image import formats
 from sysprep.target.image.cleanup import Cleanup, Terminated, shielded
 from sysprep.target.image.session import mount_options
+from tests.contract import parse
 
 MIB = 1024 * 1024
 
@@ -184,11 +185,10 @@ def test_uuid_references_are_rewritten_whole():
 
 
 def test_image_providers_skip_other_targets_with_a_note(dirty, run):
-    import json
 
     r = run("--generalize", "--oobe", "--enable", "fs-uuids", "--root", dirty.path, "--json", "--quiet")
     assert r.code == 0, r.err
-    by_name = {p["name"]: p for p in json.loads(r.out)["providers"]}
+    by_name = {p["name"]: p for p in parse(r.out, "report")["providers"]}
     for name in ("fs-uuids", "lvm-uuids", "swap"):
         assert by_name[name]["status"] == "skipped"
         assert "disk images" in by_name[name]["note"]

@@ -9,7 +9,7 @@ import sys
 
 import yaml
 
-from sysprep import cli
+from sysprep import cli, schemas, text
 from sysprep.answer import cache, reader, reference, xmlform, yamlform
 from sysprep.answer.model import Answer
 from sysprep.answer.problems import Problem
@@ -56,11 +56,12 @@ def run(ns: argparse.Namespace, name: str) -> int:
     if ns.action == "validate":
         answer, warnings = reader.load(ns.file, strict=ns.strict)
         if ns.json:
-            print(json.dumps({"file": ns.file, "valid": True, "passes": list(answer.passes()),
+            print(json.dumps({"schema_version": schemas.VERSION, "file": ns.file, "valid": True,
+                              "passes": list(answer.passes()),
                               "warnings": [w.render() for w in warnings]}, indent=2))
         else:
             _warn(warnings)
-            print(f"{ns.file}: valid ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")
+            print(f"{ns.file}: valid ({text.plural(len(warnings), 'warning')})")
         return 0
     if ns.action == "show":
         return _show(ns)
@@ -85,7 +86,8 @@ def _show(ns: argparse.Namespace) -> int:
     _warn(warnings)
     shown = answer.show()
     if ns.json:
-        print(json.dumps({"file": where, "architecture": answer.architecture,
+        print(json.dumps({"schema_version": schemas.VERSION, "file": where,
+                          "architecture": answer.architecture,
                           "passes": shown}, indent=2, ensure_ascii=False))
         return 0
     print(f"# {where}: settings in effect on {answer.architecture}")

@@ -20,9 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sysprep import cli
+from sysprep import cli, schemas, text
 from sysprep.errors import ExitCode, UsageError
-from sysprep.passes.report import _size
 from sysprep.providers.base import Phase
 from sysprep.providers.registry import Registry
 from sysprep.request import Selection
@@ -65,8 +64,11 @@ class Job:
         if self.exit_code in (0, None):
             return ""
         if self.report:
-            if self.report.get("error"):
-                return str(self.report["error"])
+            error = self.report.get("error")
+            if isinstance(error, dict):  # the run's error document (a usage error, a crash)
+                return str(error.get("message", ""))
+            if error:
+                return str(error)
             for p in self.report.get("providers", []):
                 if p.get("status") == "failed" and p.get("errors"):
                     return f"{p['name']}: {p['errors'][0]}"
@@ -124,7 +126,8 @@ def run(ns: argparse.Namespace, name: str) -> int:
     # the same validation as a single run, before anything starts
     passed = _passed_args(ns)
     request, _ = cli.parse(["--generalize", *passed, "--image", os.path.abspath(ns.images[0])])
-    base = [sys.executable, "-m", "sysprep", "--generalize", *passed]
+    # -v: each operation's heading on stderr moves the image's progress bar
+    base = [sys.executable, "-m", "sysprep", "--generalize", "--verbose", *passed]
     queue = [Job(os.path.abspath(i), [*base, "--image", os.path.abspath(i), "--json"]) for i in ns.images]
     total_steps = _planned_steps(request.selection)
     started = time.monotonic()
@@ -232,7 +235,8 @@ class Progress:
         bar = "#" * filled + "-" * (BAR - filled)
         secs = job.seconds if job.exit_code is not None else (
             time.monotonic() - job.start if job.proc is not None else 0.0)
-        return f"{os.path.basename(job.image):<{self.width}} [{bar}] {frac * 100:3.0f}% {secs:6.1f}s  {job.step}"
+        return text.fit(f"{os.path.basename(job.image):<{self.width}} [{bar}] {frac * 100:3.0f}% "
+                        f"{secs:6.1f}s  {job.step}", text.columns())  # one line: redrawn in place
 
     def draw(self) -> None:
         if self.quiet:
@@ -262,19 +266,20 @@ def _report(queue: list[Job], jobs: int, seconds: float) -> dict[str, Any]:
         images.append({"image": j.image, "result": j.result, "exit_code": j.exit_code,
                        "seconds": j.seconds, "changes": actions, "files": files, "bytes": size,
                        "error": j.error, "report": j.report})
-    return {"jobs": jobs, "seconds": round(seconds, 2), "images": images,
+    return {"schema_version": schemas.VERSION, "jobs": jobs, "seconds": round(seconds, 2),
+            "images": images,
             "ok": sum(1 for j in queue if j.exit_code == 0),
             "failed": sum(1 for j in queue if j.exit_code not in (0,))}
 
 
 def _table(queue: list[Job], out: IO[str]) -> None:
-    rows = [("IMAGE", "RESULT", "TIME", "CHANGES", "NOTE")]
+    """The summary, in the terminal's width: the full paths and errors are in --json."""
+    rows = [("IMAGE", "RESULT", "TIME", "CHANGED", "NOTE")]
     for j in queue:
-        actions, files, size = j.changes()
-        changed = f"{actions} changes, {files} files, {_size(size)}" if j.report else "-"
-        rows.append((j.image, j.result, f"{j.seconds:.1f}s", changed, j.error[:100]))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4], file=out)
+        _, files, size = j.changes()
+        changed = f"{text.plural(files, 'file')}, {text.size(size)}" if j.report and "providers" in j.report else "-"
+        rows.append((os.path.basename(j.image), j.result, f"{j.seconds:.1f}s", changed, j.error))
+    for line in text.table(rows):
+        print(line, file=out)
     ok = sum(1 for j in queue if j.exit_code == 0)
-    print(f"{ok} of {len(queue)} images prepared", file=out)
+    print(f"{ok} of {text.plural(len(queue), 'image')} prepared", file=out)

@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from sysprep import cli
+from sysprep import cli, schemas
 from sysprep.errors import ExitCode
 from sysprep.log import RunLog
 from sysprep.passes import boot, preflight, state
@@ -42,7 +42,8 @@ def run(ns: argparse.Namespace, name: str) -> int:
     finally:
         log.close()
     if ns.json:
-        print(json.dumps({"stage": ns.stage, "result": result.value}))
+        print(json.dumps({"schema_version": schemas.VERSION, "stage": ns.stage,
+                          "result": result.value}))
     boot.power(result, not spec.offline, log)
     return int(ExitCode.FAILURE if result is boot.Result.FAILED else ExitCode.OK)
 

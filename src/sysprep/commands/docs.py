@@ -38,7 +38,7 @@ def _roff(text: str) -> str:
 
 
 def _flag(o: Opt) -> str:
-    s = f"\\fB\\-\\-{_roff(o.name)}\\fR"
+    s = (f"\\fB\\-{o.short}\\fR, " if o.short else "") + f"\\fB\\-\\-{_roff(o.name)}\\fR"
     if o.metavar:
         s += f" \\fI{o.metavar}\\fR"
     if o.windows:
@@ -116,7 +116,7 @@ def _operations() -> list[str]:
 
 
 def _words() -> tuple[list[str], list[str]]:
-    flags = ["--help", "--version", "-n", "-q"]
+    flags = ["--help", "--version", *("-" + o.short for o in OPTIONS if o.short)]
     for o in OPTIONS:
         flags.append("--" + o.name)
         if o.windows:

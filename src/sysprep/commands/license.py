@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sysprep import cli
+from sysprep import cli, schemas
 from sysprep.answer import cache
 from sysprep.errors import SysprepError
 from sysprep.passes import rearm
@@ -54,6 +54,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
         regs = registrations(target)
     remaining = lic.remaining
     info: dict[str, object] = {
+        "schema_version": schemas.VERSION,
         "license_type": lic.license_type.value, "activated": lic.activated,
         "rearms": lic.rearms, "remaining_rearms": "unlimited" if remaining is None else remaining,
         "last_rearm": lic.last_rearm, "skip_rearm": skip, "registrations": regs,

@@ -6,7 +6,7 @@ import argparse
 import json
 import textwrap
 
-from sysprep import cli
+from sysprep import cli, schemas, text
 from sysprep.errors import UsageError
 from sysprep.providers import external
 from sysprep.providers.base import Provider
@@ -27,10 +27,17 @@ def registry_for(spec: TargetSpec | None) -> Registry:
 def list_operations(spec: TargetSpec | None, *, as_json: bool = False) -> int:
     reg = registry_for(spec)
     if as_json:
-        print(json.dumps([_info(p) for p in reg.providers], indent=2))
-        return 0
-    for p in sorted(reg.providers, key=lambda p: p.name):
-        print(f"{p.name} {'*' if p.default else ' '} {p.heading}")
+        return _print_list(reg)
+    width = text.columns()
+    for p in sorted(reg.providers, key=lambda p: p.name):  # virt-sysprep's format, for scripts
+        print(text.fit(f"{p.name} {'*' if p.default else ' '} {p.heading}", width))
+    return 0
+
+
+def _print_list(reg: Registry) -> int:
+    """The providers as one JSON document (schema: providers)."""
+    print(json.dumps({"schema_version": schemas.VERSION,
+                      "providers": [_info(p) for p in reg.providers]}, indent=2))
     return 0
 
 
@@ -66,21 +73,20 @@ def run(ns: argparse.Namespace, name: str) -> int:
     reg = registry_for(spec)
     if wanted is None:
         if ns.json:
-            print(json.dumps([_info(p) for p in reg.providers], indent=2))
-            return 0
-        width = max(len(p.name) for p in reg.providers)
-        print(f"{'NAME':<{width}}  DEFAULT  PHASE       TAGS        HEADING")
-        for p in reg.providers:
-            tags = ",".join(sorted(p.tags)) or "-"
-            print(f"{p.name:<{width}}  {'yes' if p.default else 'no':<7}  {p.phase.value:<10}  "
-                  f"{tags:<10}  {p.heading}")
+            return _print_list(reg)
+        rows = [("NAME", "ON", "PHASE", "TAGS", "HEADING")]  # ON: runs by default
+        rows += [(p.name, "yes" if p.default else "no", p.phase.value,
+                  ",".join(sorted(p.tags)) or "-", p.heading) for p in reg.providers]
+        for line in text.table(rows):  # the headings wrap; the whole record is in --json
+            print(line)
         return 0
     p = reg.get(wanted)
     if ns.json:
-        print(json.dumps(_info(p), indent=2))
+        print(json.dumps({"schema_version": schemas.VERSION, **_info(p)}, indent=2))
         return 0
-    print(f"{p.name} - {p.heading}\n")
-    print(textwrap.fill(p.description, 78) + "\n")
+    width = min(text.columns(), 80) - 2
+    print(textwrap.fill(f"{p.name} - {p.heading}", width) + "\n")
+    print(textwrap.fill(p.description, width) + "\n")
     print(f"phase:    {p.phase.value}")
     print(f"default:  {'on' if p.default else 'off'}")
     if p.tags:
@@ -94,5 +100,5 @@ def run(ns: argparse.Namespace, name: str) -> int:
             print(f"  {path}")
     if p.limits:
         print("limits:")
-        print(textwrap.indent(textwrap.fill(p.limits, 76), "  "))
+        print(textwrap.indent(textwrap.fill(p.limits, width - 2), "  "))
     return 0

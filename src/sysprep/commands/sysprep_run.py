@@ -6,10 +6,11 @@ import sys
 from typing import Sequence
 
 from sysprep import cli
-from sysprep.errors import ExitCode, UsageError
+from sysprep.errors import ExitCode, RunError, UsageError
 from sysprep.log import RunLog
 from sysprep.passes.prepare import finish, prepare
 from sysprep.request import Request
+from sysprep.run import trace_to
 from sysprep.target.image.cleanup import stop_on_signals
 
 
@@ -27,10 +28,16 @@ def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
     return None if choice is None else [*choice.argv(), *base]
 
 
+def _output(req: Request, log: RunLog) -> None:
+    """What reaches the screen: -q errors only, -v every action, -x every command run."""
+    log.quiet, log.verbose = req.quiet, req.verbose
+    trace_to(sys.stderr if req.trace else None)
+
+
 def main(argv: Sequence[str]) -> int:
     log = RunLog()  # the seed's step 2 comes first: everything after this is logged
     req, ns = cli.parse(argv)
-    log.quiet = req.quiet
+    _output(req, log)
     if ns.list_operations:
         from sysprep.commands.providers import list_operations
 
@@ -45,16 +52,24 @@ def main(argv: Sequence[str]) -> int:
             print("sysprep: cancelled; nothing was changed")
             return int(ExitCode.OK)
         req, ns = cli.parse(chosen)  # exactly what the same choices on the command line run
-        log.quiet = req.quiet
+        _output(req, log)
     with stop_on_signals():
         report = prepare(req, log)
     if req.json:
         print(report.to_json())
     elif not req.quiet:
-        report.print_text(sys.stdout)
+        report.print_text(sys.stdout, verbose=req.verbose)
     if report.failed:
         log.close()
         return int(ExitCode.FAILURE)
-    finish(req, log)
-    log.close()
+    try:
+        finish(req, log)
+    except RunError as e:
+        if not req.json:
+            raise
+        # the report is printed already: one document on stdout, the failure on stderr
+        log.error(str(e))
+        return int(ExitCode.FAILURE)
+    finally:
+        log.close()
     return int(ExitCode.OK)

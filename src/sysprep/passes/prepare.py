@@ -252,6 +252,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         raise
     if failed is not None:
         state.write(fs, undeployable.but(last_error=failed))
+        report.error = report.error or failed  # the report says what failed, as the state does
         report.image_state = ImageState.UNDEPLOYABLE.value
         return report
     if req.dry_run:
@@ -265,7 +266,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         log.step(f"image state becomes {plan.final.value} once the work that waits for the "
                  "file systems to be unmounted is done")
     else:
-        log.step(f"image state is now {plan.final.value}")
+        log.info(f"image state is now {plan.final.value}")  # the summary's last lines say it
         os.sync()
     return report
 
@@ -453,7 +454,7 @@ def run_providers(target: Target, providers: Sequence[Provider], settings: Setti
         result = ProviderResult(p.name, p.heading, p.phase.value)
         report.providers.append(result)
         ctx = Context(target, log, p, settings, dry_run=dry_run)
-        log.step(p.heading, p.name)
+        log.info(p.heading, p.name)  # on the screen with -v; the summary says what it did
         start = time.monotonic()
         try:
             p.run(ctx)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass, field
-from typing import IO, Iterator
+from typing import IO
 
+from sysprep import schemas, text
 from sysprep.log import printable
 
 
@@ -41,54 +43,91 @@ class Report:
         return bool(self.error) or any(p.status == "failed" for p in self.providers)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        """The report as JSON (schema: report); every field kept, new ones only added."""
+        doc = {"schema_version": schemas.VERSION, **asdict(self), "failed": self.failed,
+               "exit_code": 1 if self.failed else 0}
+        return json.dumps(doc, indent=2, sort_keys=True)
 
-    def print_text(self, out: IO[str]) -> None:
-        for line in self.text_lines():
-            print(printable(line), file=out)  # paths and notes come from the target
-
-    def text_lines(self) -> Iterator[str]:
+    def print_text(self, out: IO[str], *, verbose: bool = False) -> None:
+        """One screen: what changed (by operation, those that did something), what failed,
+        the image state and where the logs are; `verbose` adds a line per operation. Paths
+        and notes come from the target: their control characters are shown escaped."""
+        width = text.columns()
         verb = "Plan for" if self.dry_run else "Prepared"
-        yield f"{verb} {self.target}: {self.action}"
+        action = self.action.split(" (IMAGE_STATE_")[0]  # the state has its own line below
+        print(textwrap.fill(printable(f"{verb} {self.target}: {action}"), width,
+                            break_on_hyphens=False, subsequent_indent="  "), file=out)
         if self.dry_run:
-            for rec in self.plan:
-                yield "  " + describe_record(rec)
-            yield ""
-        width = max((len(p.name) for p in self.providers), default=10)
+            for rec in self.plan:  # wrapped, never cut: the plan is exact
+                print(textwrap.fill(printable("  " + describe_record(rec)), width,
+                                    subsequent_indent=" " * 34, break_long_words=False,
+                                    break_on_hyphens=False), file=out)
+            print("", file=out)
+        lines = [*(self._table(width) if verbose else ()), *self._summary(width)]
+        if self.error:
+            lines.append(f"Failed: {self.error}")
+        if self.image_state:
+            lines.append(f"Image state: {self.image_state}")
+        if self.log_folder:
+            lines.append(f"Logs: {self.log_folder}")
+        for line in lines:
+            print(printable(line), file=out)
+
+    def _table(self, width: int) -> list[str]:
+        rows = []
         for p in self.providers:
             mark = {"ok": "ok", "planned": "plan", "failed": "FAIL", "skipped": "skip"}.get(p.status, p.status)
-            size = _size(p.bytes)
-            extra = f"  {p.note}" if p.note else ""
-            yield (f"  {mark:<4}  {p.name:<{width}}  {p.actions:>5} changes  {p.files:>7} files  "
-                   f"{size:>9}{extra}")
-        total_files = sum(p.files for p in self.providers)
-        total_bytes = sum(p.bytes for p in self.providers)
-        yield (f"  total: {sum(p.actions for p in self.providers)} changes, {total_files} files, "
-               f"{_size(total_bytes)}; {self.warnings} warnings, {self.errors} errors")
-        if self.error:
-            yield f"Failed: {self.error}"
-        if self.image_state:
-            yield f"Image state: {self.image_state}"
-        if self.log_folder:
-            yield f"Logs: {self.log_folder}"
+            rows.append((mark, p.name, text.plural(p.actions, "change"), text.plural(p.files, "file"),
+                         text.size(p.bytes), p.note or (p.errors[0] if p.errors else "")))
+        return text.table(rows, width, indent="  ", right=(2, 3, 4))
+
+    def _summary(self, width: int) -> list[str]:
+        did = [p for p in self.providers if p.actions]
+        files = sum(p.files for p in self.providers)
+        verb = "Would change" if self.dry_run else "Changed"
+        lines = [f"{verb} {text.plural(files, 'file')} ({text.size(sum(p.bytes for p in self.providers))}) "
+                 f"with {len(did)} of {text.plural(len(self.providers), 'operation')}"
+                 + (", files (or changes) each:" if did else ".")]
+        lines += _by_operation(did, width)
+        skipped: dict[str, list[str]] = {}
+        for p in self.providers:
+            if p.status == "skipped":
+                skipped.setdefault(p.note, []).append(p.name)
+        for why, names in skipped.items():
+            lines += text.flow([f"Skipped {', '.join(names)}: {why}"], width, indent="")
+        lines.append(f"{text.plural(self.warnings, 'warning')}, {text.plural(self.errors, 'error')}"
+                     + (" (see the logs)" if self.warnings or self.errors else ""))
+        return lines
+
+
+LIST_LINES = 8  # the most lines the list of operations takes on the screen
+
+
+def _by_operation(did: list[ProviderResult], width: int) -> list[str]:
+    """`name count, ...` for every operation that did something, in run order; when that
+    does not fit in LIST_LINES, the biggest ones and how many more (-v shows each)."""
+    items = [f"{p.name} {p.files or p.actions}" for p in did]
+    lines = text.flow(items, width)
+    if len(lines) <= LIST_LINES:
+        return lines
+    biggest = sorted(did, key=lambda p: (-(p.files or p.actions), did.index(p)))
+    for n in range(len(biggest) - 1, 0, -1):
+        more = f"and {len(did) - n} more (sysprep -v shows each)"
+        lines = text.flow([*(f"{p.name} {p.files or p.actions}" for p in biggest[:n]), more], width)
+        if len(lines) <= LIST_LINES:
+            return lines
+    return lines
 
 
 def describe_record(rec: dict[str, object]) -> str:
     op = str(rec.get("op", ""))
     line = f"{rec.get('provider', ''):<22} {op:<8} {rec.get('path', '')}"
     if rec.get("kind") == "dir" and op in ("remove", "clean"):
-        line += f"  ({rec.get('files', 0)} files, {rec.get('dirs', 0)} folders, {_size(int(str(rec.get('bytes', 0))))})"
+        files, dirs = int(str(rec.get("files", 0))), int(str(rec.get("dirs", 0)))
+        line += (f"  ({text.plural(files, 'file')}, {text.plural(dirs, 'folder')}, "
+                 f"{text.size(int(str(rec.get('bytes', 0))))})")
     elif op in ("remove", "truncate", "write"):
-        line += f"  ({_size(int(str(rec.get('bytes', 0))))})"
+        line += f"  ({text.size(int(str(rec.get('bytes', 0))))})"
     if rec.get("detail"):
         line += f"  {rec['detail']}"
     return line
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

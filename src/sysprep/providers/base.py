@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from sysprep.target.confined import Outcome, Refused
+from sysprep.text import plural
 
 if TYPE_CHECKING:
     from sysprep.log import RunLog
@@ -208,9 +209,9 @@ def _describe(o: Outcome) -> str:
             "run": "Ran"}.get(o.op, o.op)
     what = f"/{o.path}"
     if o.op in ("remove", "clean") and o.kind == "dir":
-        what += f" ({o.files} files, {o.dirs} folders, {o.bytes} bytes)"
+        what += f" ({plural(o.files, 'file')}, {plural(o.dirs, 'folder')}, {plural(o.bytes, 'byte')})"
     elif o.op in ("remove", "truncate", "write"):
-        what += f" ({o.bytes} bytes)"
+        what += f" ({plural(o.bytes, 'byte')})"
     if o.detail:
         what += f" -> {o.detail}" if o.op == "symlink" else f" ({o.detail})"
     return f"{verb} {what}"

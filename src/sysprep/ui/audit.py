@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar
 
+from sysprep import schemas
 from sysprep.passes import progress as prog
 from sysprep.passes import state as image_state
 from sysprep.ui.terminal import Glyphs, Terminal
@@ -36,8 +37,9 @@ class Snapshot:
 
     @property
     def running(self) -> bool:
-        """A pass is under way (the engine marks the image UNDEPLOYABLE with Running=)."""
-        return bool(self.state and self.state.running)
+        """A pass is under way: the engine marks the image UNDEPLOYABLE with Running=, and
+        keeps Running= with LastError= once it failed (nothing runs any more then)."""
+        return bool(self.state and self.state.running and not self.state.last_error)
 
     def key(self) -> str:
         st = self.state
@@ -312,7 +314,8 @@ def follow_plain(read: Callable[[], Snapshot], out: IO[str], *, as_json: bool = 
 
 def _json(snap: Snapshot) -> dict[str, Any]:
     st = snap.state
-    return {"image_state": st.image_state.value if st else None,
+    return {"schema_version": schemas.VERSION,
+            "image_state": st.image_state.value if st else None,
             "pending": list(st.pending) if st else [], "running": st.running if st else "",
             "last_error": st.last_error if st else "",
             "summary": summary(snap),
