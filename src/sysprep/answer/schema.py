@@ -243,21 +243,27 @@ PNP = ComponentSpec(
 LICENSING = ComponentSpec(
     "Linux-Security-Licensing",
     "Registrations of the image (subscription-manager, SUSEConnect, Ubuntu Pro, rhn): each "
-    "/generalize rearms (removes them) and counts a rearm, unless SkipRearm is 1.",
+    "/generalize rearms (removes them) and counts a rearm, unless SkipRearm is 1. Linux has "
+    "no activation clock: the count (`sysprep license`) never blocks a run unless RearmLimit "
+    "sets a limit.",
     ("Microsoft-Windows-Security-SPP", "Microsoft-Windows-Security-Licensing-SPP"),
     (
         Setting("SkipRearm", Kind.INTEGER, "1: this /generalize neither removes the "
-                "registrations nor counts a rearm (for images generalized many times); 0 "
+                "registrations nor counts a rearm (to keep a registration in the clones); 0 "
                 "rearms.", passes=("generalize",), minimum=0, maximum=1, default="0",
                 example="1"),
-        Setting("LicenseType", Kind.ENUM, "The kind of license of the image: Retail, MAK and "
-                "a KMS image that is not activated may be rearmed 3 times; an activated KMS "
-                "image and an OEM image without limit.", passes=("generalize",),
-                choices=("Retail", "KMS", "MAK", "OEM"), default="Retail", example="KMS",
-                windows=False),
-        Setting("Activated", Kind.BOOLEAN, "Whether the image is activated (registered) under "
-                "its license.", passes=("generalize",), default="false", example="true",
-                windows=False),
+        Setting("RearmLimit", Kind.INTEGER, "Refuse (exit 2, nothing changed) a /generalize "
+                "that would rearm the image more than this many times in all; SkipRearm 1 "
+                "still generalizes. Without it the count is only reported: Windows' limit of "
+                "3 is a Windows licensing rule.", passes=("generalize",), minimum=1,
+                maximum=1000000, example="3", windows=False),
+        Setting("LicenseType", Kind.ENUM, "Ignored, accepted from older answer files: Linux "
+                "has no license types that limit rearms (see RearmLimit).",
+                passes=("generalize",), choices=("Retail", "KMS", "MAK", "OEM"),
+                linux=False, windows=False, hint="RearmLimit sets a limit, if one is wanted"),
+        Setting("Activated", Kind.BOOLEAN, "Ignored, accepted from older answer files: Linux "
+                "has no activation (see RearmLimit).", passes=("generalize",), linux=False,
+                windows=False, hint="RearmLimit sets a limit, if one is wanted"),
     ),
 )
 

@@ -268,7 +268,8 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     if not req.dry_run:  # a new cycle of passes starts: every step and command runs again
         for record in (progress.PROGRESS_FILE, STEPS_FILE):
             fs.remove(record)
-    finish_answer(target, plan, log)
+    report.rearms = finish_answer(target, plan, log)
+    report.warnings = log.warnings
     checkpoint("before-state")
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
@@ -352,21 +353,27 @@ def generalize_commands(answer: Answer) -> Provider:
                     run=run, order=0)
 
 
-def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
-    """After the run finished: count the rearm, and delete the generalize pass's secrets."""
+def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
+    """After the run finished: count the rearm, and delete the generalize pass's secrets.
+    Returns the rearms counted on the image after a generalize run (None otherwise)."""
     fs = target.fs
+    rearms = None
     if plan.license is not None:
+        if plan.license.unreadable:
+            log.warning(f"/{rearm.LICENSE_FILE} could not be read: the rearm count starts again")
         lic = rearm.record(fs, plan.license, rearmed=True, cycle=plan.cycle)
-        left = "unlimited" if lic.remaining is None else str(lic.remaining)
         verb = "would be" if fs.dry_run else "is"
-        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe()}; rearms left: {left})")
+        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe_limit()})")
+        rearms = lic.rearms
     elif Phase.GENERALIZE in plan.phases:
-        log.step("SkipRearm: registrations kept, no rearm counted")
+        rearms = rearm.read(fs).rearms
+        log.step(f"SkipRearm: registrations kept, no rearm counted ({rearms} so far)")
     if plan.answer is not None and not fs.dry_run:
         n = answer_cache.scrub_secrets(fs, "generalize")
         if n:
             log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
                      "file", "unattend")
+    return rearms
 
 
 def boot_passes_provider(plan: Plan) -> Provider:

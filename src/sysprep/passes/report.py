@@ -33,6 +33,7 @@ class Report:
     warnings: int = 0
     errors: int = 0
     error: str = ""  # what failed after the providers (an image's deferred work)
+    rearms: int | None = None  # a generalize run: the rearms counted on the image after it
 
     @property
     def failed(self) -> bool:
@@ -63,6 +64,8 @@ class Report:
             print(f"Failed: {self.error}", file=out)
         if self.image_state:
             print(f"Image state: {self.image_state}", file=out)
+        if self.rearms is not None:
+            print(f"Rearms counted: {self.rearms} (sysprep license)", file=out)
         if self.log_folder:
             print(f"Logs: {self.log_folder}", file=out)
 
