@@ -55,6 +55,7 @@ class Plan:
     cycle: str = ""  # identifies this run in the state until it finishes
     answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
+    release_note: str = ""  # how the release record changed (a point release)
 
     @property
     def action(self) -> str:
@@ -152,7 +153,8 @@ def prepare(req: Request, log: RunLog) -> Report:
         if units.has_systemd(target.fs):
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
-        preflight.check_release(target, log)  # validation done: from here on, changes
+        # validation done: from here on, changes (the release record first)
+        plan = replace(plan, release_note=preflight.check_release(target, log))
         try:
             report = _execute(req, target, plan, log)
         finally:
@@ -186,7 +188,8 @@ def _finish_image(target: Target, report: Report, log: RunLog) -> None:
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     fs = target.fs
-    report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action)
+    report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action,
+                    release=plan.release_note)
     fs.mkdir(state.STATE_DIR, 0o755)  # in a dry run, only in its overlay
     fs.protect(state.STATE_DIR)
     if not req.dry_run:

@@ -34,6 +34,7 @@ class Report:
     errors: int = 0
     error: str = ""  # what failed after the providers (an image's deferred work)
     rearms: int | None = None  # a generalize run: the rearms counted on the image after it
+    release: str = ""  # how the release record changed (a point release), else ""
 
     @property
     def failed(self) -> bool:
@@ -64,6 +65,8 @@ class Report:
             print(f"Failed: {self.error}", file=out)
         if self.image_state:
             print(f"Image state: {self.image_state}", file=out)
+        if self.release:
+            print(f"Release: {self.release}", file=out)
         if self.rearms is not None:
             print(f"Rearms counted: {self.rearms} (sysprep license)", file=out)
         if self.log_folder:
