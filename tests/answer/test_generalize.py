@@ -54,6 +54,9 @@ def count(root: str) -> int:
 
 
 def test_no_plain_secret_reaches_any_file_the_run_wrote(dirty, write):
+    with open(os.path.join(dirty.path, "etc/passwd"), "a") as f:  # the account its command runs as
+        f.write("ops:x:1500:1500::/home/ops:/bin/sh\n")
+    write_file(dirty.path, "usr/sbin/runuser", "#!/bin/sh\nexit 0\n", 0o755)
     path = write("u.xml", SECRETS_FILE)
     r = cli("--generalize", "--oobe", "--root", dirty.path, "--unattend", path, "--json")
     assert r.code == 0, r.err

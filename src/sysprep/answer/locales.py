@@ -83,3 +83,9 @@ def to_keymap(value: str) -> str:
     if not _KEYMAP.match(first):
         raise ValueError(f"{first!r} is not a keymap name")
     return first
+
+
+def xkb_layout(keymap: str) -> str:
+    """The XKB layout Debian's /etc/default/keyboard gets for a console keymap (de-latin1 ->
+    de)."""
+    return keymap.split("-")[0]

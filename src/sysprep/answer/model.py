@@ -147,13 +147,10 @@ class Answer:
         for item in lst.children:
             groups = schema.split_groups(item.value("Group") or "")
             sudo = _bool(item.value("Sudo"), False) or "Administrators" in groups
-            linux_groups = tuple(dict.fromkeys(
-                schema.WINDOWS_GROUPS.get(g, g) for g in groups
-                if schema.WINDOWS_GROUPS.get(g, g)))
             keys = item.child("AuthorizedKeys")
             out.append(LocalAccount(
                 name=(item.value("Name") or "").strip(),
-                groups=linux_groups,
+                groups=schema.linux_groups(item.value("Group") or ""),
                 password_hash=_password_hash(item.child("Password"), self._hash(hasher)),
                 display_name=(item.value("DisplayName") or "").strip(),
                 authorized_keys=tuple((k.text or "").strip() for k in keys.children

@@ -158,6 +158,12 @@ def split_groups(value: str) -> list[str]:
     return [g.strip() for g in re.split(r"[;,]", value) if g.strip()]
 
 
+def linux_groups(value: str) -> tuple[str, ...]:
+    """The Linux groups a LocalAccount/Group names (Administrators means sudo, no group)."""
+    groups = (WINDOWS_GROUPS.get(g, g) for g in split_groups(value))
+    return tuple(dict.fromkeys(g for g in groups if g))
+
+
 # -- the table -----------------------------------------------------------------------------
 
 def _password(name: str, help: str, *, linux: bool = True) -> Setting:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
+from sysprep.answer import in_image
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError, UsageError, reason
@@ -133,6 +134,8 @@ def prepare(req: Request, log: RunLog) -> Report:
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
         answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
+        if answer is not None:  # what it names must exist in this image: checked before any change
+            answer = in_image.enforce(answer, target.fs)
         for secret in answer.secrets if answer is not None else ():
             log.add_secret(secret)
         plan = make_plan(req, target, registry, answer_settings(answer))
