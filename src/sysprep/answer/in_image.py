@@ -66,7 +66,11 @@ def check(answer: Answer, fs: Confined) -> tuple[tuple[Problem, ...], tuple[Prob
     """(errors, warnings) of the answer file against the image in `fs`."""
     c = _Checker(answer, fs)
     c.run()
-    return tuple(c.errors), tuple(c.warnings)
+    return _in_file_order(c.errors), _in_file_order(c.warnings)
+
+
+def _in_file_order(problems: list[Problem]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: (p.line, p.col)))
 
 
 def enforce(answer: Answer, fs: Confined) -> Answer:
@@ -312,8 +316,8 @@ class _Checker:
         debian = self.image.debian_keyboard()
         if debian and self.image.fs.is_file(f"{XKB_SYMBOLS}/{layout}"):
             return
-        where = f"a console keymap {keymap} (kbd)" + (
-            f" nor an XKB layout {layout} (/{XKB_SYMBOLS}/{layout})" if debian else "")
+        where = f"console keymap {keymap} (kbd)" + (
+            f" nor XKB layout {layout} (/{XKB_SYMBOLS}/{layout})" if debian else "")
         self.problem(node.pos, f"{node.name}: the image has no {where}",
                      "install kbd (or console-setup) in the image, or name a keymap it has")
 
