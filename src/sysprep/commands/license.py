@@ -23,6 +23,13 @@ ACTIVATION_LINE = "none (Linux has no product activation; a rearm resets the reg
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
+    p.description = (
+        "Show what a rearm resets and how often the target was rearmed (the seed's slmgr "
+        "/dlv). Linux has no product activation: each --generalize rearms by removing the "
+        "registrations with subscription services found in the image (Red Hat, SUSE, Ubuntu "
+        "Pro, ...) and counts one rearm, unless the answer file sets SkipRearm=1. The count "
+        "never blocks a run unless the answer file sets RearmLimit "
+        "(Linux-Security-Licensing, generalize pass).")
     cli.add_target_options(p)
     p.add_argument("--json", action="store_true", help="print it as JSON")
 
