@@ -143,6 +143,16 @@ def test_a_keyboard_needs_a_console_keymap_or_debians_xkb_layout(dirty, write, r
     assert run("--generalize", "--root", dirty.path, "--unattend", path).code == 0
 
 
+@pytest.mark.parametrize(("value", "layout"), [("en-GB", "gb"), ("0000041f", "tr"),
+                                               ("es-MX", "latam"), ("be-latin1", "be")])
+def test_debian_gets_the_xkb_layout_of_the_console_keymap(dirty, write, run, value, layout):
+    path = write("u.xml", international(("InputLocale", value)))
+    (line,) = refused(run, dirty.path, path)
+    assert f"XKB layout {layout} (/usr/share/X11/xkb/symbols/{layout})" in line
+    write_file(dirty.path, f"usr/share/X11/xkb/symbols/{layout}", "xkb\n")
+    assert run("--generalize", "--root", dirty.path, "--unattend", path).code == 0
+
+
 def test_without_debians_keyboard_file_only_a_console_keymap_counts(dirty, write, run):
     os.remove(os.path.join(dirty.path, "etc/debian_version"))
     write_file(dirty.path, "usr/share/X11/xkb/symbols/de", "xkb\n")
