@@ -188,7 +188,10 @@ _COMMAND_FIELDS = (
     Setting("Order", Kind.INTEGER, "Position of the command in the list; unique.", required=True,
             minimum=1, maximum=1000, example="1"),
     Setting("Path", Kind.STRING, "The command line, run by /bin/sh -c inside the image (in a "
-            "sandbox whose root is the image when the target is offline).", required=True,
+            "sandbox whose root is the image when the target is offline). Its program (the "
+            "first word after variable assignments) must be in the image, absolute or in the "
+            "PATH, when sysprep runs: a warning instead when an earlier command mentions it.",
+            required=True,
             check=check_not_empty, example="/usr/local/sbin/enroll --site eu"),
     Setting("Description", Kind.STRING, "What the progress display shows instead of the Path.",
             example="Enroll in inventory"),
@@ -282,7 +285,8 @@ SHELL = ComponentSpec(
                 "Windows.", passes=("specialize",), check=check_hostname, example="web-01",
                 hint="use letters, digits and '-', or * for a generated name"),
         Setting("TimeZone", Kind.STRING, "An IANA time zone, or a Windows time-zone name "
-                "(mapped to IANA as Unicode CLDR does).",
+                "(mapped to IANA as Unicode CLDR does); it must be installed in the image "
+                "(/usr/share/zoneinfo).",
                 passes=("specialize", "auditSystem", "oobeSystem"), check=check_time_zone,
                 meaning=timezones.to_iana, example="Europe/Berlin"),
         Setting("UserAccounts", Kind.GROUP, "Local accounts to create, and root's password.",
@@ -294,7 +298,9 @@ SHELL = ComponentSpec(
                                 Setting("Name", Kind.STRING, "The account name.", required=True,
                                         check=check_account, example="operator"),
                                 Setting("Group", Kind.STRING, "Groups, separated by ; or ','. "
-                                        "Administrators means sudo; Users means users.",
+                                        "Administrators means sudo; Users means users. Each "
+                                        "must exist in the image (or be made by an earlier "
+                                        "command).",
                                         check=check_groups, example="Administrators;adm"),
                                 _password("Password", "The account's password."),
                                 Setting("DisplayName", Kind.STRING, "The full name (GECOS).",
@@ -341,7 +347,8 @@ SHELL = ComponentSpec(
                 item="SynchronousCommand", key="Order", children=(
                     Setting("Order", Kind.INTEGER, "Position in the list; unique.",
                             required=True, minimum=1, maximum=1000, example="1"),
-                    Setting("CommandLine", Kind.STRING, "The command line (/bin/sh -c).",
+                    Setting("CommandLine", Kind.STRING, "The command line (/bin/sh -c); "
+                            "its program must be in the image, as for RunSynchronous.",
                             required=True, check=check_not_empty),
                     Setting("Description", Kind.STRING, "What is shown instead of the "
                             "command line."),
@@ -355,7 +362,10 @@ SHELL = ComponentSpec(
 
 INTERNATIONAL = ComponentSpec(
     "Linux-International-Core",
-    "Language and keyboard (locale, console keymap).",
+    "Language and keyboard (locale, console keymap). Each locale must be compiled in the image "
+    "or generable there (listed in /usr/share/i18n/SUPPORTED or /etc/locale.gen, with "
+    "locale-gen); the keyboard must be a console keymap of the image (kbd) or, on Debian, an "
+    "XKB layout of it.",
     ("Microsoft-Windows-International-Core",),
     (
         Setting("SystemLocale", Kind.STRING, "The system locale (LANG); Windows names such as "
