@@ -195,11 +195,14 @@ def test_accounts_need_useradd_and_a_shell_in_the_image(dirty, write, run):
 
 
 def test_a_command_run_as_an_account_nobody_makes_is_refused(dirty, write, run):
-    write_file(dirty.path, "usr/sbin/runuser", "#!/bin/sh\n", 0o755)
     body = ("<RunSynchronous><RunSynchronousCommand wcm:action=\"add\"><Order>1</Order>"
             "<Path>true</Path><Credentials><Username>builder</Username></Credentials>"
             "</RunSynchronousCommand></RunSynchronous>")
     path = write("u.xml", unattend(settings("specialize", "Linux-Deployment", body)))
+    lines = refused(run, dirty.path, path)
+    assert lines[0].endswith("specialize Order 1: runuser is not in the image; install "
+                             "util-linux in the image")
+    write_file(dirty.path, "usr/sbin/runuser", "#!/bin/sh\n", 0o755)
     (line,) = refused(run, dirty.path, path)
     assert "specialize Order 1: the account builder it runs as does not exist" in line
     assert run("--generalize", "--root", dirty.path, "--unattend",

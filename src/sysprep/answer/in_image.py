@@ -39,6 +39,8 @@ KEYMAP_SUFFIXES = re.compile(r"\.k?map(\.(gz|bz2|xz|zst))?$")
 XKB_SYMBOLS = "usr/share/X11/xkb/symbols"
 PATH_DIRS = tuple(d.lstrip("/") for d in SANDBOX_PATH.split(":"))
 SHELLS = ("bin/bash", "usr/bin/bash", "bin/sh")  # what useradd is given (firstboot.apply)
+TOOL_PACKAGES = {"useradd": "passwd (shadow-utils)", "chpasswd": "passwd (shadow-utils)",
+                 "runuser": "util-linux"}
 
 # What /bin/sh runs without looking for a program: POSIX keywords and builtins.
 _SHELL_WORDS = ("! { } ( ) if then else elif fi case esac for while until do done in function "
@@ -350,10 +352,12 @@ class _Checker:
             self.account(node.pos, "AutoLogon", auto.username, self.commands)
 
     def tools(self, pos: Pos, what: str, programs: tuple[str, ...], before: list[Command]) -> None:
+        """The tools the boot runs for a setting (firstboot.apply, passes.runsync)."""
         for prog in programs:
             if self.image.program(prog) is None:
-                self.problem(pos, f"{what}: {prog} is not in the image", "install passwd "
-                             "(shadow-utils) in the image", earlier=self.earlier_mention(prog, before))
+                self.problem(pos, f"{what}: {prog} is not in the image",
+                             f"install {TOOL_PACKAGES[prog]} in the image",
+                             earlier=self.earlier_mention(prog, before))
 
     def account(self, pos: Pos, what: str, user: str, before: list[Command]) -> None:
         """An account that must exist: in the image, made by LocalAccounts, or by a command."""
@@ -368,7 +372,8 @@ class _Checker:
         for p in schema.APPLICABLE[:schema.APPLICABLE.index(until) + 1]:
             ua = self.answer.setting(p, SHELL, "UserAccounts")
             lst = ua.child("LocalAccounts") if ua is not None else None
-            out |= {(i.value("Name") or "").strip() for i in (lst.children if lst else ())}
+            items = lst.children if lst is not None else ()
+            out |= {(i.value("Name") or "").strip() for i in items}
         return out
 
     # -- commands
