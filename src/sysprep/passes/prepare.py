@@ -146,7 +146,7 @@ def prepare(req: Request, log: RunLog) -> Report:
         license = None
         if req.generalize and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
-            rearm.check(license, cycle)  # the 4th rearm of a single license: refused, nothing changed
+            rearm.check(license, cycle)  # past the answer file's RearmLimit: refused, nothing changed
         plan = replace(plan, answer=answer, license=license, cycle=cycle)
         if not req.dry_run and not target.live:
             # the image's own code (its providers, answer-file commands, the tools providers
