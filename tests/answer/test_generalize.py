@@ -55,6 +55,9 @@ def count(root: str) -> int:
 
 
 def test_no_plain_secret_reaches_any_file_the_run_wrote(dirty, write):
+    with open(os.path.join(dirty.path, "etc/passwd"), "a") as f:  # the account its command runs as
+        f.write("ops:x:1500:1500::/home/ops:/bin/sh\n")
+    write_file(dirty.path, "usr/sbin/runuser", "#!/bin/sh\nexit 0\n", 0o755)
     path = write("u.xml", SECRETS_FILE)
     r = cli("--generalize", "--oobe", "--root", dirty.path, "--unattend", path, "--json")
     assert r.code == 0, r.err
@@ -137,50 +140,64 @@ def test_persist_all_device_installs_decides_the_hardware_providers(dirty, write
     assert os.path.exists(os.path.join(dirty.path, "hardware.ran")) == runs
 
 
-def test_the_fourth_rearm_of_a_single_license_is_refused(dirty, run, providers):
-    for n in (1, 2, 3):
-        r = run("--generalize", "--oobe", "--root", dirty.path)
+def test_five_generalizes_in_a_row_all_rearm_and_license_shows_the_count(dirty, run, providers):
+    for n in range(1, 6):
+        r = run("--generalize", "--root", dirty.path, "--json")
+        assert r.code == 0, r.err
+        assert count(dirty.path) == n and json.loads(r.out)["rearms"] == n
+        assert os.path.exists(os.path.join(dirty.path, "activation.ran"))  # the registrations reset
+        os.remove(os.path.join(dirty.path, "activation.ran"))
+    assert "rearm 5 is counted (no limit)" in open(os.path.join(dirty.path, PANTHER,
+                                                                 "setupact.log")).read()
+    lic = run("license", "--root", dirty.path)
+    assert lic.code == 0, lic.err
+    assert "Rearms counted:      5 (last " in lic.out and "Rearm limit:         none" in lic.out
+    info = json.loads(run("license", "--root", dirty.path, "--json").out)
+    assert (info["rearms"], info["rearm_limit"], info["remaining_rearms"]) == (5, None, "unlimited")
+
+
+def test_a_rearm_limit_of_2_refuses_the_third_rearm_and_changes_nothing(dirty, write, run,
+                                                                        providers):
+    path = write("u.xml", generalize_pass("<RearmLimit>2</RearmLimit>"))
+    for n in (1, 2):
+        r = run("--generalize", "--root", dirty.path, "--unattend", path)
         assert r.code == 0, r.err
         assert count(dirty.path) == n
-        assert os.path.exists(os.path.join(dirty.path, "activation.ran"))
-        os.remove(os.path.join(dirty.path, "activation.ran"))
+    os.remove(os.path.join(dirty.path, "activation.ran"))
+    assert "Rearm limit:         2 (RearmLimit of the cached answer file; 0 left)" in \
+        run("license", "--root", dirty.path).out
     before = snapshot(dirty.path)
-    r = run("--generalize", "--oobe", "--root", dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
     assert r.code == 2
-    assert "rearmed 3 times" in r.err and "SkipRearm" in r.err
+    assert "rearmed 2 times, the RearmLimit" in r.err and "SkipRearm" in r.err
     assert snapshot(dirty.path) == before
     lic = run("license", "--root", dirty.path, "--json")
     assert parse(lic.out, "license")["remaining_rearms"] == 0
+    skip = write("s.xml", generalize_pass("<RearmLimit>2</RearmLimit><SkipRearm>1</SkipRearm>"))
+    assert run("--generalize", "--root", dirty.path, "--unattend", skip).code == 0
+    assert count(dirty.path) == 2 and not os.path.exists(os.path.join(dirty.path, "activation.ran"))
 
 
-def test_skip_rearm_proceeds_past_the_limit_and_counts_nothing(dirty, write, run, providers):
-    with open(os.path.join(dirty.path, "etc/skip"), "w"):
-        pass
+def test_skip_rearm_keeps_the_registrations_and_counts_nothing(dirty, write, run, providers):
     os.makedirs(os.path.join(dirty.path, "var/lib/sysprep"), exist_ok=True)
     with open(os.path.join(dirty.path, LICENSE), "w") as f:
         f.write("[License]\nLicenseType = Retail\nActivated = false\nRearmCount = 3\nLastRearm = \n")
     path = write("u.xml", generalize_pass("<SkipRearm>1</SkipRearm>", "Microsoft-Windows-Security-SPP"))
     r = run("--generalize", "--root", dirty.path, "--unattend", path, "--json")
     assert r.code == 0, r.err
-    assert count(dirty.path) == 3
+    assert count(dirty.path) == 3 and parse(r.out, "report")["rearms"] == 3
     status = {p["name"]: p["status"] for p in parse(r.out, "report")["providers"]}
     assert status["test-activation"] == "skipped"
     assert not os.path.exists(os.path.join(dirty.path, "activation.ran"))
 
 
-@pytest.mark.parametrize(("body", "unlimited"), [
-    ("<LicenseType>KMS</LicenseType><Activated>true</Activated>", True),
-    ("<LicenseType>KMS</LicenseType><Activated>false</Activated>", False),
-    ("<LicenseType>MAK</LicenseType>", False),
-    ("<LicenseType>OEM</LicenseType>", True),
-])
-def test_rearm_limits_by_license_type(dirty, write, run, body, unlimited):
-    path = write("u.xml", generalize_pass(body))
-    for _ in range(3):
-        assert run("--generalize", "--root", dirty.path, "--unattend", path).code == 0
-    r = run("--generalize", "--root", dirty.path, "--unattend", path)
-    assert (r.code == 0) == unlimited, r.err
-    assert count(dirty.path) == (4 if unlimited else 3)
+def test_license_type_and_activated_are_ignored_with_a_warning(dirty, write, run):
+    path = write("u.xml", generalize_pass("<LicenseType>MAK</LicenseType><Activated>false</Activated>"))
+    for _ in range(4):  # the Windows limit of a MAK image was 3
+        r = run("--generalize", "--root", dirty.path, "--unattend", path)
+        assert r.code == 0, r.err
+    assert count(dirty.path) == 4
+    assert "LicenseType no longer has any effect; ignored; RearmLimit sets a limit" in r.err
 
 
 def test_oobe_alone_never_rearms_and_dry_run_never_counts(dirty, run, providers):
@@ -205,37 +222,44 @@ def test_a_failed_run_counts_no_rearm(dirty, run, providers):
     ("garbage", "not an INI file (line 1)"),
     ("[Other]\nx = 1\n", "no [License] section"),
     ("[License]\nRearmCount = two\n", "RearmCount 'two' is not a whole number"),
-    ("[License]\nLicenseType = Pirate\n", "unknown LicenseType 'Pirate'"),
 ])
-def test_a_malformed_counter_is_refused_saying_what_is_wrong_not_as_rearmed(dirty, run, text,
-                                                                            why):
+def test_a_malformed_counter_says_what_is_wrong_not_as_rearmed(dirty, write, run, text, why):
+    """Under a RearmLimit it hands out no fresh rearm (refused, nothing changed); without one,
+    counting starts again with a warning saying what was wrong (never "rearmed N times")."""
     os.makedirs(os.path.join(dirty.path, "var/lib/sysprep"), exist_ok=True)
     with open(os.path.join(dirty.path, LICENSE), "w") as f:
         f.write(text)
+    path = write("u.xml", generalize_pass("<RearmLimit>5</RearmLimit>"))
     before = snapshot(dirty.path)
-    r = run("--generalize", "--root", dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--unattend", path)
     assert r.code == 2, r.err
-    assert r.err.startswith(f"sysprep: /{LICENSE} is malformed: {why}; ")
-    assert "rearmed 3 times" not in r.err
-    assert snapshot(dirty.path) == before  # no fresh rearm handed out, nothing changed
-    assert run("license", "--root", dirty.path).code == 2
+    assert f"/{LICENSE} is malformed ({why})" in r.err and "RearmLimit 5" in r.err
+    assert "rearmed" not in r.err.replace("rearms", "")
+    assert snapshot(dirty.path) == before
+    assert why in run("license", "--root", dirty.path).out
+    r = run("--generalize", "--root", dirty.path)  # without a limit: counting starts again
+    assert r.code == 0, r.err
+    assert f"/{LICENSE} is malformed ({why}): the rearm count starts again" in r.err
+    assert count(dirty.path) == 1
 
 
-def test_license_shows_type_registrations_and_remaining(dirty, write, run, providers):
+def test_license_lists_the_registrations_the_count_and_the_next_rearm(dirty, write, run, providers):
     os.makedirs(os.path.join(dirty.path, "etc/test-registration"))
     with open(os.path.join(dirty.path, "etc/test-registration/consumer.pem"), "w") as f:
         f.write("x")
-    path = write("u.xml", generalize_pass("<LicenseType>MAK</LicenseType>"))
+    path = write("u.xml", generalize_pass("<RearmLimit>3</RearmLimit>"))
     assert run("--generalize", "--root", dirty.path, "--unattend", path,
                "--operations", "machine-id").code == 0
     r = run("license", "--root", dirty.path)
     assert r.code == 0, r.err
-    assert "MAK (volume), not activated" in r.out
-    assert "Rearms counted:      1" in r.out and "Remaining rearms:    2" in r.out
+    assert "Activation:          none (Linux has no product activation" in r.out
+    assert "Rearms counted:      1" in r.out
+    assert "Rearm limit:         3 (RearmLimit of the cached answer file; 2 left)" in r.out
     assert "Next /generalize:    rearms" in r.out
     assert "test-activation: /etc/test-registration/consumer.pem" in r.out
     info = parse(run("license", "--root", dirty.path, "--json").out, "license")
     assert info["registrations"][0]["files"] == ["/etc/test-registration/consumer.pem"]
+    assert (info["activation"], info["remaining_rearms"]) == ("none", 2)
 
 
 def commands_file(write, *cmds: tuple[int, str, str]) -> str:

@@ -6,8 +6,8 @@ import pytest
 
 from sysprep import answer
 from sysprep.answer import reader, xmlform, yamlform
-from sysprep.answer.types import LicenseType, Reseal, ResealMode, SyncCommand, WillReboot
-from sysprep.errors import UsageError
+from sysprep.answer.types import Reseal, ResealMode, SyncCommand, WillReboot
+from sysprep.errors import LocatedError, UsageError
 from tests.answer.conftest import DATA, settings, unattend
 
 WSIM = os.path.join(DATA, "wsim-unattend.xml")
@@ -132,13 +132,20 @@ def test_components_of_another_architecture_do_not_apply():
 
 
 def test_license_settings_and_defaults():
-    body = "<SkipRearm>0</SkipRearm><LicenseType>kms</LicenseType><Activated>true</Activated>"
+    body = "<SkipRearm>0</SkipRearm><RearmLimit>3</RearmLimit>"
     a, _ = answer.parse(unattend(settings("generalize", "Linux-Security-Licensing", body)).encode(),
                         "u.xml")
-    assert a.license_type() is LicenseType.KMS and a.activated() is True and not a.skip_rearm()
+    assert a.rearm_limit() == 3 and not a.skip_rearm()
     empty, _ = answer.parse(b"generalize:\n", "u.yaml")
-    assert empty.license_type() is None and empty.persist_all_device_installs() is None
+    assert empty.rearm_limit() is None and empty.persist_all_device_installs() is None
     assert not empty.skip_rearm() and empty.run_synchronous("specialize") == ()
+
+
+def test_a_rearm_limit_below_1_is_refused():
+    body = "<RearmLimit>0</RearmLimit>"
+    with pytest.raises(LocatedError, match=r"u.xml:5:\d+: RearmLimit must be between 1 and"):
+        answer.parse(unattend(settings("generalize", "Linux-Security-Licensing", body)).encode(),
+                     "u.xml")
 
 
 def test_generated_computer_names_are_host_names():

@@ -77,6 +77,12 @@ def test_keymap_and_locale_files_are_made_even_without_etc_default(root):
     assert "LANG=de_DE.UTF-8" in open(os.path.join(root, "etc/locale.conf")).read()
 
 
+def test_a_british_console_keymap_gets_the_xkb_layout_gb(root):
+    assert applying(root, lambda ctx: apply.set_keymap(ctx, "uk")) == []
+    assert "KEYMAP=uk" in open(os.path.join(root, "etc/vconsole.conf")).read()
+    assert "XKBLAYOUT=gb" in open(os.path.join(root, "etc/default/keyboard")).read()
+
+
 def test_account_names_useradd_would_reject_are_refused(root):
     from sysprep.errors import UsageError
 

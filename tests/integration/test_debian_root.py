@@ -65,3 +65,26 @@ def test_bundle_runs_live_under_the_images_own_python(debian_tarball, tmp_path):
     # reboot on the live system is allowed by the command line (refused only offline)
     usage = in_root(root, "/usr/sbin/sysprep", "/generalize", "/audit", "/oobe", check=False)
     assert usage.returncode == 2 and "exclude each other" in usage.stderr
+
+
+def test_a_real_debian_has_what_the_examples_name_but_their_own_programs(debian_tarball, tmp_path):
+    """Checked against a real Debian root (tzdata, locales, console-setup), the examples'
+    time zones, locales, keyboards and accounts are all there, and after a locale-gen the
+    locale archive counts too; only the programs the examples bring themselves are missing."""
+    root = extract(debian_tarball, str(tmp_path / "debian"))
+    examples = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "../../examples/*")))
+    assert examples
+    for path in examples:
+        r = sysprep("answer", "validate", path, "--root", root)
+        problems = [line for line in r.stderr.splitlines() if line.startswith(path)]
+        assert all(": /usr/local/sbin/" in p or ": /opt/factory/" in p or ": /usr/lib/oem/" in p
+                   for p in problems), r.stderr
+    german = tmp_path / "de.yaml"
+    german.write_text("specialize:\n  Linux-International-Core:\n    SystemLocale: de-AT\n")
+    assert sysprep("answer", "validate", str(german), "--root", root).returncode == 0
+    for gen in (f"{root}/usr/sbin/locale-gen", f"{root}/etc/locale.gen"):
+        os.rename(gen, gen + ".away")  # not generable any more
+    assert sysprep("answer", "validate", str(german), "--root", root).returncode == 2
+    in_root(root, "localedef", "-i", "de_AT", "-f", "UTF-8", "de_AT.UTF-8")  # into the archive
+    r = sysprep("answer", "validate", str(german), "--root", root)
+    assert r.returncode == 0, r.stderr

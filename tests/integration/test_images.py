@@ -571,3 +571,51 @@ def test_killed_run_leaves_no_mount_loop_helper_or_lock(fmt, how, tmp_path):
         assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     finally:
         subprocess.run(["losetup", "-d", lo], check=True)
+
+
+# -- rearms, the release record and the answer file against the image ----------------------
+
+def test_five_generalizes_of_one_image_all_succeed_and_license_shows_the_count(tmp_path):
+    image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
+    for n in range(1, 6):
+        r = sysprep("--generalize", "--image", image, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["rearms"] == n
+    lic = sysprep("license", "--image", image)
+    assert lic.returncode == 0, lic.stderr
+    assert "Rearms counted:      5 (last " in lic.stdout and "Rearm limit:         none" in lic.stdout
+    assert "Activation:          none" in lic.stdout
+    assert wait_clean(image) == []
+
+
+def test_a_time_zone_the_image_lacks_is_refused_and_its_files_are_untouched(tmp_path):
+    """(Its files: mounting the file system read-write to work on it already updates the
+    superblock's mount count and time.)"""
+    image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
+    answer = tmp_path / "u.yaml"
+    answer.write_text("specialize:\n  Linux-Shell-Setup:\n    TimeZone: Asia/Tokyo\n")
+    before = images.listing(image)
+    r = sysprep("--generalize", "--image", image, "--unattend", str(answer))
+    assert r.returncode == 2
+    assert r.stderr == (f"{answer}:3:5: TimeZone Asia/Tokyo is not installed in the image "
+                        "(/usr/share/zoneinfo/Asia/Tokyo); install tzdata in the image, or name "
+                        "a zone it has\n")
+    assert wait_clean(image) == []
+    assert images.listing(image) == before
+    hashed = sha256(image)
+    r = sysprep("answer", "validate", str(answer), "--image", image)
+    assert r.returncode == 2 and "TimeZone Asia/Tokyo is not installed" in r.stderr
+    assert sha256(image) == hashed  # validating opens it read-only
+
+
+def test_another_major_release_names_the_image_to_reinstall(tmp_path):
+    recorded = ("var/lib/sysprep/release.ini", "[Release]\nID = debian\nVERSION_ID = 11\n", 0o644)
+    image, _ = copy_of(Recipe("mbr-ext4", extra=(recorded,)), tmp_path)
+    before = images.listing(image)
+    r = sysprep("--generalize", "--image", image)
+    assert r.returncode == 2
+    assert r.stderr.rstrip().endswith(f"record the new release with: sysprep install --image "
+                                      f"{image} --force"), r.stderr
+    assert "--root /" not in r.stderr
+    assert wait_clean(image) == []
+    assert images.listing(image) == before

@@ -1,6 +1,6 @@
-"""Fixture roots for the UIs: a dirty root with time zones, locales, license terms and
-stand-ins for useradd/chpasswd (busybox shell scripts), plus crypt(3) through the host's
-libcrypt for making and checking password hashes."""
+"""Fixture roots for the UIs: a dirty root (with its stand-ins for useradd/chpasswd) with time
+zones, locales and license terms, plus crypt(3) through the host's libcrypt for making and
+checking password hashes."""
 
 from __future__ import annotations
 
@@ -18,36 +18,6 @@ ZONES = ("UTC", "Europe/Berlin", "Europe/Paris", "America/New_York", "Asia/Tokyo
 LOCALES = ("en_US.UTF-8 UTF-8", "de_DE.UTF-8 UTF-8", "fr_FR.UTF-8 UTF-8", "de_DE ISO-8859-1")
 EULA = "ACME Linux license terms\n\n" + "\n".join(f"{i}. You may use this software." for i in range(1, 60))
 
-USERADD = r"""#!/bin/sh
-# useradd stand-in for fixture roots: passwd, shadow, group and home
-shell=/bin/sh; comment=""; groups=""
-while [ $# -gt 1 ]; do
-  case "$1" in
-    --create-home) shift;;
-    --shell) shell=$2; shift 2;;
-    --comment) comment=$2; shift 2;;
-    --groups) groups=$2; shift 2;;
-    *) shift;;
-  esac
-done
-name=$1
-if grep -q "^$name:" /etc/passwd; then echo "useradd: user '$name' already exists" >&2; exit 9; fi
-uid=$((1000 + $(wc -l < /etc/passwd)))
-echo "$name:x:$uid:$uid:$comment:/home/$name:$shell" >> /etc/passwd
-echo "$name:!:19700:0:99999:7:::" >> /etc/shadow
-echo "$name:x:$uid:" >> /etc/group
-for g in $(echo "$groups" | tr , ' '); do
-  sed -i -e "/^$g:/{s/:\$/:$name/;t" -e "s/\$/,$name/}" /etc/group
-done
-mkdir -p /home/$name
-"""
-CHPASSWD = r"""#!/bin/sh
-# chpasswd --encrypted stand-in: NAME:HASH lines on stdin
-while IFS=: read -r name hash; do
-  sed -i "s|^$name:[^:]*:|$name:$hash:|" /etc/shadow
-done
-"""
-TOOLS = ("grep", "sed", "wc", "tr", "mkdir")
 
 
 def run(coro):
@@ -67,13 +37,6 @@ def welcome_root(path: str, *, eula: bool = True) -> DirtyRoot:
     write_file(root, "etc/default/keyboard", 'XKBMODEL="pc105"\nXKBLAYOUT="us"\n')
     if eula:
         write_file(root, "etc/sysprep/eula.txt", EULA)
-    write_file(root, "usr/sbin/useradd", USERADD, 0o755)
-    write_file(root, "usr/sbin/usermod", "#!/bin/sh\nexit 0\n", 0o755)
-    write_file(root, "usr/sbin/chpasswd", CHPASSWD, 0o755)
-    for tool in TOOLS:
-        link = os.path.join(root, "bin", tool)
-        if not os.path.lexists(link):
-            os.symlink("busybox", link)
     return r
 
 

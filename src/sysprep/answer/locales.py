@@ -83,3 +83,17 @@ def to_keymap(value: str) -> str:
     if not _KEYMAP.match(first):
         raise ValueError(f"{first!r} is not a keymap name")
     return first
+
+
+# Console keymaps whose XKB layout is not the part of their name before a '-'.
+CONSOLE_TO_XKB: dict[str, str] = {
+    "uk": "gb", "la-latin1": "latam", "bg_bds-utf8": "bg", "pl2": "pl", "slovene": "si",
+    "croat": "hr", "trq": "tr", "trf": "tr", "jp106": "jp", "cf": "ca", "sg": "ch",
+    "fr_CH": "ch", "et": "ee", "dvorak": "us",
+}
+
+
+def xkb_layout(keymap: str) -> str:
+    """The XKB layout Debian's /etc/default/keyboard gets for a console keymap (de-latin1 ->
+    de, uk -> gb)."""
+    return CONSOLE_TO_XKB.get(keymap, keymap.split("-")[0])

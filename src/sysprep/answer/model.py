@@ -19,7 +19,6 @@ from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import Document, Node
 from sysprep.answer.types import (
     AutoLogon,
-    LicenseType,
     LocalAccount,
     Oobe,
     Reseal,
@@ -120,15 +119,10 @@ class Answer:
         text = self._text(pass_name, LICENSING, "SkipRearm")
         return text is not None and int(text) == 1
 
-    def license_type(self, pass_name: str = "generalize") -> LicenseType | None:
-        text = self._text(pass_name, LICENSING, "LicenseType")
-        if text is None:
-            return None
-        return LicenseType(_choice(schema.LICENSING, ("LicenseType",), text, "Retail"))
-
-    def activated(self, pass_name: str = "generalize") -> bool | None:
-        text = self._text(pass_name, LICENSING, "Activated")
-        return None if text is None else schema.canonical_bool(text)
+    def rearm_limit(self, pass_name: str = "generalize") -> int | None:
+        """RearmLimit: how many rearms in all before /generalize refuses; None: no limit."""
+        text = self._text(pass_name, LICENSING, "RearmLimit")
+        return None if text is None else int(text)
 
     # -- Linux-Shell-Setup ---------------------------------------------------------------
 
@@ -153,13 +147,10 @@ class Answer:
         for item in lst.children:
             groups = schema.split_groups(item.value("Group") or "")
             sudo = _bool(item.value("Sudo"), False) or "Administrators" in groups
-            linux_groups = tuple(dict.fromkeys(
-                schema.WINDOWS_GROUPS.get(g, g) for g in groups
-                if schema.WINDOWS_GROUPS.get(g, g)))
             keys = item.child("AuthorizedKeys")
             out.append(LocalAccount(
                 name=(item.value("Name") or "").strip(),
-                groups=linux_groups,
+                groups=schema.linux_groups(item.value("Group") or ""),
                 password_hash=_password_hash(item.child("Password"), self._hash(hasher)),
                 display_name=(item.value("DisplayName") or "").strip(),
                 authorized_keys=tuple((k.text or "").strip() for k in keys.children

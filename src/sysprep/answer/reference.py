@@ -41,10 +41,11 @@ def _type(s: Setting) -> str:
 def _rows(s: Setting, prefix: str, passes: tuple[str, ...]) -> Iterator[str]:
     path = f"{prefix}{s.name}"
     notes = []
-    if not s.windows:
-        notes.append("Linux only.")
     if not s.linux:
-        notes.append("No Linux meaning: accepted from Windows files, reported, ignored.")
+        notes.append("No Linux meaning: accepted from Windows files, reported, ignored."
+                     if s.windows else "Retired: accepted, reported, ignored.")
+    elif not s.windows:
+        notes.append("Linux only.")
     if s.required:
         notes.append("Required.")
     if s.secret:

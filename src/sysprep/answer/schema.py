@@ -194,6 +194,12 @@ def split_groups(value: str) -> list[str]:
     return [g.strip() for g in re.split(r"[;,]", value) if g.strip()]
 
 
+def linux_groups(value: str) -> tuple[str, ...]:
+    """The Linux groups a LocalAccount/Group names (Administrators means sudo, no group)."""
+    groups = (WINDOWS_GROUPS.get(g, g) for g in split_groups(value))
+    return tuple(dict.fromkeys(g for g in groups if g))
+
+
 # -- the table -----------------------------------------------------------------------------
 
 def _password(name: str, help: str, *, linux: bool = True) -> Setting:
@@ -218,7 +224,10 @@ _COMMAND_FIELDS = (
     Setting("Order", Kind.INTEGER, "Position of the command in the list; unique.", required=True,
             minimum=1, maximum=1000, example="1"),
     Setting("Path", Kind.STRING, "The command line, run by /bin/sh -c inside the image (in a "
-            "sandbox whose root is the image when the target is offline).", required=True,
+            "sandbox whose root is the image when the target is offline). Its program (the "
+            "first word after variable assignments) must be in the image, absolute or in the "
+            "PATH, when sysprep runs: a warning instead when an earlier command mentions it.",
+            required=True,
             check=check_command_line, example="/usr/local/sbin/enroll --site eu"),
     Setting("Description", Kind.STRING, "What the progress display shows instead of the Path.",
             example="Enroll in inventory"),
@@ -279,21 +288,27 @@ PNP = ComponentSpec(
 LICENSING = ComponentSpec(
     "Linux-Security-Licensing",
     "Registrations of the image (subscription-manager, SUSEConnect, Ubuntu Pro, rhn): each "
-    "/generalize rearms (removes them) and counts a rearm, unless SkipRearm is 1.",
+    "/generalize rearms (removes them) and counts a rearm, unless SkipRearm is 1. Linux has "
+    "no activation clock: the count (`sysprep license`) never blocks a run unless RearmLimit "
+    "sets a limit.",
     ("Microsoft-Windows-Security-SPP", "Microsoft-Windows-Security-Licensing-SPP"),
     (
         Setting("SkipRearm", Kind.INTEGER, "1: this /generalize neither removes the "
-                "registrations nor counts a rearm (for images generalized many times); 0 "
+                "registrations nor counts a rearm (to keep a registration in the clones); 0 "
                 "rearms.", passes=("generalize",), minimum=0, maximum=1, default="0",
                 example="1"),
-        Setting("LicenseType", Kind.ENUM, "The kind of license of the image: Retail, MAK and "
-                "a KMS image that is not activated may be rearmed 3 times; an activated KMS "
-                "image and an OEM image without limit.", passes=("generalize",),
-                choices=("Retail", "KMS", "MAK", "OEM"), default="Retail", example="KMS",
-                windows=False),
-        Setting("Activated", Kind.BOOLEAN, "Whether the image is activated (registered) under "
-                "its license.", passes=("generalize",), default="false", example="true",
-                windows=False),
+        Setting("RearmLimit", Kind.INTEGER, "Refuse (exit 2, nothing changed) a /generalize "
+                "that would rearm the image more than this many times in all; SkipRearm 1 "
+                "still generalizes. Without it the count is only reported: Windows' limit of "
+                "3 is a Windows licensing rule.", passes=("generalize",), minimum=1,
+                maximum=1000000, example="3", windows=False),
+        Setting("LicenseType", Kind.ENUM, "Ignored, accepted from older answer files: Linux "
+                "has no license types that limit rearms (see RearmLimit).",
+                passes=("generalize",), choices=("Retail", "KMS", "MAK", "OEM"),
+                linux=False, windows=False, hint="RearmLimit sets a limit, if one is wanted"),
+        Setting("Activated", Kind.BOOLEAN, "Ignored, accepted from older answer files: Linux "
+                "has no activation (see RearmLimit).", passes=("generalize",), linux=False,
+                windows=False, hint="RearmLimit sets a limit, if one is wanted"),
     ),
 )
 
@@ -306,7 +321,8 @@ SHELL = ComponentSpec(
                 "Windows.", passes=("specialize",), check=check_hostname, example="web-01",
                 hint="use letters, digits and '-', or * for a generated name"),
         Setting("TimeZone", Kind.STRING, "An IANA time zone, or a Windows time-zone name "
-                "(mapped to IANA as Unicode CLDR does).",
+                "(mapped to IANA as Unicode CLDR does); it must be installed in the image "
+                "(/usr/share/zoneinfo).",
                 passes=("specialize", "auditSystem", "oobeSystem"), check=check_time_zone,
                 meaning=timezones.to_iana, example="Europe/Berlin"),
         Setting("UserAccounts", Kind.GROUP, "Local accounts to create, and root's password.",
@@ -318,7 +334,9 @@ SHELL = ComponentSpec(
                                 Setting("Name", Kind.STRING, "The account name.", required=True,
                                         check=check_account, example="operator"),
                                 Setting("Group", Kind.STRING, "Groups, separated by ; or ','. "
-                                        "Administrators means sudo; Users means users.",
+                                        "Administrators means sudo; Users means users. Each "
+                                        "must exist in the image (or be made by an earlier "
+                                        "command).",
                                         check=check_groups, example="Administrators;adm"),
                                 _password("Password", "The account's password."),
                                 Setting("DisplayName", Kind.STRING, "The full name (GECOS); "
@@ -366,7 +384,8 @@ SHELL = ComponentSpec(
                 item="SynchronousCommand", key="Order", children=(
                     Setting("Order", Kind.INTEGER, "Position in the list; unique.",
                             required=True, minimum=1, maximum=1000, example="1"),
-                    Setting("CommandLine", Kind.STRING, "The command line (/bin/sh -c).",
+                    Setting("CommandLine", Kind.STRING, "The command line (/bin/sh -c); "
+                            "its program must be in the image, as for RunSynchronous.",
                             required=True, check=check_command_line),
                     Setting("Description", Kind.STRING, "What is shown instead of the "
                             "command line."),
@@ -380,7 +399,10 @@ SHELL = ComponentSpec(
 
 INTERNATIONAL = ComponentSpec(
     "Linux-International-Core",
-    "Language and keyboard (locale, console keymap).",
+    "Language and keyboard (locale, console keymap). Each locale must be compiled in the image "
+    "or generable there (listed in /usr/share/i18n/SUPPORTED or /etc/locale.gen, with "
+    "locale-gen); the keyboard must be a console keymap of the image (kbd) or, on Debian, an "
+    "XKB layout of it.",
     ("Microsoft-Windows-International-Core",),
     (
         Setting("SystemLocale", Kind.STRING, "The system locale (LANG); Windows names such as "

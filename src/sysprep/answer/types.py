@@ -67,12 +67,3 @@ class Oobe:
     hide_eula_page: bool = False
     eula_file: str | None = None  # a path inside the target
     skip_machine_oobe: bool = False
-
-
-class LicenseType(str, enum.Enum):
-    """Linux-Security-Licensing/LicenseType: decides how often the image may be rearmed."""
-
-    RETAIL = "Retail"
-    KMS = "KMS"
-    MAK = "MAK"
-    OEM = "OEM"

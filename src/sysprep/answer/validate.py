@@ -190,7 +190,9 @@ class _Validator:
                                hint or "see docs/answer-file-reference.md")
                 continue
             if not st.linux:
-                self.unsupported(node.pos, f"{st.name} of {c.name} has no Linux meaning; ignored")
+                self.unsupported(node.pos, f"{st.name} of {c.name} has no Linux meaning; ignored"
+                                 if st.windows else f"{st.name} no longer has any effect; "
+                                 "ignored", st.hint)
                 continue
             if pass_name not in st.passes:
                 self.error(node.pos, f"{st.name} is not valid in pass {pass_name}",

@@ -12,8 +12,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "install": ("sysprep.commands.install", "put sysprep into a target and record its release"),
     "answer": ("sysprep.commands.answer", "validate, show or convert an answer file (unattend.xml "
                "or YAML)"),
-    "license": ("sysprep.commands.license", "license type, registrations found and rearms left "
-                "(slmgr /dlv)"),
+    "license": ("sysprep.commands.license", "the registrations a rearm resets and the rearms "
+                "counted (slmgr /dlv)"),
     "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
     "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
     "schema": ("sysprep.commands.schema", "print the JSON schema of a --json output (the "

@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from sysprep import cli, schemas, text
-from sysprep.answer import cache, reader, reference, xmlform, yamlform
+from sysprep.answer import cache, in_image, reader, reference, xmlform, yamlform
 from sysprep.answer.model import Answer
 from sysprep.answer.problems import Problem
 from sysprep.errors import UsageError
@@ -19,12 +19,14 @@ from sysprep.errors import UsageError
 def build(p: argparse.ArgumentParser, name: str) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True,
                            help="validate FILE | show [FILE] | convert FILE | reference")
-    v = sub.add_parser("validate", help="check the whole file; every mistake as "
-                       "FILE:LINE:COL: message (exit 2)")
+    v = sub.add_parser("validate", help="check the whole file (and, with --root or --image, "
+                       "that the target has what it names); every mistake as FILE:LINE:COL: "
+                       "message (exit 2)")
     v.add_argument("file", metavar="FILE", help="unattend.xml or YAML answer file")
     v.add_argument("--strict", action="store_true", help="settings without a Linux meaning are "
                    "errors")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
+    cli.add_target_options(v)
     s = sub.add_parser("show", help="the settings in effect, per pass, in their Linux meaning")
     s.add_argument("file", metavar="FILE", nargs="?", help="answer file (default: the copy "
                    "cached in the target)")
@@ -55,6 +57,11 @@ def run(ns: argparse.Namespace, name: str) -> int:
         return 0
     if ns.action == "validate":
         answer, warnings = reader.load(ns.file, strict=ns.strict)
+        if ns.root or ns.image:  # and against that target: what it names must exist there
+            from sysprep.target import open_target_readonly
+
+            with open_target_readonly(cli.target_from(ns)) as target:
+                warnings = list(in_image.enforce(answer, target.fs).warnings)
         if ns.json:
             print(json.dumps({"schema_version": schemas.VERSION, "file": ns.file, "valid": True,
                               "passes": list(answer.passes()),

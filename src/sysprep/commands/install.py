@@ -14,8 +14,8 @@ from sysprep.target import open_target
 def build(p: argparse.ArgumentParser, name: str) -> None:
     cli.add_target_options(p)
     p.add_argument("--force", action="store_true",
-                   help="record the target's current release even if another one was recorded "
-                        "(after a release upgrade)")
+                   help="record the target's current release even if another distribution or "
+                        "major version was recorded (after a release upgrade)")
 
 
 def run(ns: argparse.Namespace, name: str) -> int:
@@ -26,7 +26,8 @@ def run(ns: argparse.Namespace, name: str) -> int:
         rel = target.os_release
         if rel is None:
             raise UsageError(f"{spec.describe()}: no os-release; is this the root of a Linux system?")
-        if recorded and recorded != (rel.id, rel.version_id) and not ns.force:
+        if recorded and preflight.change(recorded, rel) is preflight.Change.MAJOR \
+                and not ns.force:
             raise UsageError(f"sysprep was installed on {recorded[0]} {recorded[1]} but the target "
                              f"runs {rel.key}; add --force to record the new release")
         written = bundle.install(target.fs)

@@ -11,6 +11,7 @@ import re
 import socket
 import stat
 
+from sysprep.answer import locales
 from sysprep.answer.model import generate_computer_name
 from sysprep.answer.types import AutoLogon, LocalAccount
 from sysprep.errors import UsageError
@@ -135,7 +136,7 @@ def set_keymap(ctx: Context, keymap: str) -> None:
     if conf != ctx.fs.read_text("etc/vconsole.conf"):
         ctx.write("etc/vconsole.conf", conf, make_parents=True)
     if ctx.fs.exists("etc/default/keyboard") or ctx.fs.exists("etc/debian_version"):
-        layout = keymap.split("-")[0]
+        layout = locales.xkb_layout(keymap)
         kb = _set_key(ctx.fs.read_text("etc/default/keyboard") or "", "XKBLAYOUT", layout)
         if kb != ctx.fs.read_text("etc/default/keyboard"):
             ctx.write("etc/default/keyboard", kb, make_parents=True)

@@ -1,20 +1,29 @@
 """The seed's step 1: verify that sysprep can run (root only; the release it was installed on).
 
+The release record (var/lib/sysprep/release.ini) holds the os-release ID and VERSION_ID
+sysprep was installed or first run with. Only another distribution (ID) or another major
+version (the first component of VERSION_ID: 9 of 9.4, 12 of 12.5) refuses a run; a point
+release proceeds and updates the record. A rolling release without VERSION_ID (Debian sid,
+Arch) is compared by ID alone; gaining or losing VERSION_ID (12 -> sid) is a major change.
 The single-instance lock is taken when the target is opened (sysprep.target).
 """
 
 from __future__ import annotations
 
 import configparser
+import enum
 import io
 import os
+import shlex
 import time
 
 from sysprep import __version__
 from sysprep.errors import UsageError
 from sysprep.log import RunLog
 from sysprep.passes.state import STATE_DIR
+from sysprep.request import TargetKind, TargetSpec
 from sysprep.target import Target
+from sysprep.target.osrelease import OsRelease
 
 RELEASE_FILE = f"{STATE_DIR}/release.ini"
 
@@ -70,21 +79,76 @@ def record_release(target: Target) -> str:
     return rel.key
 
 
-def check_release(target: Target, log: RunLog) -> None:
-    """Refuse a target whose release changed since sysprep was installed on it."""
+class Change(str, enum.Enum):
+    """How the target's release differs from the recorded one."""
+
+    SAME = "same"
+    POINT = "point"  # same ID and major version: proceeds, the record is updated
+    MAJOR = "major"  # another ID or major version: refused
+
+
+def major(version_id: str) -> str:
+    """The major version of a VERSION_ID ("" for a rolling release without one)."""
+    return version_id.split(".")[0]
+
+
+def change(recorded: tuple[str, str], rel: OsRelease) -> Change:
+    if (rel.id, rel.version_id) == recorded:
+        return Change.SAME
+    if rel.id != recorded[0] or major(rel.version_id) != major(recorded[1]):
+        return Change.MAJOR
+    return Change.POINT
+
+
+def install_command(spec: TargetSpec) -> str:
+    """The `sysprep install --force` that records the release of this very target."""
+    words = ["sysprep", "install"]
+    if spec.kind is TargetKind.ROOT:
+        words += ["--root", spec.root]
+    elif spec.kind is TargetKind.IMAGE:
+        for image in spec.images:
+            words += ["--image", image]
+        if spec.image_format:
+            words += ["--format", spec.image_format]
+        if spec.root_fs:
+            words += ["--root-fs", spec.root_fs]
+    return shlex.join([*words, "--force"])
+
+
+def _described(recorded: tuple[str, str]) -> str:
+    return f"{recorded[0]} {recorded[1]}".strip()
+
+
+def require_same_release(target: Target) -> None:
+    """Refuse a target whose distribution or major version changed since sysprep was
+    installed on it (validation: changes nothing)."""
     rel = target.os_release
     if rel is None:
         raise UsageError(f"{target.spec.describe()}: no etc/os-release or usr/lib/os-release; "
                          "is this the root of a Linux installation?")
     recorded = recorded_release(target)
+    if recorded is not None and change(recorded, rel) is Change.MAJOR:
+        raise UsageError(
+            f"sysprep was installed on {_described(recorded)} but the target now runs "
+            f"{rel.key}: another distribution or major version. After checking the upgrade, "
+            f"record the new release with: {install_command(target.spec)}")
+
+
+def check_release(target: Target, log: RunLog) -> str:
+    """`require_same_release`, then record the release on the first run, and a point release
+    over the old one. Returns what changed in the record ("" when nothing did)."""
+    require_same_release(target)
+    rel = target.os_release
+    assert rel is not None
+    recorded = recorded_release(target)
+    verb = "would record" if target.fs.dry_run else "recorded"
     if recorded is None:
         key = record_release(target)
-        verb = "would record" if target.fs.dry_run else "recorded"
         log.step(f"first run on this system: {verb} its release ({key}) in /{RELEASE_FILE}")
-        return
-    if (rel.id, rel.version_id) != recorded:
-        where = "" if target.live else f" --root {target.spec.root}"
-        raise UsageError(
-            f"sysprep was installed on {recorded[0]} {recorded[1]} but the target now runs "
-            f"{rel.key}: sysprep must run on the release it was installed with. After checking "
-            f"the upgrade, run 'sysprep install{where} --force' to record the new release")
+        return ""
+    if change(recorded, rel) is Change.SAME:
+        return ""
+    record_release(target)
+    note = f"point release: {_described(recorded)} -> {rel.key}, {verb} in /{RELEASE_FILE}"
+    log.step(note)
+    return note

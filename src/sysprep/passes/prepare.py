@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
+from sysprep.answer import in_image
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError, UsageError, reason
@@ -59,6 +60,7 @@ class Plan:
     cycle: str = ""  # identifies this run in the state until it finishes
     answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
+    release_note: str = ""  # how the release record changed (a point release)
 
     @property
     def action(self) -> str:
@@ -154,6 +156,8 @@ def prepare(req: Request, log: RunLog) -> Report:
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
         answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
+        if answer is not None:  # what it names must exist in this image: checked before any change
+            answer = in_image.enforce(answer, target.fs)
         for secret in answer.secrets if answer is not None else ():
             log.add_secret(secret)
         plan = make_plan(req, target, registry, answer_settings(answer))
@@ -164,7 +168,7 @@ def prepare(req: Request, log: RunLog) -> Report:
         license = None
         if req.generalize and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
-            rearm.check(license, cycle)  # the 4th rearm of a single license: refused, nothing changed
+            rearm.check(license, cycle)  # past the answer file's RearmLimit: refused, nothing changed
         plan = replace(plan, answer=answer, license=license, cycle=cycle)
         if not req.dry_run and not target.live:
             # the image's own code (its providers, answer-file commands, the tools providers
@@ -175,7 +179,9 @@ def prepare(req: Request, log: RunLog) -> Report:
             bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
             plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
         preflight.require_writable(target)
-        # validation done: from here on, changes
+        preflight.require_same_release(target)
+        # validation done: from here on, changes (the temp files a killed run left, then the
+        # release record)
         temps = None if req.dry_run else TempJournal(target.fs, TEMP_FILES)
         try:
             if temps is not None:
@@ -184,7 +190,7 @@ def prepare(req: Request, log: RunLog) -> Report:
                 if left:
                     log.step(f"removed {len(left)} temp file(s) left by an interrupted run: "
                              + ", ".join("/" + p for p in left))
-            preflight.check_release(target, log)
+            plan = replace(plan, release_note=preflight.check_release(target, log))
             report = _execute(req, target, plan, log)
         finally:
             if temps is not None:
@@ -219,7 +225,8 @@ def _finish_image(target: Target, report: Report, log: RunLog) -> None:
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     fs = target.fs
-    report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action)
+    report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action,
+                    release=plan.release_note)
     fs.mkdir(state.STATE_DIR, 0o755)  # in a dry run, only in its overlay
     fs.protect(state.STATE_DIR)
     if not req.dry_run:
@@ -303,7 +310,8 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     if not req.dry_run:  # a new cycle of passes starts: every step and command runs again
         for record in (progress.PROGRESS_FILE, STEPS_FILE):
             fs.remove(record)
-    finish_answer(target, plan, log)
+    report.rearms = finish_answer(target, plan, log)
+    report.warnings = log.warnings
     checkpoint("before-state")
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
                   mode_vm=plan.settings.mode_vm)
@@ -387,21 +395,28 @@ def generalize_commands(answer: Answer) -> Provider:
                     run=run, order=0)
 
 
-def finish_answer(target: Target, plan: Plan, log: RunLog) -> None:
-    """After the run finished: count the rearm, and delete the generalize pass's secrets."""
+def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
+    """After the run finished: count the rearm, and delete the generalize pass's secrets.
+    Returns the rearms counted on the image after a generalize run (None otherwise)."""
     fs = target.fs
+    rearms = None
     if plan.license is not None:
+        if plan.license.unreadable:
+            log.warning(f"/{rearm.LICENSE_FILE} is malformed ({plan.license.problem}): the rearm "
+                        "count starts again")
         lic = rearm.record(fs, plan.license, rearmed=True, cycle=plan.cycle)
-        left = "unlimited" if lic.remaining is None else str(lic.remaining)
         verb = "would be" if fs.dry_run else "is"
-        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe()}; rearms left: {left})")
+        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe_limit()})")
+        rearms = lic.rearms
     elif Phase.GENERALIZE in plan.phases:
-        log.step("SkipRearm: registrations kept, no rearm counted")
+        rearms = rearm.read(fs).rearms
+        log.step(f"SkipRearm: registrations kept, no rearm counted ({rearms} so far)")
     if plan.answer is not None and not fs.dry_run:
         n = answer_cache.scrub_secrets(fs, "generalize")
         if n:
             log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
                      "file", "unattend")
+    return rearms
 
 
 def boot_passes_provider(plan: Plan) -> Provider:

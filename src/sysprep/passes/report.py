@@ -37,6 +37,8 @@ class Report:
     warnings: int = 0
     errors: int = 0
     error: str = ""  # what failed after the providers (an image's deferred work)
+    rearms: int | None = None  # a generalize run: the rearms counted on the image after it
+    release: str = ""  # how the release record changed (a point release), else ""
 
     @property
     def failed(self) -> bool:
@@ -68,6 +70,10 @@ class Report:
             lines.append(f"Failed: {self.error}")
         if self.image_state:
             lines.append(f"Image state: {self.image_state}")
+        if self.release:
+            lines.append(f"Release: {self.release}")
+        if self.rearms is not None:
+            lines.append(f"Rearms counted: {self.rearms} (sysprep license)")
         if self.log_folder:
             lines.append(f"Logs: {self.log_folder}")
         for line in lines:

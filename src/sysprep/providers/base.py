@@ -68,6 +68,9 @@ class Provider:
     order: int = 50  # within a phase; ties are broken by name
     source: str = "built-in"
     options: tuple[str, ...] = ()  # the provider options (Settings.options) it reads
+    # ACTIVATION: patterns of the files that exist only while the image is registered, for
+    # `sysprep license` (a provider without them is judged by its paths)
+    registration: tuple[str, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, int, str]:

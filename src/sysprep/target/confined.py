@@ -456,13 +456,15 @@ class Confined:
         except Refused:
             return None
 
-    def read_bytes(self, path: str, limit: int = MAX_READ, *, tail: int | None = None) -> bytes | None:
+    def read_bytes(self, path: str, limit: int = MAX_READ, *, tail: int | None = None,
+                   head: int | None = None) -> bytes | None:
         """Content of a regular file (symlinks followed inside the root), None if absent; with
-        `tail`, only its last `tail` bytes are read."""
+        `tail`, only its last `tail` bytes are read, with `head` only its first `head` bytes."""
         try:
             with self._locate(path, follow=True) as loc:
                 if loc.path in self._written:
                     data = self._written[loc.path]
+                    data = data if head is None else data[:head]
                     return data if tail is None else data[len(data) - min(tail, len(data)):]
                 if loc.st is None or loc.parent_fd is None or not stat.S_ISREG(loc.st.st_mode):
                     return None
@@ -479,7 +481,8 @@ class Confined:
             chunks: list[bytes] = []
             size = 0
             while True:
-                chunk = os.read(fd, 1 << 20)
+                want = 1 << 20 if head is None else min(1 << 20, head - size)
+                chunk = os.read(fd, want) if want > 0 else b""
                 if not chunk:
                     return b"".join(chunks)
                 size += len(chunk)

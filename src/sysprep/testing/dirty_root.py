@@ -87,6 +87,7 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
         os.symlink("python3.11", os.path.join(root, "usr/bin/python3"))
     _d(root, "usr/lib/python3.11")
     _add_shell(root)
+    _add_account_tools(root)
 
     passwd = ["root:x:0:0:root:/root:/bin/bash", "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
               "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
@@ -399,6 +400,48 @@ def _add_arch(r: DirtyRoot, W: Writer) -> None:
 BUSYBOX = ("/bin/busybox", "/usr/bin/busybox")
 SHELL_TOOLS = ("sh", "sleep", "cat", "echo", "touch", "ls", "rm", "mkdir", "true", "false", "id",
                "env", "printf", "test", "[")
+
+USERADD = r"""#!/bin/sh
+# useradd stand-in for fixture roots: passwd, shadow, group and home
+shell=/bin/sh; comment=""; groups=""
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --create-home) shift;;
+    --shell) shell=$2; shift 2;;
+    --comment) comment=$2; shift 2;;
+    --groups) groups=$2; shift 2;;
+    *) shift;;
+  esac
+done
+name=$1
+if grep -q "^$name:" /etc/passwd; then echo "useradd: user '$name' already exists" >&2; exit 9; fi
+uid=$((1000 + $(wc -l < /etc/passwd)))
+echo "$name:x:$uid:$uid:$comment:/home/$name:$shell" >> /etc/passwd
+echo "$name:!:19700:0:99999:7:::" >> /etc/shadow
+echo "$name:x:$uid:" >> /etc/group
+for g in $(echo "$groups" | tr , ' '); do
+  sed -i -e "/^$g:/{s/:\$/:$name/;t" -e "s/\$/,$name/}" /etc/group
+done
+mkdir -p /home/$name
+"""
+CHPASSWD = r"""#!/bin/sh
+# chpasswd --encrypted stand-in: NAME:HASH lines on stdin
+while IFS=: read -r name hash; do
+  sed -i "s|^$name:[^:]*:|$name:$hash:|" /etc/shadow
+done
+"""
+ACCOUNT_TOOLS = ("grep", "sed", "wc", "tr", "mkdir")
+
+
+def _add_account_tools(root: str) -> None:
+    """useradd, usermod and chpasswd as busybox scripts: the boot can make accounts."""
+    write_file(root, "usr/sbin/useradd", USERADD, 0o755)
+    write_file(root, "usr/sbin/usermod", "#!/bin/sh\nexit 0\n", 0o755)
+    write_file(root, "usr/sbin/chpasswd", CHPASSWD, 0o755)
+    for tool in ACCOUNT_TOOLS:
+        link = os.path.join(root, "bin", tool)
+        if not os.path.lexists(link):
+            os.symlink("busybox", link)
 
 
 def _add_shell(root: str) -> None:

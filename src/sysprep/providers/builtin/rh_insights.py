@@ -25,4 +25,5 @@ PROVIDER = Provider(
     run=run,
     tags=frozenset({ACTIVATION}),
     paths=tuple("/" + p for p in PATHS),
+    registration=("etc/insights-client/machine-id", "etc/insights-client/.registered"),
 )

@@ -31,4 +31,5 @@ PROVIDER = Provider(
     run=run,
     tags=frozenset({ACTIVATION}),
     paths=(*(f"/{t}/** (files)" for t in TREES), *("/" + p for p in CACHES)),
+    registration=("etc/pki/consumer/*.pem", "etc/pki/entitlement/*.pem"),
 )

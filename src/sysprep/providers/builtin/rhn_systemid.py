@@ -23,4 +23,5 @@ PROVIDER = Provider(
     run=run,
     tags=frozenset({ACTIVATION}),
     paths=tuple("/" + p for p in PATHS),
+    registration=PATHS,
 )

@@ -28,6 +28,7 @@ PROVIDER = Provider(
     run=run,
     tags=frozenset({ACTIVATION}),
     paths=tuple("/" + p for p in REMOVE),
+    registration=SIGNS,
     limits="Repositories the removed services had added stay in /etc/zypp/repos.d until the "
            "clone registers again.",
 )

@@ -7,6 +7,9 @@ import re
 from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
 
 AUTH = "etc/apt/auth.conf.d/90ubuntu-advantage"
+# What 'pro attach' leaves (the machine token, apt's credentials) and 'pro detach' removes;
+# the Pro client's configuration and a plain apt source are no attachment.
+ATTACHED = ("var/lib/ubuntu-advantage/private/machine-token.json", AUTH)
 REMOVE = ("var/lib/ubuntu-advantage/private/*", "var/lib/ubuntu-advantage/machine-id",
           "var/lib/ubuntu-advantage/status.json")
 SOURCES = ("etc/apt/sources.list.d/*.list", "etc/apt/sources.list.d/*.sources")
@@ -40,4 +43,5 @@ PROVIDER = Provider(
     tags=frozenset({ACTIVATION}),
     paths=(*("/" + p for p in REMOVE), "/" + AUTH, "/etc/apt/sources.list.d/* (Pro repositories)"),
     limits="Packages installed from Pro repositories stay installed.",
+    registration=ATTACHED,
 )
