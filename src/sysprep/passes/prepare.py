@@ -19,7 +19,7 @@ from sysprep.answer import cache as answer_cache
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError, UsageError, reason
-from sysprep.firstboot import bundle, units
+from sysprep.firstboot import bundle, keygen, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, runsync, state
 from sysprep.passes.checkpoint import checkpoint
@@ -55,11 +55,34 @@ class Plan:
     cycle: str = ""  # identifies this run in the state until it finishes
     answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
+    welcome: bool = True  # oobeSystem shows the welcome; False: headless
+    boot_passes: bool = True  # False: --no-boot-passes (asked for, or no usable python3)
+    notes: tuple[str, ...] = ()  # warnings about how the plan was chosen, logged by the run
 
     @property
     def action(self) -> str:
         what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
+        if not self.boot_passes:
+            return f"{what}no boot-time passes ({self.final.value})"
+        if self.reseal is Reseal.OOBE and not self.welcome:
+            return (f"{what}reseal headless ({self.final.value}: the next boot runs "
+                    f"{' and '.join(self.pending)} unattended, no welcome)")
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
+
+
+BOOT_PASSES = ("specialize", "oobeSystem", "auditSystem", "auditUser")
+
+
+def boot_passes_needed(answer: Answer | None) -> tuple[str, ...]:
+    """The passes of the answer file that only a boot of the clone can run."""
+    return () if answer is None else tuple(p for p in answer.passes() if p in BOOT_PASSES)
+
+
+def no_boot_passes(plan: Plan, note: str = "") -> Plan:
+    """The plan without boot-time passes: nothing is pending, so the image is complete as it
+    is (its clones get machine-id and SSH host keys from systemd and the key unit)."""
+    return replace(plan, boot_passes=False, final=ImageState.COMPLETE, pending=(),
+                   welcome=False, notes=(*plan.notes, note) if note else plan.notes)
 
 
 def answer_settings(answer: Answer | None) -> dict[str, object]:
@@ -74,6 +97,10 @@ def answer_settings(answer: Answer | None) -> dict[str, object]:
     reseal = answer.reseal("oobeSystem")
     if reseal is not None and reseal.mode is ResealMode.AUDIT:
         extra["reseal"] = Reseal.AUDIT
+    # an OOBE section that does not skip the machine OOBE asks for the welcome's pages
+    oobe = answer.oobe("oobeSystem")
+    if oobe is not None and not oobe.skip_machine_oobe:
+        extra["welcome"] = True
     return extra
 
 
@@ -110,7 +137,13 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
     else:
         final = ImageState.SPECIALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
         pending = RESEAL_PASSES[reseal]
-    return Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending)
+    # --generalize alone is headless: the welcome only when asked for (--oobe, the answer
+    # file's OOBE section); resealing without generalize (--oobe) always asks for it
+    welcome = reseal is Reseal.OOBE and (req.reseal is Reseal.OOBE or not req.generalize
+                                         or bool(extra.get("welcome")))
+    plan = Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending,
+                welcome=welcome)
+    return no_boot_passes(plan) if req.no_boot_passes else plan
 
 
 def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider]) -> None:
@@ -149,9 +182,7 @@ def prepare(req: Request, log: RunLog) -> Report:
             # run: update-initramfs, restorecon...) runs only in the sandbox: fail now, not
             # half-way through the run
             bwrap()
-        if units.has_systemd(target.fs):
-            bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
-            plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
+        plan = _choose_boot_passes(req, target, plan)
         preflight.check_release(target, log)  # validation done: from here on, changes
         try:
             report = _execute(req, target, plan, log)
@@ -161,6 +192,33 @@ def prepare(req: Request, log: RunLog) -> Report:
         if target.image is not None:
             _finish_image(target, report, log)
         return report
+
+
+def _choose_boot_passes(req: Request, target: Target, plan: Plan) -> Plan:
+    """Validate the boot-time half of the plan: the runtime when the image can run it, else
+    (nothing asking for the passes) no boot-time passes, with a warning; else exit 2."""
+    needed = boot_passes_needed(plan.answer)
+    if not plan.boot_passes:
+        if needed:
+            raise UsageError(f"--no-boot-passes: the answer file sets the {', '.join(needed)} "
+                             "pass, which only runs at the clone's boot; drop --no-boot-passes "
+                             "or those settings")
+        return plan
+    if not units.has_systemd(target.fs):
+        if needed or req.reseal is not None:
+            return plan  # boot_passes_provider warns that nothing will run them
+        return no_boot_passes(plan, "the image has no systemd: generalizing without "
+                              "boot-time passes (as --no-boot-passes)")
+    problem = bundle.python_problem(target.fs)
+    if problem is None:
+        return replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
+    if needed or req.reseal is not None or not req.generalize:
+        wanted = (f"the answer file's {', '.join(needed)} pass" if needed
+                  else f"--{plan.reseal.value}")
+        raise UsageError(f"{problem}; {wanted} needs it at the clone's boot")
+    return no_boot_passes(plan, f"{problem}: generalizing without boot-time passes (as "
+                          "--no-boot-passes); the clones get their machine-id from systemd "
+                          "and their SSH host keys from a small unit")
 
 
 def _finish_image(target: Target, report: Report, log: RunLog) -> None:
@@ -198,7 +256,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
             report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
-    for note in target.notes:
+    for note in (*target.notes, *plan.notes):
         log.warning(note)
     log.info(f"sysprep {plan.action} on {req.target.describe()}"
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
@@ -271,7 +329,8 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     finish_answer(target, plan, log)
     checkpoint("before-state")
     final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
-                  mode_vm=plan.settings.mode_vm)
+                  mode_vm=plan.settings.mode_vm, welcome=plan.welcome,
+                  boot_passes=plan.boot_passes)
     if target.image is not None and target.image.has_deferred:
         # new UUIDs are given once the file systems are unmounted: until that is done too, the
         # image stays UNDEPLOYABLE (its fstab already names them)
@@ -375,6 +434,17 @@ def boot_passes_provider(plan: Plan) -> Provider:
 
     def run(ctx: Context) -> None:
         fs = ctx.fs
+        if not plan.boot_passes:
+            for o in units.remove_boot_units(fs):  # an earlier run's would run at boot
+                ctx.note(o)
+            for o in keygen.install(fs):
+                ctx.note(o)
+            if keygen.needed(fs) and not keygen.installed(fs):
+                ctx.warning("the image has no systemd: nothing makes the clone's SSH host keys "
+                            "at boot; run ssh-keygen -A there before sshd starts")
+            ctx.log.step("no boot-time passes: nothing of sysprep runs at the next boot"
+                         + (" but the SSH host key unit" if keygen.installed(fs) else ""))
+            return
         if not units.has_systemd(fs):
             ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
                         "the clone will not specialize itself at boot")
@@ -384,7 +454,8 @@ def boot_passes_provider(plan: Plan) -> Provider:
         answer = plan.settings.answer
         cloud_hostname = isinstance(answer, Answer) and bool(answer.computer_name("specialize"))
         for o in units.install(fs, cloud_hostname=cloud_hostname,
-                               audit_autologin=plan.reseal is Reseal.AUDIT):
+                               audit_autologin=plan.reseal is Reseal.AUDIT,
+                               person=plan.welcome or plan.reseal is Reseal.AUDIT):
             ctx.note(o)
         if plan.reseal is Reseal.OOBE:
             for o in units.set_audit_autologin(fs, False):
