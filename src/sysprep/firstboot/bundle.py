@@ -189,7 +189,9 @@ sysprep was installed into this system by `sysprep install` or `sysprep --genera
                                      each RunSynchronous command; unattendgc/ the answer-file
                                      settings applied at boot
   sysprep-specialize.service         runs the specialize pass early in the next boot
-  sysprep-passes.service             runs oobeSystem (and the welcome) or the audit passes
+  sysprep-passes.service             runs the specialize pass's commands (after the
+                                     network), then oobeSystem (and the welcome with
+                                     --oobe) or the audit passes
 Both units disable themselves when no pass is pending.
 """
 

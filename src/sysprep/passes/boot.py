@@ -469,6 +469,8 @@ def record_failure(spec: TargetSpec, stage: str, result: str, status: str, log: 
     LastError, the pending passes kept for `sysprep boot --retry`). True when recorded."""
     if result in ("", "success"):
         return False
+    if not spec.offline and _shutting_down():
+        return False  # a shutdown stopped the stage: it resumes at the next boot, as after a crash
     with open_target(spec, dry_run=False) as target:
         fs = target.fs
         st = state.read(fs)
@@ -486,3 +488,8 @@ def record_failure(spec: TargetSpec, stage: str, result: str, status: str, log: 
         log.error(f"{message}: see /{BOOT_LOGS}/setupact.log; fix the cause, then run: "
                   "sysprep boot --retry")
         return True
+
+
+def _shutting_down() -> bool:
+    done = run(["systemctl", "is-system-running"], check=False, timeout=30)
+    return done.stdout.strip() == "stopping"
