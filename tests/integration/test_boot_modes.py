@@ -63,7 +63,7 @@ def test_generalize_image_alone_boots_headless_to_complete_and_a_login_and_clone
             assert "ImageState = IMAGE_STATE_COMPLETE" in state and "PendingPasses = \n" in state
             ids.append(open(f"{m}/etc/machine-id").read().strip())
             keys.append(host_keys(m))
-    assert len(ids[0]) == 32 and len(set(ids + [used["machine_id"]])) == 3
+    assert len(ids[0]) == 32 and len({*ids, used["machine_id"]}) == 3
     assert keys[0] and keys[1]
     assert set(keys[0].values()).isdisjoint(keys[1].values())
     assert set(keys[0].values()).isdisjoint(used["keys"].values())
