@@ -83,6 +83,7 @@ def test_no_boot_passes_on_a_root_without_python3_boots_with_new_keys_and_machin
     make_ext4_image(root, image)
     out = boot(image, used["kernel"], used["initrd"], str(tmp_path), "no-python", "login:")
     assert "sysprep-specialize" not in out
+    assert "Starting systemd-firstboot" not in re.sub(r"\x1b\[[0-9;]*m", "", out)  # no first boot
     with Mounted(image, str(tmp_path / "m")) as m:
         machine_id = open(f"{m}/etc/machine-id").read().strip()
         assert re.fullmatch(r"[0-9a-f]{32}", machine_id) and machine_id != used["machine_id"]

@@ -82,7 +82,8 @@ def no_boot_passes(plan: Plan, note: str = "") -> Plan:
     """The plan without boot-time passes: nothing is pending, so the image is complete as it
     is (its clones get machine-id and SSH host keys from systemd and the key unit)."""
     return replace(plan, boot_passes=False, final=ImageState.COMPLETE, pending=(),
-                   welcome=False, notes=(*plan.notes, note) if note else plan.notes)
+                   welcome=False, notes=(*plan.notes, note) if note else plan.notes,
+                   settings=replace(plan.settings, boot_passes=False))
 
 
 def answer_settings(answer: Answer | None) -> dict[str, object]:
