@@ -222,3 +222,40 @@ def test_every_unit_has_a_finite_start_timeout_unless_a_person_is_waiting():
         assert line != "TimeoutStartSec=infinity"
     for text in (units.SPECIALIZE, units.passes_unit(person=False)):
         assert "--record-failure" in text
+
+
+def test_batch_passes_no_boot_passes_to_each_image_run():
+    import argparse
+
+    from sysprep.commands import batch
+
+    p = argparse.ArgumentParser()
+    batch.build(p, "batch")
+    assert "--no-boot-passes" in batch._passed_args(p.parse_args(["--no-boot-passes", "a.img"]))
+
+
+@pytest.mark.parametrize("init,link", [("etc/runlevels/boot", keygen.OPENRC_LINK),
+                                       ("etc/rcS.d", keygen.SYSV_LINK)], ids=["openrc", "sysv"])
+def test_an_image_without_systemd_gets_an_init_script_for_the_ssh_keys(dirty, run, init, link):
+    import shutil
+
+    root = dirty.path
+    shutil.rmtree(os.path.join(root, "usr/lib/systemd"))
+    os.makedirs(os.path.join(root, init), exist_ok=True)
+    with_sshd(root)
+    r = run("--generalize", "--root", root)
+    assert r.code == 0, r.err
+    assert os.readlink(os.path.join(root, link)) == "/" + keygen.INIT_SCRIPT
+    script = open(os.path.join(root, keygen.INIT_SCRIPT)).read()
+    assert "ssh-keygen -A" in script and f"rm -f /{link} /{keygen.INIT_SCRIPT}" in script
+    assert state_of(root) == "IMAGE_STATE_COMPLETE"
+    assert "neither systemd" not in r.err
+
+
+def test_a_dry_run_of_no_boot_passes_plans_the_ssh_key_unit_and_changes_nothing(dirty, run):
+    with_sshd(dirty.path)
+    before = snapshot(dirty.path)
+    r = run("--generalize", "--no-boot-passes", "--root", dirty.path, "--dry-run", "--json")
+    assert r.code == 0, r.err
+    assert keygen.UNIT_FILE in r.out and "neither systemd" not in r.out + r.err
+    assert snapshot(dirty.path) == before

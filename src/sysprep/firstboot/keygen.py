@@ -4,6 +4,7 @@ Generalize removes the template's host keys. Where nothing in the image makes ne
 boot (Fedora's sshd-keygen units, an ssh unit that runs ssh-keygen, cloud-init), sshd would
 not start on the clone; this unit runs `ssh-keygen -A` once, early, then removes itself. It is
 shell only: the image needs no python3. machine-id needs nothing: it is systemd's own job.
+Images without systemd get the same as an OpenRC service or a SysV init script.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ SYSTEM_UNIT_DIRS = ("usr/lib/systemd/system", "lib/systemd/system", UNIT_DIR)
 KEY_UNITS = ("sshd-keygen.service", "sshd-keygen@.service", "ssh-keygen.service")
 SSH_UNITS = ("ssh.service", "sshd.service", "ssh@.service", "sshd@.service")
 SSHD = ("usr/sbin/sshd", "usr/bin/sshd", "sbin/sshd")
+INIT_SCRIPT = "etc/init.d/sysprep-ssh-keygen"
+OPENRC_LINK = "etc/runlevels/boot/sysprep-ssh-keygen"
+SYSV_LINK = "etc/rcS.d/S01sysprep-ssh-keygen"
 
 UNIT_TEXT = f"""\
 # Installed by sysprep --generalize --no-boot-passes: generalize removed the template's SSH
@@ -46,6 +50,40 @@ WantedBy=sysinit.target
 """
 
 
+OPENRC_TEXT = f"""\
+#!/sbin/openrc-run
+# Installed by sysprep --generalize --no-boot-passes: this clone's SSH host keys, once.
+description="Generate the SSH host keys of this clone (sysprep)"
+depend() {{
+    need localmount
+    before sshd
+}}
+start() {{
+    ebegin "Generating the SSH host keys of this clone"
+    ssh-keygen -A && rm -f /{OPENRC_LINK} /{INIT_SCRIPT}
+    eend $?
+}}
+"""
+
+SYSV_TEXT = f"""\
+#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          sysprep-ssh-keygen
+# Required-Start:    $local_fs
+# Required-Stop:
+# X-Start-Before:    ssh sshd
+# Default-Start:     S
+# Default-Stop:
+# Short-Description: Generate the SSH host keys of this clone (sysprep)
+### END INIT INFO
+# Installed by sysprep --generalize --no-boot-passes: this clone's SSH host keys, once.
+case "$1" in
+    start) ssh-keygen -A && rm -f /{SYSV_LINK} /{INIT_SCRIPT} ;;
+esac
+exit 0
+"""
+
+
 def key_maker(fs: Confined) -> str | None:
     """What in the image makes SSH host keys at boot (None: nothing)."""
     for folder in SYSTEM_UNIT_DIRS:
@@ -56,6 +94,10 @@ def key_maker(fs: Confined) -> str | None:
             text = fs.read_text(f"{folder}/{name}", limit=64 * 1024)
             if text is not None and "ssh-keygen" in text:
                 return name
+    for name in ("etc/init.d/sshd", "etc/init.d/ssh"):  # OpenRC's sshd script runs ssh-keygen -A
+        text = fs.read_text(name, limit=64 * 1024)
+        if text is not None and "ssh-keygen" in text:
+            return name
     for cand in ("usr/bin/cloud-init", "usr/local/bin/cloud-init"):
         if fs.exists(cand):
             return "cloud-init"
@@ -70,15 +112,27 @@ def needed(fs: Confined) -> bool:
 
 
 def installed(fs: Confined) -> bool:
-    return fs.exists(UNIT_FILE)
+    return fs.exists(UNIT_FILE) or fs.exists(INIT_SCRIPT)
 
 
 def install(fs: Confined) -> list[Outcome]:
-    """Install and enable the unit where it is needed (systemd images only)."""
-    if not needed(fs) or not any(fs.exists(f"{d}/systemd") for d in ("usr/lib/systemd", "lib/systemd")):
+    """Install and enable the unit (or init script) where it is needed; nothing on an image
+    whose init system is neither systemd, OpenRC nor SysV init."""
+    if not needed(fs):
         return []
-    out = [o for o in (fs.mkdir(f"{UNIT_DIR}/sysinit.target.wants", 0o755),) if o]
-    out.append(fs.write(UNIT_FILE, UNIT_TEXT.encode(), mode=0o644))
-    if fs.readlink(WANTS) != f"/{UNIT_FILE}":
-        out.append(fs.symlink(f"/{UNIT_FILE}", WANTS))
+    if any(fs.exists(f"{d}/systemd") for d in ("usr/lib/systemd", "lib/systemd")):
+        return _enable(fs, UNIT_FILE, UNIT_TEXT, 0o644, WANTS)
+    if fs.is_dir("etc/runlevels/boot"):
+        return _enable(fs, INIT_SCRIPT, OPENRC_TEXT, 0o755, OPENRC_LINK)
+    if fs.is_dir("etc/rcS.d"):
+        return _enable(fs, INIT_SCRIPT, SYSV_TEXT, 0o755, SYSV_LINK)
+    return []
+
+
+def _enable(fs: Confined, path: str, text: str, mode: int, link: str) -> list[Outcome]:
+    out = [o for o in (fs.mkdir(folder, 0o755) for folder in
+                       dict.fromkeys(p.rsplit("/", 1)[0] for p in (path, link))) if o]
+    out.append(fs.write(path, text.encode(), mode=mode))
+    if fs.readlink(link) != f"/{path}":
+        out.append(fs.symlink(f"/{path}", link))
     return out

@@ -438,13 +438,15 @@ def boot_passes_provider(plan: Plan) -> Provider:
         if not plan.boot_passes:
             for o in units.remove_boot_units(fs):  # an earlier run's would run at boot
                 ctx.note(o)
-            for o in keygen.install(fs):
+            made = keygen.install(fs)
+            for o in made:
                 ctx.note(o)
-            if keygen.needed(fs) and not keygen.installed(fs):
-                ctx.warning("the image has no systemd: nothing makes the clone's SSH host keys "
-                            "at boot; run ssh-keygen -A there before sshd starts")
+            if not made and keygen.needed(fs):
+                ctx.warning("the image has neither systemd, OpenRC nor SysV init: nothing makes "
+                            "the clone's SSH host keys at boot; run ssh-keygen -A there before "
+                            "sshd starts")
             ctx.log.step("no boot-time passes: nothing of sysprep runs at the next boot"
-                         + (" but the SSH host key unit" if keygen.installed(fs) else ""))
+                         + (" but the one that makes the SSH host keys" if made else ""))
             return
         if not units.has_systemd(fs):
             ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
