@@ -34,6 +34,8 @@ PRESET = "etc/systemd/system-preset/00-sysprep-pin.preset"
 CLOUD_CFG = "etc/cloud/cloud.cfg.d/99-sysprep.cfg"
 AUTOLOGIN_DROPIN = f"{UNIT_DIR}/getty@tty1.service.d/50-sysprep-audit.conf"
 DIALOG_UNIT = "sysprep-audit-dialog.service"
+# the boot-time commands' systemctl (sysprep.passes.boot), removed with the units
+SYSTEMCTL_SHIM = "var/lib/sysprep/bin/systemctl"
 
 # generous: a slow disk or a big answer file is not a failure; a drop-in
 # (/etc/systemd/system/UNIT.d/*.conf with [Service] TimeoutStartSec=...) changes it
@@ -241,7 +243,7 @@ def disable(fs: Confined) -> list[Outcome]:
     out = []
     for path in (f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}",
                  f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}",
-                 PRESET, FIRSTBOOT_DROPIN, MARKER):
+                 PRESET, FIRSTBOOT_DROPIN, MARKER, SYSTEMCTL_SHIM):
         o = fs.remove(path)
         if o is not None:
             out.append(o)

@@ -233,7 +233,8 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
 
 
 AUDIT_UI_LINGER = 2.0
-SHIM_DIR = "/run/sysprep/bin"
+# not in /run: Debian's initramfs mounts it noexec (the shell would then run the real one)
+SHIM = units.SYSTEMCTL_SHIM
 SYSTEMCTL_SHIM = """\
 #!/bin/sh
 # sysprep's boot-time passes run before the units a command starts (gettys, services ordered
@@ -246,18 +247,14 @@ exec {systemctl} --no-block "$@"
 def _command_env(br: BootRun) -> dict[str, str]:
     """The environment of the commands of a boot-time pass on the live system: systemctl that
     queues starts instead of waiting (`systemctl enable --now X` would deadlock otherwise)."""
-    if not br.target.live:
+    fs = br.target.fs
+    systemctl = next((p for p in ("usr/bin/systemctl", "bin/systemctl") if fs.is_file(p)), None)
+    if not br.target.live or systemctl is None:
         return {}
-    systemctl = next((p for p in ("/usr/bin/systemctl", "/bin/systemctl") if os.path.exists(p)), None)
-    if systemctl is None:
-        return {}
-    os.makedirs(SHIM_DIR, mode=0o755, exist_ok=True)
-    shim = os.path.join(SHIM_DIR, "systemctl")
-    with open(shim + ".tmp", "w") as f:
-        f.write(SYSTEMCTL_SHIM.format(systemctl=systemctl))
-    os.chmod(shim + ".tmp", 0o755)
-    os.replace(shim + ".tmp", shim)
-    return {"PATH": f"{SHIM_DIR}:{CLEAN_PATH}"}
+    folder = SHIM.rsplit("/", 1)[0]
+    fs.mkdir(folder, 0o755)
+    fs.write(SHIM, SYSTEMCTL_SHIM.format(systemctl="/" + systemctl).encode(), mode=0o755)
+    return {"PATH": f"/{folder}:{CLEAN_PATH}"}
 
 
 def _audit_ui(br: BootRun, name: str) -> Any:
