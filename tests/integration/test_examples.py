@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 
+from sysprep.firstboot import units
 from sysprep.testing import images
 from sysprep.testing.dirty_root import write_file
 from tests.integration.conftest import extract_guest
@@ -83,6 +84,7 @@ def test_cloud_template_completes_headless_and_its_commands_start_units(base, tm
         # the specialize commands ran once, after the network: one started a unit
         assert ran(m) == "register-inventory --cloud\n"
         assert os.path.islink(f"{m}/etc/systemd/system/getty.target.wants/serial-getty@ttyS0.service")
+        assert not os.path.exists(f"{m}/{units.SYSTEMCTL_SHIM}")  # gone with the units
         hostname = open(f"{m}/etc/hostname").read()
         assert hostname != base["hostname"] and hostname.strip()
         assert any(ln.startswith("cloud-user:") for ln in open(f"{m}/etc/passwd"))
