@@ -112,8 +112,9 @@ DESCRIPTION = """\
 Prepare a Linux installation for imaging or delivery: generalize it (remove what makes it
 one particular machine), then reseal it so the next boot gives each clone its own identity:
 headless by default (the passes run unattended and the clone is COMPLETE before logins),
-with the first-boot welcome (--oobe) or in audit mode (--audit). Works on the live system, an offline
-root (--root) or a disk image (--image); unattended from an answer file or interactively.
+with the first-boot welcome (--oobe) or in audit mode (--audit). Works on the live system,
+an offline root (--root) or a disk image (--image); unattended from an answer file or
+interactively.
 """
 
 EPILOG = """\
@@ -121,9 +122,9 @@ Windows syntax works too, in any case: /generalize /oobe /audit /mode:vm /reboot
 /quit /quiet /unattend:FILE.
 
 examples:
-  sysprep --generalize --image vm.qcow2            generalize a template; clones boot headless
-  sysprep --generalize --no-boot-passes --root D   generalize only: nothing of sysprep runs at boot
-  sysprep --generalize --oobe --shutdown           generalize this machine, power off
+  sysprep --generalize --image vm.qcow2            a template; its clones boot headless
+  sysprep --generalize --no-boot-passes --root D   nothing of sysprep runs at boot
+  sysprep --generalize --oobe --shutdown           this machine, welcome at next boot
   sysprep /generalize /oobe /unattend:u.xml        the same in Windows syntax, with answers
   sysprep --generalize --oobe --root /mnt/img -n   show what would change in a mounted image
   sysprep state --root /mnt/img                    show the image state
