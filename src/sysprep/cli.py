@@ -44,13 +44,18 @@ class Opt:
 OPTIONS: tuple[Opt, ...] = (
     Opt("generalize", "remove everything that makes this installation one particular machine "
         "(cleanup and generalize phases, the answer file's generalize pass)", ACTIONS, windows=True),
-    Opt("oobe", "at the next boot, run the first-boot welcome (OOBE) after the passes", ACTIONS,
+    Opt("oobe", "at the next boot, run the first-boot welcome (OOBE) after the passes "
+        "(--generalize alone reseals headless: the passes run unattended, no welcome)", ACTIONS,
         windows=True),
     Opt("audit", "at the next boot, enter audit mode (auditSystem and auditUser passes) "
         "instead of the welcome", ACTIONS, windows=True),
     Opt("mode", "with --generalize: 'vm' keeps hardware-bound state (the clone runs on the "
         "same virtual hardware)", ACTIONS, metavar="MODE", windows=True, choices=("vm",),
         complete="choice"),
+    Opt("no-boot-passes", "with --generalize: install nothing that runs at the next boot "
+        "(no sysprep runtime, no python3 needed in the image); only a unit that makes the SSH "
+        "host keys when nothing else in the image would. Not with --oobe, --audit or an "
+        "answer file that sets boot-time passes", ACTIONS),
     Opt("unattend", "answer file (unattend.xml or YAML) to validate, cache in the target and "
         "apply", ACTIONS, metavar="FILE", windows=True, complete="file"),
     Opt("quit", "quit when done (the default)", FINISH, windows=True),
@@ -104,7 +109,7 @@ BATCH_OPTIONS: tuple[Opt, ...] = (
     Opt("report", "write the JSON report of every image to FILE", BATCH, metavar="FILE",
         complete="file"),
 )
-BATCH_PASSED = ("oobe", "audit", "mode", "unattend", "format", "sparsify", "zero-free-space",
+BATCH_PASSED = ("oobe", "audit", "mode", "no-boot-passes", "unattend", "format", "sparsify", "zero-free-space",
                 "dry-run", "operations", "enable", "disable", "keep-user-accounts",
                 "remove-user-accounts", "script", "strict")
 
@@ -113,9 +118,11 @@ WINDOWS = {o.name: o for o in OPTIONS if o.windows}
 
 DESCRIPTION = """\
 Prepare a Linux installation for imaging or delivery: generalize it (remove what makes it
-one particular machine), then reseal it so the next boot gives each clone its own identity
-and runs the first-boot welcome (OOBE) or audit mode. Works on the live system, an offline
-root (--root) or a disk image (--image); unattended from an answer file or interactively.
+one particular machine), then reseal it so the next boot gives each clone its own identity:
+headless by default (the passes run unattended and the clone is COMPLETE before logins),
+with the first-boot welcome (--oobe) or in audit mode (--audit). Works on the live system,
+an offline root (--root) or a disk image (--image); unattended from an answer file or
+interactively.
 """
 
 EPILOG = """\
@@ -123,7 +130,9 @@ Windows syntax works too, in any case: /generalize /oobe /audit /mode:vm /reboot
 /quit /quiet /unattend:FILE.
 
 examples:
-  sysprep --generalize --oobe --shutdown           generalize this machine, power off
+  sysprep --generalize --image vm.qcow2            a template; its clones boot headless
+  sysprep --generalize --no-boot-passes --root D   nothing of sysprep runs at boot
+  sysprep --generalize --oobe --shutdown           this machine, welcome at next boot
   sysprep /generalize /oobe /unattend:u.xml        the same in Windows syntax, with answers
   sysprep --generalize --oobe --root /mnt/img -n   show what would change in a mounted image
   sysprep state --root /mnt/img                    show the image state
@@ -254,6 +263,12 @@ def to_request(ns: argparse.Namespace) -> Request:
             raise UsageError(f"unknown mode {ns.mode!r}: the only mode is vm (/mode:vm)")
         if not ns.generalize:
             raise UsageError("/mode:vm is only valid with /generalize")
+    if ns.no_boot_passes:
+        if not ns.generalize:
+            raise UsageError("--no-boot-passes is only valid with --generalize")
+        if ns.audit or ns.oobe:
+            raise UsageError(f"--no-boot-passes excludes --{'audit' if ns.audit else 'oobe'}: "
+                             "the welcome and audit mode are boot-time passes")
     finish = [n for n in ("quit", "reboot", "shutdown") if getattr(ns, n)]
     if len(finish) > 1:
         raise UsageError("choose at most one of /reboot, /shutdown and /quit")
@@ -280,6 +295,7 @@ def to_request(ns: argparse.Namespace) -> Request:
         generalize=ns.generalize,
         reseal=reseal,
         mode_vm=ns.mode is not None,
+        no_boot_passes=ns.no_boot_passes,
         power=power,
         quiet=ns.quiet,
         verbose=ns.verbose,

@@ -65,6 +65,7 @@ class Request:
     generalize: bool = False
     reseal: Reseal | None = None
     mode_vm: bool = False
+    no_boot_passes: bool = False  # --no-boot-passes: generalize only, nothing runs at boot
     power: Power = Power.QUIT
     quiet: bool = False
     verbose: bool = False  # every action on the screen (-v)

@@ -252,16 +252,56 @@ def test_unknown_operation_changes_nothing(dirty, run):
     ("--operations", ","),
     ("--operations", "all,-all"),
     ("--operations", "machine-id", "--disable", "machine-id"),
-    ("--operations", "bash-history"),  # cleanup only: no identity reset, yet "generalized"
     ("--operations", "new-machine-id"),  # a specialize operation: nothing runs now
-], ids=["empty", "comma", "all-all", "disabled", "cleanup-only", "specialize-only"])
-def test_a_generalize_whose_selection_resets_no_identity_is_refused_and_changes_nothing(
+], ids=["empty", "comma", "all-all", "disabled", "specialize-only"])
+def test_a_generalize_whose_selection_runs_nothing_is_refused_and_changes_nothing(
         dirty, run, argv):
     before = snapshot(dirty.path)
     r = run("--generalize", "--oobe", "--root", dirty.path, *argv)
     assert r.code == 2, r.err
     assert len(r.err.splitlines()) == 1 and "operation" in r.err
     assert snapshot(dirty.path) == before
+
+
+def machine_id_of(root) -> str:
+    with open(os.path.join(root, "etc/machine-id")) as f:
+        return f.read()
+
+
+def test_a_generalize_that_resets_no_identity_never_records_a_generalized_image(dirty, run):
+    """--generalize with only cleanup operations cleans up; the image is not recorded as
+    generalized (its machine-id is intact) and nothing is installed for the next boot."""
+    machine_id = machine_id_of(dirty.path)
+    r = run("--generalize", "--root", dirty.path, "--operations", "bash-history", "--json")
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["image_state"] == "IMAGE_STATE_COMPLETE"
+    assert "cleanup only" in report["action"]
+    assert not os.path.exists(f"{dirty.path}/root/.bash_history")
+    assert machine_id_of(dirty.path) == machine_id
+    assert state_of(dirty.path) == "IMAGE_STATE_COMPLETE"
+    assert not os.path.exists(f"{dirty.path}/etc/systemd/system/sysprep-specialize.service")
+    assert not os.path.exists(f"{dirty.path}/usr/lib/sysprep")
+
+
+def test_a_cleanup_of_a_generalized_image_keeps_it_generalized(dirty, run):
+    assert run("--generalize", "--root", dirty.path).code == 0
+    generalized = state_of(dirty.path)
+    assert generalized.startswith("IMAGE_STATE_GENERALIZE_RESEAL_TO_")
+    with open(f"{dirty.path}/root/.bash_history", "w") as f:
+        f.write("ls\n")
+    r = run("--generalize", "--root", dirty.path, "--operations", "bash-history")
+    assert r.code == 0, r.err
+    assert state_of(dirty.path) == generalized
+    assert not os.path.exists(f"{dirty.path}/root/.bash_history")
+    assert os.path.exists(f"{dirty.path}/etc/systemd/system/sysprep-specialize.service")
+
+
+def test_a_generalize_oobe_that_resets_no_identity_reseals_as_oobe_alone(dirty, run):
+    r = run("--generalize", "--oobe", "--root", dirty.path, "--operations", "bash-history")
+    assert r.code == 0, r.err
+    assert "resealing to OOBE without generalizing" in r.err
+    assert state_of(dirty.path) == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE"
 
 
 def test_an_oobe_cleanup_with_an_empty_selection_is_refused(dirty, run):

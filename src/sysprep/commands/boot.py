@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from sysprep import cli, schemas
@@ -26,6 +27,9 @@ def build(p: argparse.ArgumentParser, name: str) -> None:
                    "dialog (audit mode: the Sysprep dialog on the console)")
     p.add_argument("--retry", action="store_true",
                    help="run a pass again after it failed (once its cause is fixed)")
+    p.add_argument("--record-failure", action="store_true",
+                   help="(the units' ExecStopPost) when the stage's unit did not succeed "
+                   "($SERVICE_RESULT: a timeout, a signal), record it in the image state")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     cli.add_target_options(p, images=False)
 
@@ -34,6 +38,13 @@ def run(ns: argparse.Namespace, name: str) -> int:
     preflight.require_root()
     spec = cli.target_from(ns)
     log = RunLog()
+    if ns.record_failure:
+        try:
+            boot.record_failure(spec, ns.stage, os.environ.get("SERVICE_RESULT", ""),
+                                os.environ.get("EXIT_STATUS", ""), log)
+        finally:
+            log.close()
+        return int(ExitCode.OK)
     try:
         if ns.stage == "dialog":
             result = run_dialog(spec, log)

@@ -141,17 +141,25 @@ def target_python(fs: Confined) -> tuple[str, tuple[int, int]] | None:
     return None
 
 
-def require_python(fs: Confined) -> str:
+def python_problem(fs: Confined) -> str | None:
+    """Why the target's python3 cannot run the boot-time passes; None when it can."""
     found = target_python(fs)
     if found is None:
-        raise UsageError("the target has no python3: sysprep's boot-time passes run on the "
-                         "image's own python3 (3.9 or newer); install it (e.g. apt install "
-                         "python3-minimal) before generalizing")
-    path, version = found
+        return "the image has no python3 (sysprep's boot-time passes run on the image's own python3, 3.9 or newer)"
+    _, version = found
     if version < MIN_PYTHON:
-        raise UsageError(f"the target's python3 is {version[0]}.{version[1]}; sysprep's "
-                         "boot-time passes need 3.9 or newer: upgrade it before generalizing")
-    return path
+        return (f"the image's python3 is {version[0]}.{version[1]} (sysprep's boot-time passes "
+                "need 3.9 or newer)")
+    return None
+
+
+def require_python(fs: Confined) -> str:
+    problem = python_problem(fs)
+    found = target_python(fs)
+    if problem is not None or found is None:
+        raise UsageError(f"{problem}: install or upgrade it (e.g. apt install python3-minimal) "
+                         "before generalizing")
+    return found[0]
 
 
 def install(fs: Confined, runtime: bytes | None = None) -> list[Outcome]:
@@ -181,7 +189,9 @@ sysprep was installed into this system by `sysprep install` or `sysprep --genera
                                      each RunSynchronous command; unattendgc/ the answer-file
                                      settings applied at boot
   sysprep-specialize.service         runs the specialize pass early in the next boot
-  sysprep-passes.service             runs oobeSystem (and the welcome) or the audit passes
+  sysprep-passes.service             runs the specialize pass's commands (after the
+                                     network), then oobeSystem (and the welcome with
+                                     --oobe) or the audit passes
 Both units disable themselves when no pass is pending.
 """
 

@@ -1,9 +1,15 @@
 """The systemd units that run the pending passes at the next boot, and the first-boot guards.
 
 * sysprep-specialize.service: early (after the root is writable and systemd committed the new
-  machine ID; before networking, sshd, cloud-init and logins): the specialize pass.
+  machine ID; before networking, sshd, cloud-init and logins): the specialize pass's identity
+  (its providers: machine-id, SSH host keys...) and settings (host name, zone, accounts).
 * sysprep-passes.service: later (after networking, before logins and the display manager):
-  oobeSystem and the welcome, or auditSystem and auditUser.
+  the specialize pass's RunSynchronous commands (they may use the network and start units),
+  then oobeSystem and the welcome, or auditSystem and auditUser.
+* Each has a finite start timeout (TimeoutStartSec, a drop-in overrides it) and an
+  ExecStopPost that records a timeout or a crash in the image state (UNDEPLOYABLE with
+  LastError): a stage never hangs the boot, never fails silently. Only a stage that waits for a
+  person (the welcome, audit mode, the audit-mode dialog) has no limit.
 * Both are enabled at generalize and disable themselves when nothing is pending.
 * systemd-firstboot is held back while sysprep owns the first boot (its questions are
   sysprep's specialize and OOBE), and a preset file pins the template's enabled units so that
@@ -28,6 +34,20 @@ PRESET = "etc/systemd/system-preset/00-sysprep-pin.preset"
 CLOUD_CFG = "etc/cloud/cloud.cfg.d/99-sysprep.cfg"
 AUTOLOGIN_DROPIN = f"{UNIT_DIR}/getty@tty1.service.d/50-sysprep-audit.conf"
 DIALOG_UNIT = "sysprep-audit-dialog.service"
+# the boot-time commands' systemctl (sysprep.passes.boot), removed with the units
+SYSTEMCTL_SHIM = "var/lib/sysprep/bin/systemctl"
+
+# generous: a slow disk or a big answer file is not a failure; a drop-in
+# (/etc/systemd/system/UNIT.d/*.conf with [Service] TimeoutStartSec=...) changes it
+SPECIALIZE_TIMEOUT = "30min"
+PASSES_TIMEOUT = "2h"  # RunSynchronous commands install packages, run updates...
+PERSON_TIMEOUT = "infinity"  # the welcome or audit mode waits for a person
+
+
+def _record_failure(stage: str) -> str:
+    """ExecStopPost: a stage that timed out or was killed leaves LastError in the state."""
+    return f"ExecStopPost=/usr/sbin/sysprep boot --stage {stage} --record-failure"
+
 
 SPECIALIZE = f"""\
 # Installed by sysprep: runs the specialize pass once per clone, then disables itself.
@@ -49,19 +69,20 @@ Conflicts=shutdown.target
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/sbin/sysprep boot --stage specialize
+{_record_failure("specialize")}
 StandardOutput=journal+console
 StandardError=journal+console
-TimeoutStartSec=infinity
+TimeoutStartSec={SPECIALIZE_TIMEOUT}
 
 [Install]
 WantedBy=sysinit.target
 """
 
 PASSES = f"""\
-# Installed by sysprep: runs oobeSystem (and the welcome) or the audit passes, then
-# disables itself.
+# Installed by sysprep: runs the specialize pass's commands, then oobeSystem (and the
+# welcome) or the audit passes, then disables itself.
 [Unit]
-Description=sysprep configuration passes (oobeSystem or audit mode)
+Description=sysprep configuration passes (specialize commands, oobeSystem or audit mode)
 Documentation=file:///usr/lib/sysprep/README
 ConditionPathExists=/{MARKER}
 Wants=network-online.target
@@ -74,9 +95,10 @@ Before=display-manager.service cloud-final.service
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/sbin/sysprep boot --stage passes
+{_record_failure("passes")}
 StandardOutput=journal+console
 StandardError=journal+console
-TimeoutStartSec=infinity
+TimeoutStartSec=@TIMEOUT@
 
 [Install]
 WantedBy=multi-user.target
@@ -117,7 +139,8 @@ Type=oneshot
 ExecStart=/usr/sbin/sysprep boot --stage dialog
 StandardOutput=journal
 StandardError=journal
-TimeoutStartSec=infinity
+# a person's dialog: no limit (it changes nothing until a choice is made)
+TimeoutStartSec={PERSON_TIMEOUT}
 
 [Install]
 WantedBy=multi-user.target
@@ -164,7 +187,13 @@ def preset_pin(fs: Confined) -> str:
     return "\n".join(lines) + "\n"
 
 
-def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False) -> list[Outcome]:
+def passes_unit(*, person: bool) -> str:
+    """The passes unit; `person`: a welcome or audit mode waits at the console, no limit."""
+    return PASSES.replace("@TIMEOUT@", PERSON_TIMEOUT if person else PASSES_TIMEOUT)
+
+
+def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False,
+            person: bool = True) -> list[Outcome]:
     """Install and enable the boot-time units and guards (after generalize, before the boot)."""
     out: list[Outcome] = []
 
@@ -174,7 +203,7 @@ def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False
 
     note(fs.mkdir(UNIT_DIR, 0o755))
     note(fs.write(f"{UNIT_DIR}/{SPECIALIZE_UNIT}", SPECIALIZE.encode(), mode=0o644))
-    note(fs.write(f"{UNIT_DIR}/{PASSES_UNIT}", PASSES.encode(), mode=0o644))
+    note(fs.write(f"{UNIT_DIR}/{PASSES_UNIT}", passes_unit(person=person).encode(), mode=0o644))
     note(fs.mkdir(f"{UNIT_DIR}/sysinit.target.wants", 0o755))
     note(fs.mkdir(f"{UNIT_DIR}/multi-user.target.wants", 0o755))
     # the pin first: it must list the template's units, not ours
@@ -216,8 +245,18 @@ def disable(fs: Confined) -> list[Outcome]:
     out = []
     for path in (f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}",
                  f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}",
-                 PRESET, FIRSTBOOT_DROPIN, MARKER):
+                 PRESET, FIRSTBOOT_DROPIN, MARKER, SYSTEMCTL_SHIM):
         o = fs.remove(path)
         if o is not None:
             out.append(o)
     return out
+
+
+def remove_boot_units(fs: Confined) -> list[Outcome]:
+    """Everything `install` put in (an earlier run's): nothing of it may run at boot."""
+    out = disable(fs)
+    for path in (f"{UNIT_DIR}/{SPECIALIZE_UNIT}", f"{UNIT_DIR}/{PASSES_UNIT}", CLOUD_CFG):
+        o = fs.remove(path)
+        if o is not None:
+            out.append(o)
+    return out + set_audit_autologin(fs, False)

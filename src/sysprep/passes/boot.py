@@ -6,8 +6,11 @@
 
 While a pass runs the state is UNDEPLOYABLE (its pending list kept, so the pass resumes after
 a reboot or a crash); a fatal error leaves it UNDEPLOYABLE with LastError and stops. The
-systemd units (sysprep.firstboot.units) call this in two stages: `specialize` early,
-`passes` later.
+systemd units (sysprep.firstboot.units) call this in two stages: `specialize` early (the
+specialize pass's providers and settings: the clone's identity), `passes` later, once the
+network is up and units can be started (the specialize pass's RunSynchronous commands, then
+the other passes). A headless image (`Welcome = false` in the state) finishes oobeSystem
+without the welcome.
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from sysprep.providers import external
 from sysprep.providers.base import HARDWARE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
 from sysprep.request import TargetSpec
-from sysprep.run import run
+from sysprep.run import CLEAN_PATH, run
 from sysprep.target import Target, open_target
 from sysprep.target.confined import Refused
 from sysprep.target.sandbox import run_in_target
 
-STAGES = {"specialize": ("specialize",), "passes": ("oobeSystem", "auditSystem", "auditUser")}
+STAGES = {"specialize": ("specialize",),
+          "passes": ("specialize", "oobeSystem", "auditSystem", "auditUser")}
 COMMAND_LOGS = f"{BOOT_LOGS}/commands"
 
 
@@ -51,6 +55,7 @@ class Result(str, enum.Enum):
     SHUTDOWN = "shutdown"  # Reseal ForceShutdownNow
     FAILED = "failed"
     WAITING = "waiting"  # the welcome had nobody to ask: oobeSystem stays pending, the boot goes on
+    LATER = "later"  # the early stage did its part: the rest of the pass runs in the later stage
 
 
 @dataclass
@@ -61,6 +66,7 @@ class BootRun:
     answer: Answer | None
     st: State
     boot_id: str = ""  # this boot: the kernel's boot id; for an offline root, each run is a boot
+    stage: str = "passes"
 
 
 def next_state(st: State) -> State:
@@ -117,7 +123,7 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
             # An offline root is "booted" by each run of this engine: a reboot a command asked
             # for has happened by the next run.
             this_boot = runsync.boot_id() if target.live else uuid.uuid4().hex
-            br = BootRun(target, log, unattend, answer, st, this_boot)
+            br = BootRun(target, log, unattend, answer, st, this_boot, stage)
             return _run(br, stage)
         finally:
             unattend.close()
@@ -138,6 +144,8 @@ def _clear_failure(fs: Any, st: State) -> State:
 
 def _run(br: BootRun, stage: str) -> Result:
     fs = br.target.fs
+    if stage == "passes" and br.st.pending[0] == "specialize" and br.st.running != "specialize":
+        return Result.IDLE  # the early stage has not begun the pass: the identity comes first
     while br.st.pending and br.st.pending[0] in STAGES[stage]:
         name = br.st.pending[0]
         running = br.st.but(image_state=ImageState.UNDEPLOYABLE, running=name)
@@ -151,6 +159,8 @@ def _run(br: BootRun, stage: str) -> Result:
             result = _run_pass(br, name)
         except (SysprepError, OSError, Refused) as e:
             result = _fail(br, name, f"{name}: {e}", None)
+        if result is Result.LATER:
+            return Result.DONE
         if result is not Result.DONE:
             return result
         br.st = next_state(br.st)
@@ -171,12 +181,19 @@ def _run(br: BootRun, stage: str) -> Result:
 
 
 def _run_pass(br: BootRun, name: str) -> Result:
-    if name == "specialize":
+    if name == "specialize":  # each step once per cycle: the later stage skips what is done
         failed = _specialize_providers(br)
         if failed:
             return _fail(br, name, failed, None)
     _apply_settings(br, name)
-    result = _run_commands(br, name, _commands(br.answer, name))
+    commands = _commands(br.answer, name)
+    if commands and br.stage == "specialize":
+        # early in the boot, a command that needs the network or starts a unit would wait
+        # for what waits for this stage: they run in the later stage, still before logins
+        br.log.step(f"the specialize pass's {len(commands)} command(s) run later in this boot, "
+                    "once the network is up")
+        return Result.LATER
+    result = _run_commands(br, name, commands)
     if result is not Result.DONE:
         return result
     if name == "oobeSystem":
@@ -196,7 +213,7 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
     """RunSynchronous (or FirstLogonCommands) of a pass, shown in the AuditUI on the console."""
     if not commands:
         return Result.DONE
-    runner = runsync.target_runner(br.target, br.log, name)
+    runner = runsync.target_runner(br.target, br.log, name, env=_command_env(br))
     viewer = _audit_ui(br, name)
     try:
         res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS,
@@ -216,6 +233,28 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
 
 
 AUDIT_UI_LINGER = 2.0
+# not in /run: Debian's initramfs mounts it noexec (the shell would then run the real one)
+SHIM = units.SYSTEMCTL_SHIM
+SYSTEMCTL_SHIM = """\
+#!/bin/sh
+# sysprep's boot-time passes run before the units a command starts (gettys, services ordered
+# after sysprep's units): waiting for such a unit would wait for sysprep itself. The start is
+# queued (--no-block) and happens as soon as the pass is done.
+exec {systemctl} --no-block "$@"
+"""
+
+
+def _command_env(br: BootRun) -> dict[str, str]:
+    """The environment of the commands of a boot-time pass on the live system: systemctl that
+    queues starts instead of waiting (`systemctl enable --now X` would deadlock otherwise)."""
+    fs = br.target.fs
+    systemctl = next((p for p in ("usr/bin/systemctl", "bin/systemctl") if fs.is_file(p)), None)
+    if not br.target.live or systemctl is None:
+        return {}
+    folder = SHIM.rsplit("/", 1)[0]
+    fs.mkdir(folder, 0o755)
+    fs.write(SHIM, SYSTEMCTL_SHIM.format(systemctl="/" + systemctl).encode(), mode=0o755)
+    return {"PATH": f"/{folder}:{CLEAN_PATH}"}
 
 
 def _audit_ui(br: BootRun, name: str) -> Any:
@@ -338,6 +377,9 @@ def _oobe(br: BootRun) -> Result:
     if oobe is not None and oobe.skip_machine_oobe:
         br.log.step("SkipMachineOOBE: the welcome is skipped")
         return Result.DONE
+    if not br.st.welcome:
+        br.log.step("resealed headless (no --oobe): no welcome, nothing waits at the console")
+        return Result.DONE
     try:
         from sysprep.ui import welcome
     except ImportError:
@@ -416,3 +458,35 @@ def power(result: Result, target_live: bool, log: RunLog) -> None:
     log.step(f"{verb} now")
     os.sync()
     run(["systemctl", verb, "--no-block"], check=False, timeout=30)
+
+
+def record_failure(spec: TargetSpec, stage: str, result: str, status: str, log: RunLog) -> bool:
+    """ExecStopPost of a stage's unit: when the unit did not succeed (a timeout, a signal, a
+    crash of the engine) and the state does not say why yet, record it (UNDEPLOYABLE with
+    LastError, the pending passes kept for `sysprep boot --retry`). True when recorded."""
+    if result in ("", "success"):
+        return False
+    if not spec.offline and _shutting_down():
+        return False  # a shutdown stopped the stage: it resumes at the next boot, as after a crash
+    with open_target(spec, dry_run=False) as target:
+        fs = target.fs
+        st = state.read(fs)
+        if st is None or not st.pending or (st.image_state is ImageState.UNDEPLOYABLE and st.last_error):
+            return False  # nothing was under way, or the engine recorded the failure itself
+        unit = units.SPECIALIZE_UNIT if stage == "specialize" else units.PASSES_UNIT
+        why = {"timeout": "timed out (TimeoutStartSec; a drop-in can raise it)",
+               "signal": f"was killed (signal {status})",
+               "core-dump": f"crashed (signal {status})",
+               "exit-code": f"exited with status {status}"}.get(result, f"failed ({result})")
+        message = f"{unit} {why} during the {st.running or st.pending[0]} pass"
+        state.write(fs, st.but(image_state=ImageState.UNDEPLOYABLE, running=st.running or st.pending[0],
+                               last_error=message))
+        log.attach(fs, BOOT_LOGS, journal=target.live)
+        log.error(f"{message}: see /{BOOT_LOGS}/setupact.log; fix the cause, then run: "
+                  "sysprep boot --retry")
+        return True
+
+
+def _shutting_down() -> bool:
+    done = run(["systemctl", "is-system-running"], check=False, timeout=30)
+    return done.stdout.strip() == "stopping"

@@ -20,7 +20,7 @@ from sysprep.answer import in_image
 from sysprep.answer.model import Answer
 from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError, UsageError, reason
-from sysprep.firstboot import bundle, units
+from sysprep.firstboot import bundle, keygen, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, runsync, state
 from sysprep.passes.checkpoint import checkpoint
@@ -61,11 +61,42 @@ class Plan:
     answer: Answer | None = None  # the answer file of the run, validated
     license: rearm.License | None = None  # set when this run rearms
     release_note: str = ""  # how the release record changed (a point release)
+    welcome: bool = True  # oobeSystem shows the welcome; False: headless
+    boot_passes: bool = True  # False: --no-boot-passes (asked for, or no usable python3)
+    notes: tuple[str, ...] = ()  # warnings about how the plan was chosen, logged by the run
+    # --generalize whose selection resets no identity (only cleanup operations): the image is
+    # not recorded as generalized, and nothing is installed for its next boot
+    cleanup_only: bool = False
+    kept_state: State | None = None  # cleanup_only: the image's state, recorded again at the end
 
     @property
     def action(self) -> str:
         what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
+        if self.cleanup_only:
+            return ("cleanup only (no operation of the selection resets the identity: the image "
+                    "is not recorded as generalized)")
+        if not self.boot_passes:
+            return f"{what}no boot-time passes ({self.final.value})"
+        if self.reseal is Reseal.OOBE and not self.welcome:
+            return (f"{what}reseal headless ({self.final.value}: the next boot runs "
+                    f"{' and '.join(self.pending)} unattended, no welcome)")
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
+
+
+BOOT_PASSES = ("specialize", "oobeSystem", "auditSystem", "auditUser")
+
+
+def boot_passes_needed(answer: Answer | None) -> tuple[str, ...]:
+    """The passes of the answer file that only a boot of the clone can run."""
+    return () if answer is None else tuple(p for p in answer.passes() if p in BOOT_PASSES)
+
+
+def no_boot_passes(plan: Plan, note: str = "") -> Plan:
+    """The plan without boot-time passes: nothing is pending, so the image is complete as it
+    is (its clones get machine-id and SSH host keys from systemd and the key unit)."""
+    return replace(plan, boot_passes=False, final=ImageState.COMPLETE, pending=(),
+                   welcome=False, notes=(*plan.notes, note) if note else plan.notes,
+                   settings=replace(plan.settings, boot_passes=False))
 
 
 def answer_settings(answer: Answer | None) -> dict[str, object]:
@@ -80,6 +111,10 @@ def answer_settings(answer: Answer | None) -> dict[str, object]:
     reseal = answer.reseal("oobeSystem")
     if reseal is not None and reseal.mode is ResealMode.AUDIT:
         extra["reseal"] = Reseal.AUDIT
+    # an OOBE section that does not skip the machine OOBE asks for the welcome's pages
+    oobe = answer.oobe("oobeSystem")
+    if oobe is not None and not oobe.skip_machine_oobe:
+        extra["welcome"] = True
     return extra
 
 
@@ -101,6 +136,13 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
     chosen = registry.select(req.selection, phases)
     _check_selection(req, chosen)
     _check_options(req, registry, chosen)
+    # a --generalize whose selection resets no identity (only cleanup operations) must not
+    # record a generalized image: with --oobe/--audit it reseals as they do alone; else it
+    # only cleans up (nothing for the next boot, the image state kept or COMPLETE)
+    generalize = req.generalize and any(p.phase is Phase.GENERALIZE for p in chosen)
+    cleanup_only = req.generalize and not generalize
+    if cleanup_only:
+        phases = (Phase.CLEANUP,)
     run_list, skipped = [], []
     for p in chosen:
         if HARDWARE in p.tags and settings.persist_devices:
@@ -111,30 +153,35 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
             skipped.append((p, "acts only on disk images (--image)"))
         else:
             run_list.append(p)
-    if req.generalize:
+    if generalize:
         final = ImageState.GENERALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.GENERALIZE_RESEAL_TO_AUDIT
         pending = GENERALIZE_PASSES[reseal]
     else:
         final = ImageState.SPECIALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
         pending = RESEAL_PASSES[reseal]
-    return Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending)
+    # --generalize alone is headless: the welcome only when asked for (--oobe, the answer
+    # file's OOBE section); resealing without generalize (--oobe) always asks for it
+    welcome = reseal is Reseal.OOBE and (req.reseal is Reseal.OOBE or not req.generalize
+                                         or bool(extra.get("welcome")))
+    plan = Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending,
+                welcome=welcome)
+    if cleanup_only and (req.reseal or extra.get("reseal")):
+        plan = replace(plan, notes=("no operation of the selection resets the identity: "
+                                    f"resealing to {reseal.value.upper()} without generalizing "
+                                    f"(as --{reseal.value} alone)",))
+    elif cleanup_only:
+        return replace(no_boot_passes(plan), cleanup_only=True)
+    return no_boot_passes(plan) if req.no_boot_passes else plan
 
 
 def _check_selection(req: Request, chosen: Sequence[Provider]) -> None:
-    """A run records the image as resealed (or generalized): refused when the selection gives
-    it no work of that kind (an empty `--operations ""` from an unset shell variable, `all,-all`),
-    rather than claim a generalized image whose machine-id and host keys are intact."""
+    """Refused: a selection that gives the run no work at all (an empty `--operations ""`
+    from an unset shell variable, `all,-all`), rather than record a state for nothing done."""
     if not chosen:
         phases = "cleanup or generalize" if req.generalize else "cleanup"
         raise UsageError(f"the selection of operations leaves no {phases} operation to run: "
                          "name at least one (sysprep --list-operations), or leave out "
                          "--operations for the defaults")
-    if req.generalize and not any(p.phase is Phase.GENERALIZE for p in chosen):
-        names = ", ".join(p.name for p in chosen)
-        raise UsageError(f"--generalize with only cleanup operations ({names}) would record a "
-                         "generalized image whose identity (machine-id, host keys) was not "
-                         "reset: add generalize operations, or drop --generalize (--oobe alone "
-                         "cleans up and reseals)")
 
 
 def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider]) -> None:
@@ -166,7 +213,7 @@ def prepare(req: Request, log: RunLog) -> Report:
         cycle = previous.cycle if previous is not None and previous.image_state is \
             ImageState.UNDEPLOYABLE and previous.cycle else uuid.uuid4().hex
         license = None
-        if req.generalize and not plan.settings.skip_rearm:
+        if req.generalize and not plan.settings.skip_rearm and not plan.cleanup_only:
             license = rearm.for_run(target.fs, answer)
             rearm.check(license, cycle)  # past the answer file's RearmLimit: refused, nothing changed
         plan = replace(plan, answer=answer, license=license, cycle=cycle)
@@ -175,9 +222,7 @@ def prepare(req: Request, log: RunLog) -> Report:
             # run: update-initramfs, restorecon...) runs only in the sandbox: fail now, not
             # half-way through the run
             bwrap()
-        if units.has_systemd(target.fs):
-            bundle.require_python(target.fs)  # the boot-time passes run on the image's python3
-            plan = replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
+        plan = _choose_boot_passes(req, target, plan)
         preflight.require_writable(target)
         preflight.require_same_release(target)
         # validation done: from here on, changes (the temp files a killed run left, then the
@@ -200,6 +245,37 @@ def prepare(req: Request, log: RunLog) -> Report:
         if target.image is not None:
             _finish_image(target, report, log)
         return report
+
+
+def _choose_boot_passes(req: Request, target: Target, plan: Plan) -> Plan:
+    """Validate the boot-time half of the plan: the runtime when the image can run it, else
+    (nothing asking for the passes) no boot-time passes, with a warning; else exit 2."""
+    needed = boot_passes_needed(plan.answer)
+    if not plan.boot_passes:
+        if needed and plan.cleanup_only:
+            raise UsageError(f"the selection resets no identity (cleanup only: nothing runs at "
+                             f"the next boot), but the answer file sets the {', '.join(needed)} "
+                             "pass: select generalize operations too, or drop those settings")
+        if needed:
+            raise UsageError(f"--no-boot-passes: the answer file sets the {', '.join(needed)} "
+                             "pass, which only runs at the clone's boot; drop --no-boot-passes "
+                             "or those settings")
+        return plan
+    if not units.has_systemd(target.fs):
+        if needed or req.reseal is not None:
+            return plan  # boot_passes_provider warns that nothing will run them
+        return no_boot_passes(plan, "the image has no systemd: generalizing without "
+                              "boot-time passes (as --no-boot-passes)")
+    problem = bundle.python_problem(target.fs)
+    if problem is None:
+        return replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
+    if needed or req.reseal is not None or not req.generalize:
+        wanted = (f"the answer file's {', '.join(needed)} pass" if needed
+                  else f"--{plan.reseal.value}")
+        raise UsageError(f"{problem}; {wanted} needs it at the clone's boot")
+    return no_boot_passes(plan, f"{problem}: generalizing without boot-time passes (as "
+                          "--no-boot-passes); the clones get their machine-id from systemd "
+                          "and their SSH host keys from a small unit")
 
 
 def _finish_image(target: Target, report: Report, log: RunLog) -> None:
@@ -238,12 +314,16 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
             report.log_folder = ("/" if target.live else fs.host_path + "/") + PANTHER
     for rel, why in fs.skipped_mounts:
         log.info(f"not entering /{rel}: {why}")
-    for note in target.notes:
+    for note in (*target.notes, *plan.notes):
         log.warning(note)
     log.info(f"sysprep {plan.action} on {req.target.describe()}"
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
     previous = state.read(fs)
+    if plan.cleanup_only and previous is not None and previous.image_state is not ImageState.UNDEPLOYABLE:
+        # a cleanup of an image generalized (or complete) before leaves it as it was
+        plan = replace(plan, final=previous.image_state, pending=previous.pending,
+                       kept_state=previous.but(running="", last_error="", cycle=""))
     undeployable = State(ImageState.UNDEPLOYABLE, running=running, cycle=plan.cycle,
                          persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm)
     state.write(fs, undeployable)
@@ -297,7 +377,7 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     for p, why in plan.skipped:
         report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
         log.info(f"skipped: {why}", p.name)
-    if failed is None:
+    if failed is None and not plan.cleanup_only:
         failed = run_providers(target, [boot_passes_provider(plan)], plan.settings, log, report,
                                dry_run=req.dry_run)
     if failed is None and target.image is not None:
@@ -313,8 +393,9 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     report.rearms = finish_answer(target, plan, log)
     report.warnings = log.warnings
     checkpoint("before-state")
-    final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
-                  mode_vm=plan.settings.mode_vm)
+    final = plan.kept_state or State(
+        plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
+        mode_vm=plan.settings.mode_vm, welcome=plan.welcome, boot_passes=plan.boot_passes)
     if target.image is not None and target.image.has_deferred:
         # new UUIDs are given once the file systems are unmounted: until that is done too, the
         # image stays UNDEPLOYABLE (its fstab already names them)
@@ -408,7 +489,7 @@ def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
         verb = "would be" if fs.dry_run else "is"
         log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe_limit()})")
         rearms = lic.rearms
-    elif Phase.GENERALIZE in plan.phases:
+    elif Phase.GENERALIZE in plan.phases and not plan.cleanup_only:
         rearms = rearm.read(fs).rearms
         log.step(f"SkipRearm: registrations kept, no rearm counted ({rearms} so far)")
     if plan.answer is not None and not fs.dry_run:
@@ -425,6 +506,19 @@ def boot_passes_provider(plan: Plan) -> Provider:
 
     def run(ctx: Context) -> None:
         fs = ctx.fs
+        if not plan.boot_passes:
+            for o in units.remove_boot_units(fs):  # an earlier run's would run at boot
+                ctx.note(o)
+            made = keygen.install(fs)
+            for o in made:
+                ctx.note(o)
+            if not made and keygen.needed(fs):
+                ctx.warning("the image has neither systemd, OpenRC nor SysV init: nothing makes "
+                            "the clone's SSH host keys at boot; run ssh-keygen -A there before "
+                            "sshd starts")
+            ctx.log.step("no boot-time passes: nothing of sysprep runs at the next boot"
+                         + (" but the one that makes the SSH host keys" if made else ""))
+            return
         if not units.has_systemd(fs):
             ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
                         "the clone will not specialize itself at boot")
@@ -434,7 +528,8 @@ def boot_passes_provider(plan: Plan) -> Provider:
         answer = plan.settings.answer
         cloud_hostname = isinstance(answer, Answer) and bool(answer.computer_name("specialize"))
         for o in units.install(fs, cloud_hostname=cloud_hostname,
-                               audit_autologin=plan.reseal is Reseal.AUDIT):
+                               audit_autologin=plan.reseal is Reseal.AUDIT,
+                               person=plan.welcome or plan.reseal is Reseal.AUDIT):
             ctx.note(o)
         if plan.reseal is Reseal.OOBE:
             for o in units.set_audit_autologin(fs, False):

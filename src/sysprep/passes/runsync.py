@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from sysprep.answer.types import SyncCommand, WillReboot
 from sysprep.log import RunLog
@@ -152,7 +152,8 @@ def run_pass(
     return PassResult(Outcome.DONE)
 
 
-def target_runner(target: Target, log: RunLog, pass_name: str) -> Runner:
+def target_runner(target: Target, log: RunLog, pass_name: str,
+                  env: Mapping[str, str] | None = None) -> Runner:
     """Run commands in the target: directly on the live system, sandboxed offline."""
 
     def runner(cmd: SyncCommand, log_path: str) -> int:
@@ -161,7 +162,8 @@ def target_runner(target: Target, log: RunLog, pass_name: str) -> Runner:
             argv = ["runuser", "-u", cmd.user, "--", *argv]
         fd = target.fs.open_append(log_path, 0o600)
         try:
-            done = run_in_target(target, argv, env={"SYSPREP_PASS": pass_name}, output_fd=fd)
+            done = run_in_target(target, argv, env={**(env or {}), "SYSPREP_PASS": pass_name},
+                                 output_fd=fd)
         finally:
             os.close(fd)
         return done.returncode

@@ -37,6 +37,10 @@ class State:
     mode_vm: bool = False
     updated: str = ""
     cycle: str = ""  # the run under way (UNDEPLOYABLE); a rerun after a crash continues it
+    # oobeSystem shows the welcome (--oobe); False: headless, the pass finishes unattended
+    welcome: bool = True
+    # False: generalized with --no-boot-passes, nothing of sysprep runs at the clone's boot
+    boot_passes: bool = True
 
     def but(self, **changes: object) -> State:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -64,6 +68,8 @@ def read(fs: Confined) -> State | None:
         mode_vm=s.get("ModeVM", "false") == "true",
         updated=s.get("Updated", ""),
         cycle=s.get("Cycle", ""),
+        welcome=s.get("Welcome", "true") != "false",
+        boot_passes=s.get("BootPasses", "true") != "false",
     )
 
 
@@ -81,6 +87,10 @@ def render(state: State) -> str:
     }
     if state.cycle:
         cp["Sysprep"]["Cycle"] = state.cycle
+    if not state.welcome:
+        cp["Sysprep"]["Welcome"] = "false"
+    if not state.boot_passes:
+        cp["Sysprep"]["BootPasses"] = "false"
     out = io.StringIO()
     cp.write(out)
     return out.getvalue()

@@ -49,6 +49,7 @@ class Settings:
     skip_rearm: bool = False
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     answer: object | None = None  # the answer-file model (sysprep.answer), when one is used
+    boot_passes: bool = True  # False: --no-boot-passes, nothing of sysprep runs at the next boot
 
     def option(self, name: str) -> tuple[str, ...]:
         return tuple(self.options.get(name, ()))

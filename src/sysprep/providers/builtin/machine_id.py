@@ -10,6 +10,10 @@ from sysprep.providers.base import Context, Phase, Provider
 MACHINE_ID = "etc/machine-id"
 DBUS_ID = "var/lib/dbus/machine-id"
 FIRST_BOOT = b"uninitialized\n"
+# an empty file: systemd makes a new ID at boot and keeps it, but it is no first boot (no
+# preset-all, no systemd-firstboot questions): what --no-boot-passes wants, with no sysprep
+# unit at the first boot to pin the presets and answer those questions
+NEW_ID_NO_FIRST_BOOT = b""
 # systemd understands "uninitialized" (a first boot whose ID is committed once) from v247 on.
 UNINITIALIZED_SINCE = 247
 
@@ -32,6 +36,9 @@ def run(ctx: Context) -> None:
     st = ctx.fs.lstat(MACHINE_ID)
     if version is None:
         ctx.remove(MACHINE_ID)  # no systemd: whatever makes one makes it when missing
+    elif not ctx.settings.boot_passes:
+        if ctx.fs.read_bytes(MACHINE_ID) != NEW_ID_NO_FIRST_BOOT or (st and stat.S_ISLNK(st.st_mode)):
+            ctx.write(MACHINE_ID, NEW_ID_NO_FIRST_BOOT, mode=0o444)
     elif version >= UNINITIALIZED_SINCE:
         if ctx.fs.read_bytes(MACHINE_ID) != FIRST_BOOT or (st and stat.S_ISLNK(st.st_mode)):
             ctx.write(MACHINE_ID, FIRST_BOOT, mode=0o444)
@@ -50,7 +57,9 @@ PROVIDER = Provider(
         "systemd older than 247 and for images without systemd), so that every clone "
         "generates its own ID at its first boot and units with ConditionFirstBoot= run there. "
         "virt-sysprep empties the file instead, which systemd does not treat as a first boot. "
-        "A D-Bus copy in /var/lib/dbus/machine-id is removed unless it is a link."
+        "With --no-boot-passes the file is left empty instead: systemd makes a new ID at "
+        "boot without a first boot, whose presets and questions nothing of sysprep's would "
+        "answer. A D-Bus copy in /var/lib/dbus/machine-id is removed unless it is a link."
     ),
     phase=Phase.GENERALIZE,
     run=run,
