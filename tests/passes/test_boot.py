@@ -205,3 +205,12 @@ def test_answer_file_passwords_never_reach_the_boot_logs(dirty, run):
         for name in names:
             with open(os.path.join(folder, name), "rb") as f:
                 assert b"Sekr1t-pw-42" not in f.read(), name
+
+
+def test_specialize_shows_each_of_its_operations_on_the_boot_console(dirty, run):
+    """The boot console (the journal) says what the pass does, step by step: a run of sysprep
+    itself shows only its summary, but a clone's boot has nobody to ask for -v."""
+    root = dirty.path
+    assert run("--generalize", "--root", root).code == 0
+    r = boot(run, root, "specialize")
+    assert "[new-machine-id]" in r.err and "[new-ssh-hostkeys]" in r.err

@@ -306,7 +306,8 @@ def _specialize_providers(br: BootRun) -> str | None:
             br.log.info("already done in this cycle", p.name)
             continue
         checkpoint("before-provider")
-        failed = run_providers(br.target, [p], settings, br.log, report, dry_run=False)
+        failed = run_providers(br.target, [p], settings, br.log, report, dry_run=False,
+                               announce=True)
         if failed:
             return failed
         steps.mark(f"provider:{p.name}")

@@ -558,13 +558,16 @@ def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
 
 
 def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,
-                  report: Report, *, dry_run: bool) -> str | None:
+                  report: Report, *, dry_run: bool, announce: bool = False) -> str | None:
     """Run providers in order; stops at the first failure and returns its message."""
     for p in providers:
         result = ProviderResult(p.name, p.heading, p.phase.value)
         report.providers.append(result)
         ctx = Context(target, log, p, settings, dry_run=dry_run)
-        log.info(p.heading, p.name)  # on the screen with -v; the summary says what it did
+        if announce:  # the boot console shows each step of a pass
+            log.step(p.heading, p.name)
+        else:
+            log.info(p.heading, p.name)  # on the screen with -v; the summary says what it did
         start = time.monotonic()
         try:
             p.run(ctx)
