@@ -93,3 +93,25 @@ def test_no_boot_passes_on_a_root_without_python3_boots_with_new_keys_and_machin
         assert "ImageState = IMAGE_STATE_COMPLETE" in open(f"{m}/var/lib/sysprep/state.ini").read()
         # systemd's first boot changed no unit's enablement
         assert enabled_units(m) == used["enabled"]
+
+
+def test_a_specialize_command_that_never_ends_times_out_to_undeployable_and_the_boot_goes_on(used, tmp_path):
+    """The passes unit's start timeout (lowered by a drop-in, as docs/first-boot.md says):
+    the boot is not held, the state says what happened."""
+    image = images.copy(used["image"], str(tmp_path / "stuck.img"))
+    answer = tmp_path / "stuck.yaml"
+    answer.write_text("specialize:\n  Linux-Deployment:\n    RunSynchronous:\n"
+                      "      - Order: 1\n        Path: sleep 3600\n        Description: Never ends\n")
+    r = sysprep("--generalize", "--image", image, "--unattend", str(answer))
+    assert r.returncode == 0, r.stderr
+    with Mounted(image, str(tmp_path / "w"), writable=True) as m:
+        os.makedirs(f"{m}/etc/systemd/system/sysprep-passes.service.d")
+        with open(f"{m}/etc/systemd/system/sysprep-passes.service.d/timeout.conf", "w") as f:
+            f.write("[Service]\nTimeoutStartSec=40s\n")
+    out = boot(image, used["kernel"], used["initrd"], str(tmp_path), "stuck", "Never ends")
+    assert "login:" in out[out.index("Never ends"):]
+    with Mounted(image, str(tmp_path / "m")) as m:
+        state = open(f"{m}/var/lib/sysprep/state.ini").read()
+        assert "ImageState = IMAGE_STATE_UNDEPLOYABLE" in state
+        assert "LastError = sysprep-passes.service timed out" in state, state
+        assert "during the specialize pass" in state
