@@ -16,7 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "(slmgr /dlv)"),
     "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
     "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
-    "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
+    "completion": ("sysprep.commands.docs", "print the shell completion script (bash, zsh or fish)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }
 
