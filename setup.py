@@ -18,6 +18,7 @@ OUT = os.path.join("build", "generated")
 # (not one installed in the build environment) writes the files.
 _GENERATE = """
 import os, sys
+sys.path.insert(0, sys.argv[2])
 from sysprep.commands.docs import INSTALLED
 for rel, make in INSTALLED.items():
     path = os.path.join(sys.argv[1], rel)
@@ -29,10 +30,10 @@ for rel, make in INSTALLED.items():
 
 
 def generated() -> list[tuple[str, list[str]]]:
-    # kept: pip's isolated build environment is on PYTHONPATH
-    path = [os.path.join(HERE, "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
-    out = subprocess.run([sys.executable, "-c", _GENERATE, os.path.join(HERE, OUT)], env=env,
+    # the source tree goes first on sys.path in the child itself: pip's isolated build
+    # environment rewrites sys.path (its sitecustomize), so PYTHONPATH would not do
+    out = subprocess.run([sys.executable, "-c", _GENERATE, os.path.join(HERE, OUT),
+                          os.path.join(HERE, "src")],
                          check=True, stdout=subprocess.PIPE, text=True).stdout.split()
     return [(os.path.dirname(rel), [os.path.join(OUT, rel)]) for rel in out]
 
