@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -47,7 +46,7 @@ def test_vendored_and_debian_dependencies_cover_every_library_the_runtime_bundle
     assert depends
     from_debian = {"defusedxml": "python3-defusedxml", "yaml": "python3-yaml",
                    "typing_extensions": "python3-typing-extensions"}
-    for module, pkg in from_debian.items():
+    for pkg in from_debian.values():
         assert pkg in depends.group(1)
     modules = {"textual", "rich", "pygments", "platformdirs", "markdown_it", "mdit_py_plugins",
                "mdurl", "linkify_it", "uc_micro"}
