@@ -66,6 +66,11 @@ def test_deb_builds_lintian_clean_of_errors_and_installs_and_generalizes_in_debi
 
     assert in_chroot(root, "sysprep", "--version").stdout.strip() == "sysprep 0.1.0"
     assert in_chroot(root, "find", "/root", "/home").stdout == home_before  # nothing in a home
+    # the terminal UIs import: the vendored textual and rich with Debian's typing_extensions
+    ui = ("import importlib, pkgutil, sysprep.ui, textual; "
+          "[importlib.import_module('sysprep.ui.' + m.name) for m in pkgutil.iter_modules(sysprep.ui.__path__)]; "
+          "print(textual.__file__)")
+    assert in_chroot(root, "python3", "-c", ui).stdout.startswith("/usr/share/sysprep/vendor/")
     page = in_chroot(root, "sh", "-c", "MANWIDTH=80 man -P cat sysprep").stdout
     assert "SYSPREP(8)" in page and "--generalize" in page
     for path in ("/usr/share/bash-completion/completions/sysprep",
