@@ -18,7 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
     "schema": ("sysprep.commands.schema", "print the JSON schema of a --json output (the "
                "pipeline contract)"),
-    "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
+    "completion": ("sysprep.commands.docs", "print the shell completion script (bash, zsh or fish)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }
 
