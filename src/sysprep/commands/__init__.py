@@ -16,6 +16,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "(slmgr /dlv)"),
     "boot": ("sysprep.commands.boot", "run the pending boot-time passes (what the boot units run)"),
     "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
+    "scan": ("sysprep.commands.scan", "prove a target is safe to clone: report the template's "
+             "identity and the secrets a clone would share"),
     "completion": ("sysprep.commands.docs", "print the shell completion script (bash or zsh)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }
