@@ -87,7 +87,8 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("quiet", "no messages on the screen except errors (logs are written as always)", OUTPUT,
         windows=True),
     Opt("json", "print the report (or the dry-run plan) as JSON", OUTPUT),
-    Opt("strict", "treat answer-file settings without a Linux meaning as errors", OUTPUT),
+    Opt("strict", "treat answer-file settings without a Linux meaning as errors, and fail a "
+        "generalize that leaves a copy of the template's identity in the target", OUTPUT),
 )
 
 BATCH = "Batch (sysprep batch IMAGE...)"

@@ -28,7 +28,10 @@ class Planned:
     phase: str
     op: str
     path: str  # relative to the root
-    something: bool  # the operation would take something away (files or bytes)
+    # the operation would take content away (an empty file left by a run, like the empty
+    # process accounting log, holds nothing of the template; a name that does is found by
+    # the walk)
+    something: bool
 
 
 def planned(target: Target, selection: Selection) -> list[Planned]:
@@ -47,7 +50,7 @@ def planned(target: Target, selection: Selection) -> list[Planned]:
         op, path, name = rec.get("op"), rec.get("path"), rec.get("provider")
         if isinstance(path, str) and isinstance(name, str):
             out.append(Planned(name, phases.get(name, ""), str(op), path.lstrip("/"),
-                               bool(rec.get("files") or rec.get("bytes") or rec.get("dirs"))))
+                               bool(rec.get("bytes"))))
     return out
 
 

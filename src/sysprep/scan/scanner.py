@@ -47,7 +47,7 @@ class Scanner:
     fs: Confined
     tokens: list[tok.Token]
     recorded: tok.Recorded | None
-    library: sec.Library
+    library: sec.Library | None  # None: identity only (no secret detection)
     owners: dict[str, str] = field(default_factory=dict)  # path -> provider that removes it
     max_size: int = MAX_SIZE
     stats: Stats = field(default_factory=Stats)
@@ -139,6 +139,8 @@ class Scanner:
             return
         text = data.decode("latin-1")  # every byte a character: offsets stay exact, never fails
         yield from self._identity(path, text, fix)
+        if self.library is None:
+            return
         found: set[tuple[str, int | None]] = set()
         for rule in sec.RULES:
             for hit in rule(path, text):

@@ -128,11 +128,14 @@ def digest(salt: bytes, value: str) -> str:
     return hmac.new(salt, value.lower().encode(), hashlib.sha256).hexdigest()
 
 
-def record_json(tokens: Iterable[Token]) -> bytes:
-    """The tokens hashed with a fresh salt (a keyed hash: never the value in clear)."""
-    salt = secrets.token_bytes(16)
-    hashes = sorted({(t.kind, digest(salt, v)) for t in tokens for v in variants(t)})
-    doc = {"salt": salt.hex(), "tokens": [{"kind": k, "sha256": h} for k, h in hashes]}
+def record_json(tokens: Iterable[Token], earlier: Recorded | None = None) -> bytes:
+    """The tokens hashed with a salt (a keyed hash: never the value in clear), added to the
+    `earlier` record (of a run that was interrupted) when there is one."""
+    salt = earlier.salt if earlier is not None else secrets.token_bytes(16)
+    hashes = {(t.kind, digest(salt, v)) for t in tokens for v in variants(t)}
+    if earlier is not None:
+        hashes |= {(kind, h) for h, kind in earlier.hashes.items()}
+    doc = {"salt": salt.hex(), "tokens": [{"kind": k, "sha256": h} for k, h in sorted(hashes)]}
     return (json.dumps(doc, indent=1) + "\n").encode()
 
 
