@@ -36,6 +36,7 @@ _NOT_A_MAC = {"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"}
 # host names every installation of a distribution shares: not the identity of one machine
 _GENERIC_NAMES = {"", "localhost", "localhost.localdomain", "debian", "ubuntu", "fedora",
                   "archlinux", "localdomain", "(none)"}
+_MIN_NAME = 4
 # where MAC addresses and connection ids of this machine are written
 _NETWORK_FILES = ("etc/NetworkManager/system-connections/*", "etc/udev/rules.d/*persistent-net*",
                   "etc/netplan/*", "etc/systemd/network/*", "etc/network/interfaces",
@@ -64,10 +65,11 @@ def _gather(fs: Confined, os_id: str) -> Iterator[Token]:
         if _HEX32.match(mid):
             yield Token(MACHINE_ID, mid, "/" + path)
     name = (fs.read_text("etc/hostname", 4096) or "").strip()
-    if name.lower() not in _GENERIC_NAMES and name.lower() != os_id.lower():
+    # a name of a few letters ("vm") is a word of every text: it cannot be searched for
+    if len(name) >= _MIN_NAME and name.lower() not in _GENERIC_NAMES and name.lower() != os_id.lower():
         yield Token(HOSTNAME, name, "/etc/hostname")
         short = name.split(".")[0]
-        if short != name and short.lower() not in _GENERIC_NAMES:
+        if short != name and len(short) >= _MIN_NAME and short.lower() not in _GENERIC_NAMES:
             yield Token(HOSTNAME, short, "/etc/hostname")
     for path in fs.glob("etc/ssh/ssh_host_*_key.pub"):
         fields = (fs.read_text(path, 65536) or "").split()
