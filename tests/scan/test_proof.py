@@ -87,3 +87,13 @@ def test_strict_generalize_with_a_leftover_fails_and_leaves_the_image_undeployab
     assert res.code == 1
     state = open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
     assert "IMAGE_STATE_UNDEPLOYABLE" in state and "/srv/app/node.conf" in state
+
+
+def test_scan_finds_the_template_fqdn_by_the_hash_of_its_short_name(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    assert _generalize(root).code == 0
+    write_file(root, "srv/peers", f"peer {dirty.hostname}.corp.example\n")
+    found = {(f["rule"], f["path"]) for f in
+             json.loads(sysprep("scan", "--root", root, "--json").out)["findings"]}
+    assert ("identity.hostname", "/srv/peers") in found

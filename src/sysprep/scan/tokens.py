@@ -71,6 +71,12 @@ def _gather(fs: Confined, os_id: str) -> Iterator[Token]:
         short = name.split(".")[0]
         if short != name and len(short) >= _MIN_NAME and short.lower() not in _GENERIC_NAMES:
             yield Token(HOSTNAME, short, "/etc/hostname")
+        for line in (fs.read_text("etc/hosts", 1 << 20) or "").splitlines():
+            words = line.partition("#")[0].split()
+            if words and words[0].startswith("127."):  # the FQDN of Debian's 127.0.1.1 line
+                for w in words[1:]:
+                    if "." in w and w.split(".")[0] == short:
+                        yield Token(HOSTNAME, w, "/etc/hosts")
     for path in fs.glob("etc/ssh/ssh_host_*_key.pub"):
         fields = (fs.read_text(path, 65536) or "").split()
         if len(fields) >= 2:
@@ -159,7 +165,10 @@ class Recorded:
             if shape is None or (kind == HOSTNAME and not hostnames):
                 continue
             for m in shape.finditer(text):
-                if self.hashes.get(digest(self.salt, m.group())) == kind:
+                word = m.group()
+                if self.hashes.get(digest(self.salt, word)) == kind or (
+                        kind == HOSTNAME and "." in word
+                        and self.hashes.get(digest(self.salt, word.split(".")[0])) == kind):
                     yield kind, m.start()
 
 
