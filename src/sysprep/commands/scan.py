@@ -18,6 +18,7 @@ from sysprep.scan.secrets import Library
 from sysprep.target import Target, open_target_readonly
 
 FAIL_ON = ("none", "low", "medium", "high")
+FINDINGS = 3  # exit status: findings at or above --fail-on (0, 1 and 2 as for every command)
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
@@ -47,7 +48,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
         print(dumps(result.document()))
     else:
         result.print_text(sys.stdout)
-    return 3 if result.failing() else 0
+    return FINDINGS if result.failing() else 0
 
 
 def _scan(ns: argparse.Namespace) -> ScanResult:
