@@ -139,12 +139,22 @@ def digest(salt: bytes, value: str) -> str:
 def record_json(tokens: Iterable[Token], earlier: Recorded | None = None) -> bytes:
     """The tokens hashed with a salt (a keyed hash: never the value in clear), added to the
     `earlier` record (of a run that was interrupted) when there is one."""
-    salt = earlier.salt if earlier is not None else secrets.token_bytes(16)
+    tokens = list(tokens)
+    salt = earlier.salt if earlier is not None else _salt(tokens)
     hashes = {(t.kind, digest(salt, v)) for t in tokens for v in variants(t)}
     if earlier is not None:
         hashes |= {(kind, h) for h, kind in earlier.hashes.items()}
     doc = {"salt": salt.hex(), "tokens": [{"kind": k, "sha256": h} for k, h in sorted(hashes)]}
     return (json.dumps(doc, indent=1) + "\n").encode()
+
+
+def _salt(tokens: list[Token]) -> bytes:
+    """Derived from the machine-id when there is one, so that the same template gives the
+    same record (a run, or a crashed run and its rerun); it tells nothing the hashes do not."""
+    for t in tokens:
+        if t.kind == MACHINE_ID:
+            return hashlib.sha256(b"sysprep identity record\0" + t.value.encode()).digest()[:16]
+    return secrets.token_bytes(16)
 
 
 @dataclass(frozen=True)
