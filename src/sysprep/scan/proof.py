@@ -16,13 +16,15 @@ _LABELS = {tok.MACHINE_ID: "machine-id", tok.HOSTNAME: "hostname",
 
 
 def start(fs: Confined, os_id: str, log: RunLog, *, record: bool) -> list[tok.Token]:
-    """Read the tokens, keep them out of the log, and (with `record`) write their hashes in
-    the target, merged with those of an interrupted run (whose tokens may be gone now)."""
+    """Read the tokens; with `record` (a real run, whose log goes into the target), keep them
+    out of the log and write their hashes in the target, merged with those of an interrupted
+    run (whose tokens may be gone now). A dry run's plan, which stays on the host, keeps the
+    exact paths."""
     found = tok.collect(fs, os_id)
-    for t in found:
-        for v in tok.variants(t):
-            log.add_identity(v, _LABELS.get(t.kind, "identity"))
     if record:
+        for t in found:
+            for v in tok.variants(t):
+                log.add_identity(v, _LABELS.get(t.kind, "identity"))
         fs.mkdir("var/lib/sysprep", 0o755)
         fs.write(tok.RECORD, tok.record_json(found, tok.read_record(fs)), mode=0o600)
     return found
