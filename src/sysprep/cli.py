@@ -98,7 +98,8 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("trace", "show every command sysprep runs, as virt-sysprep -x", OUTPUT, short="x"),
     Opt("json", "print the report (or the dry-run plan) as one JSON document on stdout, or the "
         "error document when it fails (docs/contract.md)", OUTPUT),
-    Opt("strict", "treat answer-file settings without a Linux meaning as errors", OUTPUT),
+    Opt("strict", "treat answer-file settings without a Linux meaning as errors, and fail a "
+        "generalize that leaves a copy of the template's identity in the target", OUTPUT),
 )
 
 BATCH = "Batch (sysprep batch IMAGE...)"

@@ -72,6 +72,8 @@ class RunLog:
         self.warnings = 0
         self.errors = 0
         self._secrets: set[str] = set()
+        self._identity: dict[str, str] = {}  # token of the template -> what stands for it
+        self._identity_rx: re.Pattern[str] | None = None
         self._buffer: list[tuple[str, Level, str, str]] = []
         self._records: list[str] = []
         self._fds: dict[str, int] = {}
@@ -124,9 +126,20 @@ class RunLog:
         if secret:
             self._secrets.add(secret)
 
+    def add_identity(self, token: str, label: str) -> None:
+        """Never let this identity token of the template (machine-id, host name...) reach a
+        log: it is shown as <label> wherever it stands as a whole word (a journal folder)."""
+        if token:
+            self._identity[token] = f"<{label}>"
+            words = sorted(self._identity, key=len, reverse=True)
+            self._identity_rx = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, words))
+                                           + r")(?![\w-])")
+
     def redact(self, text: str) -> str:
         for s in self._secrets:
             text = text.replace(s, REDACTED)
+        if self._identity_rx is not None:
+            text = self._identity_rx.sub(lambda m: self._identity[m.group()], text)
         return text
 
     # -- messages ---------------------------------------------------------------------

@@ -195,3 +195,14 @@ def test_a_hostname_that_is_not_a_regular_file_is_warned_about_not_skipped_silen
            "reset" in done.err
     assert stat.S_ISFIFO(os.lstat(f"{r.path}/etc/hostname").st_mode)  # left as it was
     assert apply(r.path, "hostname").warnings == 1
+
+
+def test_hosts_loses_the_template_fqdn_when_hostname_holds_the_short_name(dirty):
+    with open(f"{dirty.path}/etc/hostname", "w") as f:
+        f.write("tmpl-17\n")
+    with open(f"{dirty.path}/etc/hosts", "w") as f:
+        f.write("127.0.0.1\tlocalhost\n127.0.1.1\ttmpl-17.example.org\ttmpl-17\n"
+                "10.1.1.1 tmpl-17-db.example.org\n")
+    apply(dirty.path, "hostname")
+    assert open(f"{dirty.path}/etc/hosts").read() == \
+        "127.0.0.1\tlocalhost\n10.1.1.1 tmpl-17-db.example.org\n"

@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("sysprep.commands.batch", "generalize many disk images, several at a time"),
     "schema": ("sysprep.commands.schema", "print the JSON schema of a --json output (the "
                "pipeline contract)"),
+    "scan": ("sysprep.commands.scan", "prove a target is safe to clone: report the template's "
+             "identity and the secrets a clone would share"),
     "completion": ("sysprep.commands.docs", "print the shell completion script (bash, zsh or fish)"),
     "man": ("sysprep.commands.docs", "print the man page (troff)"),
 }

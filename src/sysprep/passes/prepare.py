@@ -32,6 +32,8 @@ from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, 
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
+from sysprep.scan import proof
+from sysprep.scan.tokens import Token
 from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
 from sysprep.target.image.cleanup import shielded
@@ -303,6 +305,10 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     fs = target.fs
     report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action,
                     release=plan.release_note)
+    tokens: list[Token] = []
+    if Phase.GENERALIZE in plan.phases:  # before the first change, and before any log line
+        os_id = target.os_release.id if target.os_release else ""
+        tokens = proof.start(fs, os_id, log, record=not req.dry_run)
     fs.mkdir(state.STATE_DIR, 0o755)  # in a dry run, only in its overlay
     fs.protect(state.STATE_DIR)
     if not req.dry_run:
@@ -328,7 +334,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
                          persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm)
     state.write(fs, undeployable)
     try:
-        failed = _work(req, target, plan, log, report, undeployable)
+        failed = _work(req, target, plan, log, report, undeployable, tokens)
     except (SysprepError, OSError, KeyboardInterrupt) as e:  # whatever stopped the run is in the state
         with shielded():
             log.error(reason(e), console=False)  # the final message says it on the terminal
@@ -359,7 +365,7 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
 
 
 def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
-          undeployable: State) -> str | None:
+          undeployable: State, tokens: list[Token]) -> str | None:
     """The run proper, once the state says UNDEPLOYABLE: the failure of a provider, or None
     when everything is done and the final state is recorded (or, for work that waits until
     the image is unmounted, handed to the image session to record after it)."""
@@ -382,6 +388,14 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
                                dry_run=req.dry_run)
     if failed is None and target.image is not None:
         target.image.finalize(log)
+    if failed is None and tokens:  # generalize proves itself: no copy of the old identity left
+        hits = proof.leftovers(fs, tokens)
+        report.leftovers = proof.report(log, hits)
+        if hits and req.strict:
+            failed = (f"the template's identity is left in {len(hits)} place(s) (--strict): "
+                      + ", ".join(f.path for f in hits[:5]) + (", ..." if len(hits) > 5 else ""))
+            log.error(failed)
+            report.error = failed  # no provider failed: the report must still say the run did
     report.warnings, report.errors = log.warnings, log.errors
     if failed is not None:
         return failed

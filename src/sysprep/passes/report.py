@@ -34,6 +34,8 @@ class Report:
     log_folder: str = ""
     providers: list[ProviderResult] = field(default_factory=list)
     plan: list[dict[str, object]] = field(default_factory=list)  # dry run: every action
+    # copies of the template's identity tokens still in the target at the end (path, line, rule)
+    leftovers: list[dict[str, object]] = field(default_factory=list)
     warnings: int = 0
     errors: int = 0
     error: str = ""  # what failed after the providers (an image's deferred work)

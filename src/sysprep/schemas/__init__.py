@@ -11,7 +11,7 @@ from typing import Any
 VERSION = 1
 
 NAMES = ("report", "state", "state-follow", "batch", "answer-validate", "providers",
-         "provider", "license", "answer-show", "boot", "error")
+         "provider", "license", "answer-show", "boot", "scan", "error")
 
 
 def text(name: str) -> str:

@@ -22,7 +22,9 @@ def _first_word(text: str) -> str:
 
 
 def forget_in_hosts(text: str, names: set[str]) -> str:
-    """Remove `names` from the loopback lines of /etc/hosts; a line left with no name goes."""
+    """Remove `names`, and the FQDNs of a short name among them (Debian's installer writes
+    `127.0.1.1 host.domain host` while /etc/hostname holds `host`), from the loopback lines
+    of /etc/hosts; a line left with no name goes."""
     out = []
     for line in text.splitlines(keepends=True):
         if not _LOOPBACK.match(line):
@@ -30,7 +32,7 @@ def forget_in_hosts(text: str, names: set[str]) -> str:
             continue
         body, _, comment = line.rstrip("\n").partition("#")
         words = body.split()
-        kept = [w for w in words[1:] if w not in names]
+        kept = [w for w in words[1:] if w not in names and w.split(".")[0] not in names]
         if kept == words[1:]:
             out.append(line)
         elif kept:

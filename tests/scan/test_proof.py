@@ -1,0 +1,99 @@
+"""Generalize proves itself: the template's identity is recorded hashed, kept out of
+sysprep's own logs, and searched for at the end; the scan of the result finds no identity."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from sysprep.testing.dirty_root import build, write_file
+from tests.conftest import requires_root, sysprep
+
+pytestmark = requires_root
+
+
+def _generalize(root: str, *extra: str):
+    return sysprep("--generalize", "--root", root, "--json", "--quiet", *extra)
+
+
+def _grep(root: str, value: str) -> list[str]:
+    p = subprocess.run(["grep", "-rlF", "--", value, root], capture_output=True, text=True)
+    return p.stdout.split()
+
+
+def test_generalize_leaves_the_machine_id_nowhere_not_even_in_its_own_logs(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    res = _generalize(root)
+    assert res.code == 0, res.err
+    assert _grep(root, dirty.machine_id) == []
+    act = open(os.path.join(root, "var/lib/sysprep/panther/setupact.log")).read()
+    assert "/var/log/journal/<machine-id>" in act  # what was removed is still told
+
+
+def test_generalize_records_the_tokens_hashed_never_in_clear(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    assert _generalize(root).code == 0
+    with open(os.path.join(root, "var/lib/sysprep/identity-tokens.json")) as f:
+        record = f.read()
+    kinds = {t["kind"] for t in json.loads(record)["tokens"]}
+    assert {"machine-id", "hostname", "ssh-host-key", "mac-address"} <= kinds
+    assert dirty.machine_id not in record and dirty.hostname not in record
+
+
+def test_scan_of_a_generalized_root_reports_no_identity_finding(tmp_path):
+    root = str(tmp_path / "root")
+    build(root)
+    assert _generalize(root).code == 0
+    doc = json.loads(sysprep("scan", "--root", root, "--json").out)
+    assert doc["recorded_tokens"] is True
+    assert [f for f in doc["findings"] if f["category"] == "identity"] == []
+
+
+def test_scan_finds_a_copy_of_the_old_identity_by_its_recorded_hash(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    assert _generalize(root).code == 0
+    # /etc/machine-id is empty now: only the hashes recorded by generalize can tell
+    write_file(root, "srv/inventory.txt", f"node id {dirty.machine_id}\nname {dirty.hostname}\n")
+    res = sysprep("scan", "--root", root, "--json")
+    found = {(f["rule"], f["path"], f.get("line")) for f in json.loads(res.out)["findings"]}
+    assert ("identity.machine-id", "/srv/inventory.txt", 1) in found
+    assert ("identity.hostname", "/srv/inventory.txt", 2) in found
+    assert dirty.machine_id not in res.out and res.code == 3
+
+
+def test_generalize_lists_a_leftover_by_path_in_report_and_log_never_by_value(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    write_file(root, "srv/app/node.conf", f"node_id = {dirty.machine_id}\n")
+    res = _generalize(root)
+    assert res.code == 0, res.err
+    report = json.loads(res.out)
+    assert {"path": "/srv/app/node.conf", "line": 1, "rule": "identity.machine-id"} \
+        in report["leftovers"]
+    log = open(os.path.join(root, "var/lib/sysprep/panther/setuperr.log")).read()
+    assert "/srv/app/node.conf:1" in log
+    assert dirty.machine_id not in log + res.out + res.err
+
+
+def test_strict_generalize_with_a_leftover_fails_and_leaves_the_image_undeployable(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    write_file(root, "srv/app/node.conf", f"node_id = {dirty.machine_id}\n")
+    res = _generalize(root, "--strict")
+    assert res.code == 1
+    state = open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
+    assert "IMAGE_STATE_UNDEPLOYABLE" in state and "/srv/app/node.conf" in state
+
+
+def test_scan_finds_the_template_fqdn_by_the_hash_of_its_short_name(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    assert _generalize(root).code == 0
+    write_file(root, "srv/peers", f"peer {dirty.hostname}.corp.example\n")
+    found = {(f["rule"], f["path"]) for f in
+             json.loads(sysprep("scan", "--root", root, "--json").out)["findings"]}
+    assert ("identity.hostname", "/srv/peers") in found
