@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -10,6 +11,11 @@ import pytest
 
 from sysprep.__main__ import main
 from sysprep.testing.dirty_root import DirtyRoot, build
+
+# A test run started in the background by a non-interactive shell (`cmd &`) inherits SIGINT
+# ignored, and so would every sysprep it starts (an ignored signal stays ignored across exec):
+# the tests of Ctrl+C need it delivered. A handler is reset to the default by exec.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
