@@ -231,12 +231,13 @@ def test_state_pass_waiting_for_the_reboot_a_command_asked_for_is_3(dirty):
     assert (code, doc["status"]) == (3, "pending") and doc["progress"]["reboot_pending"]
 
 
-def _classify_live(root: str, *, state_age: float, boot_log_age: float | None) -> int:
+def _classify_live(root: str, *, state_age: float, boot_log_age: float | None,
+                   st: State | None = None) -> int:
     """The live rule, on a temporary root standing in for `/` (never the host itself)."""
     from sysprep.commands import state as command
     from sysprep.firstboot.units import MARKER
 
-    write_state(root, State(ImageState.SPECIALIZE_RESEAL_TO_OOBE, pending=("oobeSystem",)))
+    write_state(root, st or State(ImageState.SPECIALIZE_RESEAL_TO_OOBE, pending=("oobeSystem",)))
     write_file(root, MARKER, "pending\n")
     booted = command._boot_time()
     os.utime(os.path.join(root, state.STATE_FILE), (booted + state_age,) * 2)
@@ -257,6 +258,17 @@ def test_state_live_passes_due_in_this_boot_are_3_and_those_resealed_for_the_nex
     assert _classify_live(dirty.path, state_age=-60, boot_log_age=None) == 3  # before this boot
     assert _classify_live(dirty.path, state_age=30, boot_log_age=31) == 3  # specialize just ran
     assert _classify_live(dirty.path, state_age=30, boot_log_age=None) == 0  # resealed this boot
+
+
+def test_state_between_the_two_boot_units_is_pending_not_interrupted(dirty):
+    """The early unit handed the specialize commands to the later one (after the network):
+    UNDEPLOYABLE, running specialize, no lock held, no LastError, in this boot."""
+    between = State(ImageState.UNDEPLOYABLE, pending=("specialize", "oobeSystem"),
+                    running="specialize")
+    assert _classify_live(dirty.path, state_age=30, boot_log_age=31, st=between) == 3
+    # the same state left by a run before this boot (nothing will go on with it): interrupted
+    assert _classify_live(dirty.path, state_age=-60, boot_log_age=None,
+                          st=between.but(pending=())) == 1
 
 
 def test_state_wait_returns_1_within_seconds_of_a_failed_specialize(dirty, run):

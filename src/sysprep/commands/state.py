@@ -96,6 +96,11 @@ def classify(target: Target, st: state.State | None, record: progress.Progress |
         if record is not None and record.reboot_pending and record.pass_name == st.running:
             return Status("pending", ExitCode.PENDING, f"the {st.running} pass goes on after the "
                           "reboot a command asked for")
+        if st.pending and not target.spec.offline and _due_this_boot(target):
+            # between the two boot units (the specialize commands wait for the network): a
+            # stage that dies records a LastError through its ExecStopPost
+            return Status("pending", ExitCode.PENDING, f"the boot-time units go on with "
+                          f"{', '.join(st.pending)} in this boot")
         return Status("interrupted", ExitCode.FAILURE, f"{st.running or 'a run'} stopped before "
                       "it finished (crash or power loss): run it again to finish it")
     if st.pending and not target.spec.offline and _due_this_boot(target):
@@ -168,9 +173,9 @@ def _print(st: state.State | None, record: progress.Progress | None, status: Sta
         return
     print(st.image_state.value)
     if st.pending:
-        print(f"pending passes: {', '.join(st.pending)}")
+        print(f"pending passes: {printable(', '.join(st.pending))}")
     if st.running:
-        print(f"running: {st.running}")
+        print(f"running: {printable(st.running)}")
     if st.last_error:  # the state file is the image's: its text may hold anything
         print(f"last error: {printable(st.last_error)}")
     if not status.settled or status.name == "interrupted":
