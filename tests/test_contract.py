@@ -352,3 +352,32 @@ def test_trace_shows_each_command_run(dirty, run, tmp_path):
 def test_quiet_prints_nothing_on_success(dirty, run):
     r = run("--generalize", "--root", dirty.path, "-q")
     assert r.code == 0 and r.out == "" and r.err == ""
+
+
+def test_json_without_an_action_on_a_terminal_opens_no_dialog_and_prints_the_error(dirty):
+    """On a terminal, no action opens the Sysprep dialog; with --json a machine is asking:
+    a usage error and its one JSON document, never the dialog's text on stdout."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([PY, "-m", "sysprep", "--json", "--root", dirty.path], stdin=slave,
+                           stdout=slave, stderr=subprocess.PIPE, text=True, timeout=60)
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert p.returncode == 2, p.stderr
+    doc = parse(out.decode().replace("\r\n", "\n"), "error")
+    assert "no dialog" in doc["error"]["message"]

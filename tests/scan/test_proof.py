@@ -97,3 +97,27 @@ def test_scan_finds_the_template_fqdn_by_the_hash_of_its_short_name(tmp_path):
     found = {(f["rule"], f["path"]) for f in
              json.loads(sysprep("scan", "--root", root, "--json").out)["findings"]}
     assert ("identity.hostname", "/srv/peers") in found
+
+
+def test_a_strict_generalize_whose_machine_id_is_in_a_file_name_leaves_it_out_of_last_error(tmp_path):
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    write_file(root, f"opt/app/{dirty.machine_id}.conf", "x\n")
+    res = _generalize(root, "--strict")
+    assert res.code == 1
+    state = open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
+    assert "/opt/app/<machine-id>.conf" in state and dirty.machine_id not in state
+
+
+def test_a_host_name_that_is_a_plain_word_is_neither_searched_nor_redacted(tmp_path):
+    """A template named `server` or `sysprep`: the word stands in ordinary files and in
+    sysprep's own paths; neither a strict run fails on it nor do the logs lose the word."""
+    root = str(tmp_path / "root")
+    build(root)
+    write_file(root, "etc/hostname", "sysprep\n")
+    write_file(root, "etc/puppetlabs/puppet/puppet.conf", "[main]\nserver = puppet.example\n")
+    res = _generalize(root, "--strict")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["leftovers"] == []
+    record = open(os.path.join(root, "var/lib/sysprep/panther/actions.jsonl")).read()
+    assert "<hostname>" not in record and "/usr/lib/sysprep/" in record

@@ -43,6 +43,9 @@ def main(argv: Sequence[str]) -> int:
 
         return list_operations(req.target, as_json=req.json)
     if not req.has_action:
+        if req.json:  # a machine asked: the dialog is for a person, and prints no document
+            raise UsageError("nothing to do: give /generalize, /oobe or /audit (--json runs "
+                             "no dialog)")
         if not cli.stdin_is_terminal():
             sys.stderr.write(cli.build_parser().format_usage())
             raise UsageError("nothing to do: give /generalize, /oobe or /audit, or run sysprep "

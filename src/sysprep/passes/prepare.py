@@ -339,12 +339,12 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         with shielded():
             log.error(reason(e), console=False)  # the final message says it on the terminal
             try:
-                state.write(fs, undeployable.but(last_error=reason(e)))
+                state.write(fs, undeployable.but(last_error=log.redact(reason(e))))
             except (SysprepError, OSError):
                 pass
         raise
     if failed is not None:
-        state.write(fs, undeployable.but(last_error=failed))
+        state.write(fs, undeployable.but(last_error=log.redact(failed)))
         report.error = report.error or failed  # the report says what failed, as the state does
         report.image_state = ImageState.UNDEPLOYABLE.value
         return report
@@ -430,7 +430,7 @@ def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confi
             except (OSError, SysprepError) as e:  # the state matters more than the log
                 log.warning(f"cannot write the log into the image again: {reason(e)}")
             if error:
-                state.write(fs, undeployable.but(last_error=error))
+                state.write(fs, undeployable.but(last_error=log.redact(error)))
                 log.error(error)
             else:
                 state.write(fs, final)

@@ -44,6 +44,15 @@ _NETWORK_FILES = ("etc/NetworkManager/system-connections/*", "etc/udev/rules.d/*
                   "var/lib/dhcp/*", "var/lib/dhclient/*", "var/lib/NetworkManager/*.lease")
 
 
+def _distinctive(name: str, os_id: str) -> bool:
+    """Whether a host name can be searched for (and redacted) as this machine's identity: a
+    name of a few letters ("vm") or a plain word ("server", "sysprep") stands in ordinary
+    text and file names everywhere, so only names with a digit, a hyphen or a dot count
+    ("web-01", "build7", "host.example.com"), and never a distribution's default."""
+    return (len(name) >= _MIN_NAME and name.lower() not in _GENERIC_NAMES
+            and name.lower() != os_id.lower() and any(c.isdigit() or c in "-." for c in name))
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str
@@ -65,11 +74,10 @@ def _gather(fs: Confined, os_id: str) -> Iterator[Token]:
         if _HEX32.match(mid):
             yield Token(MACHINE_ID, mid, "/" + path)
     name = (fs.read_text("etc/hostname", 4096) or "").strip()
-    # a name of a few letters ("vm") is a word of every text: it cannot be searched for
-    if len(name) >= _MIN_NAME and name.lower() not in _GENERIC_NAMES and name.lower() != os_id.lower():
+    if _distinctive(name, os_id):
         yield Token(HOSTNAME, name, "/etc/hostname")
         short = name.split(".")[0]
-        if short != name and len(short) >= _MIN_NAME and short.lower() not in _GENERIC_NAMES:
+        if short != name and _distinctive(short, os_id):
             yield Token(HOSTNAME, short, "/etc/hostname")
         for line in (fs.read_text("etc/hosts", 1 << 20) or "").splitlines():
             words = line.partition("#")[0].split()
