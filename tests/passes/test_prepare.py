@@ -279,11 +279,12 @@ def test_a_generalize_that_resets_no_identity_never_records_a_generalized_image(
     r = run("--generalize", "--root", dirty.path, "--operations", "bash-history", "--json")
     assert r.code == 0, r.err
     report = json.loads(r.out)
-    assert report["image_state"] == "IMAGE_STATE_COMPLETE"
-    assert "cleanup only" in report["action"]
+    assert report["image_state"].startswith("none") and "unchanged" in report["image_state"]
+    assert "cleanup only" in report["action"] and report["rearms"] is None
     assert not os.path.exists(f"{dirty.path}/root/.bash_history")
     assert machine_id_of(dirty.path) == machine_id
-    assert state_of(dirty.path) == "IMAGE_STATE_COMPLETE"
+    assert not os.path.exists(f"{dirty.path}/var/lib/sysprep/state.ini")
+    assert not os.path.exists(f"{dirty.path}/var/lib/sysprep/license.ini")
     assert not os.path.exists(f"{dirty.path}/etc/systemd/system/sysprep-specialize.service")
     assert not os.path.exists(f"{dirty.path}/usr/lib/sysprep")
 
@@ -306,6 +307,19 @@ def test_a_generalize_oobe_that_resets_no_identity_reseals_as_oobe_alone(dirty, 
     assert r.code == 0, r.err
     assert "resealing to OOBE without generalizing" in r.err
     assert state_of(dirty.path) == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE"
+    assert not os.path.exists(f"{dirty.path}/var/lib/sysprep/license.ini")  # no rearm
+
+
+def test_a_cleanup_of_an_undeployable_image_leaves_it_undeployable(dirty, run):
+    """An earlier generalize that failed half-way: a cleanup does not make it deployable."""
+    os.makedirs(f"{dirty.path}/var/lib/sysprep")
+    with open(f"{dirty.path}/var/lib/sysprep/state.ini", "w") as f:
+        f.write("[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
+                "Running = generalize\nLastError = machine-id: disk full\n")
+    r = run("--generalize", "--root", dirty.path, "--operations", "bash-history")
+    assert r.code == 0, r.err
+    assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
+    assert "machine-id: disk full" in open(f"{dirty.path}/var/lib/sysprep/state.ini").read()
 
 
 def test_an_oobe_cleanup_with_an_empty_selection_is_refused(dirty, run):

@@ -69,7 +69,7 @@ class Plan:
     # --generalize whose selection resets no identity (only cleanup operations): the image is
     # not recorded as generalized, and nothing is installed for its next boot
     cleanup_only: bool = False
-    kept_state: State | None = None  # cleanup_only: the image's state, recorded again at the end
+    kept_state: State | None = None  # cleanup_only: the image's state before, put back at the end
 
     @property
     def action(self) -> str:
@@ -215,7 +215,7 @@ def prepare(req: Request, log: RunLog) -> Report:
         cycle = previous.cycle if previous is not None and previous.image_state is \
             ImageState.UNDEPLOYABLE and previous.cycle else uuid.uuid4().hex
         license = None
-        if req.generalize and not plan.settings.skip_rearm and not plan.cleanup_only:
+        if Phase.GENERALIZE in plan.phases and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
             rearm.check(license, cycle)  # past the answer file's RearmLimit: refused, nothing changed
         plan = replace(plan, answer=answer, license=license, cycle=cycle)
@@ -326,10 +326,10 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
              f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
     previous = state.read(fs)
-    if plan.cleanup_only and previous is not None and previous.image_state is not ImageState.UNDEPLOYABLE:
-        # a cleanup of an image generalized (or complete) before leaves it as it was
-        plan = replace(plan, final=previous.image_state, pending=previous.pending,
-                       kept_state=previous.but(running="", last_error="", cycle=""))
+    if plan.cleanup_only:
+        # a cleanup resets no identity: the image's state stays what it was (none, a
+        # generalized image's, or an earlier failure's UNDEPLOYABLE), recorded again at the end
+        plan = replace(plan, kept_state=previous)
     undeployable = State(ImageState.UNDEPLOYABLE, running=running, cycle=plan.cycle,
                          persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm)
     state.write(fs, undeployable)
@@ -348,13 +348,17 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         report.error = report.error or failed  # the report says what failed, as the state does
         report.image_state = ImageState.UNDEPLOYABLE.value
         return report
-    if req.dry_run:
-        now = previous.image_state.value if previous else "none (sysprep has not run here)"
+    now = previous.image_state.value if previous else "none (sysprep has not run here)"
+    if plan.cleanup_only:
+        report.image_state = f"{now} (unchanged: a cleanup resets no identity)"
+    elif req.dry_run:
         report.image_state = f"{now}; would become {plan.final.value}"
     else:
         report.image_state = plan.final.value
     if req.dry_run:
         report.plan = log.take_records()
+    elif plan.cleanup_only:
+        log.info(f"image state unchanged: {now}")
     elif target.image is not None and target.image.recording:
         log.step(f"image state becomes {plan.final.value} once the work that waits for the "
                  "file systems to be unmounted is done")
@@ -388,7 +392,9 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
                                dry_run=req.dry_run)
     if failed is None and target.image is not None:
         target.image.finalize(log)
-    if failed is None and tokens:  # generalize proves itself: no copy of the old identity left
+    # generalize proves itself: no copy of the old identity left (a dry run changed nothing
+    # to search)
+    if failed is None and tokens and not req.dry_run:
         hits = proof.leftovers(fs, tokens)
         report.leftovers = proof.report(log, hits)
         if hits and req.strict:
@@ -401,15 +407,21 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
         return failed
     # everything the run does is done before the state says so (each step is idempotent, and
     # the rearm is counted once per run: a crash here and a rerun count it once)
+    if plan.cleanup_only:  # the image's identity and its passes are as they were
+        report.rearms = finish_answer(target, plan, log)
+        if plan.kept_state is None:
+            fs.remove(state.STATE_FILE)
+        else:
+            state.write(fs, plan.kept_state)
+        return None
     if not req.dry_run:  # a new cycle of passes starts: every step and command runs again
         for record in (progress.PROGRESS_FILE, STEPS_FILE):
             fs.remove(record)
     report.rearms = finish_answer(target, plan, log)
     report.warnings = log.warnings
     checkpoint("before-state")
-    final = plan.kept_state or State(
-        plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
-        mode_vm=plan.settings.mode_vm, welcome=plan.welcome, boot_passes=plan.boot_passes)
+    final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
+                  mode_vm=plan.settings.mode_vm, welcome=plan.welcome, boot_passes=plan.boot_passes)
     if target.image is not None and target.image.has_deferred:
         # new UUIDs are given once the file systems are unmounted: until that is done too, the
         # image stays UNDEPLOYABLE (its fstab already names them)
@@ -503,7 +515,7 @@ def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
         verb = "would be" if fs.dry_run else "is"
         log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe_limit()})")
         rearms = lic.rearms
-    elif Phase.GENERALIZE in plan.phases and not plan.cleanup_only:
+    elif Phase.GENERALIZE in plan.phases:
         rearms = rearm.read(fs).rearms
         log.step(f"SkipRearm: registrations kept, no rearm counted ({rearms} so far)")
     if plan.answer is not None and not fs.dry_run:
