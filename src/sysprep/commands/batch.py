@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from sysprep import cli, schemas, text
 from sysprep.errors import ExitCode, UsageError
+from sysprep.log import printable
 from sysprep.providers.base import Phase
 from sysprep.providers.registry import Registry
 from sysprep.request import Selection
@@ -280,6 +281,6 @@ def _table(queue: list[Job], out: IO[str]) -> None:
         changed = f"{text.plural(files, 'file')}, {text.size(size)}" if j.report and "providers" in j.report else "-"
         rows.append((os.path.basename(j.image), j.result, f"{j.seconds:.1f}s", changed, j.error))
     for line in text.table(rows):
-        print(line, file=out)
+        print(printable(line), file=out)  # an error names files of the image
     ok = sum(1 for j in queue if j.exit_code == 0)
     print(f"{ok} of {text.plural(len(queue), 'image')} prepared", file=out)

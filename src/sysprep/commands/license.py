@@ -13,6 +13,7 @@ import json
 from sysprep import cli, schemas
 from sysprep.answer import cache
 from sysprep.errors import SysprepError
+from sysprep.log import printable
 from sysprep.passes import rearm
 from sysprep.providers import external
 from sysprep.providers.base import ACTIVATION, Provider
@@ -90,7 +91,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
     else:
         print("Registrations found:")
         for r in regs:
-            print(f"  {r['provider']}: {', '.join(r['files'])}")
+            print(f"  {r['provider']}: {printable(', '.join(r['files']))}")  # the image's names
     print(f"Rearms counted:      {lic.rearms}" + (f" (last {lic.last_rearm})" if lic.last_rearm else ""))
     if lic.limit is None:
         print("Rearm limit:         none (set one with RearmLimit in the answer file)")
@@ -101,5 +102,5 @@ def run(ns: argparse.Namespace, name: str) -> int:
         print("Next /generalize:    " + ("keeps the registrations (SkipRearm=1 in the cached "
                                           "answer file)" if skip else "rearms"))
     if note:
-        print(f"Note:                {note}")
+        print(f"Note:                {printable(note)}")
     return 0
