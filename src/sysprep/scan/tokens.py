@@ -147,8 +147,10 @@ def digest(salt: bytes, value: str) -> str:
 def record_json(tokens: Iterable[Token], earlier: Recorded | None = None) -> bytes:
     """The tokens hashed with a salt (a keyed hash: never the value in clear), added to the
     `earlier` record (of a run that was interrupted) when there is one."""
-    tokens = list(tokens)
-    salt = earlier.salt if earlier is not None else _salt(tokens)
+    # only the tokens no one can guess from their hash: a host name or a MAC address (a known
+    # vendor prefix leaves 2^24 tries) would be given away to a dictionary by its salted hash
+    tokens = [t for t in tokens if t.kind in RECORDED_KINDS]
+    salt = earlier.salt if earlier is not None else secrets.token_bytes(16)
     hashes = {(t.kind, digest(salt, v)) for t in tokens for v in variants(t)}
     if earlier is not None:
         hashes |= {(kind, h) for h, kind in earlier.hashes.items()}
@@ -156,13 +158,9 @@ def record_json(tokens: Iterable[Token], earlier: Recorded | None = None) -> byt
     return (json.dumps(doc, indent=1) + "\n").encode()
 
 
-def _salt(tokens: list[Token]) -> bytes:
-    """Derived from the machine-id when there is one, so that the same template gives the
-    same record (a run, or a crashed run and its rerun); it tells nothing the hashes do not."""
-    for t in tokens:
-        if t.kind == MACHINE_ID:
-            return hashlib.sha256(b"sysprep identity record\0" + t.value.encode()).digest()[:16]
-    return secrets.token_bytes(16)
+# what the record keeps: tokens of 128 bits or more of randomness (the salt is random per
+# image, and kept by a rerun after a crash)
+RECORDED_KINDS = frozenset({MACHINE_ID, SSH_HOST_KEY, UUID})
 
 
 @dataclass(frozen=True)
