@@ -381,3 +381,21 @@ def test_json_without_an_action_on_a_terminal_opens_no_dialog_and_prints_the_err
     assert p.returncode == 2, p.stderr
     doc = parse(out.decode().replace("\r\n", "\n"), "error")
     assert "no dialog" in doc["error"]["message"]
+
+
+def test_state_of_an_image_a_run_holds_is_running_and_wait_waits_for_it(tmp_path):
+    """A disk image is attached by one sysprep at a time: while a run holds it, `state` says
+    running (3), and `state --wait` waits for the run instead of failing."""
+    from sysprep.target.lock import TargetLock
+
+    image = tmp_path / "disk.raw"
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    st = os.stat(image)
+    with TargetLock(f"image-{st.st_dev}-{st.st_ino}", str(image)):
+        r = cli("state", "--image", str(image), "--json")
+        assert r.returncode == 3, r.stderr
+        assert parse(r.stdout, "state")["status"] == "running"
+        start = time.monotonic()
+        r = cli("state", "--wait", "--timeout", "1", "--image", str(image))
+        assert r.returncode == 3 and time.monotonic() - start >= 1

@@ -17,6 +17,7 @@ from sysprep.passes import progress, state
 from sysprep.passes.state import ImageState
 from sysprep.request import TargetKind
 from sysprep.target import Target, lock_for, open_target_readonly
+from sysprep.target.lock import Busy
 
 POLL = 0.5  # seconds between two looks at the state while waiting
 
@@ -125,8 +126,9 @@ def document(st: state.State | None, record: progress.Progress | None,
     info: dict[str, Any] = {"schema_version": schemas.VERSION, "status": status.name,
                             "exit_code": int(status.exit_code), "why": status.why}
     if st is None:
-        info.update({"image_state": None, "pending": [], "running": "", "last_error": "",
-                     "note": "sysprep has not run on this system"})
+        info.update({"image_state": None, "pending": [], "running": "", "last_error": ""})
+        if status.name == "none":
+            info["note"] = "sysprep has not run on this system"
     else:
         info.update({"image_state": st.image_state.value, "pending": list(st.pending),
                      "running": st.running, "last_error": st.last_error, "updated": st.updated})
@@ -142,14 +144,23 @@ def run(ns: argparse.Namespace, name: str) -> int:
         raise UsageError("--wait and --follow exclude each other: --follow also ends when "
                          "nothing runs")
     spec = cli.target_from(ns)
-    with open_target_readonly(spec) as target:
-        if ns.follow:
-            from sysprep.ui import audit
-            from sysprep.ui.terminal import detect
+    end = None if ns.timeout is None else time.monotonic() + ns.timeout
+    while True:
+        try:
+            with open_target_readonly(spec) as target:
+                if ns.follow:
+                    from sysprep.ui import audit
+                    from sysprep.ui.terminal import detect
 
-            audit.follow(target.fs, detect(), sys.stdout, as_json=ns.json)
-            return int(look(target)[2].exit_code)
-        st, record, status = _wait(target, ns.timeout) if ns.wait else look(target)
+                    audit.follow(target.fs, detect(), sys.stdout, as_json=ns.json)
+                    return int(look(target)[2].exit_code)
+                st, record, status = _wait(target, end) if ns.wait else look(target)
+            break
+        except Busy as e:  # a run holds the disk image (it is attached only once at a time)
+            st, record, status = None, None, Status("running", ExitCode.PENDING, str(e))
+            if not ns.wait or (end is not None and time.monotonic() >= end):
+                break
+            time.sleep(POLL)
     if ns.json:
         print(json.dumps(document(st, record, status), indent=2))
         return int(status.exit_code)
@@ -157,9 +168,8 @@ def run(ns: argparse.Namespace, name: str) -> int:
     return int(status.exit_code)
 
 
-def _wait(target: Target, timeout: float | None) -> tuple[state.State | None,
-                                                          progress.Progress | None, Status]:
-    end = None if timeout is None else time.monotonic() + timeout
+def _wait(target: Target, end: float | None) -> tuple[state.State | None,
+                                                     progress.Progress | None, Status]:
     while True:
         st, record, status = look(target)
         if status.settled or (end is not None and time.monotonic() >= end):
@@ -169,7 +179,8 @@ def _wait(target: Target, timeout: float | None) -> tuple[state.State | None,
 
 def _print(st: state.State | None, record: progress.Progress | None, status: Status) -> None:
     if st is None:
-        print("no image state: sysprep has not run on this system")
+        print(printable(status.why) if status.name == "running" else
+              "no image state: sysprep has not run on this system")
         return
     print(st.image_state.value)
     if st.pending:

@@ -113,7 +113,7 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
             if st.last_error and st.image_state is ImageState.UNDEPLOYABLE:
                 if not retry:
                     log.error(f"the {st.running or st.pending[0]} pass failed earlier: {st.last_error}. "
-                              "Fix the cause, then run: sysprep boot --retry")
+                              f"Fix the cause, then run: sysprep boot --retry --stage {stage}")
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
@@ -484,7 +484,7 @@ def record_failure(spec: TargetSpec, stage: str, result: str, status: str, log: 
                                last_error=message))
         log.attach(fs, BOOT_LOGS, journal=target.live)
         log.error(f"{message}: see /{BOOT_LOGS}/setupact.log; fix the cause, then run: "
-                  "sysprep boot --retry")
+                  f"sysprep boot --retry --stage {stage}")
         return True
 
 
