@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What package scripts and account tools need to manage files they do not own, and to
 # switch to an account of the image (su, runuser, setpriv in a maintainer script).
-KEPT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+# Never CAP_DAC_READ_SEARCH: outside a user namespace it allows open_by_handle_at(2), which
+# opens any inode of a file system the sandbox can see a file of, by handle, so the image's
+# code could read the host's files beside a --root directory ("shocker"); DAC_OVERRIDE
+# already reads and searches everything the sandbox shows.
+KEPT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
              "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SETFCAP")
 
 
