@@ -136,3 +136,22 @@ def test_without_detect_secrets_the_scan_says_how_to_install_it(tmp_path, monkey
     assert res.code == 2
     assert "detect-secrets" in res.err and "Traceback" not in res.err
     assert len(res.err.strip().splitlines()) == 1
+
+
+def test_a_host_file_bind_mounted_into_the_target_is_not_read(tmp_path):
+    """A chroot with a host file mounted into it (a resolv.conf, a credentials file): the scan
+    reads only the target's own files, as every other operation on a target."""
+    import subprocess
+
+    root = tmp_path / "root"
+    write_file(str(root), "etc/os-release", "ID=debian\nVERSION_ID=12\n")
+    write_file(str(root), "srv/.git-credentials", "")
+    host = tmp_path / "host-credentials"
+    host.write_text("https://builder:ghp_" + "Zx9Q" * 9 + "@github.com\n")
+    subprocess.run(["mount", "--bind", str(host), str(root / "srv/.git-credentials")], check=True)
+    try:
+        res = sysprep("scan", "--root", str(root), "--json")
+    finally:
+        subprocess.run(["umount", str(root / "srv/.git-credentials")], check=True)
+    assert res.code == 0, res.out
+    assert parse(res.out, "scan")["findings"] == []

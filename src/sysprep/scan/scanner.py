@@ -20,7 +20,6 @@ from sysprep.target.confined import Confined, Refused
 
 MAX_SIZE = 1 << 20
 _HEAD = 8192
-_O_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # where a host name of the template is looked for by its hash (any word can be one: costly)
 _NAMED_TREES = ("etc/", "var/", "root/", "home/", "srv/", "opt/")
 # content never read: databases and indexes the package manager and the kernel build write
@@ -109,9 +108,8 @@ class Scanner:
             return
 
     def _read(self, dfd: int, name: str, *, binary: bool) -> bytes | None:
-        try:
-            fd = os.open(name, _O_READ, dir_fd=dfd)
-        except OSError:
+        fd = self.fs.open_file_at(dfd, name)  # never a host file mounted into the target
+        if fd is None:
             return None
         try:
             st = os.fstat(fd)

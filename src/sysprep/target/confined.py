@@ -1003,6 +1003,22 @@ class Confined:
                 raise Refused(loc.path, "not a directory")
             return self._open_dir(loc)
 
+    def open_file_at(self, dir_fd: int, name: str) -> int | None:
+        """A read-only descriptor of the regular file `name` in a directory of the root
+        opened by `open_dir` (a walk reading many files of one folder); None for a symlink,
+        something else than a regular file, or a file that is a mount not the target's own
+        (a host file bind-mounted into a chroot)."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=dir_fd)
+        except OSError:
+            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or self._foreign(fd, st, os.fstat(dir_fd).st_dev):
+            os.close(fd)
+            return None
+        return fd
+
 
 def _fchmod_at(dfd: int, name: str, mode: int) -> None:
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
