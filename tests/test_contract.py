@@ -399,3 +399,20 @@ def test_state_of_an_image_a_run_holds_is_running_and_wait_waits_for_it(tmp_path
         start = time.monotonic()
         r = cli("state", "--wait", "--timeout", "1", "--image", str(image))
         assert r.returncode == 3 and time.monotonic() - start >= 1
+
+
+def test_trace_hides_the_answer_files_passwords_and_escapes_the_command_lines(dirty, run,
+                                                                              tmp_path):
+    """-x output ends up in CI logs: a command line that holds a password of the answer file
+    shows it redacted, as the logs do."""
+    answer = tmp_path / "unattend.yaml"
+    answer.write_text(
+        "generalize:\n  Linux-Deployment:\n    RunSynchronous:\n      - Order: 1\n"
+        "        Path: echo pw-Secret-42 > /dev/null\n        WillReboot: Never\n"
+        "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+        "        - Name: operator\n          Password:\n            Value: pw-Secret-42\n"
+        "            PlainText: true\n")
+    r = run("--generalize", "--root", dirty.path, "--unattend", str(answer), "-x")
+    assert r.code == 0, r.err
+    assert "+ " in r.err and "> /dev/null" in r.err
+    assert "pw-Secret-42" not in r.err + r.out

@@ -6,7 +6,7 @@ import os
 import shlex
 import subprocess
 from dataclasses import dataclass
-from typing import IO, Mapping, Sequence
+from typing import IO, Callable, Mapping, Sequence
 
 from sysprep.errors import RunError
 
@@ -25,17 +25,20 @@ class _Trace:
     """Where `-x` shows each command before it runs (virt-sysprep -x): off unless asked."""
 
     stream: IO[str] | None = None
+    shown: Callable[[str], str] = str  # what the line becomes on the screen (secrets hidden)
 
 
-def trace_to(stream: IO[str] | None) -> None:
-    """Show every command run from now on, as `+ argv` lines on `stream` (None: stop)."""
+def trace_to(stream: IO[str] | None, shown: Callable[[str], str] = str) -> None:
+    """Show every command run from now on, as `+ argv` lines on `stream` (None: stop), each
+    line passed through `shown` (the run log's redaction and escaping)."""
     _Trace.stream = stream
+    _Trace.shown = shown
 
 
 def _trace(argv: Sequence[str]) -> None:
     if _Trace.stream is not None:
         try:
-            print("+ " + shlex.join(argv), file=_Trace.stream, flush=True)
+            print(_Trace.shown("+ " + shlex.join(argv)), file=_Trace.stream, flush=True)
         except (OSError, ValueError):
             pass
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from sysprep import cli
 from sysprep.errors import ExitCode, RunError, UsageError
-from sysprep.log import RunLog
+from sysprep.log import RunLog, printable
 from sysprep.passes.prepare import finish, prepare
 from sysprep.request import Request
 from sysprep.run import trace_to
@@ -31,7 +31,9 @@ def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
 def _output(req: Request, log: RunLog) -> None:
     """What reaches the screen: -q errors only, -v every action, -x every command run."""
     log.quiet, log.verbose = req.quiet, req.verbose
-    trace_to(sys.stderr if req.trace else None)
+    # a command line can hold an answer file's password (a RunSynchronous Path), and its
+    # arguments name the image's files
+    trace_to(sys.stderr if req.trace else None, lambda line: printable(log.redact(line)))
 
 
 def main(argv: Sequence[str]) -> int:
