@@ -376,7 +376,8 @@ def test_zero_fill_and_discard_stay_on_the_image_when_image_code_moves_a_mount_p
         images.write_files(image, {"etc/sysprep/providers.d/generalize/50-move-srv": (
             "#!/bin/sh\nset -e\nrm /srv/data/junk.log\n/bin/busybox sync\n"
             f"/bin/busybox mv /srv /srv.moved\n/bin/busybox ln -s {host} /srv\n", 0o755)})
-        r = sysprep("--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify")
+        r = sysprep("--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify",
+                    "-v")  # -v: each operation's heading, the image's own provider's too
         assert r.returncode == 0, r.stderr
         assert "[x-50-move-srv]" in r.stderr
         assert "could not discard" not in r.stderr
