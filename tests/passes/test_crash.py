@@ -159,7 +159,10 @@ def test_killed_while_a_command_runs(generalized, tmp_path):
     """SIGKILL from outside while a command is running: it runs again, the rest once."""
     root = str(tmp_path / "root")
     shutil.copytree(generalized, root, symlinks=True)
-    assert sysprep("boot", "--stage", "specialize", "--root", root).returncode == 0  # up to the reboot
+    # the first boot: identity, then the commands (in the later stage) up to the reboot
+    for stage in ("specialize", "passes"):
+        assert sysprep("boot", "--stage", stage, "--root", root).returncode == 0
+    assert runs(root)["2"] == 1 and runs(root)["3"] == 0
     # the pass resumes at Order 3: make it slow, then kill sysprep in the middle of it
     slow = os.path.join(root, "runs/slow")
     open(slow, "w").close()
@@ -167,11 +170,13 @@ def test_killed_while_a_command_runs(generalized, tmp_path):
     text = open(unattend).read()
     assert "echo x &gt;&gt; /runs/3" in text
     open(unattend, "w").write(text.replace("echo x &gt;&gt; /runs/3", "echo x &gt;&gt; /runs/3; sleep 30"))
-    p = subprocess.Popen([sys.executable, "-m", "sysprep", "boot", "--stage", "specialize", "--root", root],
+    assert sysprep("boot", "--stage", "specialize", "--root", root).returncode == 0
+    p = subprocess.Popen([sys.executable, "-m", "sysprep", "boot", "--stage", "passes", "--root", root],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while runs(root)["3"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert p.poll() is None, "the command was not running when sysprep was killed"
     p.send_signal(signal.SIGKILL)
     p.wait()
     open(unattend, "w").write(text)
