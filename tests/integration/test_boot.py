@@ -115,14 +115,21 @@ def verifies(password: str, hashed: str) -> bool:
     return out is not None and bytes(out).decode() == hashed
 
 
-@pytest.fixture(scope="module")
-def template(debian_tarball, tmp_path_factory):
-    """The template machine (used, dirty) and, next to it, its generalized disk image."""
-    work = str(tmp_path_factory.mktemp("boot"))
+def used_machine(debian_tarball: str, work: str) -> tuple[str, dict]:
+    """A used machine's root (for a qemu guest) in `work`, and its facts: its machine-id, SSH
+    host keys and enabled units, to compare the clones with."""
     root = extract_guest(debian_tarball, os.path.join(work, "root"))
     facts = dirty_like_a_used_machine(root)
     facts["keys"] = host_keys(root)
     facts["enabled"] = enabled_units(root)
+    return root, facts
+
+
+@pytest.fixture(scope="module")
+def template(debian_tarball, tmp_path_factory):
+    """The template machine (used, dirty) and, next to it, its generalized disk image."""
+    work = str(tmp_path_factory.mktemp("boot"))
+    root, facts = used_machine(debian_tarball, work)
     unattend = os.path.join(work, "unattend.xml")
     with open(unattend, "w") as f:
         f.write(UNATTEND)

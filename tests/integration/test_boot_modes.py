@@ -13,9 +13,9 @@ import pytest
 
 from sysprep.firstboot import keygen
 from sysprep.testing import images
-from tests.integration.conftest import dirty_like_a_used_machine, extract_guest, in_root
+from tests.integration.conftest import in_root
 from tests.integration.qemu import Mounted, kernel_and_initrd, make_ext4_image
-from tests.integration.test_boot import DONE, boot, enabled_units, host_keys, sysprep
+from tests.integration.test_boot import DONE, boot, enabled_units, host_keys, sysprep, used_machine
 
 pytestmark = pytest.mark.integration
 
@@ -26,10 +26,7 @@ WELCOME = "the welcome is shown on"
 def used(debian_tarball, tmp_path_factory):
     """A used machine's disk image (not generalized) and its root, next to it."""
     work = str(tmp_path_factory.mktemp("modes"))
-    root = extract_guest(debian_tarball, os.path.join(work, "root"))
-    facts = dirty_like_a_used_machine(root)
-    facts["keys"] = host_keys(root)
-    facts["enabled"] = enabled_units(root)
+    root, facts = used_machine(debian_tarball, work)
     image = os.path.join(work, "used.img")
     make_ext4_image(root, image)
     kernel, initrd = kernel_and_initrd(root)

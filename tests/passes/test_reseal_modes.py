@@ -160,12 +160,17 @@ specialize:
 """
 
 
-def test_specialize_commands_run_in_the_later_stage_identity_in_the_early_one(dirty, run, tmp_path):
-    root = dirty.path
+def early_stage_done(dirty, run, tmp_path) -> str:
+    """A root generalized with specialize commands, booted through the early unit's stage."""
     answer = tmp_path / "u.yaml"
     answer.write_text(COMMANDS)
-    assert run("--generalize", "--root", root, "--unattend", str(answer)).code == 0
-    boot(run, root, "specialize")
+    assert run("--generalize", "--root", dirty.path, "--unattend", str(answer)).code == 0
+    boot(run, dirty.path, "specialize")
+    return dirty.path
+
+
+def test_specialize_commands_run_in_the_later_stage_identity_in_the_early_one(dirty, run, tmp_path):
+    root = early_stage_done(dirty, run, tmp_path)
     assert len(open(os.path.join(root, "etc/machine-id")).read().strip()) == 32
     assert open(os.path.join(root, "etc/hostname")).read() == "web-01\n"
     assert not os.path.exists(os.path.join(root, "root/specialize-command"))
@@ -190,11 +195,7 @@ def record_failure(root: str, stage: str, result: str, status: str = "") -> subp
 
 
 def test_a_stage_that_timed_out_leaves_undeployable_with_last_error(dirty, run, tmp_path):
-    root = dirty.path
-    answer = tmp_path / "u.yaml"
-    answer.write_text(COMMANDS)
-    assert run("--generalize", "--root", root, "--unattend", str(answer)).code == 0
-    boot(run, root, "specialize")
+    root = early_stage_done(dirty, run, tmp_path)
     assert record_failure(root, "passes", "success").returncode == 0  # a normal stop
     assert "LastError = \n" in state_ini(root)
     assert record_failure(root, "passes", "timeout").returncode == 0

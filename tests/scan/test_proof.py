@@ -17,6 +17,16 @@ def _generalize(root: str, *extra: str):
     return sysprep("--generalize", "--root", root, "--json", "--quiet", *extra)
 
 
+def _leaving(tmp_path, rel: str, text: str):
+    """A dirty root with one more file holding the template's identity; `rel` and `text` may
+    name {machine_id} and {hostname}."""
+    root = str(tmp_path / "root")
+    dirty = build(root)
+    names = {"machine_id": dirty.machine_id, "hostname": dirty.hostname}
+    write_file(root, rel.format(**names), text.format(**names))
+    return root, dirty
+
+
 def _grep(root: str, value: str) -> list[str]:
     p = subprocess.run(["grep", "-rlF", "--", value, root], capture_output=True, text=True)
     return p.stdout.split()
@@ -81,9 +91,7 @@ def test_scan_finds_a_copy_of_the_old_identity_by_its_recorded_hash(tmp_path):
 
 
 def test_generalize_lists_a_leftover_by_path_in_report_and_log_never_by_value(tmp_path):
-    root = str(tmp_path / "root")
-    dirty = build(root)
-    write_file(root, "srv/app/node.conf", f"node_id = {dirty.machine_id}\n")
+    root, dirty = _leaving(tmp_path, "srv/app/node.conf", "node_id = {machine_id}\n")
     res = _generalize(root)
     assert res.code == 0, res.err
     report = json.loads(res.out)
@@ -95,9 +103,7 @@ def test_generalize_lists_a_leftover_by_path_in_report_and_log_never_by_value(tm
 
 
 def test_strict_generalize_with_a_leftover_fails_and_leaves_the_image_undeployable(tmp_path):
-    root = str(tmp_path / "root")
-    dirty = build(root)
-    write_file(root, "srv/app/node.conf", f"node_id = {dirty.machine_id}\n")
+    root, dirty = _leaving(tmp_path, "srv/app/node.conf", "node_id = {machine_id}\n")
     res = _generalize(root, "--strict")
     assert res.code == 1
     state = open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
@@ -105,9 +111,7 @@ def test_strict_generalize_with_a_leftover_fails_and_leaves_the_image_undeployab
 
 
 def test_generalize_finds_the_template_fqdn_left_in_a_file_by_its_short_name(tmp_path):
-    root = str(tmp_path / "root")
-    dirty = build(root)
-    write_file(root, "srv/peers", f"peer {dirty.hostname}.corp.example\n")
+    root, dirty = _leaving(tmp_path, "srv/peers", "peer {hostname}.corp.example\n")
     res = _generalize(root)
     assert res.code == 0, res.err
     assert {"path": "/srv/peers", "line": 1, "rule": "identity.hostname"} in \
@@ -115,9 +119,7 @@ def test_generalize_finds_the_template_fqdn_left_in_a_file_by_its_short_name(tmp
 
 
 def test_a_strict_generalize_whose_machine_id_is_in_a_file_name_leaves_it_out_of_last_error(tmp_path):
-    root = str(tmp_path / "root")
-    dirty = build(root)
-    write_file(root, f"opt/app/{dirty.machine_id}.conf", "x\n")
+    root, dirty = _leaving(tmp_path, "opt/app/{machine_id}.conf", "x\n")
     res = _generalize(root, "--strict")
     assert res.code == 1
     state = open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
