@@ -10,12 +10,19 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def debian_root_tarball(suite: str = "bookworm", extra: str = "") -> str:
+    """The cached debootstrap root of a Debian suite, with EXTRA packages (comma-separated)
+    added to the base set; built first (a few minutes) when missing."""
+    p = subprocess.run([os.path.join(HERE, "build-debian-root"), suite, extra],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.fail(f"building the Debian {suite} root failed:\n{p.stderr[-3000:]}")
+    return p.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="session")
 def debian_tarball() -> str:
-    p = subprocess.run([os.path.join(HERE, "build-debian-root")], capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.fail(f"building the Debian root failed:\n{p.stderr[-3000:]}")
-    return p.stdout.strip().splitlines()[-1]
+    return debian_root_tarball()
 
 
 def extract(tarball: str, dest: str) -> str:
