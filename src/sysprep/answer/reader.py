@@ -6,7 +6,7 @@ import enum
 import os
 from dataclasses import replace
 
-from sysprep.answer import schema, validate, xmlform, yamlform
+from sysprep.answer import merging, schema, validate, xmlform, yamlform
 from sysprep.answer.limits import MAX_BYTES
 from sysprep.answer.model import Answer
 from sysprep.answer.problems import Problem, Severity, fail, fail_at
@@ -80,7 +80,7 @@ def model(doc: Document, warnings: list[Problem] | None = None, *, strict: bool 
         early = []
     if errors:
         fail(sorted(errors, key=lambda p: (p.line, p.col)))
-    arch_name = arch or validate.machine_architecture()
+    arch_name = arch or merging.machine_architecture()
     found = sorted([*early, *result.warnings], key=lambda p: (p.line, p.col))
     warned = [w for w in found if w.severity is Severity.WARNING]
     return Answer(doc, result.effective, result.secrets, arch_name, tuple(warned)), warned
