@@ -149,7 +149,7 @@ def test_a_rearm_limit_below_1_is_refused():
 
 
 def test_generated_computer_names_are_host_names():
-    from sysprep.answer.schema import check_hostname
+    from sysprep.answer.checks import check_hostname
 
     names = {answer.generate_computer_name() for _ in range(20)}
     assert len(names) == 20 and all(check_hostname(n) is None for n in names)

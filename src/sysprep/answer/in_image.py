@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from sysprep.answer import locales, schema
+from sysprep.answer import checks, locales, schema
 from sysprep.answer.model import DEPLOYMENT, INTERNATIONAL, SHELL, Answer
 from sysprep.answer.problems import Problem, Severity, fail
 from sysprep.answer.tree import Pos
@@ -336,7 +336,7 @@ class _Checker:
                                  "(/bin/bash or /bin/sh) for it", "install bash or dash")
             group = item.child("Group")
             pos = group.pos if group is not None else item.pos
-            for g in schema.linux_groups(item.value("Group") or ""):
+            for g in checks.linux_groups(item.value("Group") or ""):
                 if g not in self.image.groups():
                     self.problem(pos, f"LocalAccount {name}: group {g} does not exist in the "
                                  "image", "create it with an earlier command (groupadd), or "

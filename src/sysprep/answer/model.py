@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-from sysprep.answer import passwords, schema
+from sysprep.answer import checks, passwords, schema
 from sysprep.answer.problems import Problem
 from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import Document, Node
@@ -127,7 +127,7 @@ class Answer:
     # -- Linux-Shell-Setup ---------------------------------------------------------------
 
     def computer_name(self, pass_name: str = "specialize") -> str | None:
-        """The host name; "*" (schema.RANDOM_NAME) asks for a generated one
+        """The host name; "*" (checks.RANDOM_NAME) asks for a generated one
         (see generate_computer_name)."""
         return self._text(pass_name, SHELL, "ComputerName")
 
@@ -145,12 +145,12 @@ class Answer:
             return ()
         out = []
         for item in lst.children:
-            groups = schema.split_groups(item.value("Group") or "")
+            groups = checks.split_groups(item.value("Group") or "")
             sudo = _bool(item.value("Sudo"), False) or "Administrators" in groups
             keys = item.child("AuthorizedKeys")
             out.append(LocalAccount(
                 name=(item.value("Name") or "").strip(),
-                groups=schema.linux_groups(item.value("Group") or ""),
+                groups=checks.linux_groups(item.value("Group") or ""),
                 password_hash=_password_hash(item.child("Password"), self._hash(hasher)),
                 display_name=(item.value("DisplayName") or "").strip(),
                 authorized_keys=tuple((k.text or "").strip() for k in keys.children

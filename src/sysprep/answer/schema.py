@@ -7,12 +7,24 @@ wherever Windows has the setting; the Windows component names are aliases.
 
 from __future__ import annotations
 
-import enum
-import re
-from dataclasses import dataclass
-from typing import Callable, Optional
-
-from sysprep.answer import locales, passwords, timezones
+from sysprep.answer import locales, timezones
+from sysprep.answer.checks import (
+    check_absolute,
+    check_account,
+    check_command_line,
+    check_full_name,
+    check_groups,
+    check_hash,
+    check_hostname,
+    check_key_line,
+    check_keymap,
+    check_locale,
+    check_time_zone,
+)
+from sysprep.answer.setting import Check as Check
+from sysprep.answer.setting import ComponentSpec as ComponentSpec
+from sysprep.answer.setting import Kind as Kind
+from sysprep.answer.setting import Setting as Setting
 
 # Configuration passes, in the order Windows runs them.
 PASSES = ("windowsPE", "offlineServicing", "generalize", "specialize", "auditSystem",
@@ -20,187 +32,6 @@ PASSES = ("windowsPE", "offlineServicing", "generalize", "specialize", "auditSys
 NOT_APPLICABLE = ("windowsPE", "offlineServicing")  # Windows Setup only: reported, not applied
 APPLICABLE = tuple(p for p in PASSES if p not in NOT_APPLICABLE)
 
-RANDOM_NAME = "*"
-
-
-class Kind(str, enum.Enum):
-    BOOLEAN = "Boolean"
-    INTEGER = "Integer"
-    STRING = "String"
-    ENUM = "Enumeration"
-    GROUP = "Group"  # elements, each once
-    LIST = "List"  # items keyed like Windows (wcm:action, wcm:keyValue)
-    PASSWORD = "Password"  # Value + PlainText (Windows) or Hash (Linux)
-
-
-Check = Callable[[str], Optional[str]]  # value -> error message, None when fine
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    kind: Kind
-    help: str
-    passes: tuple[str, ...] = ()  # top-level settings: where they are valid
-    default: str = ""
-    example: str = ""
-    choices: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
-    children: tuple[Setting, ...] = ()  # GROUP: its elements; LIST: the fields of each item
-    item: str = ""  # LIST: the element name of an item
-    key: str = ""  # LIST: the field that keys the items; "" = the wcm:keyValue attribute
-    item_kind: Kind | None = None  # LIST of values (not of elements)
-    required: bool = False  # must be present in its group or list item
-    linux: bool = True  # False: accepted from Windows files but has no Linux meaning
-    windows: bool = True  # False: a Linux-only element
-    secret: bool = False  # never logged; scrubbed from the cache after its pass
-    check: Check | None = None
-    meaning: Callable[[str], str] | None = None  # the Linux value (time zone, locale, keymap)
-    hint: str = ""  # what to write instead when the value is wrong
-
-    def field(self, name: str) -> Setting | None:
-        for c in self.children:
-            if c.name == name:
-                return c
-        return None
-
-
-@dataclass(frozen=True)
-class ComponentSpec:
-    name: str
-    help: str
-    aliases: tuple[str, ...]
-    settings: tuple[Setting, ...]
-
-    def setting(self, name: str) -> Setting | None:
-        for s in self.settings:
-            if s.name == name:
-                return s
-        return None
-
-
-# -- value checks ------------------------------------------------------------------------
-
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-
-
-def check_hostname(value: str) -> str | None:
-    text = value.strip()
-    if text == RANDOM_NAME:
-        return None
-    if len(text) > 64:
-        return f"host name is {len(text)} characters; at most 64"
-    if not all(_LABEL.match(label) for label in text.split(".")):
-        return "not a host name: letters, digits and '-' (not at either end), dot-separated"
-    return None
-
-
-def check_time_zone(value: str) -> str | None:
-    try:
-        timezones.to_iana(value)
-    except ValueError as e:
-        return str(e)
-    return None
-
-
-def check_locale(value: str) -> str | None:
-    try:
-        locales.to_linux_locale(value)
-    except ValueError as e:
-        return str(e)
-    return None
-
-
-def check_keymap(value: str) -> str | None:
-    try:
-        locales.to_keymap(value)
-    except ValueError as e:
-        return str(e)
-    return None
-
-
-def check_account(value: str) -> str | None:
-    if not _ACCOUNT.match(value.strip()):
-        return ("not a Linux account name: lower-case letters, digits, '_' and '-', starting "
-                "with a letter or '_', at most 32")
-    return None
-
-
-def check_groups(value: str) -> str | None:
-    for g in split_groups(value):
-        if g not in WINDOWS_GROUPS and not _ACCOUNT.match(g):
-            return f"{g!r} is not a Linux group name"
-    return None
-
-
-def check_hash(value: str) -> str | None:
-    text = value.strip()
-    if text == passwords.DELETED or passwords.CRYPT_HASH.match(text) or passwords.LOCKED.match(text):
-        return None
-    return "not a crypt(3) hash ($y$..., $6$..., or ! / * for a locked password)"
-
-
-def check_absolute(value: str) -> str | None:
-    return None if value.strip().startswith("/") else "must be an absolute path in the image"
-
-
-def check_not_empty(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"
-
-
-# The kernel refuses one argument longer than this (MAX_ARG_STRLEN, the NUL included) with
-# E2BIG; a command line is one argument of `/bin/sh -c`.
-MAX_ARGUMENT = 32 * 4096
-
-
-def check_command_line(value: str) -> str | None:
-    if not value.strip():
-        return "must not be empty"
-    size = len(value.encode("utf-8", "surrogatepass")) + 1
-    if size > MAX_ARGUMENT:
-        return (f"the command line is {size - 1} bytes; the kernel runs at most "
-                f"{MAX_ARGUMENT - 1} in one argument of /bin/sh -c")
-    return None
-
-
-# useradd refuses ':' and a newline in a comment, chfn also ',' and '=' (',' separates the
-# GECOS fields: the rest would become the room number); a control character breaks the line
-# of /etc/passwd it ends up in.
-_GECOS_BAD = re.compile(r"[:,=\x00-\x1f\x7f]")
-
-
-def check_full_name(value: str) -> str | None:
-    m = _GECOS_BAD.search(value.strip())
-    if m is None:
-        return None
-    what = repr(m.group()) if m.group().isprintable() else f"the control character U+{ord(m.group()):04X}"
-    return f"a full name cannot hold {what} (useradd and chfn refuse ':', ',', '=' and control characters)"
-
-
-def check_key_line(value: str) -> str | None:
-    if re.search(r"[\r\n]", value.strip()):
-        return ("one key per AuthorizedKey: a line break would make it several lines of "
-                "authorized_keys")
-    return None
-
-
-# Windows group names with a Linux meaning (LocalAccount/Group).
-WINDOWS_GROUPS = {"Administrators": "", "Users": "users"}
-
-
-def split_groups(value: str) -> list[str]:
-    return [g.strip() for g in re.split(r"[;,]", value) if g.strip()]
-
-
-def linux_groups(value: str) -> tuple[str, ...]:
-    """The Linux groups a LocalAccount/Group names (Administrators means sudo, no group)."""
-    groups = (WINDOWS_GROUPS.get(g, g) for g in split_groups(value))
-    return tuple(dict.fromkeys(g for g in groups if g))
-
-
-# -- the table -----------------------------------------------------------------------------
 
 def _password(name: str, help: str, *, linux: bool = True) -> Setting:
     return Setting(

@@ -12,18 +12,23 @@ import os
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
 from sysprep.answer import in_image
-from sysprep.answer.model import Answer
-from sysprep.answer.types import ResealMode
 from sysprep.errors import RunError, SysprepError, UsageError, reason
-from sysprep.firstboot import bundle, keygen, units
+from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
-from sysprep.passes import preflight, progress, rearm, runsync, state
+from sysprep.passes import preflight, progress, rearm, state
 from sysprep.passes.checkpoint import checkpoint
+from sysprep.passes.injected import (
+    boot_passes_provider,
+    finish_answer,
+    generalize_commands,
+    use_answer,
+)
+from sysprep.passes.plan import Plan, answer_settings, boot_passes_needed, no_boot_passes
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.passes.steps import STEPS_FILE
@@ -45,79 +50,6 @@ GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
 # the temp files a run makes, for a rerun after a crash to remove (target.temps)
 TEMP_FILES = f"{state.STATE_DIR}/temp-files"
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a run will do, decided (and validated) before anything changes."""
-
-    phases: tuple[Phase, ...]
-    providers: tuple[Provider, ...]
-    skipped: tuple[tuple[Provider, str], ...]
-    settings: Settings
-    reseal: Reseal
-    final: ImageState
-    pending: tuple[str, ...]
-    runtime: bytes | None = None  # the bundle to install (built while validating)
-    cycle: str = ""  # identifies this run in the state until it finishes
-    answer: Answer | None = None  # the answer file of the run, validated
-    license: rearm.License | None = None  # set when this run rearms
-    release_note: str = ""  # how the release record changed (a point release)
-    welcome: bool = True  # oobeSystem shows the welcome; False: headless
-    boot_passes: bool = True  # False: --no-boot-passes (asked for, or no usable python3)
-    notes: tuple[str, ...] = ()  # warnings about how the plan was chosen, logged by the run
-    # --generalize whose selection resets no identity (only cleanup operations): the image is
-    # not recorded as generalized, and nothing is installed for its next boot
-    cleanup_only: bool = False
-    kept_state: State | None = None  # cleanup_only: the image's state before, put back at the end
-
-    @property
-    def action(self) -> str:
-        what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
-        if self.cleanup_only:
-            return ("cleanup only (no operation of the selection resets the identity: the image "
-                    "is not recorded as generalized)")
-        if not self.boot_passes:
-            return f"{what}no boot-time passes ({self.final.value})"
-        if self.reseal is Reseal.OOBE and not self.welcome:
-            return (f"{what}reseal headless ({self.final.value}: the next boot runs "
-                    f"{' and '.join(self.pending)} unattended, no welcome)")
-        return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
-
-
-BOOT_PASSES = ("specialize", "oobeSystem", "auditSystem", "auditUser")
-
-
-def boot_passes_needed(answer: Answer | None) -> tuple[str, ...]:
-    """The passes of the answer file that only a boot of the clone can run."""
-    return () if answer is None else tuple(p for p in answer.passes() if p in BOOT_PASSES)
-
-
-def no_boot_passes(plan: Plan, note: str = "") -> Plan:
-    """The plan without boot-time passes: nothing is pending, so the image is complete as it
-    is (its clones get machine-id and SSH host keys from systemd and the key unit)."""
-    return replace(plan, boot_passes=False, final=ImageState.COMPLETE, pending=(),
-                   welcome=False, notes=(*plan.notes, note) if note else plan.notes,
-                   settings=replace(plan.settings, boot_passes=False))
-
-
-def answer_settings(answer: Answer | None) -> dict[str, object]:
-    """What the answer file's settings change in the plan of a sysprep run."""
-    if answer is None:
-        return {}
-    extra: dict[str, object] = {"answer": answer, "skip_rearm": answer.skip_rearm("generalize")}
-    persist = answer.persist_all_device_installs("generalize")
-    if persist is not None:
-        extra["persist_devices"] = persist
-    # Reseal Mode=Audit in oobeSystem sends the image to audit mode instead of the welcome
-    reseal = answer.reseal("oobeSystem")
-    if reseal is not None and reseal.mode is ResealMode.AUDIT:
-        extra["reseal"] = Reseal.AUDIT
-    # an OOBE section that does not skip the machine OOBE asks for the welcome's pages
-    oobe = answer.oobe("oobeSystem")
-    if oobe is not None and not oobe.skip_machine_oobe:
-        extra["welcome"] = True
-    return extra
 
 
 def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str, object]) -> Plan:
@@ -451,119 +383,6 @@ def _recorder(log: RunLog, final: State, undeployable: State) -> Callable[[Confi
             log.close()
 
     return record
-
-
-def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
-    """Log what the answer file brings, and cache it in the target (passwords hashed)."""
-    answer = plan.answer
-    assert answer is not None
-    log.step(f"answer file {answer.source}" + (" (cached in the image)" if answer.cached else ""))
-    for w in answer.warnings:
-        log.warning(w.render(severity=False))
-    stored, retired = answer_cache.adopt(target.fs, answer)
-    if stored is not None:
-        log.record({"provider": "unattend", **stored.record()})
-        verb = "would cache" if target.fs.dry_run else "cached"
-        log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords "
-                 "hashed)", "unattend")
-    for r in retired:
-        for o in r.outcomes:
-            log.record({"provider": "unattend", **o.record()})
-        log.warning(r.warning(), "unattend")
-
-
-def generalize_commands(answer: Answer) -> Provider:
-    """The answer file's RunSynchronous of the generalize pass, run by the RunSynchronous
-    engine (in Order, the seed's return-code rules, progress recorded, the error handler);
-    in the sandbox when the target is offline; each command's output in the panther folder.
-    The generalize run cannot reboot half-way: a command that asks for a reboot fails it."""
-    commands = answer.run_synchronous("generalize")
-
-    def run(ctx: Context) -> None:
-        if ctx.dry_run:
-            for c in commands:
-                ctx.info(f"would run Order {c.order}: {c.label}")
-            return
-        fs = ctx.fs
-        record = progress.read(fs)
-        if record is not None and record.pass_name == "generalize" and record.finished:
-            fs.remove(progress.PROGRESS_FILE)  # an earlier run's: this run runs them all again
-        runner = runsync.target_runner(ctx.target, ctx.log, "generalize")
-        res = runsync.run_pass(fs, ctx.log, "generalize", commands, runner, log_dir=PANTHER)
-        if res.outcome is runsync.Outcome.FATAL:
-            runsync.run_errorhandler(ctx.target, ctx.log, "generalize", res.item)
-            ctx.fail(res.message)
-        elif res.outcome is runsync.Outcome.REBOOT:
-            ctx.fail(f"{res.message}, asking for a reboot: the generalize pass cannot reboot "
-                     "half-way (use WillReboot Never, or reboot from the specialize pass)")
-
-    return Provider(name="runsynchronous", heading="Run the answer file's RunSynchronous "
-                    "commands of the generalize pass", description="", phase=Phase.GENERALIZE,
-                    run=run, order=0)
-
-
-def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
-    """After the run finished: count the rearm, and delete the generalize pass's secrets.
-    Returns the rearms counted on the image after a generalize run (None otherwise)."""
-    fs = target.fs
-    rearms = None
-    if plan.license is not None:
-        if plan.license.unreadable:
-            log.warning(f"/{rearm.LICENSE_FILE} is malformed ({plan.license.problem}): the rearm "
-                        "count starts again")
-        lic = rearm.record(fs, plan.license, rearmed=True, cycle=plan.cycle)
-        verb = "would be" if fs.dry_run else "is"
-        log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe_limit()})")
-        rearms = lic.rearms
-    elif Phase.GENERALIZE in plan.phases:
-        rearms = rearm.read(fs).rearms
-        log.step(f"SkipRearm: registrations kept, no rearm counted ({rearms} so far)")
-    if plan.answer is not None and not fs.dry_run:
-        n = answer_cache.scrub_secrets(fs, "generalize")
-        if n:
-            log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
-                     "file", "unattend")
-    return rearms
-
-
-def boot_passes_provider(plan: Plan) -> Provider:
-    """The last step of every run: sysprep and its boot-time units go into the image, so the
-    next boot runs the pending passes. Not selectable: without it nothing would specialize."""
-
-    def run(ctx: Context) -> None:
-        fs = ctx.fs
-        if not plan.boot_passes:
-            for o in units.remove_boot_units(fs):  # an earlier run's would run at boot
-                ctx.note(o)
-            made = keygen.install(fs)
-            for o in made:
-                ctx.note(o)
-            if not made and keygen.needed(fs):
-                ctx.warning("the image has neither systemd, OpenRC nor SysV init: nothing makes "
-                            "the clone's SSH host keys at boot; run ssh-keygen -A there before "
-                            "sshd starts")
-            ctx.log.step("no boot-time passes: nothing of sysprep runs at the next boot"
-                         + (" but the one that makes the SSH host keys" if made else ""))
-            return
-        if not units.has_systemd(fs):
-            ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
-                        "the clone will not specialize itself at boot")
-            return
-        for o in bundle.install(fs, plan.runtime):
-            ctx.note(o)
-        answer = plan.settings.answer
-        cloud_hostname = isinstance(answer, Answer) and bool(answer.computer_name("specialize"))
-        for o in units.install(fs, cloud_hostname=cloud_hostname,
-                               audit_autologin=plan.reseal is Reseal.AUDIT,
-                               person=plan.welcome or plan.reseal is Reseal.AUDIT):
-            ctx.note(o)
-        if plan.reseal is Reseal.OOBE:
-            for o in units.set_audit_autologin(fs, False):
-                ctx.note(o)
-        ctx.log.step(f"the next boot runs: {', '.join(plan.pending)}")
-
-    return Provider(name="boot-passes", heading="Install sysprep and its boot-time units into the image",
-                    description="", phase=Phase.GENERALIZE, run=run, order=1000)
 
 
 def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
