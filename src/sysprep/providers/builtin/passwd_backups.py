@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("etc/group-", "etc/gshadow-", "etc/passwd-", "etc/shadow-", "etc/subuid-", "etc/subgid-")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -20,6 +17,5 @@ PROVIDER = Provider(
         "removed accounts and old password hashes."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean
+from sysprep.providers.base import Phase, Provider
 
 CLEAN = ("etc/puppetlabs/puppet/ssl", "var/lib/puppet/ssl", "etc/puppet/ssl")
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*CLEAN)
 
 
 PROVIDER = Provider(
@@ -21,7 +18,6 @@ PROVIDER = Provider(
         "Each clone requests a certificate of its own."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple(f"/{p}/*" for p in CLEAN),
+    actions=(Clean(*CLEAN),),
     limits="A certname fixed in puppet.conf is not changed.",
 )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 # The Berkeley DB environment and locks only: the packages database itself stays. (The
 # SQLite database of newer RPM keeps its -wal and -shm files, which may hold data.)
 PATHS = ("var/lib/rpm/__db.*", "usr/lib/sysimage/rpm/__db.*", "var/lib/rpm/.rpm.lock")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -22,6 +19,5 @@ PROVIDER = Provider(
         "when needed; the database of installed packages is not touched."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )
