@@ -112,3 +112,11 @@ def test_a_builtin_module_without_a_provider_is_an_error(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(TypeError, match=r"someproviders\.forgotten: a provider module must define PROVIDER"):
         from_package("someproviders", [str(pkg)])
+
+
+def test_man_page_lists_the_paths_each_operation_touches():
+    from sysprep.commands.docs import _roff, man_page
+
+    man = man_page()
+    entry = man[man.index("\\fBssh\\-hostkeys\\fR"):]
+    assert "Touches: " + _roff("/etc/ssh/*_host_*") + "." in entry.split(".TP", 1)[0]
