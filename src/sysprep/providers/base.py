@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
 from sysprep.providers.actions import Action, Followup, shown
+from sysprep.rules import passwd
 from sysprep.target.confined import Outcome, Refused
 from sysprep.text import plural
 
@@ -216,12 +217,11 @@ class Context:
     def homes(self) -> list[str]:
         """Home directories of root and every user (from passwd, plus home/*), canonical."""
         found: list[str] = []
-        for line in (self.fs.read_text("etc/passwd") or "").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 7 and fields[5].startswith("/") and fields[5] != "/":
-                if fields[6].endswith(("nologin", "/false")) and not fields[5].startswith(("/home/", "/root")):
+        for e in passwd.entries(self.fs.read_text("etc/passwd") or ""):
+            if e.home.startswith("/") and e.home != "/":
+                if e.shell.endswith(("nologin", "/false")) and not e.home.startswith(("/home/", "/root")):
                     continue
-                found.append(fields[5])
+                found.append(e.home)
         found.extend(["root", *(f"home/{n}" for n in self.fs.listdir("home"))])
         homes: list[str] = []
         for h in found:

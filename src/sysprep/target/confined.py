@@ -232,10 +232,10 @@ class Confined:
                 self.skipped_mounts.append((rel, f"{mount.fs_type} mount not part of the target"))
 
     def _fstab_points(self) -> list[str]:
-        from sysprep.target.mounts import parse_fstab_mount_points
+        from sysprep.rules.fstab import local_mount_points
 
         data = self.read_bytes("etc/fstab")
-        return parse_fstab_mount_points(data.decode("utf-8", "replace")) if data else []
+        return local_mount_points(data.decode("utf-8", "replace")) if data else []
 
     def close(self) -> None:
         if self._root_fd >= 0:
