@@ -13,8 +13,7 @@ PROVIDER = Provider(
     heading="Remove /etc/passwd- and similar backup files",
     description=(
         "Removes the copies the shadow tools keep of the account databases before each "
-        "change (/etc/passwd-, shadow-, group-, gshadow-, subuid-, subgid-): they still hold "
-        "removed accounts and old password hashes."
+        "change: they still hold removed accounts and old password hashes."
     ),
     phase=Phase.GENERALIZE,
     actions=(Remove(*PATHS),),

@@ -12,8 +12,8 @@ PROVIDER = Provider(
     name="puppet-certs",
     heading="Remove the Puppet agent certificates",
     description=(
-        "Empties the Puppet agent's SSL folder (/etc/puppetlabs/puppet/ssl, or "
-        "/var/lib/puppet/ssl and /etc/puppet/ssl for distribution packages): the agent's key, "
+        "Empties the Puppet agent's SSL folder (Puppet's own packages or the distribution's): "
+        "the agent's key, "
         "its signed certificate and its certificate request carry the template's certname. "
         "Each clone requests a certificate of its own."
     ),

@@ -14,9 +14,9 @@ PROVIDER = Provider(
     name="rpm-db",
     heading="Remove host-specific RPM database files",
     description=(
-        "Removes the Berkeley DB environment and lock files of the RPM database "
-        "(/var/lib/rpm/__db.*, and the same under /usr/lib/sysimage/rpm). RPM recreates them "
-        "when needed; the database of installed packages is not touched."
+        "Removes the Berkeley DB environment and lock files of the RPM database, in both of "
+        "its places. RPM recreates them when needed; the database of installed packages is "
+        "not touched."
     ),
     phase=Phase.CLEANUP,
     actions=(Remove(*PATHS),),
