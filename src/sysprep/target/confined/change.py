@@ -76,8 +76,7 @@ class Confined(Reader):
                         return Outcome("remove", loc.path, kind_of(loc.st.st_mode),
                                        errors=((loc.path, e.strerror or str(e)),))
                 else:
-                    self._overlay.removed.add(loc.path)
-                    self._overlay.written.pop(loc.path, None)
+                    self._overlay.remove(loc.path)
                 size = loc.st.st_size if stat.S_ISREG(loc.st.st_mode) else 0
                 return Outcome("remove", loc.path, kind_of(loc.st.st_mode), files=1, bytes=size)
         except Refused as r:
@@ -273,8 +272,7 @@ class Confined(Reader):
                 raise Refused(loc.path, "is a directory")
             self._need_parent(loc, make_parents)
             if self.dry_run:
-                self._overlay.written[loc.path] = data
-                self._overlay.removed.discard(loc.path)
+                self._overlay.write(loc.path, data)
                 return Outcome("write", loc.path, "file", files=1, bytes=len(data))
             assert loc.parent_fd is not None
             with naming(loc.path):

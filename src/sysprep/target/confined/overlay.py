@@ -19,6 +19,19 @@ class Overlay:
         self.files_cleaned: set[str] = set()  # folders emptied of files only
         self.created_dirs: set[str] = set()  # folders it would have made
 
+    def remove(self, path: str) -> None:
+        self.removed.add(path)
+        self.written.pop(path, None)
+
+    def write(self, path: str, data: bytes) -> None:
+        self.written[path] = data
+        self.removed.discard(path)
+
+    def written_in(self, folder: str) -> list[str]:
+        """The names of the files this run wrote directly in `folder`."""
+        prefix = folder + "/" if folder else ""
+        return [w[len(prefix):] for w in self.written if w.startswith(prefix) and "/" not in w[len(prefix):]]
+
     def hides(self, path: str, st: os.stat_result | None,
               lstat_raw: Callable[[str], os.stat_result | None]) -> bool:
         """Whether an earlier operation of this run removed the path (`st`: its lstat when

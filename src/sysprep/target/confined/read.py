@@ -117,10 +117,7 @@ class Reader(Resolver):
             if base in self._overlay.cleaned:
                 names = []
             names = [n for n in names if not self._hidden(join(base, n))]
-            prefix = base + "/" if base else ""
-            for w in self._overlay.written:
-                if w.startswith(prefix) and "/" not in w[len(prefix):] and w[len(prefix):] not in names:
-                    names.append(w[len(prefix):])
+            names += [n for n in self._overlay.written_in(base) if n not in names]
         return sorted(names)
 
     def glob(self, pattern: str) -> list[str]:
