@@ -32,7 +32,10 @@ def apply(root: str, *names: str, dry_run: bool = False, options: dict[str, tupl
         for name in names:
             p = reg.get(name)
             ctx = Context(target, log, p, settings, dry_run=dry_run)
-            p.run(ctx)
+            p.perform(ctx)
+            for f in p.followups:  # what run_providers does once after the last of a run
+                if f in ctx.due:
+                    f.run(ctx)
             errors += ctx.errors
     log.console.close()
     return Applied(log.take_records(), errors, log.warnings)

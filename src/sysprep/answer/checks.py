@@ -7,22 +7,15 @@ from __future__ import annotations
 import re
 
 from sysprep.answer import locales, passwords, timezones
+from sysprep.rules import names
 
 RANDOM_NAME = "*"  # ComputerName: a generated name
-
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-
 
 def check_hostname(value: str) -> str | None:
     text = value.strip()
     if text == RANDOM_NAME:
         return None
-    if len(text) > 64:
-        return f"host name is {len(text)} characters; at most 64"
-    if not all(_LABEL.match(label) for label in text.split(".")):
-        return "not a host name: letters, digits and '-' (not at either end), dot-separated"
-    return None
+    return names.hostname_problem(text)
 
 
 def check_time_zone(value: str) -> str | None:
@@ -50,7 +43,7 @@ def check_keymap(value: str) -> str | None:
 
 
 def check_account(value: str) -> str | None:
-    if not _ACCOUNT.match(value.strip()):
+    if not names.valid_account(value.strip()):
         return ("not a Linux account name: lower-case letters, digits, '_' and '-', starting "
                 "with a letter or '_', at most 32")
     return None
@@ -58,7 +51,7 @@ def check_account(value: str) -> str | None:
 
 def check_groups(value: str) -> str | None:
     for g in split_groups(value):
-        if g not in WINDOWS_GROUPS and not _ACCOUNT.match(g):
+        if g not in WINDOWS_GROUPS and not names.valid_account(g):
             return f"{g!r} is not a Linux group name"
     return None
 
@@ -129,4 +122,3 @@ def linux_groups(value: str) -> tuple[str, ...]:
 
 
 # -- the table -----------------------------------------------------------------------------
-

@@ -23,6 +23,7 @@ from sysprep.answer import checks, locales, schema
 from sysprep.answer.model import DEPLOYMENT, INTERNATIONAL, SHELL, Answer
 from sysprep.answer.problems import Problem, Severity, fail
 from sysprep.answer.tree import Pos
+from sysprep.rules import passwd
 from sysprep.target.confined import Confined
 from sysprep.target.sandbox import SANDBOX_PATH
 
@@ -197,12 +198,12 @@ class _Image:
 
     def groups(self) -> set[str]:
         if self._groups is None:
-            self._groups = _names(self.fs.read_text("etc/group") or "")
+            self._groups = passwd.names(self.fs.read_text("etc/group") or "")
         return self._groups
 
     def accounts(self) -> set[str]:
         if self._accounts is None:
-            self._accounts = _names(self.fs.read_text("etc/passwd") or "")
+            self._accounts = passwd.names(self.fs.read_text("etc/passwd") or "")
         return self._accounts
 
     def program(self, name: str) -> str | None:
@@ -216,8 +217,6 @@ class _Image:
         return None
 
 
-def _names(text: str) -> set[str]:
-    return {line.split(":", 1)[0] for line in text.splitlines() if ":" in line}
 
 
 def program_of(command: str) -> str | None:

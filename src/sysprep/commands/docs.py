@@ -109,11 +109,13 @@ def _operations() -> list[str]:
            "every run (also \\fB/oobe\\fR alone), \\fBgeneralize\\fR ones with "
            "\\fB/generalize\\fR. Operations tagged \\fIhardware\\fR are skipped when devices are "
            "persisted (\\fB/mode:vm\\fR, PersistAllDeviceInstalls); \\fIactivation\\fR ones with "
-           "SkipRearm. \\fBsysprep providers show\\fR \\fINAME\\fR prints the paths each touches."]
+           "SkipRearm. The paths each touches are listed (\\fBsysprep providers show\\fR \\fINAME\\fR too)."]
     for p in sorted(builtin(), key=lambda p: p.name):
         tags = f"; {', '.join(sorted(p.tags))}" if p.tags else ""
         out += [".TP", f"\\fB{_roff(p.name)}\\fR{' *' if p.default else ''} ({p.phase.value}{tags})",
                 _roff(p.heading) + ".", ".br", _roff(p.description)]
+        if p.paths:  # from the same declaration the provider acts on
+            out += [".br", "Touches: " + _roff(", ".join(p.paths)) + "."]
         if p.limits:
             out += [".br", "Limits: " + _roff(p.limits)]
     return out

@@ -16,17 +16,13 @@ from sysprep.answer.model import generate_computer_name
 from sysprep.answer.types import AutoLogon, LocalAccount
 from sysprep.errors import UsageError
 from sysprep.providers.base import Context
+from sysprep.rules import passwd
+from sysprep.rules.names import valid_account, valid_hostname
 from sysprep.target.sandbox import run_in_target
 
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
 ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$|^C(\.UTF-8)?$|^POSIX$")
 KEYMAP = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
-
-
-def valid_hostname(name: str) -> bool:
-    return 0 < len(name) <= 253 and all(_LABEL.match(p) for p in name.split("."))
 
 
 def set_hostname(ctx: Context, name: str) -> str:
@@ -143,22 +139,18 @@ def set_keymap(ctx: Context, keymap: str) -> None:
     ctx.info(f"keyboard layout is {keymap}")
 
 
-def passwd_entry(ctx: Context, name: str) -> list[str] | None:
-    for line in (ctx.fs.read_text("etc/passwd") or "").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 7 and fields[0] == name:
-            return fields
-    return None
+def passwd_entry(ctx: Context, name: str) -> passwd.Entry | None:
+    return passwd.entry(ctx.fs.read_text("etc/passwd") or "", name)
 
 
 def _groups(ctx: Context) -> set[str]:
-    return {ln.split(":")[0] for ln in (ctx.fs.read_text("etc/group") or "").splitlines() if ":" in ln}
+    return passwd.names(ctx.fs.read_text("etc/group") or "")
 
 
 def ensure_account(ctx: Context, account: LocalAccount) -> None:
     """Create (or update) a local account: groups, password hash, authorized keys, sudo."""
     name = account.name
-    if not _USER.match(name):
+    if not valid_account(name):
         raise UsageError(f"account name {name!r} would be rejected by useradd")
     known = _groups(ctx)
     groups = [g for g in account.groups if g in known]
@@ -220,8 +212,8 @@ def _authorized_keys(ctx: Context, name: str, keys: tuple[str, ...]) -> None:
     entry = passwd_entry(ctx, name)
     if entry is None:
         return
-    uid, gid = int(entry[2]), int(entry[3])
-    home = entry[5].strip("/")
+    uid, gid = entry.uid, entry.gid
+    home = entry.home.strip("/")
     hst = ctx.fs.lstat(home) if home else None
     if hst is None or not stat.S_ISDIR(hst.st_mode):
         ctx.fail(f"{name} has no home folder (not a link) for its authorized keys")
@@ -253,7 +245,7 @@ def set_autologon(ctx: Context, auto: AutoLogon | None, *, tty: str = "tty1") ->
     if auto is None or not auto.enabled:
         ctx.remove(path)
         return
-    if not _USER.match(auto.username):
+    if not valid_account(auto.username):
         raise UsageError(f"AutoLogon user {auto.username!r} is not an account name")
     ctx.mkdir(path.rsplit("/", 1)[0])
     ctx.write(path, "# written by sysprep (AutoLogon)\n[Service]\nExecStart=\n"

@@ -10,18 +10,16 @@ The single-instance lock is taken when the target is opened (sysprep.target).
 
 from __future__ import annotations
 
-import configparser
 import enum
-import io
 import os
 import shlex
-import time
 
 from sysprep import __version__
 from sysprep.errors import UsageError
 from sysprep.log import RunLog
 from sysprep.passes.state import STATE_DIR
 from sysprep.request import TargetKind, TargetSpec
+from sysprep.rules import records
 from sysprep.target import Target
 from sysprep.target.osrelease import OsRelease
 
@@ -52,11 +50,10 @@ def recorded_release(target: Target) -> tuple[str, str] | None:
     text = target.fs.read_text(RELEASE_FILE, limit=64 * 1024)
     if text is None:
         return None
-    cp = configparser.ConfigParser(interpolation=None)
     try:
-        cp.read_string(text)
+        cp = records.parse(text)
         return cp.get("Release", "ID"), cp.get("Release", "VERSION_ID", fallback="")
-    except configparser.Error:
+    except records.Error:
         return None
 
 
@@ -66,16 +63,12 @@ def record_release(target: Target) -> str:
     if rel is None:
         raise UsageError(f"{target.spec.describe()}: no etc/os-release or usr/lib/os-release; "
                          "is this the root of a Linux installation?")
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.optionxform = str  # type: ignore[assignment,method-assign]
-    cp["Release"] = {"ID": rel.id, "VERSION_ID": rel.version_id, "PRETTY_NAME": rel.pretty_name,
-                     "RecordedBy": f"sysprep {__version__}",
-                     "Recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    out = io.StringIO()
-    cp.write(out)
+    text = records.render({"Release": {"ID": rel.id, "VERSION_ID": rel.version_id,
+                                       "PRETTY_NAME": rel.pretty_name,
+                                       "RecordedBy": f"sysprep {__version__}", "Recorded": records.now()}})
     if not target.fs.dry_run:
         target.fs.mkdir(STATE_DIR, 0o755)
-        target.fs.write(RELEASE_FILE, out.getvalue().encode(), mode=0o644)
+        target.fs.write(RELEASE_FILE, text.encode(), mode=0o644)
     return rel.key
 
 

@@ -33,6 +33,7 @@ from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.passes.steps import STEPS_FILE
 from sysprep.providers import external
+from sysprep.providers.actions import Followup
 from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
@@ -404,7 +405,12 @@ def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
 
 def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,
                   report: Report, *, dry_run: bool, announce: bool = False) -> str | None:
-    """Run providers in order; stops at the first failure and returns its message."""
+    """Run providers in order; stops at the first failure and returns its message.
+
+    A follow-up (the CA store rebuild) that some of them call for runs once, in the context
+    of the last provider that declares it."""
+    last = {f: p.name for p in providers for f in p.followups}
+    due: set[Followup] = set()
     for p in providers:
         result = ProviderResult(p.name, p.heading, p.phase.value)
         report.providers.append(result)
@@ -415,7 +421,11 @@ def run_providers(target: Target, providers: Sequence[Provider], settings: Setti
             log.info(p.heading, p.name)  # on the screen with -v; the summary says what it did
         start = time.monotonic()
         try:
-            p.run(ctx)
+            p.perform(ctx)
+            due |= ctx.due
+            for f in p.followups:
+                if f in due and last[f] == p.name:
+                    f.run(ctx)
         except Refused as r:
             ctx.fail(f"refused to touch /{r.path}: {r.reason}")
         except SysprepError as e:

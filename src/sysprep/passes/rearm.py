@@ -10,15 +10,13 @@ the file lives in var/lib/sysprep, which no cleanup removes.
 
 from __future__ import annotations
 
-import configparser
-import io
 import re
-import time
 from dataclasses import dataclass, replace
 
 from sysprep.answer.model import Answer
 from sysprep.errors import UsageError
 from sysprep.passes.state import STATE_DIR
+from sysprep.rules import records
 from sysprep.target.confined import Confined
 
 LICENSE_FILE = f"{STATE_DIR}/license.ini"
@@ -62,11 +60,9 @@ def read(fs: Confined) -> License:
 
 
 def _parse(text: str) -> License:
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.optionxform = str  # type: ignore[assignment,method-assign]
     try:
-        cp.read_string(text)
-    except configparser.Error as e:
+        cp = records.parse(text)
+    except records.Error as e:
         line = getattr(e, "lineno", None)
         raise ValueError(f"not an INI file{f' (line {line})' if line else ''}") from None
     if not cp.has_section("License"):
@@ -108,16 +104,12 @@ def record(fs: Confined, lic: License, *, rearmed: bool, cycle: str = "") -> Lic
     run even when a crash makes it run twice (the run's cycle is remembered with the count)."""
     if rearmed and lic.counted(cycle):
         return lic
-    new = replace(lic, rearms=lic.rearms + 1, last_rearm=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    new = replace(lic, rearms=lic.rearms + 1, last_rearm=records.now(),
                   counted_cycle=cycle, problem="") if rearmed else lic
     if fs.dry_run:
         return new
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.optionxform = str  # type: ignore[assignment,method-assign]
-    cp["License"] = {"RearmCount": str(new.rearms), "LastRearm": new.last_rearm,
-                     "CountedRun": new.counted_cycle}
-    out = io.StringIO()
-    cp.write(out)
+    text = records.render({"License": {"RearmCount": str(new.rearms), "LastRearm": new.last_rearm,
+                                       "CountedRun": new.counted_cycle}})
     fs.mkdir(STATE_DIR, 0o755)
-    fs.write(LICENSE_FILE, out.getvalue().encode(), mode=0o644)
+    fs.write(LICENSE_FILE, text.encode(), mode=0o644)
     return new

@@ -6,12 +6,10 @@ it is written before the first change and replaced only when every step has fini
 
 from __future__ import annotations
 
-import configparser
 import enum
-import io
-import time
 from dataclasses import dataclass, replace
 
+from sysprep.rules import records
 from sysprep.target.confined import Confined
 
 STATE_DIR = "var/lib/sysprep"
@@ -50,13 +48,11 @@ def read(fs: Confined) -> State | None:
     text = fs.read_text(STATE_FILE, limit=1024 * 1024)
     if text is None:
         return None
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.optionxform = str  # type: ignore[assignment,method-assign]
     try:
-        cp.read_string(text)
+        cp = records.parse(text)
         raw = cp.get("State", "ImageState")
         image_state = ImageState(raw)
-    except (configparser.Error, ValueError):
+    except (records.Error, ValueError):
         return State(ImageState.UNDEPLOYABLE, last_error=f"/{STATE_FILE} is unreadable")
     s = cp["Sysprep"] if cp.has_section("Sysprep") else {}
     return State(
@@ -74,26 +70,21 @@ def read(fs: Confined) -> State | None:
 
 
 def render(state: State) -> str:
-    cp = configparser.ConfigParser(interpolation=None)
-    cp.optionxform = str  # type: ignore[assignment,method-assign]
-    cp["State"] = {"ImageState": state.image_state.value}
-    cp["Sysprep"] = {
+    sysprep = {
         "PendingPasses": ",".join(state.pending),
         "Running": state.running,
         "LastError": state.last_error.replace("\n", " "),
         "PersistAllDeviceInstalls": "true" if state.persist_devices else "false",
         "ModeVM": "true" if state.mode_vm else "false",
-        "Updated": state.updated or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "Updated": state.updated or records.now(),
     }
     if state.cycle:
-        cp["Sysprep"]["Cycle"] = state.cycle
+        sysprep["Cycle"] = state.cycle
     if not state.welcome:
-        cp["Sysprep"]["Welcome"] = "false"
+        sysprep["Welcome"] = "false"
     if not state.boot_passes:
-        cp["Sysprep"]["BootPasses"] = "false"
-    out = io.StringIO()
-    cp.write(out)
-    return out.getvalue()
+        sysprep["BootPasses"] = "false"
+    return records.render({"State": {"ImageState": state.image_state.value}, "Sysprep": sysprep})
 
 
 def write(fs: Confined, state: State) -> None:

@@ -11,8 +11,10 @@ import enum
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
+from sysprep.providers.actions import Action, Followup, shown
+from sysprep.rules import passwd
 from sysprep.target.confined import Outcome, Refused
 from sysprep.text import plural
 
@@ -55,16 +57,22 @@ class Settings:
         return tuple(self.options.get(name, ()))
 
 
+def no_logic(ctx: Context) -> None:
+    """The `run` of a provider that is only its actions."""
+
+
 @dataclass(frozen=True)
 class Provider:
     name: str
     heading: str
-    description: str
+    description: str  # why: the paths it touches are listed from `actions` and `paths`
     phase: Phase
-    run: Callable[[Context], None]
+    run: Callable[[Context], None] = no_logic  # the logic beyond `actions`, run after them
     default: bool = True
     tags: frozenset[str] = frozenset()
-    paths: tuple[str, ...] = ()  # what it touches, for `sysprep providers show`
+    # what it touches, for `sysprep providers show`: the paths of `actions` come first
+    paths: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()  # paths removed, emptied or truncated (sysprep.providers.actions)
     limits: str = ""
     order: int = 50  # within a phase; ties are broken by name
     source: str = "built-in"
@@ -73,9 +81,24 @@ class Provider:
     # `sysprep license` (a provider without them is judged by its paths)
     registration: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", (*shown(self.actions), *self.paths))
+
     @property
     def sort_key(self) -> tuple[int, int, str]:
         return (PHASE_ORDER[self.phase], self.order, self.name)
+
+    @property
+    def followups(self) -> tuple[Followup, ...]:
+        """The shared work its actions may call for, once per run (see Followup)."""
+        return tuple(dict.fromkeys(a.then for a in self.actions if a.then is not None))
+
+    def perform(self, ctx: Context) -> None:
+        """Its actions, then its logic; the follow-ups called for are noted in `ctx.due`."""
+        for action in self.actions:
+            if action.perform(ctx) and action.then is not None:
+                ctx.due.add(action.then)
+        self.run(ctx)
 
 
 class Context:
@@ -99,6 +122,7 @@ class Context:
         self.files = 0
         self.bytes = 0
         self.errors: list[str] = []
+        self.due: set[Followup] = set()  # follow-ups its changes call for
 
     @property
     def fs(self) -> Confined:
@@ -138,9 +162,10 @@ class Context:
 
     # -- operations (each accepts shell patterns, matched inside the target) ------------
 
-    def remove(self, *patterns: str) -> int:
-        """Remove every match (files, symlinks, whole trees); returns how many were removed."""
-        return self._each(patterns, self.fs.remove)
+    def remove(self, *patterns: str, files_only: bool = False, keep: Iterable[str] = ()) -> int:
+        """Remove every match (files, symlinks, whole trees; with `files_only`, no
+        directory) but the paths in `keep`; returns how many were removed."""
+        return self._each(patterns, self.fs.remove, dirs=not files_only, keep=frozenset(keep))
 
     def clean(self, *patterns: str, keep_dirs: bool = False) -> int:
         """Empty every matching directory, keeping the directory itself (and, with
@@ -151,14 +176,21 @@ class Context:
         """Empty every matching regular file, keeping the file."""
         return self._each(patterns, self.fs.truncate)
 
-    def _each(self, patterns: tuple[str, ...], op: Callable[[str], Outcome | None]) -> int:
+    def _each(self, patterns: tuple[str, ...], op: Callable[[str], Outcome | None], *,
+              dirs: bool = True, keep: frozenset[str] = frozenset()) -> int:
         done = 0
         for pattern in patterns:
             for path in self.fs.glob(pattern):
+                if path in keep or (not dirs and self._is_dir(path)):
+                    continue
                 out = self.note(op(path))
                 if out is not None and (out.files or out.dirs):
                     done += 1
         return done
+
+    def _is_dir(self, path: str) -> bool:
+        st = self.fs.lstat(path)
+        return st is None or stat.S_ISDIR(st.st_mode)
 
     def write(self, path: str, data: bytes | str, *, mode: int = 0o644, uid: int = 0, gid: int = 0,
               make_parents: bool = False) -> None:
@@ -185,12 +217,11 @@ class Context:
     def homes(self) -> list[str]:
         """Home directories of root and every user (from passwd, plus home/*), canonical."""
         found: list[str] = []
-        for line in (self.fs.read_text("etc/passwd") or "").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 7 and fields[5].startswith("/") and fields[5] != "/":
-                if fields[6].endswith(("nologin", "/false")) and not fields[5].startswith(("/home/", "/root")):
+        for e in passwd.entries(self.fs.read_text("etc/passwd") or ""):
+            if e.home.startswith("/") and e.home != "/":
+                if e.shell.endswith(("nologin", "/false")) and not e.home.startswith(("/home/", "/root")):
                     continue
-                found.append(fields[5])
+                found.append(e.home)
         found.extend(["root", *(f"home/{n}" for n in self.fs.listdir("home"))])
         homes: list[str] = []
         for h in found:

@@ -33,17 +33,25 @@ def builtin() -> tuple[Provider, ...]:
     """One provider (or a few) per module of sysprep.providers.builtin."""
     from sysprep.providers import builtin as pkg
 
-    found: list[Provider] = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
-        obj = getattr(mod, "PROVIDERS", None) or getattr(mod, "PROVIDER", None)
-        if obj is None:
-            continue
-        found.extend(_collect(obj, mod.__name__))
+    found = from_package(pkg.__name__, pkg.__path__)
     check(found)
     return tuple(found)
+
+
+def from_package(name: str, path: Iterable[str]) -> list[Provider]:
+    """The providers of every module of a package but its `_private` ones; a module without
+    PROVIDER (or PROVIDERS) is an error, not a provider silently left out."""
+    found: list[Provider] = []
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{name}.{info.name}")
+        obj = getattr(mod, "PROVIDERS", None) or getattr(mod, "PROVIDER", None)
+        if obj is None:
+            raise TypeError(f"{mod.__name__}: a provider module must define PROVIDER "
+                            "(or PROVIDERS); helpers belong in a module named _*")
+        found.extend(_collect(obj, mod.__name__))
+    return found
 
 
 def entry_points() -> tuple[Provider, ...]:

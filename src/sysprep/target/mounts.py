@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-# File systems that hold no part of an installed system: never descended into.
-VIRTUAL_FS = frozenset(
-    {
-        "proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2",
-        "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "efivarfs", "bpf",
-        "configfs", "fusectl", "hugetlbfs", "autofs", "binfmt_misc", "rpc_pipefs",
-        "nsfs", "overlay", "squashfs", "fuse", "fuse.portal", "fuse.gvfsd-fuse",
-    }
-)
-NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "sshfs"})
+from sysprep.rules.fstab import NETWORK_FS, VIRTUAL_FS, unescape
+
+__all__ = ["NETWORK_FS", "VIRTUAL_FS", "Mount", "is_own_mount", "mounts_below", "parse_mountinfo",
+           "read_mounts"]
 
 
 @dataclass(frozen=True)
@@ -27,20 +20,6 @@ class Mount:
     mount_point: str
     fs_type: str
     source: str
-
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo
-    out, i = [], 0
-    while i < len(field):
-        code = field[i + 1 : i + 4]
-        if field[i] == "\\" and len(code) == 3 and code.isdigit():
-            out.append(chr(int(code, 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
 
 
 def parse_mountinfo(text: str) -> list[Mount]:
@@ -58,10 +37,10 @@ def parse_mountinfo(text: str) -> list[Mount]:
                 mount_id=int(fields[0]),
                 parent_id=int(fields[1]),
                 device=fields[2],
-                fs_root=_unescape(fields[3]),
-                mount_point=_unescape(fields[4]),
+                fs_root=unescape(fields[3]),
+                mount_point=unescape(fields[4]),
                 fs_type=tail[0],
-                source=_unescape(tail[1]),
+                source=unescape(tail[1]),
             )
         )
     return mounts
@@ -97,25 +76,3 @@ def is_own_mount(rel: str, mount: Mount, fstab_points: Sequence[str]) -> bool:
     if mount.fs_root != "/" and mount.fs_type != "btrfs":
         return False
     return rel in fstab_points
-
-
-def parse_fstab_mount_points(text: str) -> list[str]:
-    """Mount points (relative, no leading slash) of the local file systems an fstab declares."""
-    points = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point, fstype = _unescape(fields[1]), fields[2]
-        if fstype in ("swap", "none") or fstype in VIRTUAL_FS or fstype in NETWORK_FS:
-            continue
-        opts = fields[3].split(",") if len(fields) > 3 else []
-        if "bind" in opts or "rbind" in opts:
-            continue
-        rel = os.path.normpath(point).lstrip("/")
-        if rel and rel != ".":
-            points.append(rel)
-    return points

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sysprep.firstboot.apply import KEYMAP as KEYMAP
 from sysprep.firstboot.apply import LOCALE as LOCALE
 from sysprep.firstboot.apply import ZONE as ZONE
-from sysprep.firstboot.apply import valid_hostname
+from sysprep.rules import passwd
+from sysprep.rules.names import ACCOUNT as ACCOUNT
+from sysprep.rules.names import hostname_problem as _hostname_problem
 from sysprep.target.confined import Confined
-
-ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 # Offered when the image does not list its own (checked only for their form then).
 COMMON_LOCALES = ("C.UTF-8", "en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8",
@@ -154,7 +154,7 @@ def current_hostname(fs: Confined) -> str:
 
 
 def _names(fs: Confined, path: str) -> set[str]:
-    return {ln.split(":")[0] for ln in (fs.read_text(path) or "").splitlines() if ":" in ln}
+    return passwd.names(fs.read_text(path) or "")
 
 
 def account_problem(fs: Confined, name: str) -> str | None:
@@ -174,9 +174,9 @@ def account_problem(fs: Confined, name: str) -> str | None:
 def hostname_problem(name: str) -> str | None:
     if not name:
         return "type a host name"
-    if not valid_hostname(name):
+    if _hostname_problem(name) is not None:
         return ("a host name is letters, digits and '-' (not at either end), at most 63 per "
-                "dot-separated part")
+                "dot-separated part and 64 in all")
     return None
 
 

@@ -13,6 +13,7 @@ import stat
 from typing import Callable, Iterable, Iterator
 
 from sysprep.errors import SysprepError
+from sysprep.providers.actions import Followup
 from sysprep.providers.base import Context
 from sysprep.target.confined import Outcome
 from sysprep.target.sandbox import run_in_target
@@ -22,16 +23,7 @@ RUN_TIMEOUT = 1800.0
 
 def remove_files(ctx: Context, *patterns: str) -> int:
     """Remove every match that is not a directory (virt-sysprep's `rm` on a glob)."""
-    done = 0
-    for pattern in patterns:
-        for path in ctx.fs.glob(pattern):
-            st = ctx.fs.lstat(path)
-            if st is None or stat.S_ISDIR(st.st_mode):
-                continue
-            out = ctx.note(ctx.fs.remove(path))
-            if out is not None and out.files:
-                done += 1
-    return done
+    return ctx.remove(*patterns, files_only=True)
 
 
 def remove_files_below(ctx: Context, top: str, keep: Callable[[str], bool] = lambda name: False) -> int:
@@ -147,3 +139,7 @@ def update_ca_store(ctx: Context) -> None:
             return
     ctx.warning("no tool to rebuild the system CA store was found in the target; "
                 "rebuild it at first boot")
+
+
+# Removing a certificate from the system store (ca-certificates, ipa-client) calls for it.
+REBUILD_CA_STORE = Followup("rebuild-ca-store", update_ca_store)

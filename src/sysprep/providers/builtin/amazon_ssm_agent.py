@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean
+from sysprep.providers.base import Phase, Provider
 
 CLEAN = ("var/lib/amazon/ssm",)
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*CLEAN)
 
 
 PROVIDER = Provider(
@@ -20,6 +17,5 @@ PROVIDER = Provider(
         "command history. Each clone registers as a node of its own."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple(f"/{p}/*" for p in CLEAN),
+    actions=(Clean(*CLEAN),),
 )

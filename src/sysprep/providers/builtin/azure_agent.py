@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean, Remove
+from sysprep.providers.base import Phase, Provider
 
 CLEAN = ("var/lib/waagent", "var/log/azure")  # what `waagent -deprovision` removes
 REMOVE = ("var/log/waagent.log*",)
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*CLEAN)
-    ctx.remove(*REMOVE)
 
 
 PROVIDER = Provider(
@@ -24,6 +20,5 @@ PROVIDER = Provider(
         "their own providers."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=(*(f"/{p}/*" for p in CLEAN), *("/" + p for p in REMOVE)),
+    actions=(Clean(*CLEAN), Remove(*REMOVE)),
 )

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*ctx.in_homes(".bash_history"))
-
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PROVIDER = Provider(
     name="bash-history",
@@ -18,6 +14,5 @@ PROVIDER = Provider(
         "removed as a link; its target is never touched."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=("~/.bash_history (every home)",),
+    actions=(Remove("~/.bash_history"),),
 )

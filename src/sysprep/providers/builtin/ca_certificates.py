@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files, update_ca_store
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
+from sysprep.providers.builtin._util import REBUILD_CA_STORE
 
 PATHS = ("etc/pki/CA/certs/*.crt", "etc/pki/CA/crl/*.crt", "etc/pki/CA/newcerts/*.crt",
          "etc/pki/CA/private/*.key", "etc/pki/tls/private/*.key", "etc/pki/tls/certs/*.crt")
 # The distribution's bundles, not certificates of this machine.
 EXCEPT = ("etc/pki/tls/certs/ca-bundle.crt", "etc/pki/tls/certs/ca-bundle.trust.crt")
-
-
-def run(ctx: Context) -> None:
-    removed = 0
-    for pattern in PATHS:
-        for path in ctx.fs.glob(pattern):
-            if path not in EXCEPT:
-                removed += remove_files(ctx, path)
-    if removed:
-        update_ca_store(ctx)
 
 
 PROVIDER = Provider(
@@ -32,9 +23,8 @@ PROVIDER = Provider(
         "update-ca-certificates), in the sandbox for an offline image. Not enabled by default."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
     default=False,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS, files_only=True, keep=EXCEPT, then=REBUILD_CA_STORE),),
     limits="Certificates kept elsewhere (/etc/ssl/private, application folders) are not "
            "looked for.",
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = (
     "etc/docker/key.json",  # the daemon's identity key (older Docker)
@@ -12,10 +13,6 @@ PATHS = (
     "var/lib/cni/results/*",
     "var/lib/containerd/io.containerd.grpc.v1.introspection/uuid",  # containerd's server UUID
 )
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -29,8 +26,7 @@ PROVIDER = Provider(
         "at its next start. Images, containers and volumes are kept."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
     limits="Podman keeps no machine ID of its own; netavark's address reservations live in "
            "/run. Rootless engines' state in homes is kept.",
 )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("var/lib/systemd/credential.secret",)
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -20,8 +17,7 @@ PROVIDER = Provider(
         "clone makes its own the first time one is encrypted."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
     limits="Credentials already encrypted with the template's key (with --with-key=host) can "
            "no longer be decrypted on the clones: encrypt them at first boot instead.",
 )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 # virt-sysprep's path (ISC dhcpd on Red Hat), and Kea's lease files. ISC dhcpd on Debian keeps
 # its leases in /var/lib/dhcp, which dhcp-client-state empties.
 PATHS = ("var/lib/dhcpd/*", "var/lib/kea/kea-leases*.csv*", "var/lib/kea/dhcp*.leases*")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -22,6 +19,5 @@ PROVIDER = Provider(
         "network must not believe the template's clients still hold their addresses."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

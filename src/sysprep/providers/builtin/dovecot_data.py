@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("var/lib/dovecot/*",)
-
-
-def run(ctx: Context) -> None:
-    remove_files(ctx, *PATHS)
 
 
 PROVIDER = Provider(
@@ -20,6 +16,5 @@ PROVIDER = Provider(
         "generated SSL parameters, caches). Folders in it are kept, as virt-sysprep does."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p + " (files)" for p in PATHS),
+    actions=(Remove(*PATHS, files_only=True),),
 )

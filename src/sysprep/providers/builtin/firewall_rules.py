@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 VIRT_SYSPREP = ("etc/sysconfig/iptables", "etc/firewalld/services/*", "etc/firewalld/zones/*")
 # The same saved rules elsewhere: IPv6 on Red Hat, iptables-persistent on Debian.
 MORE = ("etc/sysconfig/ip6tables", "etc/iptables/rules.v4", "etc/iptables/rules.v6")
-
-
-def run(ctx: Context) -> None:
-    remove_files(ctx, *VIRT_SYSPREP, *MORE)
 
 
 PROVIDER = Provider(
@@ -24,9 +20,8 @@ PROVIDER = Provider(
         "enabled by default, since a clone would come up without its firewall: use with care."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
     default=False,
-    paths=tuple("/" + p for p in (*VIRT_SYSPREP, *MORE)),
+    actions=(Remove(*VIRT_SYSPREP, *MORE, files_only=True),),
     limits="nftables' /etc/nftables.conf and ufw's rules are the distributions' own files "
            "and are left alone.",
 )

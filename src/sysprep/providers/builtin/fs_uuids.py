@@ -51,7 +51,7 @@ def rewrite(text: str, mapping: dict[str, str]) -> str:
 
 
 def run(ctx: Context) -> None:
-    from sysprep.target.image import ops
+    from sysprep.target import image
 
     img = ctx.target.image
     assert img is not None  # the provider is tagged IMAGE: other targets skip it
@@ -60,7 +60,7 @@ def run(ctx: Context) -> None:
     changes = []
     for vol in img.reachable():
         old = vol.probe.uuid.lower()
-        if vol.probe.type not in ops.UUID_TYPES or not old or old in mapping:
+        if vol.probe.type not in image.UUID_TYPES or not old or old in mapping:
             continue
         if vol.probe.type == "btrfs" and vol.probe.devices > 1:
             ctx.warning(f"kept the UUID of {vol.name}: btrfs spanning several devices")
@@ -87,7 +87,7 @@ def run(ctx: Context) -> None:
     for vol, old, new in changes:
         ctx.note(Outcome("set-uuid", vol.name.lstrip("/"), "device", detail=f"{old} -> {new}"))
         if not ctx.dry_run:
-            img.defer(f"{vol.name}: UUID {old} -> {new}", functools.partial(ops.set_uuid, img, vol, new))
+            img.defer(f"{vol.name}: UUID {old} -> {new}", functools.partial(image.set_uuid, img, vol, new))
 
 
 PROVIDER = Provider(

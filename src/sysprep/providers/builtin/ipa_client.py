@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files, update_ca_store
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
+from sysprep.providers.builtin._util import REBUILD_CA_STORE
 
 PATHS = ("etc/ipa/ca.crt", "etc/ipa/default.conf", "var/lib/ipa-client/sysrestore/*",
          "var/lib/ipa-client/pki/*")
 # The IPA CA in the system CA store: the store is rebuilt when one of them goes.
 CA_STORE = ("etc/pki/ca-trust/source/anchors/ipa-ca.crt", "usr/local/share/ca-certificates/ipa-ca.crt",
             "etc/pki/ca-trust/source/ipa.p11-kit")
-
-
-def run(ctx: Context) -> None:
-    remove_files(ctx, *PATHS)
-    if remove_files(ctx, *CA_STORE):
-        update_ca_store(ctx)
 
 
 PROVIDER = Provider(
@@ -29,6 +24,5 @@ PROVIDER = Provider(
         "removed by kerberos-hostkeytab."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in (*PATHS, *CA_STORE)),
+    actions=(Remove(*PATHS, files_only=True), Remove(*CA_STORE, files_only=True, then=REBUILD_CA_STORE)),
 )

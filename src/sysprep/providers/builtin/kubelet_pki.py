@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean, Remove
+from sysprep.providers.base import Phase, Provider
 
 CLEAN = ("var/lib/kubelet/pki",)
 REMOVE = (
@@ -11,11 +12,6 @@ REMOVE = (
     "var/lib/rancher/k3s/agent/*.crt", "var/lib/rancher/k3s/agent/*.key",
     "var/lib/rancher/rke2/agent/*.crt", "var/lib/rancher/rke2/agent/*.key",
 )
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*CLEAN)
-    ctx.remove(*REMOVE)
 
 
 PROVIDER = Provider(
@@ -28,6 +24,5 @@ PROVIDER = Provider(
         "its own; the bootstrap configuration is kept."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=(*(f"/{p}/*" for p in CLEAN), *("/" + p for p in REMOVE)),
+    actions=(Clean(*CLEAN), Remove(*REMOVE)),
 )

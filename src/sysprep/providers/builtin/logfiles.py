@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean, Remove
+from sysprep.providers.base import Phase, Provider
 
 # virt-sysprep's list (guestfs-tools, sysprep_operation_logfiles.ml), same globs.
 VIRT_SYSPREP = (
@@ -55,12 +56,6 @@ MORE = (
 )
 
 
-def run(ctx: Context) -> None:
-    ctx.remove(*VIRT_SYSPREP, *MORE)
-    # Every file left in any folder of /var/log; the folders themselves are kept.
-    ctx.clean("var/log", keep_dirs=True)
-
-
 PROVIDER = Provider(
     name="logfiles",
     heading="Remove many log files from the guest",
@@ -73,6 +68,5 @@ PROVIDER = Provider(
         "are kept outside /var/log (/var/lib/sysprep/panther)."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=(*("/" + p for p in (*VIRT_SYSPREP, *MORE)), "/var/log/**/* (files)"),
+    actions=(Remove(*VIRT_SYSPREP, *MORE), Clean("var/log", keep_dirs=True)),
 )

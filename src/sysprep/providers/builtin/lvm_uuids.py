@@ -11,7 +11,7 @@ DEVICES_FILE = "etc/lvm/devices/system.devices"
 
 
 def run(ctx: Context) -> None:
-    from sysprep.target.image import lvm, ops
+    from sysprep.target import image
 
     img = ctx.target.image
     assert img is not None  # the provider is tagged IMAGE: other targets skip it
@@ -34,12 +34,11 @@ def run(ctx: Context) -> None:
             continue
         devices = [img.device(v) for v in volumes]
         for old, vol, dev in zip(olds, volumes, devices):
-            ops.lvm(["pvchange", "-u", dev], devices)
-            label = lvm.read_label(vol.read, vol.name)
-            if label is not None:
-                pvids[old.replace("-", "")] = label.uuid.replace("-", "")
-                ctx.info(f"{vol.name}: physical volume UUID {old} -> {label.uuid}")
-        ops.lvm(["vgchange", "-u", vg.name], devices)
+            new = image.new_pv_uuid(vol, devices, dev)
+            if new is not None:
+                pvids[old.replace("-", "")] = new.replace("-", "")
+                ctx.info(f"{vol.name}: physical volume UUID {old} -> {new}")
+        image.new_vg_uuid(vg.name, devices)
         ctx.info(f"volume group {vg.name}: new UUID (was {vg.id})")
     text = ctx.fs.read_text(DEVICES_FILE)
     if text and pvids:

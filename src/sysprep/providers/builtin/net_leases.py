@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 NM_LEASES = ("var/lib/NetworkManager/*.lease", "var/lib/NetworkManager/dhclient*.conf")
 PATHS = (
@@ -13,10 +14,6 @@ PATHS = (
     "var/lib/wicked/lease-*", "var/lib/wicked/duid.xml", "var/lib/wicked/iaid.xml",  # wicked
     "var/lib/connman/*/*.lease",
 )
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -30,6 +27,5 @@ PROVIDER = Provider(
         "are removed by dhcp-client-state."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sysprep.providers.actions import Remove
 from sysprep.providers.base import Context, Phase, Provider
 
 FOLDER = "etc/NetworkManager/system-connections"
@@ -25,7 +26,7 @@ def _legacy_keyfiles(ctx: Context) -> list[str]:
 
 
 def run(ctx: Context) -> None:
-    ctx.remove(*PATHS, *_legacy_keyfiles(ctx))
+    ctx.remove(*_legacy_keyfiles(ctx))
 
 
 PROVIDER = Provider(
@@ -42,5 +43,6 @@ PROVIDER = Provider(
     ),
     phase=Phase.GENERALIZE,
     run=run,
-    paths=(*("/" + p for p in PATHS), f"/{FOLDER}/* (other keyfiles: a [connection] section)"),
+    actions=(Remove(*PATHS),),
+    paths=(f"/{FOLDER}/* (other keyfiles: a [connection] section)",),
 )

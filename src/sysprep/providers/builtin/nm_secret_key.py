@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 from sysprep.providers.builtin.net_leases import NM_LEASES
 
 PATHS = ("var/lib/NetworkManager/secret_key", "var/lib/NetworkManager/seen-bssids",
          "var/lib/NetworkManager/timestamps", *NM_LEASES)
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -24,6 +21,5 @@ PROVIDER = Provider(
         "seen and the connection timestamps. NetworkManager makes a new key at its next start."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

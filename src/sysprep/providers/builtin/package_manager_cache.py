@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean, Remove
+from sysprep.providers.base import Phase, Provider
 
 # Each package manager's cache, found by what exists (an image may carry several).
 REMOVE = (
@@ -16,11 +17,6 @@ REMOVE = (
 FILES_ONLY = ("var/cache/apt/archives",)
 
 
-def run(ctx: Context) -> None:
-    ctx.remove(*REMOVE)
-    ctx.clean(*FILES_ONLY, keep_dirs=True)
-
-
 PROVIDER = Provider(
     name="package-manager-cache",
     heading="Remove package manager cache",
@@ -30,8 +26,7 @@ PROVIDER = Provider(
         "are kept (emptied)."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=(*("/" + p for p in REMOVE), "/var/cache/apt/archives/** (files)"),
+    actions=(Remove(*REMOVE), Clean(*FILES_ONLY, keep_dirs=True)),
     limits="apt's package lists (/var/lib/apt/lists) are kept, so that the clone can install "
            "packages before its first apt update.",
 )

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("var/run/console/*", "var/run/faillock/*", "var/run/sepermit/*")
-
-
-def run(ctx: Context) -> None:
-    remove_files(ctx, *PATHS)
 
 
 PROVIDER = Provider(
@@ -20,6 +16,5 @@ PROVIDER = Provider(
         "failed log-ins (pam_faillock) and sepermit locks."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS, files_only=True),),
 )

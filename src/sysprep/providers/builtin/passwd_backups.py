@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("etc/group-", "etc/gshadow-", "etc/passwd-", "etc/shadow-", "etc/subuid-", "etc/subgid-")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -16,10 +13,8 @@ PROVIDER = Provider(
     heading="Remove /etc/passwd- and similar backup files",
     description=(
         "Removes the copies the shadow tools keep of the account databases before each "
-        "change (/etc/passwd-, shadow-, group-, gshadow-, subuid-, subgid-): they still hold "
-        "removed accounts and old password hashes."
+        "change: they still hold removed accounts and old password hashes."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

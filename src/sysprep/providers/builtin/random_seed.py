@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = (
     "var/lib/systemd/random-seed",  # systemd-random-seed
@@ -10,10 +11,6 @@ PATHS = (
     "var/lib/urandom/random-seed",  # Debian's sysvinit urandom script
     "var/lib/random-seed",  # older Red Hat and SUSE
 )
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -26,8 +23,7 @@ PROVIDER = Provider(
         "first boot. Each clone saves its own seed at its first shutdown."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
     limits="An EFI system partition mounted elsewhere than /boot/efi, /efi or /boot is not "
            "looked at.",
 )

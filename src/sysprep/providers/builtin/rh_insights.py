@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import ACTIVATION, Phase, Provider
 
 PATHS = ("etc/insights-client/machine-id", "etc/insights-client/.registered",
          "etc/insights-client/.unregistered", "etc/insights-client/.lastupload",
          "var/lib/insights/*")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -22,8 +19,7 @@ PROVIDER = Provider(
         "with SkipRearm."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
     tags=frozenset({ACTIVATION}),
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
     registration=("etc/insights-client/machine-id", "etc/insights-client/.registered"),
 )

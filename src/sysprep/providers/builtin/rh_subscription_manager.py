@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files_below
+from sysprep.providers.actions import Clean, Remove
+from sysprep.providers.base import ACTIVATION, Phase, Provider
 
 # Consumer certificate (the identity) and entitlements: files only, as virt-sysprep.
 TREES = ("etc/pki/consumer", "etc/pki/entitlement")
 # What rhsmcertd cached about this consumer.
 CACHES = ("var/lib/rhsm/facts/*", "var/lib/rhsm/cache/*", "var/lib/rhsm/packages/*")
-
-
-def run(ctx: Context) -> None:
-    for tree in TREES:
-        remove_files_below(ctx, tree)
-    ctx.remove(*CACHES)
 
 
 PROVIDER = Provider(
@@ -28,8 +22,7 @@ PROVIDER = Provider(
         "rebuilds). Skipped with SkipRearm."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
     tags=frozenset({ACTIVATION}),
-    paths=(*(f"/{t}/** (files)" for t in TREES), *("/" + p for p in CACHES)),
+    actions=(Clean(*TREES, keep_dirs=True), Remove(*CACHES)),
     registration=("etc/pki/consumer/*.pem", "etc/pki/entitlement/*.pem"),
 )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import ACTIVATION, Phase, Provider
 
 PATHS = ("etc/sysconfig/rhn/systemid", "etc/sysconfig/rhn/systemid.save")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -20,8 +17,7 @@ PROVIDER = Provider(
         "their own. Wherever the file exists, whatever the distribution says it is."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
     tags=frozenset({ACTIVATION}),
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
     registration=PATHS,
 )

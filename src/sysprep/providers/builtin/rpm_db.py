@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 # The Berkeley DB environment and locks only: the packages database itself stays. (The
 # SQLite database of newer RPM keeps its -wal and -shm files, which may hold data.)
 PATHS = ("var/lib/rpm/__db.*", "usr/lib/sysimage/rpm/__db.*", "var/lib/rpm/.rpm.lock")
 
 
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
-
-
 PROVIDER = Provider(
     name="rpm-db",
     heading="Remove host-specific RPM database files",
     description=(
-        "Removes the Berkeley DB environment and lock files of the RPM database "
-        "(/var/lib/rpm/__db.*, and the same under /usr/lib/sysimage/rpm). RPM recreates them "
-        "when needed; the database of installed packages is not touched."
+        "Removes the Berkeley DB environment and lock files of the RPM database, in both of "
+        "its places. RPM recreates them when needed; the database of installed packages is "
+        "not touched."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

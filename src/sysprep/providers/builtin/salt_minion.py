@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean, Remove
+from sysprep.providers.base import Phase, Provider
 
 REMOVE = ("etc/salt/pki/minion/*", "etc/salt/minion_id")
 CLEAN = ("var/cache/salt/minion",)
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*REMOVE)
-    ctx.clean(*CLEAN)
 
 
 PROVIDER = Provider(
@@ -22,6 +18,5 @@ PROVIDER = Provider(
         "Each clone generates its own key and ID and must be accepted by the master."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=(*("/" + p for p in REMOVE), *(f"/{p}/*" for p in CLEAN)),
+    actions=(Remove(*REMOVE), Clean(*CLEAN)),
 )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-from sysprep.providers.builtin._util import remove_files
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("var/log/samba/old/*", "var/log/samba/*", "var/lib/samba/*/*", "var/lib/samba/*",
          "var/cache/samba/*")
-
-
-def run(ctx: Context) -> None:
-    remove_files(ctx, *PATHS)
 
 
 PROVIDER = Provider(
@@ -23,6 +19,5 @@ PROVIDER = Provider(
         "join a domain under its own name."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p + " (files)" for p in PATHS),
+    actions=(Remove(*PATHS, files_only=True),),
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import HOME, Remove
+from sysprep.providers.base import Phase, Provider
 
 # bash and zsh have their own providers (bash-history, zsh-history), as in virt-sysprep.
 NAMES = (
@@ -17,10 +18,6 @@ NAMES = (
 )
 
 
-def run(ctx: Context) -> None:
-    ctx.remove(*ctx.in_homes(*NAMES))
-
-
 PROVIDER = Provider(
     name="shell-history",
     heading="Remove the history of every other shell and interactive tool",
@@ -31,6 +28,5 @@ PROVIDER = Provider(
         "nano histories, wget's HSTS cache and GnuPG's random seed."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=tuple(f"~/{n} (every home)" for n in NAMES),
+    actions=(Remove(*(HOME + n for n in NAMES)),),
 )

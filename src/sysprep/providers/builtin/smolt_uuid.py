@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("etc/sysconfig/hw-uuid", "etc/smolt/uuid", "etc/smolt/hw-uuid")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -16,6 +13,5 @@ PROVIDER = Provider(
     heading="Remove the Smolt hardware UUID",
     description="Removes the UUID that identifies this machine to the Smolt hardware profiler.",
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import HOME, Remove
+from sysprep.providers.base import Phase, Provider
 
 NAMES = (".ssh/known_hosts", ".ssh/known_hosts.old", ".ssh/known_hosts2")
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*ctx.in_homes(*NAMES))
 
 
 PROVIDER = Provider(
@@ -22,6 +19,5 @@ PROVIDER = Provider(
         "/etc/ssh/ssh_known_hosts, which an administrator maintains, is kept."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=tuple(f"~/{n} (every home)" for n in NAMES),
+    actions=(Remove(*(HOME + n for n in NAMES)),),
 )

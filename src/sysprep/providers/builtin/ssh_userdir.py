@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*ctx.in_homes(".ssh"))
-
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PROVIDER = Provider(
     name="ssh-userdir",
@@ -20,6 +16,5 @@ PROVIDER = Provider(
         "ssh-known-hosts."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=("~/.ssh (every home)",),
+    actions=(Remove("~/.ssh"),),
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sysprep.providers.base import IMAGE, Context, Phase, Provider
+from sysprep.rules import fstab
 from sysprep.target.confined import Outcome
 
 
 def run(ctx: Context) -> None:
-    from sysprep.target.image import fstab, ops
+    from sysprep.target import image
 
     img = ctx.target.image
     assert img is not None  # the provider is tagged IMAGE: other targets skip it
@@ -19,7 +20,7 @@ def run(ctx: Context) -> None:
         detail = f"recreated with UUID {vol.probe.uuid}" + (f", label {vol.probe.label}" if vol.probe.label else "")
         ctx.note(Outcome("wipe", vol.name.lstrip("/"), "device", bytes=vol.size, detail=detail))
         if not ctx.dry_run:
-            ctx.info(f"{vol.name}: {ops.recreate_swap(img, vol)}")
+            ctx.info(f"{vol.name}: {image.recreate_swap(img, vol)}")
     for e in fstab.parse(ctx.fs.read_text("etc/fstab") or ""):
         if e.fstype == "swap" and e.spec.startswith("/") and not e.spec.startswith("/dev/"):
             ctx.warning(f"swap file {e.spec} is not wiped (only swap partitions and logical "

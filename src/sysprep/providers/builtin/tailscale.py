@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean
+from sysprep.providers.base import Phase, Provider
 
 CLEAN = ("var/lib/tailscale",)
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*CLEAN)
 
 
 PROVIDER = Provider(
@@ -20,6 +17,5 @@ PROVIDER = Provider(
         "auth key) at first boot."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=tuple(f"/{p}/*" for p in CLEAN),
+    actions=(Clean(*CLEAN),),
 )

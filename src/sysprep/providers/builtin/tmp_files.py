@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean
+from sysprep.providers.base import Phase, Provider
 
 PATHS = ("tmp", "var/tmp")
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*PATHS)
 
 
 PROVIDER = Provider(
@@ -19,7 +16,6 @@ PROVIDER = Provider(
         "folder). The folders themselves stay, with their mode (1777) and owner."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=("/tmp/*", "/var/tmp/*"),
+    actions=(Clean(*PATHS),),
     limits="On a live system, files programs still use are removed too: shut down soon after.",
 )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import HARDWARE, Context, Phase, Provider
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import HARDWARE, Phase, Provider
 
 PATHS = ("etc/udev/rules.d/70-persistent-net.rules",)
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*PATHS)
 
 
 PROVIDER = Provider(
@@ -21,7 +18,6 @@ PROVIDER = Provider(
         "persisted (PersistAllDeviceInstalls, /mode:vm)."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
     tags=frozenset({HARDWARE}),
-    paths=tuple("/" + p for p in PATHS),
+    actions=(Remove(*PATHS),),
 )

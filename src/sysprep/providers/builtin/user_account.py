@@ -8,9 +8,9 @@ accounts, --keep-user-accounts spares the named ones (virt-sysprep's rules).
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
 from sysprep.providers.base import Context, Phase, Provider
+from sysprep.rules import passwd as passwd_file
 
 PASSWD, SHADOW, GROUP, GSHADOW = "etc/passwd", "etc/shadow", "etc/group", "etc/gshadow"
 SUBIDS = ("etc/subuid", "etc/subgid")
@@ -20,14 +20,6 @@ DEFAULT_UID_MIN, DEFAULT_UID_MAX = 1000, 60000
 SYSTEM_DIRS = frozenset({"", "home", "root", "etc", "usr", "var", "opt", "srv", "tmp", "boot", "bin",
                          "sbin", "lib", "lib64", "dev", "proc", "sys", "run", "mnt", "media",
                          "var/lib", "var/spool", "var/mail", "var/www", "usr/local", "nonexistent"})
-
-
-@dataclass(frozen=True)
-class Account:
-    name: str
-    uid: int
-    gid: int
-    home: str
 
 
 def _names(ctx: Context, option: str) -> set[str]:
@@ -48,19 +40,6 @@ def uid_range(ctx: Context) -> tuple[int, int]:
             return default
 
     return number("UID_MIN", DEFAULT_UID_MIN), number("UID_MAX", DEFAULT_UID_MAX)
-
-
-def accounts(passwd: str) -> list[Account]:
-    found = []
-    for line in passwd.splitlines():
-        f = line.split(":")
-        if len(f) < 7 or f[0].startswith(("+", "-")):
-            continue
-        try:
-            found.append(Account(f[0], int(f[2]), int(f[3]), f[5]))
-        except ValueError:
-            continue
-    return found
 
 
 def _drop_entries(text: str, names: set[str]) -> str:
@@ -88,7 +67,7 @@ def run(ctx: Context) -> None:
     if passwd is None:
         return
     low, high = uid_range(ctx)
-    everyone = accounts(passwd)
+    everyone = passwd_file.entries(passwd)
     doomed = [a for a in everyone
               if low <= a.uid <= high and a.name != "root" and a.name not in keep
               and (not remove_only or a.name in remove_only)]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import HOME, Clean
+from sysprep.providers.base import Phase, Provider
 
 NAMES = (".cache", ".thumbnails")
-
-
-def run(ctx: Context) -> None:
-    ctx.clean(*ctx.in_homes(*NAMES))
 
 
 PROVIDER = Provider(
@@ -20,7 +17,6 @@ PROVIDER = Provider(
         "and places of this machine. The folders stay, with their owner."
     ),
     phase=Phase.CLEANUP,
-    run=run,
     order=40,  # before editor-backups walks the homes
-    paths=tuple(f"~/{n}/* (every home)" for n in NAMES),
+    actions=(Clean(*(HOME + n for n in NAMES)),),
 )

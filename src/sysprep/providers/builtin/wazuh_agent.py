@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
+from sysprep.providers.actions import Clean, Truncate
+from sysprep.providers.base import Phase, Provider
 
 KEYS = ("var/ossec/etc/client.keys",)
 CLEAN = ("var/ossec/queue/rids",)
-
-
-def run(ctx: Context) -> None:
-    ctx.truncate(*KEYS)
-    ctx.clean(*CLEAN)
 
 
 PROVIDER = Provider(
@@ -23,6 +19,5 @@ PROVIDER = Provider(
         "other's messages; with an empty key each clone enrols at its first start."
     ),
     phase=Phase.GENERALIZE,
-    run=run,
-    paths=(*("/" + p for p in KEYS), *(f"/{p}/*" for p in CLEAN)),
+    actions=(Truncate(*KEYS), Clean(*CLEAN)),
 )

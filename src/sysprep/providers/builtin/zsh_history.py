@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from sysprep.providers.base import Context, Phase, Provider
-
-
-def run(ctx: Context) -> None:
-    ctx.remove(*ctx.in_homes(".zsh_history"))
-
+from sysprep.providers.actions import Remove
+from sysprep.providers.base import Phase, Provider
 
 PROVIDER = Provider(
     name="zsh-history",
@@ -18,6 +14,5 @@ PROVIDER = Provider(
         "/home/*). A history that is a symbolic link is removed as a link."
     ),
     phase=Phase.CLEANUP,
-    run=run,
-    paths=("~/.zsh_history (every home)",),
+    actions=(Remove("~/.zsh_history"),),
 )

@@ -1,4 +1,4 @@
-"""The image's fstab: which of its own file systems go where.
+"""The image's fstab: which of its own file systems go where, and the devices it names.
 
 The fstab is untrusted: it only ever decides which volume *of the image* is mounted on which
 directory *inside the image's root* (resolved by the confined layer); an entry naming
@@ -11,56 +11,10 @@ import os
 import re
 from dataclasses import dataclass
 
-from sysprep.target.mounts import NETWORK_FS, VIRTUAL_FS, _unescape
+# The parser is the one of sysprep.rules.fstab; here is what the image engine adds.
+from sysprep.rules.fstab import Entry, parse
 
-MAX_ENTRIES = 1000
-
-
-@dataclass(frozen=True)
-class Entry:
-    spec: str  # UUID=..., LABEL=..., /dev/..., as written
-    point: str  # the mount point as written
-    fstype: str
-    options: tuple[str, ...]
-    line: int
-
-    @property
-    def rel(self) -> str:
-        """The mount point relative to the root ("" for the root itself)."""
-        norm = os.path.normpath("/" + self.point)
-        return norm.lstrip("/")
-
-    def option(self, name: str) -> str | None:
-        for o in self.options:
-            key, sep, value = o.partition("=")
-            if key == name:
-                return value if sep else ""
-        return None
-
-    @property
-    def local(self) -> bool:
-        """A disk file system (not virtual, network, swap or a bind mount)."""
-        if self.fstype in ("swap", "none", "ignore") or self.fstype in VIRTUAL_FS:
-            return False
-        if self.fstype in NETWORK_FS or self.fstype.startswith("fuse"):
-            return False
-        return not ({"bind", "rbind"} & set(self.options))
-
-
-def parse(text: str) -> list[Entry]:
-    entries = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        opts = tuple(o for o in (fields[3].split(",") if len(fields) > 3 else ()) if o)
-        entries.append(Entry(_unescape(fields[0]), _unescape(fields[1]), fields[2], opts, number))
-        if len(entries) >= MAX_ENTRIES:
-            break
-    return entries
+__all__ = ["DeviceRef", "Entry", "device_ref", "disk_and_partition", "parse"]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import time
 LOOP_CLR_FD = 0x4C01
 
 
+# A copy of sysprep.rules.fstab.unescape: this script runs alone (standard library only).
 def _unescape(field: str) -> str:
     out, i = [], 0
     while i < len(field):

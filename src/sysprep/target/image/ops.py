@@ -11,6 +11,7 @@ from typing import Sequence
 
 from sysprep.errors import RunError
 from sysprep.run import run
+from sysprep.target.image import lvm as labels
 from sysprep.target.image.session import ImageSession, Volume
 
 EXT = ("ext2", "ext3", "ext4")
@@ -70,3 +71,17 @@ def lvm(args: Sequence[str], devices: Sequence[str]) -> str:
     """Run an LVM command that sees only `devices` and activates nothing."""
     cmd, *rest = args
     return run(["lvm", cmd, "--config", lvm_config(devices), "--driverloaded", "n", *rest]).stdout
+
+
+def new_pv_uuid(vol: Volume, devices: Sequence[str], dev: str) -> str | None:
+    """Give the LVM physical volume on `dev` a new random UUID; the new one, as read back
+    from its label (None when the label cannot be read)."""
+    lvm(["pvchange", "-u", dev], devices)
+    label = labels.read_label(vol.read, vol.name)
+    return label.uuid if label is not None else None
+
+
+def new_vg_uuid(vg_name: str, devices: Sequence[str]) -> None:
+    """Give a volume group a new random UUID."""
+    lvm(["vgchange", "-u", vg_name], devices)
+
