@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from sysprep.commands.docs import INSTALLED
+from sysprep.docs import INSTALLED
 from tests.packaging.conftest import package
 
 pytestmark = pytest.mark.integration

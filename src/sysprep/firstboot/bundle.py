@@ -170,7 +170,7 @@ def install(fs: Confined, runtime: bytes | None = None) -> list[Outcome]:
     out.append(fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755))
     out.append(fs.write(README, _README.encode(), mode=0o644))
     if fs.is_dir("usr/share/man"):
-        from sysprep.commands.docs import man_page
+        from sysprep.docs import man_page
 
         out.extend(o for o in (fs.mkdir("usr/share/man/man8", 0o755),) if o)
         out.append(fs.write(MANPAGE, man_page().encode(), mode=0o644))
