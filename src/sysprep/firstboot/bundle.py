@@ -26,6 +26,10 @@ MIN_PYTHON = (3, 9)
 VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
             "mdurl", "linkify_it", "uc_micro", "pygments", "platformdirs", "typing_extensions")
 
+# sysprep's own folders that never go into an image: the dirty roots and disk images of the
+# tests, the demo and the benchmarks (not in the wheel either: pyproject.toml)
+TEST_ONLY = ("testing",)
+
 _MAIN = b"import sys\nfrom sysprep.__main__ import main\nsys.exit(main())\n"
 _WRAPPER = '#!/bin/sh\n# sysprep runtime, installed by sysprep\nexec {python} /{bundle} "$@"\n'
 
@@ -41,9 +45,11 @@ def _running_bundle() -> Path | None:
     return Path(m.group(1)) if m and os.path.isfile(m.group(1)) else None
 
 
-def _add_tree(zf: zipfile.ZipFile, root: Path, arc_prefix: str) -> None:
+def _add_tree(zf: zipfile.ZipFile, root: Path, arc_prefix: str, *, skip: tuple[str, ...] = ()) -> None:
     for path in sorted(root.rglob("*")):
         if "__pycache__" in path.parts or path.suffix in (".pyc", ".so") or not path.is_file():
+            continue
+        if path.relative_to(root).parts[0] in skip:
             continue
         info = zipfile.ZipInfo(f"{arc_prefix}/{path.relative_to(root).as_posix()}", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
@@ -108,7 +114,7 @@ def build() -> bytes:
         info = zipfile.ZipInfo("__main__.py", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, _MAIN)
-        _add_tree(zf, _package_root(), "sysprep")
+        _add_tree(zf, _package_root(), "sysprep", skip=TEST_ONLY)
         info = zipfile.ZipInfo(f"sysprep/{PLUGINS_RESOURCE}", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, json.dumps(plugins))
