@@ -75,3 +75,10 @@ def test_runtime_bundle_holds_no_test_support_module():
         names = z.namelist()
     assert "sysprep/firstboot/bundle.py" in names and "sysprep/ui/welcome_app.py" in names
     assert [n for n in names if n.startswith("sysprep/testing/")] == []
+
+
+def test_the_runtime_is_zipped_once_per_process():
+    """A batch run generalizes many targets: the second one reuses the first one's bundle."""
+    from sysprep.firstboot import bundle
+
+    assert bundle.build() is bundle.build()

@@ -99,6 +99,11 @@ def _plugin_roots(plugins: list[tuple[str, str]]) -> list[tuple[str, Path]]:
     return sorted(roots.items())
 
 
+# Built once per process and set of plugins: a batch run (and the test suite) generalizes many
+# targets, and zipping the package and its vendored libraries takes a second or more.
+_BUILT: dict[str, bytes] = {}
+
+
 def build() -> bytes:
     """The bundle's bytes: reproducible (fixed timestamps, sorted entries)."""
     running = _running_bundle()
@@ -106,9 +111,20 @@ def build() -> bytes:
         return running.read_bytes()
     import json
 
-    from sysprep.providers.registry import PLUGINS_RESOURCE, entry_point_specs
+    from sysprep.providers.registry import entry_point_specs
 
     plugins = entry_point_specs()
+    key = json.dumps(plugins)
+    if key not in _BUILT:
+        _BUILT[key] = _build(plugins)
+    return _BUILT[key]
+
+
+def _build(plugins: list[tuple[str, str]]) -> bytes:
+    import json
+
+    from sysprep.providers.registry import PLUGINS_RESOURCE
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo("__main__.py", (2020, 1, 1, 0, 0, 0))
