@@ -19,7 +19,7 @@ OUT = os.path.join("build", "generated")
 _GENERATE = """
 import os, sys
 sys.path.insert(0, sys.argv[2])
-from sysprep.commands.docs import INSTALLED
+from sysprep.docs import INSTALLED
 for rel, make in INSTALLED.items():
     path = os.path.join(sys.argv[1], rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)

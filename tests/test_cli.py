@@ -86,10 +86,18 @@ def test_no_action_without_a_terminal_prints_usage_then_the_error():
     assert "Traceback" not in p.stderr and p.stdout == ""
 
 
-def test_help_explains_both_syntaxes(run):
+def test_help_explains_both_syntaxes(capsys):
     with pytest.raises(SystemExit) as e:
         cli.build_parser().parse_args(["--help"])
     assert e.value.code == 0
+    out = capsys.readouterr().out
+    # every option Windows has, in both spellings, and an example of each syntax
+    for o in cli.OPTIONS:
+        if o.windows:
+            assert f"--{o.name}" in out and f"/{o.name}" in out, o.name
+    assert "Windows syntax works too" in out
+    assert "sysprep /generalize /oobe /unattend:u.xml" in out
+    assert "sysprep --generalize --oobe --shutdown" in out
 
 
 def test_man_page_and_completion_cover_every_option(run):
@@ -105,10 +113,29 @@ def test_man_page_and_completion_cover_every_option(run):
         assert sub in bash and f"sysprep {sub}" in man
 
 
-def test_bash_completion_is_valid_bash(run, tmp_path):
-    f = tmp_path / "c.bash"
-    f.write_text(run("completion", "bash").out)
-    subprocess.run(["bash", "-n", str(f)], check=True)
+def bash_complete(script, line: str) -> list[str]:
+    """What bash offers for `line` (the word under the cursor is the last one, "" after a
+    space) through the completion function the script registers for sysprep."""
+    words = line.split(" ")
+    probe = (f"{script}\n"
+             "complete -p sysprep >&2\n"
+             f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+             "_sysprep; printf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    p = subprocess.run(["bash", "--norc", "--noprofile", "-c", probe], capture_output=True,
+                       text=True, check=True)
+    assert p.stderr.strip() == "complete -F _sysprep sysprep"
+    return p.stdout.split()
+
+
+def test_bash_completion_completes_both_syntaxes_commands_and_values(run):
+    script = run("completion", "bash").out
+    assert bash_complete(script, "sysprep --gen") == ["--generalize"]
+    assert bash_complete(script, "sysprep /gen") == ["/generalize"]
+    assert bash_complete(script, "sysprep /mo") == ["/mode:"]
+    assert bash_complete(script, "sysprep sta") == ["state"]
+    assert bash_complete(script, "sysprep state --fo") == ["--format", "--follow"]
+    assert bash_complete(script, "sysprep --generalize --mode ") == ["vm"]
+    assert bash_complete(script, "sysprep --format q") == ["qcow2"]
 
 
 def test_nothing_after_a_double_dash_is_read_as_a_windows_option():

@@ -14,9 +14,7 @@ import re
 import socket
 import sys
 import time
-from typing import IO, Mapping
-
-from sysprep.target.confined import Confined
+from typing import IO, Mapping, Protocol
 
 # Generalize logs live outside var/log, which the generalize phase cleans (the seed's Panther).
 PANTHER = "var/lib/sysprep/panther"
@@ -29,6 +27,17 @@ RECORDS = "actions.jsonl"
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 REDACTED = "*SENSITIVE*DATA*DELETED*"
+
+
+class LogFolder(Protocol):
+    """What the log needs of a target to write into it (sysprep.target.confined.Confined): the
+    log sits below the target, which logs through it."""
+
+    def mkdir(self, path: str, mode: int = ...) -> object: ...
+
+    def chmod(self, path: str, mode: int) -> object: ...
+
+    def open_append(self, path: str, mode: int = ...) -> int: ...
 
 
 class Level(str, enum.Enum):
@@ -82,7 +91,7 @@ class RunLog:
 
     # -- where it goes ----------------------------------------------------------------
 
-    def attach(self, fs: Confined, folder: str, *, journal: bool = False) -> None:
+    def attach(self, fs: LogFolder, folder: str, *, journal: bool = False) -> None:
         """Write to `folder` in the target from now on, starting with what was buffered."""
         fs.mkdir(folder, 0o700)
         fs.chmod(folder, 0o700)

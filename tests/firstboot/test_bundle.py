@@ -60,3 +60,25 @@ def test_compiled_plugin_is_refused_before_anything_changes(tmp_path):
     assert r.returncode == 2
     assert "compiled code" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert snapshot(root) == before
+
+
+def test_runtime_bundle_holds_no_test_support_module():
+    """The dirty roots and disk images of the tests (sysprep.testing) never go into an image,
+    while the rest of the package does."""
+    import io
+    import zipfile
+
+    from sysprep.firstboot import bundle
+
+    data = bundle.build()
+    with zipfile.ZipFile(io.BytesIO(data[data.index(b"PK"):])) as z:
+        names = z.namelist()
+    assert "sysprep/firstboot/bundle.py" in names and "sysprep/ui/welcome_app.py" in names
+    assert [n for n in names if n.startswith("sysprep/testing/")] == []
+
+
+def test_the_runtime_is_zipped_once_per_process():
+    """A batch run generalizes many targets: the second one reuses the first one's bundle."""
+    from sysprep.firstboot import bundle
+
+    assert bundle.build() is bundle.build()

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from sysprep.testing.dirty_root import build as build_dirty_root
 from tests.packaging.conftest import TOP, extract, in_chroot
 
 if sys.version_info >= (3, 11):
@@ -78,8 +79,11 @@ def test_deb_builds_lintian_clean_of_errors_and_installs_and_generalizes_in_debi
                  "/usr/share/fish/vendor_completions.d/sysprep.fish"):
         assert os.path.isfile(root + path)
 
-    # a root to generalize, made by the installed package's own test helper
-    in_chroot(root, "python3", "-c", "from sysprep.testing.dirty_root import build; build('/srv/t')")
+    # the tests' support package is not installed
+    probe = "import importlib.util as u; print(u.find_spec('sysprep.testing'))"
+    assert in_chroot(root, "python3", "-c", probe).stdout.strip() == "None"
+    # a root to generalize (the test helpers are not in the package: made from this checkout)
+    build_dirty_root(os.path.join(root, "srv/t"))
     run = in_chroot(root, "sysprep", "--generalize", "--root", "/srv/t", check=False)
     assert run.returncode == 0, run.stderr
     assert "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in run.stdout

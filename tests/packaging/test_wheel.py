@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from sysprep.commands.docs import INSTALLED
+from sysprep.docs import INSTALLED
 from tests.packaging.conftest import package
 
 pytestmark = pytest.mark.integration
@@ -34,6 +34,13 @@ def test_wheel_carries_the_generated_man_page_and_completions(wheel):
     with zipfile.ZipFile(wheel) as z:
         for rel, make in INSTALLED.items():
             assert z.read(f"sysprep-0.1.0.data/data/{rel}").decode() == make()
+
+
+def test_wheel_holds_no_test_support_package(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+    assert "sysprep/firstboot/bundle.py" in names
+    assert [n for n in names if n.startswith("sysprep/testing/")] == []
 
 
 def test_pip_install_of_the_wheel_in_a_fresh_venv_gives_man_page_and_fish_completion(wheel, tmp_path):

@@ -79,9 +79,18 @@ def test_tags_group_hardware_and_activation():
 
 
 def test_every_provider_documents_itself():
+    """What `providers show` and the man page print: a heading without a final period (the
+    registry rule of virt-sysprep), a description of whole sentences of its own (not the
+    heading again, not another provider's), and the paths it acts on."""
+    seen: dict[str, str] = {}
     for p in builtin():
         assert p.phase in (Phase.CLEANUP, Phase.GENERALIZE)
-        assert len(p.description) > 60 and p.paths, p.name
+        assert p.paths, p.name
+        assert p.heading[:1].isupper() and not p.heading.endswith("."), p.name
+        text = p.description.strip()
+        assert text[:1].isupper() and text.endswith((".", ")")), p.name
+        assert p.heading.lower() not in text.lower(), p.name
+        assert seen.setdefault(text, p.name) == p.name, f"{p.name} repeats {seen[text]}'s description"
 
 
 def test_safe_providers_are_cleanup_identities_are_generalize():

@@ -21,6 +21,7 @@ from sysprep.request import TargetKind, TargetSpec
 from sysprep.target import open_target, open_target_readonly
 from sysprep.testing.dirty_root import build
 from sysprep.ui import audit
+from sysprep.ui.boot import ConsoleUI
 from tests.contract import parse
 from tests.ui.conftest import run, sysprep_cli
 
@@ -206,7 +207,7 @@ def test_engine_shows_the_auditui_on_the_console(root, monkeypatch):
         f.write("auditUser:\n  Linux-Deployment:\n    RunSynchronous:\n      - Order: 1\n"
                 "        Path: sleep 1.5\n        Description: Visible on the console\n")
     assert sysprep_cli("--generalize", "--audit", "--root", root, "--quiet", "--unattend", answer).returncode == 0
-    assert boot.run_stage(spec(root), "specialize", RunLog(quiet=True)) is boot.Result.DONE
+    assert boot.run_stage(spec(root), "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     screen = bytearray()
     done = threading.Event()
 
@@ -222,7 +223,7 @@ def test_engine_shows_the_auditui_on_the_console(root, monkeypatch):
     th = threading.Thread(target=reader)
     th.start()
     try:
-        result = boot.run_stage(spec(root), "passes", RunLog(quiet=True))
+        result = boot.run_stage(spec(root), "passes", RunLog(quiet=True), ui=ConsoleUI())
     finally:
         time.sleep(0.3)
         done.set()

@@ -12,6 +12,7 @@ from sysprep.firstboot import units
 from sysprep.log import RunLog
 from sysprep.passes import boot
 from sysprep.request import TargetKind, TargetSpec
+from sysprep.ui.boot import ConsoleUI
 from tests.conftest import sysprep
 from tests.ui.conftest import state_of
 
@@ -19,8 +20,8 @@ from tests.ui.conftest import state_of
 def audited(root: str) -> TargetSpec:
     assert sysprep("--generalize", "--audit", "--root", root, "--quiet").code == 0
     spec = TargetSpec(TargetKind.ROOT, root=root)
-    assert boot.run_stage(spec, "specialize", RunLog(quiet=True)) is boot.Result.DONE
-    assert boot.run_stage(spec, "passes", RunLog(quiet=True)) is boot.Result.DONE
+    assert boot.run_stage(spec, "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
+    assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     return spec
 
 

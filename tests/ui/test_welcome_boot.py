@@ -15,6 +15,7 @@ from sysprep.log import RunLog
 from sysprep.passes import boot
 from sysprep.request import TargetKind, TargetSpec
 from sysprep.ui import welcome
+from sysprep.ui.boot import ConsoleUI
 from tests.conftest import sysprep
 from tests.ui.conftest import crypt_hash, shadow_hash, state_of, verifies
 
@@ -24,7 +25,7 @@ PASSWORD = "Corr3ct-horse!"
 def specialized(root) -> TargetSpec:
     assert sysprep("--generalize", "--oobe", "--root", root.path, "--quiet").code == 0
     spec = TargetSpec(TargetKind.ROOT, root=root.path)
-    assert boot.run_stage(spec, "specialize", RunLog(quiet=True)) is boot.Result.DONE
+    assert boot.run_stage(spec, "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     assert "SPECIALIZE_RESEAL_TO_OOBE" in state_of(root.path)
     return spec
 
@@ -47,7 +48,7 @@ def plain_here(monkeypatch):
 def test_welcome_at_boot_applies_and_completes_and_never_shows_again(wroot, plain_here):
     spec = specialized(wroot)
     out = plain_here(f"fr_FR\nfr\nParis\nyes\nclone-1\nanna\n\n{PASSWORD}\n{PASSWORD}\n\n")
-    assert boot.run_stage(spec, "passes", RunLog(quiet=True)) is boot.Result.DONE
+    assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     root = wroot.path
     assert "IMAGE_STATE_COMPLETE" in state_of(root)
     assert open(f"{root}/etc/hostname").read() == "clone-1\n"
@@ -59,14 +60,14 @@ def test_welcome_at_boot_applies_and_completes_and_never_shows_again(wroot, plai
     assert PASSWORD not in logs and "the welcome's choices are applied" in logs
     # the next boot: nothing pending, nothing asked
     again = plain_here("")
-    assert boot.run_stage(spec, "passes", RunLog(quiet=True)) is boot.Result.IDLE
+    assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.IDLE
     assert again.getvalue() == ""
 
 
 def test_audit_from_the_first_question_reseals_to_audit(wroot, plain_here):
     spec = specialized(wroot)
     plain_here("!audit\n")
-    assert boot.run_stage(spec, "passes", RunLog(quiet=True)) is boot.Result.REBOOT
+    assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.REBOOT
     st = state_of(wroot.path)
     assert "IMAGE_STATE_SPECIALIZE_RESEAL_TO_AUDIT" in st and "auditSystem,auditUser" in st
     assert os.path.exists(f"{wroot.path}/var/lib/sysprep/boot-pending")
@@ -78,7 +79,7 @@ def test_kernel_switch_sysprep_audit_boots_straight_to_audit(wroot, plain_here, 
     cmdline.write_text("root=/dev/vda ro quiet sysprep.audit\n")
     monkeypatch.setenv("SYSPREP_KERNEL_CMDLINE", str(cmdline))
     out = plain_here("")
-    assert boot.run_stage(spec, "passes", RunLog(quiet=True)) is boot.Result.REBOOT
+    assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.REBOOT
     assert "IMAGE_STATE_SPECIALIZE_RESEAL_TO_AUDIT" in state_of(wroot.path)
     assert out.getvalue() == ""  # nothing was asked
 
@@ -121,6 +122,6 @@ def test_timeout_finishes_with_the_answer_files_values(wroot, monkeypatch, tmp_p
         return welcome.Result(timed_out=True)
 
     monkeypatch.setattr(welcome, "collect", untouched)
-    assert boot.run_stage(spec, "passes", RunLog(quiet=True)) is boot.Result.DONE
+    assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     assert "IMAGE_STATE_COMPLETE" in state_of(wroot.path)
     assert "nobody answered the welcome" in open(f"{wroot.path}/var/log/sysprep/setuperr.log").read()

@@ -19,6 +19,7 @@ from sysprep.log import RunLog
 from sysprep.passes import boot, preflight, state
 from sysprep.passes.state import ImageState
 from sysprep.request import TargetSpec
+from sysprep.ui.boot import ConsoleUI
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
@@ -49,7 +50,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
         if ns.stage == "dialog":
             result = run_dialog(spec, log)
         else:
-            result = boot.run_stage(spec, ns.stage, log, retry=ns.retry)
+            result = boot.run_stage(spec, ns.stage, log, ui=ConsoleUI(), retry=ns.retry)
     finally:
         log.close()
     if ns.json:

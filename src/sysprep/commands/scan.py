@@ -10,8 +10,9 @@ from dataclasses import replace
 
 from sysprep import cli
 from sysprep.errors import UsageError
+from sysprep.passes import planned as plan
 from sysprep.request import Selection
-from sysprep.scan import plan, tokens
+from sysprep.scan import tokens
 from sysprep.scan.report import ScanResult, dumps
 from sysprep.scan.scanner import MAX_SIZE, Scanner
 from sysprep.scan.secrets import Library

@@ -26,6 +26,10 @@ MIN_PYTHON = (3, 9)
 VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
             "mdurl", "linkify_it", "uc_micro", "pygments", "platformdirs", "typing_extensions")
 
+# sysprep's own folders that never go into an image: the dirty roots and disk images of the
+# tests, the demo and the benchmarks (not in the wheel either: pyproject.toml)
+TEST_ONLY = ("testing",)
+
 _MAIN = b"import sys\nfrom sysprep.__main__ import main\nsys.exit(main())\n"
 _WRAPPER = '#!/bin/sh\n# sysprep runtime, installed by sysprep\nexec {python} /{bundle} "$@"\n'
 
@@ -41,9 +45,11 @@ def _running_bundle() -> Path | None:
     return Path(m.group(1)) if m and os.path.isfile(m.group(1)) else None
 
 
-def _add_tree(zf: zipfile.ZipFile, root: Path, arc_prefix: str) -> None:
+def _add_tree(zf: zipfile.ZipFile, root: Path, arc_prefix: str, *, skip: tuple[str, ...] = ()) -> None:
     for path in sorted(root.rglob("*")):
         if "__pycache__" in path.parts or path.suffix in (".pyc", ".so") or not path.is_file():
+            continue
+        if path.relative_to(root).parts[0] in skip:
             continue
         info = zipfile.ZipInfo(f"{arc_prefix}/{path.relative_to(root).as_posix()}", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
@@ -93,6 +99,11 @@ def _plugin_roots(plugins: list[tuple[str, str]]) -> list[tuple[str, Path]]:
     return sorted(roots.items())
 
 
+# Built once per process and set of plugins: a batch run (and the test suite) generalizes many
+# targets, and zipping the package and its vendored libraries takes a second or more.
+_BUILT: dict[str, bytes] = {}
+
+
 def build() -> bytes:
     """The bundle's bytes: reproducible (fixed timestamps, sorted entries)."""
     running = _running_bundle()
@@ -100,15 +111,26 @@ def build() -> bytes:
         return running.read_bytes()
     import json
 
-    from sysprep.providers.registry import PLUGINS_RESOURCE, entry_point_specs
+    from sysprep.providers.registry import entry_point_specs
 
     plugins = entry_point_specs()
+    key = json.dumps(plugins)
+    if key not in _BUILT:
+        _BUILT[key] = _build(plugins)
+    return _BUILT[key]
+
+
+def _build(plugins: list[tuple[str, str]]) -> bytes:
+    import json
+
+    from sysprep.providers.registry import PLUGINS_RESOURCE
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo("__main__.py", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, _MAIN)
-        _add_tree(zf, _package_root(), "sysprep")
+        _add_tree(zf, _package_root(), "sysprep", skip=TEST_ONLY)
         info = zipfile.ZipInfo(f"sysprep/{PLUGINS_RESOURCE}", (2020, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, json.dumps(plugins))
@@ -170,7 +192,7 @@ def install(fs: Confined, runtime: bytes | None = None) -> list[Outcome]:
     out.append(fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755))
     out.append(fs.write(README, _README.encode(), mode=0o644))
     if fs.is_dir("usr/share/man"):
-        from sysprep.commands.docs import man_page
+        from sysprep.docs import man_page
 
         out.extend(o for o in (fs.mkdir("usr/share/man/man8", 0o755),) if o)
         out.append(fs.write(MANPAGE, man_page().encode(), mode=0o644))

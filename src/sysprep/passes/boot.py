@@ -30,10 +30,12 @@ from sysprep.firstboot import apply, units
 from sysprep.log import BOOT_LOGS, UNATTEND_LOGS, RunLog
 from sysprep.passes import progress as prog
 from sysprep.passes import runsync, state
+from sysprep.passes.bootui import BootUI, Outcome, Viewer
 from sysprep.passes.checkpoint import checkpoint
 from sysprep.passes.report import Report
 from sysprep.passes.state import ImageState, State
 from sysprep.passes.steps import Steps
+from sysprep.passes.switches import boot_switches
 from sysprep.providers import external
 from sysprep.providers.base import HARDWARE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
@@ -65,6 +67,7 @@ class BootRun:
     unattend: RunLog
     answer: Answer | None
     st: State
+    ui: BootUI  # the console UI, handed in by the command layer
     boot_id: str = ""  # this boot: the kernel's boot id; for an offline root, each run is a boot
     stage: str = "passes"
 
@@ -96,7 +99,7 @@ def load_answer(target: Target, log: RunLog) -> Answer | None:
     return found
 
 
-def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False) -> Result:
+def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: bool = False) -> Result:
     with open_target(spec, dry_run=False) as target:
         fs = target.fs
         st = state.read(fs)
@@ -123,7 +126,7 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False)
             # An offline root is "booted" by each run of this engine: a reboot a command asked
             # for has happened by the next run.
             this_boot = runsync.boot_id() if target.live else uuid.uuid4().hex
-            br = BootRun(target, log, unattend, answer, st, this_boot, stage)
+            br = BootRun(target, log, unattend, answer, st, ui, this_boot, stage)
             return _run(br, stage)
         finally:
             unattend.close()
@@ -257,14 +260,10 @@ def _command_env(br: BootRun) -> dict[str, str]:
     return {"PATH": f"/{folder}:{CLEAN_PATH}"}
 
 
-def _audit_ui(br: BootRun, name: str) -> Any:
+def _audit_ui(br: BootRun, name: str) -> Viewer | None:
     """The AuditUI on the console while the pass's commands run (None without a console)."""
     try:
-        from sysprep.ui import audit
-    except ImportError:
-        return None
-    try:
-        return audit.show_on_console(br.target, br.log, name)
+        return br.ui.show_commands(br.target, br.log, name)
     except OSError as e:
         br.log.info(f"no AuditUI: {e}")
         return None
@@ -369,8 +368,6 @@ def _oobe(br: BootRun) -> Result:
 
     `sysprep.audit` on the kernel command line, or Ctrl+Shift+F3 / F12 on the welcome's first
     page, reseals to audit mode instead (the seed's "Booting to Audit Mode")."""
-    from sysprep.ui.terminal import boot_switches
-
     if "audit" in boot_switches(br.target.live):
         br.log.step("sysprep.audit is on the kernel command line: entering audit mode")
         return _reseal_to_audit(br)
@@ -381,15 +378,13 @@ def _oobe(br: BootRun) -> Result:
     if not br.st.welcome:
         br.log.step("resealed headless (no --oobe): no welcome, nothing waits at the console")
         return Result.DONE
-    try:
-        from sysprep.ui import welcome
-    except ImportError:
+    outcome = br.ui.welcome(br.target, br.answer, br.log)
+    if outcome is None:
         br.log.step("no interactive welcome in this runtime: finishing unattended")
         return Result.DONE
-    outcome = welcome.run_welcome(br.target, br.answer, br.log)
-    if outcome is welcome.Outcome.AUDIT:
+    if outcome is Outcome.AUDIT:
         return _reseal_to_audit(br)
-    if outcome is welcome.Outcome.NO_CONSOLE:
+    if outcome is Outcome.NO_CONSOLE:
         br.st = br.st.but(image_state=ImageState.SPECIALIZE_RESEAL_TO_OOBE, running="",
                           last_error="the welcome had no console to ask on; it runs again at the "
                                      "next boot")

@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Optional
 
-from sysprep.ui.terminal import boot_switches
+from sysprep.passes.switches import boot_switches
 
 CONSOLE_ENV = "SYSPREP_CONSOLE"
 DEFAULT_TTY = "/dev/tty1"

@@ -13,6 +13,11 @@ import sys
 from dataclasses import dataclass
 from typing import Mapping
 
+# the boot switches moved below the UI (the boot engine reads them too); importable from here
+from sysprep.passes.switches import CMDLINE_ENV as CMDLINE_ENV
+from sysprep.passes.switches import boot_switches as boot_switches
+from sysprep.passes.switches import kernel_cmdline as kernel_cmdline
+
 FULL = "full"
 PLAIN = "plain"
 MIN_COLUMNS, MIN_ROWS = 60, 20
@@ -98,30 +103,3 @@ def detect(fd_in: int | None = None, fd_out: int | None = None,
     if not textual_available():
         return Terminal(PLAIN, console, "textual is not available")
     return Terminal(FULL, console)
-
-
-CMDLINE_ENV = "SYSPREP_KERNEL_CMDLINE"  # a file read instead of /proc/cmdline (tests)
-
-
-def kernel_cmdline(path: str | None = None) -> dict[str, str]:
-    """The kernel command line's sysprep.* switches: {"audit": "", "console": "ttyS0", ...}."""
-    path = path or os.environ.get(CMDLINE_ENV) or "/proc/cmdline"
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            words = f.read().split()
-    except OSError:
-        return {}
-    out: dict[str, str] = {}
-    for w in words:
-        if w.startswith("sysprep."):
-            key, _, value = w[len("sysprep."):].partition("=")
-            out[key] = value
-    return out
-
-
-def boot_switches(live: bool) -> dict[str, str]:
-    """The sysprep.* switches that apply to a target: the running kernel's belong to the live
-    system only (an offline root is not the machine that booted)."""
-    if live or os.environ.get(CMDLINE_ENV):
-        return kernel_cmdline()
-    return {}
