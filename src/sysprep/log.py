@@ -16,7 +16,6 @@ import sys
 import time
 from typing import IO, Mapping, Protocol
 
-
 # Generalize logs live outside var/log, which the generalize phase cleans (the seed's Panther).
 PANTHER = "var/lib/sysprep/panther"
 BOOT_LOGS = "var/log/sysprep"
