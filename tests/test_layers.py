@@ -19,7 +19,7 @@ def lint_imports(package_parent: Path) -> subprocess.CompletedProcess[str]:
     """The contract of pyproject.toml, checked on the sysprep package found in this folder."""
     env = {**os.environ, "PYTHONPATH": str(package_parent)}
     return subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache",
-                           "--config", str(REPO / "pyproject.toml")],
+                           str(REPO / "pyproject.toml")],
                           cwd=package_parent, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -31,7 +31,7 @@ def copy_package(tmp_path: Path) -> Path:
 def test_imports_only_point_down_the_layers() -> None:
     result = lint_imports(PACKAGE.parent)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "sysprep's layers only point down KEPT" in result.stdout
 
 
 def test_a_lazy_import_of_a_higher_layer_breaks_the_contract(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -19,6 +21,7 @@ def test_ruff_is_clean():
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+@pytest.mark.slow  # mypy strict of the whole package: a CPU-minute without its cache
 def test_mypy_is_clean():
     p = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -32,6 +32,7 @@ def interpreters() -> list[str]:
     return found
 
 
+@pytest.mark.slow  # other Pythons: a process each
 @pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
 def test_an_answer_file_under_other_pythons(python, tmp_path):
     """The runtime bundle reads, validates and caches an answer file (defusedxml and PyYAML
@@ -55,6 +56,7 @@ def test_an_answer_file_under_other_pythons(python, tmp_path):
     assert open(os.path.join(root, "etc/machine-id")).read() == "uninitialized\n"
 
 
+@pytest.mark.slow  # other Pythons: a process each
 @pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
 def test_the_runtime_bundle_runs_under_other_pythons(python, tmp_path):
     """The zipapp that goes into images, run with nothing but the interpreter."""

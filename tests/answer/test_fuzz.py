@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,9 @@ from sysprep.answer.tree import (
 )
 from sysprep.errors import UsageError
 
-# SYSPREP_FUZZ_EXAMPLES=5000 for a longer run than the quick suite's
+pytestmark = pytest.mark.slow  # hundreds of generated files per test
+
+# SYSPREP_FUZZ_EXAMPLES=5000 for a longer run than the default's
 EXAMPLES = int(os.environ.get("SYSPREP_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

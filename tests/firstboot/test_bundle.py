@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from sysprep.testing.dirty_root import build
 from tests.conftest import snapshot
 
@@ -37,6 +39,7 @@ def sysprep(*argv, pythonpath):
     return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow  # a generalize and a specialize in processes of their own
 def test_entry_point_specialize_provider_runs_from_the_images_runtime(tmp_path):
     make_plugin(tmp_path / "site")
     root = build(str(tmp_path / "root")).path

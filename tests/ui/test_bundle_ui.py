@@ -25,6 +25,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow  # the bundle under other Pythons: a process each
 @pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
 def test_dialog_runs_from_the_bundle(python, tmp_path):
     from sysprep.firstboot import bundle

@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.slow  # runs the three textual apps headless
 def test_screenshot_script_writes_the_three_uis(tmp_path):
     p = subprocess.run([sys.executable, os.path.join(ROOT, "docs/screenshots/make.py"), str(tmp_path)],
                        capture_output=True, text=True, timeout=300)

@@ -13,7 +13,8 @@ from tests.conftest import sysprep
 from tests.ui import tmux
 from tests.ui.conftest import shadow_hash, state_of, verifies
 
-pytestmark = pytest.mark.skipif(not tmux.available(), reason="needs tmux")
+pytestmark = [pytest.mark.skipif(not tmux.available(), reason="needs tmux"),
+              pytest.mark.slow]  # real terminals, real keys, a sysprep process each
 PY = sys.executable
 PASSWORD = "Corr3ct-horse!"
 
