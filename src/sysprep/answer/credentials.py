@@ -80,12 +80,18 @@ def places(environ: Mapping[str, str], *, live: bool) -> tuple[str, ...]:
 
 def read(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, bytes]:
     """The credentials `names` found in `folders` (the first folder that has one wins)."""
-    found: dict[str, bytes] = {}
+    return {name: data for name, (_, data) in located(folders, names).items()}
+
+
+def located(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, tuple[str, bytes]]:
+    """As `read`, with the path each credential was read from."""
+    found: dict[str, tuple[str, bytes]] = {}
     for name in names:
         for folder in folders:
-            data = _read_file(os.path.join(folder, name), name)
+            path = os.path.join(folder, name)
+            data = _read_file(path, name)
             if data is not None:
-                found[name] = data
+                found[name] = (path, data)
                 break
     return found
 

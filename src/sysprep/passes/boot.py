@@ -108,8 +108,8 @@ def with_credentials(target: Target, log: RunLog, answer: Answer | None) -> Answ
     steps = Steps(fs)
     if steps.is_done(CREDENTIALS_STEP):
         return answer
-    found = credentials.read(credentials.places(os.environ, live=target.live))
-    top = credentials.answer(found)
+    found = credentials.located(credentials.places(os.environ, live=target.live))
+    top = credentials.answer({name: data for name, (_, data) in found.items()})
     if top is None:
         steps.mark(CREDENTIALS_STEP)
         return answer
@@ -118,13 +118,23 @@ def with_credentials(target: Target, log: RunLog, answer: Answer | None) -> Answ
     top = in_image.enforce(replace(top, hasher=Hasher.for_target(fs)), fs)
     merged = top if answer is None else overlay(answer, top)
     won = collisions(answer, top) if answer is not None else []
-    log.step(f"using the systemd credential(s) {', '.join(sorted(found))}"
+    log.step(f"using the systemd credential(s) {', '.join(f'{n} ({p})' for n, (p, _) in found.items())}"
              + (f"; they replace the cached answer file's {', '.join(won)}" if won else ""))
     _, retired = answer_cache.adopt(fs, merged)
     for r in retired:
         log.warning(r.warning())
+    if top.computer_name():
+        _cloud_keeps_hostname(fs)
     steps.mark(CREDENTIALS_STEP)
     return merged
+
+
+def _cloud_keeps_hostname(fs: Any) -> None:
+    """A ComputerName from a credential is the answer file's: cloud-init keeps it, as
+    generalize tells it for one in the cached answer file (units.install)."""
+    text = fs.read_text(units.CLOUD_CFG)
+    if text is not None and units.CLOUD_HOSTNAME not in text:
+        fs.write(units.CLOUD_CFG, (text + units.CLOUD_HOSTNAME).encode(), mode=0o644)
 
 
 def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, retry: bool = False) -> Result:
