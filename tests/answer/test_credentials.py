@@ -148,3 +148,39 @@ def test_system_credentials_are_read_only_on_the_live_system():
     assert credentials.places(env, live=False) == ("/run/credentials/sysprep-specialize.service",)
     assert credentials.places({}, live=True)[0] == credentials.SYSTEM
     assert credentials.places({}, live=False) == ()
+
+
+def smbios_structure(kind: int, *strings: bytes) -> bytes:
+    """One SMBIOS structure: a 5-byte formatted area (type, length, handle, count), strings."""
+    area = bytes([kind, 5, 0x10, kind, len(strings)])
+    return area + (b"".join(s + b"\0" for s in strings) + b"\0" if strings else b"\0\0")
+
+
+def test_smbios_oem_strings_are_read_from_the_dmi_table():
+    table = (smbios_structure(1, b"QEMU", b"Standard PC") + smbios_structure(11, b"first", b"second")
+             + smbios_structure(32) + smbios_structure(11, b"third") + smbios_structure(127)
+             + smbios_structure(11, b"after the end"))
+    assert credentials.smbios_strings(table) == ["first", "second", "third"]
+    assert credentials.smbios_strings(b"\x0b\x01\x00\x00garbage") == []  # broken: no loop
+
+
+def test_firmware_credentials_as_systemd_imports_them(tmp_path):
+    """systemd 252 imports these only when dmi-sysfs and qemu_fw_cfg were loaded before PID 1
+    started; sysprep reads the firmware itself then."""
+    import base64
+
+    unattend = b"specialize:\n  Linux-Shell-Setup:\n    ComputerName: fw-01\n"
+    table = smbios_structure(11, b"io.systemd.credential:system.hostname=web-04",
+                             b"io.systemd.credential.binary:sysprep.unattend="
+                             + base64.b64encode(b"from smbios"),
+                             b"io.systemd.credential.binary:firstboot.keymap=not base64!",
+                             b"unrelated OEM string") + smbios_structure(127)
+    dmi = tmp_path / "DMI"
+    dmi.write_bytes(table)
+    fw_cfg = tmp_path / "fw_cfg"
+    (fw_cfg / "sysprep.unattend").mkdir(parents=True)
+    (fw_cfg / "sysprep.unattend" / "raw").write_bytes(unattend)
+    found = credentials.firmware_credentials(str(dmi), str(fw_cfg))
+    assert {name: data for name, (_, data) in found.items()} == {
+        "sysprep.unattend": unattend, "system.hostname": b"web-04"}  # fw_cfg before SMBIOS
+    assert found["system.hostname"][0] == "SMBIOS type 11 io.systemd.credential:system.hostname"

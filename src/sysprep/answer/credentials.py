@@ -7,7 +7,10 @@ Where they are read, the first place that has a credential wins:
   2. /run/credentials/@system: what PID 1 imported at boot (systemd >= 252: SMBIOS type 11
      io.systemd.credential[.binary]:, qemu fw_cfg opt/io.systemd.credentials/, the kernel
      command line's systemd.set_credential=), for systemd 252, which has no ImportCredential=;
-  3. the plain credential stores /etc/credstore, /run/credstore, /usr/lib/credstore.
+  3. the firmware itself, as PID 1 would have imported it (SMBIOS type 11 strings in
+     /sys/firmware/dmi/tables/DMI, /sys/firmware/qemu_fw_cfg): systemd 252 imports them only
+     when dmi-sysfs and qemu_fw_cfg are loaded before it starts, which Debian 12 does not do;
+  4. the plain credential stores /etc/credstore, /run/credstore, /usr/lib/credstore.
 Each credential is validated on its own (its errors are located in it: "credential NAME:LINE:
 COL"), then laid over the others per setting, the well-known ones over sysprep.unattend
 (sysprep.answer.overlay). They are read once per clone, at the start of the specialize pass,
@@ -16,6 +19,8 @@ and cached with the answer file (passwords hashed): never copied anywhere else.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import stat
@@ -32,6 +37,10 @@ from sysprep.answer.tree import ACTION, Component, Document, Node, PassSettings
 UNATTEND = "sysprep.unattend"
 SYSTEM = "/run/credentials/@system"
 STORES = ("/etc/credstore", "/run/credstore", "/usr/lib/credstore")
+FIRMWARE = "firmware"  # a place that is not a folder: SMBIOS and fw_cfg, read as systemd does
+DMI_TABLE = "/sys/firmware/dmi/tables/DMI"
+FW_CFG = "/sys/firmware/qemu_fw_cfg/by_name/opt/io.systemd.credentials"
+SMBIOS_PREFIXES = ("io.systemd.credential:", "io.systemd.credential.binary:")
 _NAME = re.compile(r"^[A-Za-z0-9_.@:-]{1,255}$")
 
 
@@ -75,7 +84,7 @@ def places(environ: Mapping[str, str], *, live: bool) -> tuple[str, ...]:
     """The folders credentials are read from, first first: the unit's $CREDENTIALS_DIRECTORY,
     then (on the live system only) PID 1's and the credential stores."""
     first = environ.get("CREDENTIALS_DIRECTORY", "")
-    return ((first,) if first else ()) + ((SYSTEM, *STORES) if live else ())
+    return ((first,) if first else ()) + ((SYSTEM, FIRMWARE, *STORES) if live else ())
 
 
 def read(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, bytes]:
@@ -86,14 +95,70 @@ def read(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, 
 def located(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, tuple[str, bytes]]:
     """As `read`, with the path each credential was read from."""
     found: dict[str, tuple[str, bytes]] = {}
+    firmware: dict[str, tuple[str, bytes]] | None = None
     for name in names:
         for folder in folders:
-            path = os.path.join(folder, name)
-            data = _read_file(path, name)
-            if data is not None:
-                found[name] = (path, data)
+            if folder == FIRMWARE:
+                firmware = firmware_credentials() if firmware is None else firmware
+                got = firmware.get(name)
+            else:
+                path = os.path.join(folder, name)
+                data = _read_file(path, name)
+                got = None if data is None else (path, data)
+            if got is not None:
+                found[name] = got
                 break
     return found
+
+
+def firmware_credentials(dmi: str = DMI_TABLE, fw_cfg: str = FW_CFG) -> dict[str, tuple[str, bytes]]:
+    """The credentials of the firmware: qemu fw_cfg opt/io.systemd.credentials/NAME, then
+    SMBIOS type 11 io.systemd.credential:NAME=VALUE and io.systemd.credential.binary:NAME=BASE64
+    (systemd's import-creds order: a later one with the same name does not replace it)."""
+    found: dict[str, tuple[str, bytes]] = {}
+    for name in _listdir(fw_cfg):
+        data = _read_file(os.path.join(fw_cfg, name, "raw"), name)
+        if data is not None and _NAME.match(name):
+            found.setdefault(name, (f"fw_cfg opt/io.systemd.credentials/{name}", data))
+    table = _read_file(dmi, "SMBIOS") or b""
+    for text in smbios_strings(table):
+        prefix = next((p for p in SMBIOS_PREFIXES if text.startswith(p)), None)
+        name, eq, value = text[len(prefix or ""):].partition("=")
+        if prefix is None or not eq or not _NAME.match(name):
+            continue
+        try:
+            data = base64.b64decode(value, validate=True) if prefix.endswith("binary:") \
+                else value.encode()
+        except (ValueError, binascii.Error):
+            continue  # systemd skips it too
+        found.setdefault(name, (f"SMBIOS type 11 {prefix}{name}", data))
+    return found
+
+
+def smbios_strings(table: bytes) -> list[str]:
+    """The OEM strings (SMBIOS structures of type 11) of a DMI structure table."""
+    out: list[str] = []
+    at = 0
+    while at + 4 <= len(table):
+        kind, length = table[at], table[at + 1]
+        if length < 4:
+            break  # a broken table: stop rather than loop
+        end = table.find(b"\0\0", at + length)
+        if end < 0:
+            break
+        if kind == 11:
+            out += [s.decode("utf-8", "replace") for s in table[at + length:end].split(b"\0") if s]
+        if kind == 127:  # end of table
+            break
+        at = end + 2
+    return out
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
 
 
 def _read_file(path: str, name: str) -> bytes | None:
@@ -104,7 +169,14 @@ def _read_file(path: str, name: str) -> bytes | None:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        data = os.read(fd, MAX_BYTES + 1)
+        chunks, size = [], 0
+        while size <= MAX_BYTES:  # a sysfs file gives a page a read
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
     finally:
         os.close(fd)
     if len(data) > MAX_BYTES:
