@@ -48,7 +48,8 @@ class VM:
     """One qemu guest with its serial console in a file and a QMP socket."""
 
     def __init__(self, image: str, kernel: str, initrd: str, workdir: str, *, name: str = "vm",
-                 append: str = "", memory: int = 1024) -> None:
+                 append: str = "", memory: int = 1024, extra: tuple[str, ...] = ()) -> None:
+        """`extra`: more qemu arguments (-smbios type=11,..., -fw_cfg ... for credentials)."""
         self.console = os.path.join(workdir, f"{name}-console.log")
         self.qmp_path = os.path.join(workdir, f"{name}-qmp.sock")
         self.serial_path = os.path.join(workdir, f"{name}-serial.sock")
@@ -65,7 +66,7 @@ class VM:
             "-chardev", f"socket,id=s0,path={self.serial_path},server=on,wait=off,logfile={self.console}",
             "-serial", "chardev:s0",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-            "-device", "virtio-rng-pci",
+            "-device", "virtio-rng-pci", *extra,
         ]
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -29,8 +29,8 @@ from sysprep.answer.types import (
 
 Hash = Callable[[str], str]  # a plain password -> its crypt hash (passwords.Hasher)
 # where an answer file came from: named on the command line or read from a host path, the
-# target's cache, the image's /etc/sysprep, a medium labelled SYSPREP
-Origin = Literal["file", "cache", "image", "medium"]
+# target's cache, the image's /etc/sysprep, a medium labelled SYSPREP, systemd credentials
+Origin = Literal["file", "cache", "image", "medium", "credential"]
 
 DEPLOYMENT = schema.DEPLOYMENT.name
 PNP = schema.PNP.name

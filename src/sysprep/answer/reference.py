@@ -160,6 +160,11 @@ def markdown() -> str:
         f"labelled `{cache.MEDIUM_LABEL}` (`{cache.MEDIUM_DEVICE}`), mounted read-only, "
         f"with {', '.join('`' + f + '`' for f in cache.MEDIUM_FILES)} at its top.",
         "",
+        "At the start of the specialize pass, a clone's own answer passed by the hypervisor as",
+        "systemd credentials (`sysprep.unattend`, `system.hostname`, `firstboot.timezone`...) is",
+        "laid over the answer found, setting by setting, and cached with it: see",
+        "[Per-clone answers from systemd credentials](first-boot.md#per-clone-answers-from-systemd-credentials).",
+        "",
         "## Limits",
         "",
         f"* size: at most {limits.MAX_BYTES} bytes (1 MiB);",

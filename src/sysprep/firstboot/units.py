@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import stat
 
+from sysprep.answer.credentials import NAMES as CREDENTIALS
 from sysprep.target.confined import Confined, Outcome
 
 UNIT_DIR = "etc/systemd/system"
@@ -49,6 +50,10 @@ def _record_failure(stage: str) -> str:
     return f"ExecStopPost=/usr/sbin/sysprep boot --stage {stage} --record-failure"
 
 
+def _import_credentials() -> str:
+    return "\n".join(f"ImportCredential={name}" for name in CREDENTIALS)
+
+
 SPECIALIZE = f"""\
 # Installed by sysprep: runs the specialize pass once per clone, then disables itself.
 [Unit]
@@ -70,6 +75,9 @@ Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/sbin/sysprep boot --stage specialize
 {_record_failure("specialize")}
+# the per-clone answer and systemd's first-boot credentials in $CREDENTIALS_DIRECTORY
+# (systemd >= 254; 252 ignores these lines and sysprep reads /run/credentials/@system)
+{_import_credentials()}
 StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec={SPECIALIZE_TIMEOUT}

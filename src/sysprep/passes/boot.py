@@ -19,11 +19,14 @@ import enum
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sysprep.answer import cache as answer_cache
+from sysprep.answer import credentials, in_image
 from sysprep.answer.model import Answer, generate_computer_name
+from sysprep.answer.overlay import collisions, overlay
+from sysprep.answer.passwords import Hasher
 from sysprep.answer.types import SyncCommand
 from sysprep.errors import RunError, SysprepError
 from sysprep.firstboot import apply, units
@@ -48,6 +51,7 @@ from sysprep.target.sandbox import run_in_target
 STAGES = {"specialize": ("specialize",),
           "passes": ("specialize", "oobeSystem", "auditSystem", "auditUser")}
 COMMAND_LOGS = f"{BOOT_LOGS}/commands"
+CREDENTIALS_STEP = "credentials"
 
 
 class Result(str, enum.Enum):
@@ -99,6 +103,43 @@ def load_answer(target: Target, log: RunLog) -> Answer | None:
     return found
 
 
+def with_credentials(target: Target, log: RunLog, answer: Answer | None) -> Answer | None:
+    """Once per clone, at the start of the specialize pass: the answer the systemd
+    credentials pass (sysprep.answer.credentials) laid over `answer`, per setting, checked
+    against the image and cached with its passwords hashed; `answer` when there is none."""
+    fs = target.fs
+    steps = Steps(fs)
+    if steps.is_done(CREDENTIALS_STEP):
+        return answer
+    found = credentials.located(credentials.places(os.environ, live=target.live))
+    top = credentials.answer({name: data for name, (_, data) in found.items()})
+    if top is None:
+        steps.mark(CREDENTIALS_STEP)
+        return answer
+    for secret in top.secrets:  # before anything about it is logged
+        log.add_secret(secret)
+    top = in_image.enforce(replace(top, hasher=Hasher.for_target(fs)), fs)
+    merged = top if answer is None else overlay(answer, top)
+    won = collisions(answer, top) if answer is not None else []
+    log.step(f"using the systemd credential(s) {', '.join(f'{n} ({p})' for n, (p, _) in found.items())}"
+             + (f"; they replace the cached answer file's {', '.join(won)}" if won else ""))
+    _, retired = answer_cache.adopt(fs, merged)
+    for r in retired:
+        log.warning(r.warning())
+    if top.computer_name():
+        _cloud_keeps_hostname(fs)
+    steps.mark(CREDENTIALS_STEP)
+    return merged
+
+
+def _cloud_keeps_hostname(fs: Any) -> None:
+    """A ComputerName from a credential is the answer file's: cloud-init keeps it, as
+    generalize tells it for one in the cached answer file (units.install)."""
+    text = fs.read_text(units.CLOUD_CFG)
+    if text is not None and units.CLOUD_HOSTNAME not in text:
+        fs.write(units.CLOUD_CFG, (text + units.CLOUD_HOSTNAME).encode(), mode=0o644)
+
+
 def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: bool = False) -> Result:
     with open_target(spec, dry_run=False) as target:
         fs = target.fs
@@ -120,6 +161,12 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: b
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
+            if stage == "specialize" and st.pending[0] == "specialize":
+                try:
+                    answer = with_credentials(target, log, answer)
+                except SysprepError as e:  # nothing applied yet: the clone waits for a fix
+                    br = BootRun(target, log, unattend, None, st, ui, "", stage)
+                    return _fail(br, "specialize", "; ".join(str(e).splitlines()), None)
             for secret in answer.secrets if answer is not None else ():  # as prepare does
                 log.add_secret(secret)
                 unattend.add_secret(secret)
