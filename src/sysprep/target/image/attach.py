@@ -28,7 +28,8 @@ class AttachSteps(SessionState):
 
     def _locked_files(self) -> list[formats.ImageFile]:
         """The images checked, each given once, each locked for the session."""
-        files = [formats.check(p, self.spec.image_format, writable=not self.dry_run)
+        files = [formats.check(p, self.spec.image_format, writable=not self.dry_run,
+                               allow_block=self.spec.allow_block_device)
                  for p in self.spec.images]
         seen: set[tuple[int, int]] = set()
         for f in files:
@@ -42,8 +43,10 @@ class AttachSteps(SessionState):
     def _open_disks(self, files: list[formats.ImageFile]) -> None:
         raw_fds = self._raw_fds
         for f in files:
-            mode = os.O_RDONLY if self.dry_run or f.format == "qcow2" else os.O_RDWR
-            fd = os.open(f.path, mode | os.O_CLOEXEC)
+            mode = os.O_RDONLY if self.dry_run or f.format != "raw" else os.O_RDWR
+            # O_EXCL on a block device claims it for the session: the host cannot mount it,
+            # nor its LVM build on it, meanwhile (a file ignores the flag without O_CREAT)
+            fd = os.open(f.path, mode | os.O_CLOEXEC | (os.O_EXCL if f.block else 0))
             raw_fds[f.path] = fd
             busy = formats.in_use(f.path, fd)
             if busy:
@@ -51,7 +54,7 @@ class AttachSteps(SessionState):
             if f.format == "raw":
                 formats.hold(fd, f.path, exclusive=not self.dry_run)
         for f in files:
-            if f.format == "qcow2":
+            if f.format != "raw":
                 os.close(raw_fds.pop(f.path))  # qemu-storage-daemon opens (and locks) it
         self._start_guardian(files)
         for i, f in enumerate(files):
@@ -69,7 +72,7 @@ class AttachSteps(SessionState):
     def _start_guardian(self, files: list[formats.ImageFile]) -> None:
         self.workdir = _make_workdir()
         qsd: list[str] = []
-        if any(f.format == "qcow2" for f in files):
+        if any(f.format != "raw" for f in files):
             qsd = self._qsd_argv(files)
         cfg = {"workdir": self.workdir, "images": [f.path for f in files], "qsd": qsd,
                "log": os.path.join(self.workdir, "qemu-storage-daemon.log")}
@@ -80,25 +83,27 @@ class AttachSteps(SessionState):
         if not started.isdigit():
             raise RunError("the clean-up helper (guardian) did not start")
         for i, f in enumerate(files):
-            if f.format == "qcow2":
+            if f.format != "raw":
                 self._wait_export(self._export_path(i), f.path, int(started), str(cfg["log"]))
 
     def _qsd_argv(self, files: list[formats.ImageFile]) -> list[str]:
         tool = shutil.which("qemu-storage-daemon", path=CLEAN_PATH)
         if tool is None:
-            raise UsageError("qcow2 images need qemu-storage-daemon (Debian: apt install "
-                             "qemu-system-common), or convert the image to raw")
+            raise UsageError("qcow2, vmdk, vhdx, vdi and vpc images need qemu-storage-daemon "
+                             "(Debian: apt install qemu-system-common), or convert the image "
+                             "to raw")
         argv = [tool]
         ro = self.dry_run
         for i, f in enumerate(files):
-            if f.format != "qcow2":
+            if f.format == "raw":
                 continue
             export = self._export_path(i)
             with open(export, "wb"):
                 pass
             file_node: dict[str, object] = {"driver": "file", "node-name": f"file{i}",
                                             "filename": f.path, "read-only": ro, "aio": "threads"}
-            fmt_node: dict[str, object] = {"driver": "qcow2", "node-name": f"disk{i}",
+            # the format driver opens the image's backing chain itself, always read-only
+            fmt_node: dict[str, object] = {"driver": f.format, "node-name": f"disk{i}",
                                            "file": f"file{i}", "read-only": ro}
             if not ro:
                 file_node["discard"] = "unmap"
