@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -128,7 +129,7 @@ def test_a_backing_file_that_is_not_a_plain_file_is_refused(tmp_path):
     base = str(tmp_path / "base.qcow2")
     top = str(tmp_path / "top.qcow2")
     qemu_img("create", "-q", "-f", "qcow2", base, "64M")
-    spec = 'json:{"driver": "qcow2", "file": {"driver": "file", "filename": "%s"}}' % base
+    spec = "json:" + json.dumps({"driver": "qcow2", "file": {"driver": "file", "filename": base}})
     qemu_img("create", "-q", "-f", "qcow2", "-b", spec, "-F", "qcow2", top, "64M")
     with pytest.raises(UsageError, match="is not a plain file name; sysprep follows backing chains "
                                          "of local files only"):
