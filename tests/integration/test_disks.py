@@ -85,14 +85,16 @@ def comparable(listing: dict[str, list[object]]) -> dict[str, list[object]]:
     return {p: v[:1] if p.startswith(PER_RUN) else v for p, v in listing.items()}
 
 
-def test_vmdk_and_vhdx_images_generalize_to_what_the_raw_image_does(tmp_path):
+def test_vmdk_vhdx_vpc_and_vdi_images_generalize_to_what_the_raw_image_does(tmp_path):
     raw, _ = copy_of(Recipe("mbr-ext4"), tmp_path, "disk.raw")
     converted = {}
     for name, fmt, options in (("mono.vmdk", "vmdk", "subformat=monolithicSparse"),
                                ("split.vmdk", "vmdk", "subformat=twoGbMaxExtentSparse"),
-                               ("disk.vhdx", "vhdx", "subformat=dynamic")):
+                               ("disk.vhdx", "vhdx", "subformat=dynamic"),
+                               ("disk.vhd", "vpc", "subformat=dynamic"),
+                               ("disk.vdi", "vdi", "")):
         path = str(tmp_path / name)
-        qemu_img("convert", "-f", "raw", "-O", fmt, "-o", options, raw, path)
+        qemu_img("convert", "-f", "raw", "-O", fmt, *(["-o", options] if options else []), raw, path)
         converted[path] = fmt
     for image in [raw, *converted]:
         r = sysprep("--generalize", "--image", image, "--json")
