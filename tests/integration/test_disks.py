@@ -56,12 +56,15 @@ def test_an_overlay_is_generalized_alone_and_a_dry_run_writes_nothing_in_the_cha
     r = sysprep("--generalize", "--image", top, "--dry-run")
     assert r.returncode == 0, r.stderr
     assert (sha256(base), sha256(top)) == (base_hash, top_hash)
-    r = sysprep("--generalize", "-a", top, "--sparsify")
+    r = sysprep("--generalize", "-a", top, "--sparsify",
+                "--run-command", "echo \"$(id -u) in the image\" > /etc/made-by-run-command")
     assert r.returncode == 0, r.stderr
     assert wait_clean(top) == []
     assert sha256(base) == base_hash  # backing files are opened read-only
     check_clean(top, "qcow2")
-    assert images.read_files(top, ["/etc/machine-id"]) == {"/etc/machine-id": "uninitialized\n"}
+    files = images.read_files(top, ["/etc/machine-id", "/etc/made-by-run-command"])
+    assert files == {"/etc/machine-id": "uninitialized\n",
+                     "/etc/made-by-run-command": "0 in the image\n"}  # ran now, in the sandbox
     assert images.read_files(base, ["/etc/machine-id"])["/etc/machine-id"] != "uninitialized\n"
 
 
