@@ -256,3 +256,26 @@ def test_batch_checks_its_arguments_before_starting(tmp_path, run):
     assert r.code == 2 and "--jobs 0" in r.err
     r = run("batch", str(tmp_path / "missing.img"))
     assert r.code == 2 and "no such image" in r.err
+
+
+def test_a_device_the_host_device_mapper_holds_is_named_with_its_holder(tmp_path, monkeypatch):
+    from sysprep.target.image import blockdev
+
+    sysfs = tmp_path / "sys-dev-block"
+    (sysfs / "7:0" / "holders").mkdir(parents=True)
+    (tmp_path / "dm-3" / "dm").mkdir(parents=True)
+    (tmp_path / "dm-3" / "dm" / "name").write_text("pve-vm--9000--disk--0\n")
+    (sysfs / "7:0" / "holders" / "dm-3").symlink_to(tmp_path / "dm-3")  # as sysfs links it
+    monkeypatch.setattr(blockdev, "SYS_BLOCK", str(sysfs))
+    assert blockdev.holder("/dev/loop0", os.makedev(7, 0)) == (
+        "held by /dev/dm-3 (pve-vm--9000--disk--0) (the host's LVM or device-mapper uses it; "
+        "deactivate that first)")
+
+
+def test_a_mounted_device_is_named_with_its_mount_point():
+    from sysprep.target.image import blockdev
+
+    # the device of the file system mounted on / (whatever it is here) is mounted on /
+    found = blockdev.holder("/nonexistent", os.stat("/").st_dev)
+    assert found.startswith("mounted on ")
+    assert "/" in found[len("mounted on "):].split(", ")
