@@ -134,3 +134,18 @@ def test_an_option_and_the_answer_file_setting_the_same_is_refused_and_nothing_c
     assert f"the answer file {u} and the command line's options both set specialize: " \
            "Linux-Shell-Setup/ComputerName" in r.err
     assert snapshot(dirty.path) == before
+
+
+def test_a_random_root_password_is_shown_once_on_the_terminal_and_written_nowhere(dirty, run):
+    r = run("--generalize", "--root", dirty.path, "--root-password", "random")
+    assert r.code == 0, r.err
+    shown = [ln for ln in r.err.splitlines() if ln.startswith("sysprep: random password of root: ")]
+    assert len(shown) == 1
+    plain = shown[0].split(": ")[2].split()[0].encode()
+    assert len(plain) == customize.RANDOM_LENGTH
+    for d, _, files in os.walk(dirty.path):
+        for f in files:
+            p = os.path.join(d, f)
+            if not os.path.islink(p):
+                assert plain not in open(p, "rb").read(), p
+    assert "<AdministratorPassword>" in open(os.path.join(dirty.path, cache.CACHE)).read()
