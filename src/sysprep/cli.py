@@ -16,14 +16,16 @@ from typing import Any, NoReturn, Sequence
 
 from sysprep import __version__
 from sysprep.errors import UsageError, not_regular
-from sysprep.request import Power, Request, Reseal, Selection, TargetKind, TargetSpec
+from sysprep.request import Customize, Power, Request, Reseal, Selection, TargetKind, TargetSpec
 from sysprep.target import hostroot
+from sysprep.target.image.formats import FORMATS
 
 ACTIONS = "Actions (as in Windows Sysprep)"
 FINISH = "When done (at most one; default: quit)"
 TARGET = "Target (default: the live system)"
 SELECT = "Choosing operations (as virt-sysprep)"
 OUTPUT = "Output"
+CUSTOMIZE = "Customizing (as virt-customize; they make an answer file, merged with --unattend)"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class Opt:
     choices: tuple[str, ...] = ()
     complete: str = ""  # what the shell completes for the value: file, dir, operation, choice
     short: str = ""  # a one-letter spelling (-n), as virt-sysprep has
+    aliases: tuple[str, ...] = ()  # other long spellings (--add for --image, as virt-sysprep)
+
+    @property
+    def long(self) -> tuple[str, ...]:
+        """Every long spelling: --name first, then the aliases."""
+        return ("--" + self.name, *("--" + a for a in self.aliases))
 
 
 OPTIONS: tuple[Opt, ...] = (
@@ -63,10 +71,13 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("shutdown", "power off when done (live system only)", FINISH, windows=True),
     Opt("root", "prepare the offline root file system mounted at DIR", TARGET, metavar="DIR",
         complete="dir"),
-    Opt("image", "prepare a disk image (raw or qcow2); repeat for the disks of one guest", TARGET,
-        metavar="FILE", repeat=True, complete="file"),
+    Opt("image", "prepare a disk image (raw, qcow2 with or without a backing chain, vmdk, "
+        "vhdx, vdi, vpc); repeat for the disks of one guest", TARGET,
+        metavar="FILE", repeat=True, complete="file", short="a", aliases=("add",)),
     Opt("format", "format of --image (detected when omitted)", TARGET, metavar="FORMAT",
-        choices=("raw", "qcow2"), complete="choice"),
+        choices=FORMATS, complete="choice"),
+    Opt("allow-block-device", "with --image: let it name a block device (an LV, a mapped RBD "
+        "or iSCSI disk of a stopped VM); refused when something holds or mounts it", TARGET),
     Opt("root-fs", "with --image: the device of the root file system, when several are found "
         "(/dev/sda2, /dev/VG/LV, UUID=, LABEL=, PARTUUID=, PARTLABEL=; DEV:SUBVOLUME for "
         "btrfs)", TARGET, metavar="DEV"),
@@ -98,6 +109,24 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("trace", "show every command sysprep runs, as virt-sysprep -x", OUTPUT, short="x"),
     Opt("json", "print the report (or the dry-run plan) as one JSON document on stdout, or the "
         "error document when it fails (docs/contract.md)", OUTPUT),
+    Opt("hostname", "set the host name of the clones (specialize ComputerName)", CUSTOMIZE,
+        metavar="NAME"),
+    Opt("root-password", "set root's password: file:FILE (its first line), password:PASSWORD, "
+        "random (shown once on the terminal, never logged) or disabled (no password login)",
+        CUSTOMIZE, metavar="SELECTOR"),
+    Opt("password", "set an account's password, with the selectors of --root-password",
+        CUSTOMIZE, metavar="USER:SELECTOR", repeat=True),
+    Opt("ssh-inject", "add SSH keys to an account's authorized_keys: USER:file:FILE, "
+        "USER:string:KEY, or USER alone for your ~/.ssh/id_*.pub", CUSTOMIZE,
+        metavar="USER[:SELECTOR]", repeat=True),
+    Opt("timezone", "set the time zone of the clones (specialize TimeZone)", CUSTOMIZE,
+        metavar="TZ"),
+    Opt("firstboot-command", "run this shell command once, at the clone's first boot "
+        "(specialize RunSynchronous, in the order given)", CUSTOMIZE, metavar="CMD",
+        repeat=True),
+    Opt("run-command", "run this shell command now, inside the target, in the sandbox "
+        "(generalize RunSynchronous, before the operations; needs --generalize)", CUSTOMIZE,
+        metavar="CMD", repeat=True),
     Opt("strict", "treat answer-file settings without a Linux meaning as errors, and fail a "
         "generalize that leaves a copy of the template's identity in the target", OUTPUT),
 )
@@ -136,6 +165,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 WINDOWS = {o.name: o for o in OPTIONS if o.windows}
+# every spelling of an option that takes a value next: --image, --add, -a
+SPELLED = {flag: o for o in OPTIONS for flag in (*o.long, *(["-" + o.short] if o.short else []))}
 
 DESCRIPTION = """\
 Prepare a Linux installation for imaging or delivery: generalize it (remove what makes it
@@ -192,7 +223,7 @@ def add_options(p: argparse.ArgumentParser, options: Sequence[Opt]) -> None:
     groups: dict[str, argparse._ArgumentGroup] = {}
     for o in options:
         g = groups.get(o.group) or groups.setdefault(o.group, p.add_argument_group(o.group))
-        flags = ["--" + o.name] + (["-" + o.short] if o.short else [])
+        flags = [*o.long] + (["-" + o.short] if o.short else [])
         dest = o.name.replace("-", "_")
         if o.metavar is None:
             g.add_argument(*flags, dest=dest, action="store_true", help=o.help)
@@ -258,9 +289,8 @@ def translate_windows(argv: Sequence[str]) -> list[str]:
             if value is not None:
                 out.append(value.lower() if opt.choices else value)
             continue
-        if tok.startswith("--"):
-            name = tok[2:].split("=", 1)[0]
-            opt = BY_NAME.get(name)
+        if tok.startswith("-"):
+            opt = SPELLED.get(tok.split("=", 1)[0])
             expects_value = bool(opt and opt.metavar and "=" not in tok)
         out.append(tok)
     return out
@@ -294,8 +324,8 @@ def to_request(ns: argparse.Namespace) -> Request:
     if len(finish) > 1:
         raise UsageError("choose at most one of /reboot, /shutdown and /quit")
     power = Power(finish[0]) if finish else Power.QUIT
-    if ns.format is not None and ns.format.lower() not in ("raw", "qcow2"):
-        raise UsageError(f"unknown image format {ns.format!r}: use raw or qcow2")
+    if ns.format is not None and ns.format.lower() not in FORMATS:
+        raise UsageError(f"unknown image format {ns.format!r}: use one of {', '.join(FORMATS)}")
 
     target = _target(ns)
     if target.offline and power is not Power.QUIT:
@@ -332,7 +362,48 @@ def to_request(ns: argparse.Namespace) -> Request:
             disable=_csv(ns.disable),
         ),
         options=tuple(options),
+        customize=_customize(ns),
     )
+
+
+def _password_selector(value: str, what: str) -> str:
+    if value in ("random", "disabled") or value.startswith(("password:", "file:")):
+        if value.startswith("file:"):
+            _regular_file(value[5:], f"{what} file:{value[5:]}")
+        if value == "password:":
+            raise UsageError(f"{what} password: needs a password after the colon")
+        return value
+    raise UsageError(f"{what} {value}: use file:FILE, password:PASSWORD, random or disabled")
+
+
+def _customize(ns: argparse.Namespace) -> Customize:
+    """The virt-customize spellings, checked for form (their meaning is checked with the
+    answer file they compile into)."""
+    root = ns.root_password
+    passwords = []
+    for item in ns.password:
+        user, sep, selector = item.partition(":")
+        if not sep or not user:
+            raise UsageError(f"--password {item}: use USER:SELECTOR (e.g. alice:file:pw.txt)")
+        passwords.append((user, _password_selector(selector, f"--password {user}:")))
+    keys = []
+    for item in ns.ssh_inject:
+        user, _, selector = item.partition(":")
+        if not user:
+            raise UsageError(f"--ssh-inject {item}: use USER[:file:FILE|:string:KEY]")
+        if selector.startswith("file:"):
+            _regular_file(selector[5:], f"--ssh-inject {user}:file:{selector[5:]}")
+        elif selector and not selector.startswith("string:"):
+            raise UsageError(f"--ssh-inject {item}: the selector is file:FILE or string:KEY")
+        keys.append((user, selector))
+    c = Customize(hostname=ns.hostname,
+                  root_password=_password_selector(root, "--root-password") if root else None,
+                  passwords=tuple(passwords), ssh_inject=tuple(keys), timezone=ns.timezone,
+                  firstboot_commands=tuple(ns.firstboot_command),
+                  run_commands=tuple(ns.run_command))
+    if c.run_commands and not ns.generalize:
+        raise UsageError("--run-command runs in the generalize pass: add --generalize")
+    return c
 
 
 def _regular_file(path: str, what: str) -> None:
@@ -355,6 +426,7 @@ def _target(ns: argparse.Namespace) -> TargetSpec:
                 raise UsageError(f"--image {img}: no such file")
         return TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(i) for i in ns.image),
                           image_format=ns.format.lower() if ns.format else None,
+                          allow_block_device=bool(getattr(ns, "allow_block_device", False)),
                           root_fs=ns.root_fs, sparsify=bool(getattr(ns, "sparsify", False)),
                           zero_free_space=bool(getattr(ns, "zero_free_space", False)))
     if ns.format or ns.root_fs or getattr(ns, "sparsify", False) or getattr(ns, "zero_free_space", False):
@@ -379,8 +451,8 @@ def add_target_options(p: argparse.ArgumentParser, images: bool = True) -> None:
     """--root (and --image) for the sub-commands that read or change a target."""
     p.add_argument("--root", metavar="DIR", help=BY_NAME["root"].help)
     if images:
-        p.add_argument("--image", metavar="FILE", action="append", default=[],
-                       help=BY_NAME["image"].help)
+        p.add_argument(*BY_NAME["image"].long, "-a", dest="image", metavar="FILE",
+                       action="append", default=[], help=BY_NAME["image"].help)
         p.add_argument("--format", metavar="FORMAT", help=BY_NAME["format"].help)
         p.add_argument("--root-fs", metavar="DEV", help=BY_NAME["root-fs"].help)
 

@@ -29,7 +29,8 @@ def _roff(text: str) -> str:
 
 
 def _flag(o: Opt) -> str:
-    s = (f"\\fB\\-{o.short}\\fR, " if o.short else "") + f"\\fB\\-\\-{_roff(o.name)}\\fR"
+    s = (f"\\fB\\-{o.short}\\fR, " if o.short else "") + ", ".join(
+        f"\\fB{_roff(flag)}\\fR" for flag in o.long)
     if o.metavar:
         s += f" \\fI{o.metavar}\\fR"
     if o.windows:
@@ -111,7 +112,7 @@ def _operations() -> list[str]:
 def _words() -> tuple[list[str], list[str]]:
     flags = ["--help", "--version", *("-" + o.short for o in OPTIONS if o.short)]
     for o in OPTIONS:
-        flags.append("--" + o.name)
+        flags.extend(o.long)
         if o.windows:
             flags.append(f"/{o.name}" + (":" if o.metavar else ""))
     return flags, [name for name, _ in _sub_options()]
@@ -125,7 +126,7 @@ def _sub_options() -> list[tuple[str, list[argparse.Action]]]:
 
 def bash_completion() -> str:
     flags, subs = _words()
-    files = " ".join("--" + o.name for o in OPTIONS if o.complete == "file")
+    files = " ".join(flag for o in OPTIONS if o.complete == "file" for flag in o.long)
     dirs = " ".join("--" + o.name for o in OPTIONS if o.complete == "dir")
     ops = " ".join("--" + o.name for o in OPTIONS if o.complete == "operation")
     choices = "\n".join(

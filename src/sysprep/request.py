@@ -33,6 +33,7 @@ class TargetSpec:
     root: str = "/"  # the directory for LIVE and ROOT
     images: tuple[str, ...] = ()
     image_format: str | None = None
+    allow_block_device: bool = False  # --image may name a block device
     root_fs: str | None = None
     sparsify: bool = False  # --sparsify: discard the free blocks of the image's file systems
     zero_free_space: bool = False  # --zero-free-space: write zeros over them
@@ -59,6 +60,25 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class Customize:
+    """The virt-customize spellings (--hostname, --root-password, ...), as typed: they compile
+    into an answer file (sysprep.answer.customize). Password selectors stay selectors here
+    (file:F, password:P, random, disabled): the secret itself is read only when compiled."""
+
+    hostname: str | None = None
+    root_password: str | None = None
+    passwords: tuple[tuple[str, str], ...] = ()  # (account, selector)
+    ssh_inject: tuple[tuple[str, str], ...] = ()  # (account, "file:F" | "string:KEY" | "")
+    timezone: str | None = None
+    firstboot_commands: tuple[str, ...] = ()  # specialize RunSynchronous, in order
+    run_commands: tuple[str, ...] = ()  # generalize RunSynchronous: run now, in the sandbox
+
+    def __bool__(self) -> bool:
+        return any((self.hostname, self.root_password, self.passwords, self.ssh_inject,
+                    self.timezone, self.firstboot_commands, self.run_commands))
+
+
+@dataclass(frozen=True)
 class Request:
     """One sysprep run: the actions, the target and how to report."""
 
@@ -77,6 +97,7 @@ class Request:
     strict: bool = False
     selection: Selection = Selection()
     options: tuple[tuple[str, str], ...] = field(default=())  # provider options, e.g. keep-user-accounts
+    customize: Customize = Customize()  # the virt-customize spellings
 
     @property
     def has_action(self) -> bool:

@@ -174,7 +174,8 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     assert after["/etc/ssh/ssh_host_ed25519_key.pub"]
 
 
-def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600) -> str:
+def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600,
+                   fmt: str = "raw") -> str:
     """Boot with SeaBIOS from the disk (no -kernel: the image's own GRUB), serial to a file."""
     from tests.integration.qemu import VM, remember
 
@@ -187,7 +188,7 @@ def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600) ->
         if arg in ("-kernel", "-initrd", "-append"):
             skip = 1
             continue
-        argv.append(arg)
+        argv.append(arg.replace("format=raw", f"format={fmt}"))
     vm.argv = argv
     vm.start()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -52,37 +53,87 @@ def test_what_is_not_an_image_file_is_refused(tmp_path):
         formats.check(str(tmp_path / "missing"), None, writable=False)
 
 
-def test_block_devices_are_never_taken(tmp_path):
+def test_a_block_device_is_refused_without_allow_block_device(tmp_path):
     loops = [f"/dev/{n}" for n in sorted(os.listdir("/dev")) if n.startswith("loop") and n[4:].isdigit()]
     if not loops:
         pytest.skip("no block device node to try")
-    with pytest.raises(UsageError, match="block device"):
+    with pytest.raises(UsageError, match=r"is a block device: .*\(--allow-block-device\)"):
         formats.check(loops[0], None, writable=False)
 
 
-def test_other_formats_are_named(tmp_path):
+def test_formats_qemu_reads_but_does_not_write_are_refused_with_the_reason(tmp_path):
     p = image(tmp_path)
     with open(p, "r+b") as f:
-        f.write(b"KDMV")
-    with pytest.raises(UsageError, match="vmdk images are not supported; convert"):
+        f.write(b"Bochs Virtual HD Image")
+    with pytest.raises(UsageError, match="a bochs image: qemu reads bochs images but cannot write "
+                                         "them; convert it first"):
         formats.check(p, None, writable=False)
 
 
-@pytest.mark.skipif(not shutil.which("qemu-img"), reason="needs qemu-img")
+needs_qemu_img = pytest.mark.skipif(not shutil.which("qemu-img"), reason="needs qemu-img")
+
+
+def qemu_img(*argv: str) -> None:
+    subprocess.run(["qemu-img", *argv], check=True, capture_output=True)
+
+
+@needs_qemu_img
+@pytest.mark.parametrize(("fmt", "options"), [
+    ("vmdk", "subformat=monolithicSparse"), ("vmdk", "subformat=twoGbMaxExtentSparse"),
+    ("vhdx", ""), ("vdi", ""), ("vpc", "subformat=dynamic"), ("vpc", "subformat=fixed"),
+])
+def test_every_format_qemu_writes_is_detected_and_accepted(tmp_path, fmt, options):
+    p = str(tmp_path / f"disk.{fmt}")
+    qemu_img("create", "-q", "-f", fmt, *(["-o", options] if options else []), p, "64M")
+    f = formats.check(p, None, writable=True)
+    assert f.format == fmt and f.size >= 64 * MIB
+    assert formats.check(p, fmt, writable=True).format == fmt
+    with pytest.raises(UsageError, match=f"--format raw, but the file is a {fmt} image"):
+        formats.check(p, "raw", writable=True)
+
+
+@needs_qemu_img
+def test_a_stream_optimized_vmdk_is_refused_as_not_rewritable(tmp_path):
+    p = str(tmp_path / "disk.vmdk")
+    qemu_img("create", "-q", "-f", "vmdk", "-o", "subformat=streamOptimized", p, "64M")
+    with pytest.raises(UsageError, match="a streamOptimized VMDK: qemu cannot safely rewrite it"):
+        formats.check(p, None, writable=True)
+
+
+@needs_qemu_img
 def test_qcow2_detection_and_refusals(tmp_path):
     base = str(tmp_path / "base.qcow2")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "64M"], check=True)
+    qemu_img("create", "-q", "-f", "qcow2", base, "64M")
     f = formats.check(base, None, writable=True)
-    assert (f.format, f.size) == ("qcow2", 64 * MIB)
+    assert (f.format, f.size, f.backing) == ("qcow2", 64 * MIB, ())
     with pytest.raises(UsageError, match="--format raw, but the file is a qcow2"):
         formats.check(base, "raw", writable=True)
-    with pytest.raises(UsageError, match="--format qcow2, but the file is not"):
+    with pytest.raises(UsageError, match="--format qcow2, but the file is a raw image"):
         formats.check(image(tmp_path), "qcow2", writable=True)
-    overlay = str(tmp_path / "overlay.qcow2")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay],
-                   check=True)
-    with pytest.raises(UsageError, match="backing file"):
-        formats.check(overlay, None, writable=True)
+
+
+@needs_qemu_img
+def test_an_overlay_names_its_backing_chain_of_plain_files(tmp_path):
+    base = str(tmp_path / "base.qcow2")
+    mid = str(tmp_path / "mid.qcow2")
+    top = str(tmp_path / "top.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", base, "64M")
+    qemu_img("create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", mid)
+    qemu_img("create", "-q", "-f", "qcow2", "-b", mid, "-F", "qcow2", top)
+    f = formats.check(top, None, writable=True)
+    assert (f.format, f.size, f.backing) == ("qcow2", 64 * MIB, (mid, base))
+
+
+@needs_qemu_img
+def test_a_backing_file_that_is_not_a_plain_file_is_refused(tmp_path):
+    base = str(tmp_path / "base.qcow2")
+    top = str(tmp_path / "top.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", base, "64M")
+    spec = "json:" + json.dumps({"driver": "qcow2", "file": {"driver": "file", "filename": base}})
+    qemu_img("create", "-q", "-f", "qcow2", "-b", spec, "-F", "qcow2", top, "64M")
+    with pytest.raises(UsageError, match="is not a plain file name; sysprep follows backing chains "
+                                         "of local files only"):
+        formats.check(top, None, writable=True)
 
 
 def test_a_locked_image_is_in_use(tmp_path):
@@ -205,3 +256,26 @@ def test_batch_checks_its_arguments_before_starting(tmp_path, run):
     assert r.code == 2 and "--jobs 0" in r.err
     r = run("batch", str(tmp_path / "missing.img"))
     assert r.code == 2 and "no such image" in r.err
+
+
+def test_a_device_the_host_device_mapper_holds_is_named_with_its_holder(tmp_path, monkeypatch):
+    from sysprep.target.image import blockdev
+
+    sysfs = tmp_path / "sys-dev-block"
+    (sysfs / "7:0" / "holders").mkdir(parents=True)
+    (tmp_path / "dm-3" / "dm").mkdir(parents=True)
+    (tmp_path / "dm-3" / "dm" / "name").write_text("pve-vm--9000--disk--0\n")
+    (sysfs / "7:0" / "holders" / "dm-3").symlink_to(tmp_path / "dm-3")  # as sysfs links it
+    monkeypatch.setattr(blockdev, "SYS_BLOCK", str(sysfs))
+    assert blockdev.holder("/dev/loop0", os.makedev(7, 0)) == (
+        "held by /dev/dm-3 (pve-vm--9000--disk--0) (the host's LVM or device-mapper uses it; "
+        "deactivate that first)")
+
+
+def test_a_mounted_device_is_named_with_its_mount_point():
+    from sysprep.target.image import blockdev
+
+    # the device of the file system mounted on / (whatever it is here) is mounted on /
+    found = blockdev.holder("/nonexistent", os.stat("/").st_dev)
+    assert found.startswith("mounted on ")
+    assert "/" in found[len("mounted on "):].split(", ")

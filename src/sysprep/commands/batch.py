@@ -32,7 +32,7 @@ BAR = 24
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
     p.description = (__doc__ or "").split("\n\n", 1)[1].replace("\n", " ")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="disk image files (raw or qcow2)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="disk image files (raw, qcow2 with or without a backing file, vmdk, vhdx, vdi, vpc)")
     cli.add_options(p, cli.BATCH_OPTIONS)
     cli.add_options(p, [cli.BY_NAME[n] for n in cli.BATCH_PASSED])
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")

@@ -9,6 +9,7 @@ Everything the request names is validated before the first change.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback
 import uuid
@@ -16,7 +17,10 @@ from dataclasses import replace
 from typing import Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
-from sysprep.answer import in_image
+from sysprep.answer import customize, in_image
+from sysprep.answer.model import Answer
+from sysprep.answer.overlay import collisions, overlay
+from sysprep.answer.passwords import Hasher
 from sysprep.errors import RunError, SysprepError, UsageError, reason
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
@@ -133,11 +137,31 @@ def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider])
                              f"does not include: {how}")
 
 
+def _with_options(req: Request, fs: Confined, answer: Answer | None, log: RunLog) -> Answer | None:
+    """The virt-customize spellings compiled into an answer, over the answer file (a setting
+    both give is refused: which one was meant cannot be guessed). A random password is shown
+    once, on the terminal, and is a secret of the run's log like every other."""
+    if not req.customize:
+        return answer
+    top, shown = customize.answer(req.customize, Hasher.for_target(fs), strict=req.strict)
+    if answer is not None and req.unattend is not None:
+        both = collisions(answer, top)
+        if both:
+            raise UsageError(f"the answer file {req.unattend} and the command line's options "
+                             f"both set {', '.join(both)}: give each setting once")
+    for line in shown:
+        log.add_secret(line.split(": ", 1)[1])
+        if not req.dry_run:
+            sys.stderr.write(f"sysprep: random password of {line} (shown once, never logged)\n")
+    return top if answer is None else overlay(answer, top)
+
+
 def prepare(req: Request, log: RunLog) -> Report:
     preflight.require_root()
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
         answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
+        answer = _with_options(req, target.fs, answer, log)
         if answer is not None:  # what it names must exist in this image: checked before any change
             answer = in_image.enforce(answer, target.fs)
         for secret in answer.secrets if answer is not None else ():
