@@ -131,7 +131,7 @@ def test_an_option_and_the_answer_file_setting_the_same_is_refused_and_nothing_c
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", str(u), "--hostname", "web-01")
     assert r.code == 2
-    assert f"the answer file {u} and the command line's options both set specialize: " \
+    assert f"the answer file {u} and the command line's options both set specialize/" \
            "Linux-Shell-Setup/ComputerName" in r.err
     assert snapshot(dirty.path) == before
 
