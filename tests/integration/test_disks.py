@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from sysprep.testing import images
 from sysprep.testing.images import Recipe
 from tests.integration.test_images import (
     DONE,
+    SLOW_PROVIDER,
+    _wait_for_sleep,
     boot_from_disk,
     copy_of,
     leftovers,
@@ -116,9 +119,11 @@ def test_vmdk_vhdx_vpc_and_vdi_images_generalize_to_what_the_raw_image_does(tmp_
 
 
 @pytest.fixture
-def loop_device(tmp_path):
-    """A loop device over a copy of the test image: what an LV holding a VM's disk looks like."""
-    raw, _ = copy_of(Recipe("mbr-ext4"), tmp_path, "lv.raw")
+def loop_device(request, tmp_path):
+    """A loop device over a copy of the test image: what an LV holding a VM's disk looks like
+    (the recipe's extra files as the test's parameter says)."""
+    extra = getattr(request, "param", ())
+    raw, _ = copy_of(Recipe("mbr-ext4", extra=extra), tmp_path, "lv.raw")
     dev = subprocess.run(["losetup", "--find", "--show", raw], capture_output=True, text=True,
                          check=True).stdout.strip()
     try:
@@ -142,9 +147,37 @@ def test_a_block_device_is_generalized_only_when_asked_and_never_while_held(loop
     r = sysprep("--generalize", "--image", dev, "--allow-block-device")
     assert r.returncode == 0, r.stderr
     time.sleep(1)  # the autoclear loop devices over it go once their last user closed them
-    assert [x for x in leftovers(dev) if not x.startswith(f"{dev}: ")] == []  # but the test's own
+    assert others(dev) == []
     subprocess.run(["losetup", "-d", dev], check=True)
     assert images.read_files(raw, ["/etc/machine-id"]) == {"/etc/machine-id": "uninitialized\n"}
+
+
+def others(dev: str) -> list[str]:
+    """What a run on the device left: mounts, loop devices over it, helpers (the test's own
+    loop device is not one)."""
+    return [x for x in leftovers(dev) if not x.startswith(f"{dev}: ")]
+
+
+@pytest.mark.parametrize("loop_device", [(SLOW_PROVIDER,)], indirect=True)
+def test_a_killed_run_on_a_block_device_leaves_nothing_over_it_and_releases_it(loop_device):
+    dev, _raw = loop_device
+    proc = subprocess.Popen([sys.executable, "-m", "sysprep", "--generalize", "--image", dev,
+                             "--allow-block-device"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for_sleep(proc.pid), "the run did not reach the slow provider"
+        assert others(dev)  # attached and mounted now...
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for _ in range(100):  # ...the guardian undoes it
+        if not others(dev):
+            break
+        time.sleep(0.2)
+    assert others(dev) == []
+    os.close(os.open(dev, os.O_RDONLY | os.O_EXCL))  # nobody claims the device any more
 
 
 @pytest.fixture(scope="module")

@@ -65,9 +65,8 @@ def answer(c: Customize, hasher: Hash, *, strict: bool = False) -> tuple[Answer,
         accounts.setdefault(user, []).append(_password("Password", user, selector, hasher, shown, pos))
     for user, selector in c.ssh_inject:
         pos = at(f"--ssh-inject {user}:{selector.split(':', 1)[0]}" if selector else f"--ssh-inject {user}")
-        keys = _keys(user, selector)
-        accounts.setdefault(user, []).append(Node("AuthorizedKeys", None, tuple(
-            _item("AuthorizedKey", str(i), (), pos, text=k) for i, k in enumerate(keys, 1)), pos=pos))
+        keys = tuple(Node("AuthorizedKey", k) for k in _keys(user, selector))
+        accounts.setdefault(user, []).append(Node("AuthorizedKeys", None, keys, pos=pos))
     if accounts:
         items = tuple(_item("LocalAccount", user, (Node("Name", user), *_joined(nodes)), nodes[0].pos)
                       for user, nodes in accounts.items())
