@@ -20,8 +20,10 @@ description:
   - Idempotent. A target that is already in the requested image state, where a dry run finds
     nothing of the template left to remove or empty, is left alone (RV(changed=false)); the
     only actions such a dry run may still plan are sysprep's own reseal files (the runtime
-    and units it reinstalls) and zero-byte churn (an empty accounting log re-created). Every
-    run counts a rearm, so an unneeded run is not harmless. Use O(force) to run anyway.
+    and units it reinstalls), zero-byte churn (an empty accounting log re-created) and the
+    renewal of device identifiers that the last generalize already renewed (new LVM and
+    swap UUIDs of an image that has not booted since). Every run counts a rearm, so an
+    unneeded run is not harmless. Use O(force) to run anyway.
   - With an answer file, the run replaces the answer file cached in the target, so a target
     is only left alone when no answer file is given.
   - Check mode is sysprep's own dry run (C(--dry-run)); nothing on the target changes. Diff
@@ -201,8 +203,11 @@ from ansible_collections.sysprep.linux.plugins.module_utils.sysprep_cli import (
     target_argv)
 
 # Planned actions that leave a generalized target as it is: sysprep's own reseal files (the
-# runtime and units it writes again, byte for byte) and zero-byte churn.
+# runtime and units it writes again, byte for byte), zero-byte churn, and device identifiers
+# (LVM, swap UUIDs) renewed again: a target still in its resealed state has not booted since
+# the last generalize renewed them.
 RESEAL_PROVIDER = 'boot-passes'
+RENEWAL_KIND = 'device'
 RESEALED = {
     'headless': 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE',
     'oobe': 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE',
@@ -251,7 +256,8 @@ def planned_paths(plan):
 
 def nothing_left(plan):
     """Whether a dry run's plan leaves the target as it is (see RESEAL_PROVIDER)."""
-    return all(a.get('provider') == RESEAL_PROVIDER or a.get('bytes', 1) == 0 for a in plan)
+    return all(a.get('provider') == RESEAL_PROVIDER or a.get('kind') == RENEWAL_KIND
+               or a.get('bytes', 1) == 0 for a in plan)
 
 
 def diff_of(target, plan):

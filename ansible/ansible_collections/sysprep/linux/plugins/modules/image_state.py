@@ -121,7 +121,7 @@ def main():
         doc, rc = run_json(module, state_argv(module.params), expected=(OK, FAILURE, PENDING))
     except SysprepError as e:
         module.fail_json(msg=str(e), rc=e.rc, state=e.document or {})
-    result = dict((k, doc.get(k, '' if k != 'pending' else [])) for k in FIELDS)
+    result = dict((k, doc.get(k) or ('' if k != 'pending' else [])) for k in FIELDS)
     result.update(changed=False, state=doc)
     if rc == FAILURE:
         module.fail_json(msg='%s: %s' % (doc.get('image_state') or 'failed', doc.get('why', '')),
