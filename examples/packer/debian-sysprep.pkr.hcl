@@ -47,6 +47,7 @@ variable "ssh_private_key_file" {
 
 source "qemu" "debian" {
   disk_image       = true
+  skip_resize_disk = true # keep the source image's size (Packer would grow it to disk_size)
   iso_url          = var.source_image
   iso_checksum     = "none"
   format           = var.format
@@ -71,7 +72,9 @@ source "qemu" "debian" {
   # sysprep generalizes the running guest, reseals it headless and powers it off; Packer
   # captures the stopped machine. A failed run leaves it running (IMAGE_STATE_UNDEPLOYABLE)
   # and the build fails at shutdown_timeout: the dry run below catches most causes first.
-  shutdown_command = "sysprep --generalize --shutdown --quiet --unattend /root/unattend"
+  # The answer file waits in /etc/sysprep, where sysprep finds it, caches it (passwords
+  # hashed) and removes it: no clear-text copy stays in the template.
+  shutdown_command = "sysprep --generalize --shutdown --quiet"
   shutdown_timeout = "10m"
 }
 
@@ -85,7 +88,7 @@ build {
 
   provisioner "file" {
     source      = var.answer_file
-    destination = "/root/unattend"
+    destination = "/tmp/unattend.yaml"
   }
 
   provisioner "shell" {
@@ -93,9 +96,10 @@ build {
       "cloud-init status --wait >/dev/null || true", # let cloud-init finish its first boot
       "python3 /tmp/sysprep.pyz install",            # /usr/sbin/sysprep and its runtime
       "rm /tmp/sysprep.pyz",
-      "chmod 600 /root/unattend",
-      "sysprep answer validate /root/unattend",      # fail the build early, not at shutdown
-      "sysprep --generalize --dry-run --quiet --unattend /root/unattend",
+      "install -D -m 600 /tmp/unattend.yaml /etc/sysprep/unattend.yaml",
+      "rm /tmp/unattend.yaml",
+      "sysprep answer validate /etc/sysprep/unattend.yaml", # fail the build early, not at shutdown
+      "sysprep --generalize --dry-run --quiet",
     ]
   }
 }
