@@ -2,8 +2,9 @@
 Debian package, qemu builder) builds the template from a bootable Debian image with
 cloud-init, sysprep being its shutdown_command; the template boots as a clone that
 sysprep.linux.image_state waits for over SSH until IMAGE_STATE_COMPLETE, with the answer
-file's settings; then sysprep.linux.generalize reseals that live clone and powers it off, the
-task returning `ok` before the guest goes down. One build and one clone boot for all of it."""
+file's settings; then the collection's playbook reseal_fleet (sysprep.linux.generalize with
+power_off) reseals that live clone and powers it off, the task returning its result before
+the guest goes down. One build and one clone boot for all of it."""
 
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ CLONE_PLAY = """
       ansible.builtin.slurp: {src: /etc/hostname}
     - name: the answer file's time zone
       ansible.builtin.stat: {path: /etc/localtime}
-    - name: generalize the live clone and power it off
-      sysprep.linux.generalize: {power_off: true, power_delay: 3}
+
+# the collection's own playbook generalizes the live clone and powers it off
+- ansible.builtin.import_playbook: sysprep.linux.reseal_fleet
 """
 
 
@@ -121,20 +123,22 @@ def test_packer_template_then_ansible_on_its_clone(tmp_path):
     play.write_text(CLONE_PLAY)
     vm = bios_vm(template, str(tmp_path), "packer-clone", port).start()
     try:
-        p = subprocess.run([tool("ansible-playbook"), "-i", str(inventory), str(play)],
+        p = subprocess.run([tool("ansible-playbook"), "-i", str(inventory), str(play),
+                            "-e", "sysprep_hosts=clone"],
                            capture_output=True, text=True, env=env(COLLECTIONS), timeout=1800)
         down = vm.wait_exit(300)
     finally:
         vm.kill()
         remember("packer-clone", vm.output())
     assert p.returncode == 0, p.stdout[-6000:] + p.stderr[-2000:] + vm.output()[-3000:]
-    waited, hostname, localtime, generalized = results(p.stdout)[1:]
+    waited, hostname, localtime, generalized, shown = results(p.stdout)[1:]
     assert waited["status"] == "final" and waited["image_state"] == "IMAGE_STATE_COMPLETE"
     assert base64.b64decode(hostname["content"]).decode().strip() == "packer-clone"
     assert localtime["stat"]["lnk_source"] == "/usr/share/zoneinfo/Europe/Berlin"
     # the task's result came back before the guest went down: `ok`/changed, not unreachable
     assert generalized["changed"] is True and generalized["power"] == "poweroff"
     assert generalized["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
+    assert shown["msg"].startswith("clone: IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE")
     assert down is not None, "the guest did not power off"
     state = subprocess.run([sys.executable, "-m", "sysprep", "state", "--image", template, "--json"],
                            capture_output=True, text=True)

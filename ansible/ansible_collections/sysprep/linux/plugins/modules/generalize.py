@@ -32,7 +32,7 @@ description:
     power-off is scheduled O(power_delay) seconds later by a transient systemd timer (or a
     detached C(sleep)) so that the connection closes cleanly.
 version_added: 0.1.0
-author: sysprep contributors
+author: sysprep contributors (@sysprep)
 extends_documentation_fragment:
   - sysprep.linux.target
 options:
@@ -123,8 +123,10 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Runs sysprep's dry run (C(--dry-run)); nothing on the target changes.
     support: full
   diff_mode:
+    description: The paths that are (or would be) removed, emptied or written.
     support: full
 notes:
   - The module needs root on the managed host (C(become=true)).

@@ -21,7 +21,7 @@ description:
   - Fails when the target is V(IMAGE_STATE_UNDEPLOYABLE) (a pass or run failed, its
     C(LastError) is the message, or it was interrupted), and when O(wait) times out.
 version_added: 0.1.0
-author: sysprep contributors
+author: sysprep contributors (@sysprep)
 extends_documentation_fragment:
   - sysprep.linux.target
 options:
@@ -37,8 +37,10 @@ options:
     default: 900
 attributes:
   check_mode:
+    description: Reads the state only; the same in check mode.
     support: full
   diff_mode:
+    description: Changes nothing, so there is no diff.
     support: none
 seealso:
   - module: sysprep.linux.generalize
