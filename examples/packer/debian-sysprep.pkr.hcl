@@ -40,6 +40,12 @@ variable "seed_dir" {
   description = "The NoCloud seed (user-data, meta-data) served to the guest's cloud-init (make-seed)."
 }
 
+variable "ssh_timeout" {
+  type        = string
+  default     = "20m"
+  description = "How long the first boot may take until SSH (software emulation is slow)."
+}
+
 variable "ssh_private_key_file" {
   type    = string
   default = "build_key"
@@ -67,7 +73,7 @@ source "qemu" "debian" {
   communicator         = "ssh"
   ssh_username         = "root"
   ssh_private_key_file = var.ssh_private_key_file
-  ssh_timeout          = "20m"
+  ssh_timeout          = var.ssh_timeout
 
   # sysprep generalizes the running guest, reseals it headless and powers it off; Packer
   # captures the stopped machine. A failed run leaves it running (IMAGE_STATE_UNDEPLOYABLE)

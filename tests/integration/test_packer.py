@@ -97,8 +97,9 @@ def test_packer_template_then_ansible_on_its_clone(tmp_path):
     source = images.copy(src, f"{work}/source.raw")
     out = f"{work}/out"
     build = subprocess.run(["packer", "build", "-var", f"source_image={source}", "-var", f"output_dir={out}",
-                            "-var", "format=raw", "-var", "answer_file=test-unattend.yaml", "."],
-                           cwd=work, capture_output=True, text=True, timeout=1800,
+                            "-var", "format=raw", "-var", "answer_file=test-unattend.yaml",
+                            "-var", "ssh_timeout=40m", "."],  # TCG on a loaded machine is slow
+                           cwd=work, capture_output=True, text=True, timeout=3000,
                            env={**os.environ, "PACKER_CHECKPOINT_DISABLE": "1"})
     assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-2000:]
     template = f"{out}/template.raw"
