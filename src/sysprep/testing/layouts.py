@@ -81,7 +81,21 @@ def _split_boot(tree: str, work: str) -> str:
     src = os.path.join(tree, "boot")
     for name in os.listdir(src):
         shutil.move(os.path.join(src, name), os.path.join(boot, name))
+    _densify(boot)
     return boot
+
+
+def _densify(tree: str) -> None:
+    """Fill the holes of sparse files (a kernel extracted with its zero blocks as holes):
+    GRUB 2.06 cannot read a sparse file whose extent tree has more than one level ("error:
+    invalid extent"), and mkfs.ext4 -d keeps the holes."""
+    for dirpath, _, filenames in os.walk(tree):
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            if os.path.isfile(p) and not os.path.islink(p) and st.st_blocks * 512 < st.st_size:
+                run("cp", "--sparse=never", "--preserve=all", p, p + ".dense")
+                os.replace(p + ".dense", p)
 
 
 # -- layouts -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 CACHE = os.environ.get("SYSPREP_TEST_CACHE", "/var/cache/sysprep-tests")
 GRUB_DIR = "/usr/lib/grub/i386-pc"
 MIB = 1024 * 1024
-VERSION = "v3"  # bump when the builder changes what it makes
+VERSION = "v4"  # bump when the builder changes what it makes
 LVM_CONFIG = ('devices {{ filter=["a|^{dev}$|","r|.*|"] global_filter=["a|^{dev}$|","r|.*|"] '
               'use_devicesfile=0 obtain_device_list_from_udev=0 scan_lvs=0 }} '
               'backup {{ backup=0 archive=0 }} '
