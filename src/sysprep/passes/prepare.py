@@ -551,10 +551,7 @@ def boot_passes_provider(plan: Plan) -> Provider:
             return
         for o in bundle.install(fs, plan.runtime):
             ctx.note(o)
-        answer = plan.settings.answer
-        cloud_hostname = isinstance(answer, Answer) and bool(answer.computer_name("specialize"))
-        for o in units.install(fs, cloud_hostname=cloud_hostname,
-                               audit_autologin=plan.reseal is Reseal.AUDIT,
+        for o in units.install(fs, audit_autologin=plan.reseal is Reseal.AUDIT,
                                person=plan.welcome or plan.reseal is Reseal.AUDIT):
             ctx.note(o)
         if plan.reseal is Reseal.OOBE:
