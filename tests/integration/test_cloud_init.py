@@ -9,12 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
 from sysprep.testing import images
 from tests.integration import cloud
 from tests.integration.cloud import Boot, Seed, boot_all, probe_file
+from tests.integration.conftest import in_root
 from tests.integration.qemu import Mounted
 
 pytestmark = pytest.mark.integration
@@ -161,6 +163,15 @@ def check_specialized(m: str, boot: Boot, template: dict, hostname: str) -> dict
     return {"machine_id": machine_id, "keys": keys}
 
 
+def assert_runtime_compiled_by_the_images_python(m: str) -> None:
+    """The bundle carries bytecode of the image's own python3 (zipimport caches none: without
+    it each boot stage compiles sysprep from source)."""
+    magic = in_root(m, "python3", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())").stdout
+    with zipfile.ZipFile(f"{m}/usr/lib/sysprep/sysprep.pyz") as z:
+        assert z.read("sysprep/cli.pyc")[:4].hex() == magic.strip()
+        assert "sysprep/passes/boot.pyc" in z.namelist()
+
+
 def template_identity_left(m: str, template: dict, seed: Seed) -> list[str]:
     """The files of the clone that hold the template's instance-id, host name, machine-id or
     host keys."""
@@ -187,6 +198,7 @@ def test_two_clones_with_different_seeds_are_new_instances_with_their_own_identi
         boot = b[name]
         with Mounted(boot.image, os.path.join(b["work"], f"m-{name}")) as m:
             check_instance(m, boot, seed)
+            assert_runtime_compiled_by_the_images_python(m)
             mine[name] = check_specialized(m, boot, b["template"], seed.hostname or "")
             assert template_identity_left(m, b["template"], TEMPLATE) == []
     assert mine["alpha"]["machine_id"] != mine["beta"]["machine_id"]
@@ -233,6 +245,7 @@ def test_trixie_template_and_a_clone_whose_seed_host_name_wins_over_the_answer_f
         (delta,) = boot_all([clone_boot(ci, image, DELTA, work, "delta")], work)
         with Mounted(delta.image, os.path.join(work, "m-delta")) as m:
             check_instance(m, delta, DELTA)
+            assert_runtime_compiled_by_the_images_python(m)
             check_specialized(m, delta, template, "delta")
             assert "operator" in {ln.split(":")[0] for ln in open(f"{m}/etc/passwd")}
             assert template_identity_left(m, template, TEMPLATE) == []
