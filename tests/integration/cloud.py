@@ -34,6 +34,7 @@ systemd-analyze >$d/analyze.txt 2>&1
 systemd-analyze blame --no-pager >$d/blame.txt 2>&1
 systemd-analyze critical-chain --no-pager >$d/critical-chain.txt 2>&1
 journalctl -b -o short-monotonic --no-pager >$d/journal.txt 2>&1
+systemctl show -p Id,CPUUsageNSec 'sysprep-*' 'cloud-*' >$d/cpu.txt 2>&1
 hostname >$d/hostname
 cat /etc/machine-id >$d/machine-id
 cat /etc/ssh/ssh_host_*_key.pub >$d/host-keys
