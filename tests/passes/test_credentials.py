@@ -102,13 +102,3 @@ def test_bad_credential_leaves_the_clone_undeployable_with_its_line_and_column(d
     (tmp_path / "credentials" / "sysprep.unattend").write_text(CLONE)
     assert run("boot", "--retry", "--stage", "specialize", "--root", root).code == 0
     assert open(os.path.join(root, "etc/hostname")).read().strip() == "clone-07"
-
-
-def test_computer_name_from_a_credential_is_kept_by_cloud_init(dirty, run, tmp_path, monkeypatch):
-    root = dirty.path
-    assert run("--generalize", "--root", root).code == 0  # no answer file: cloud-init would name it
-    cloud_cfg = os.path.join(root, "etc/cloud/cloud.cfg.d/99-sysprep.cfg")
-    assert "preserve_hostname" not in open(cloud_cfg).read()
-    credentials(tmp_path, monkeypatch, system_hostname="clone-10\n")
-    boot(run, root, "specialize")
-    assert "preserve_hostname: true" in open(cloud_cfg).read()

@@ -9,10 +9,14 @@ import re
 import stat
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sysprep
 from sysprep.errors import RunError, UsageError
 from sysprep.target.confined import Confined, Outcome
+
+if TYPE_CHECKING:
+    from sysprep.target import Target
 
 BUNDLE = "usr/lib/sysprep/sysprep.pyz"
 WRAPPER = "usr/sbin/sysprep"
@@ -182,6 +186,54 @@ def require_python(fs: Confined) -> str:
         raise UsageError(f"{problem}: install or upgrade it (e.g. apt install python3-minimal) "
                          "before generalizing")
     return found[0]
+
+
+# zipimport never caches compiled code: without .pyc entries every boot stage compiles
+# sysprep and its libraries from source, tens of seconds of an emulated clone's first boot.
+# The image's own python3 compiles them (its bytecode version), as unchecked hash-based
+# .pyc next to each .py, which zipimport prefers; another python3 ignores them (another magic
+# number) and compiles the source as before. pygments is left out: big, and only the
+# welcome's rare paths import it.
+NOT_PRECOMPILED = ("pygments/",)
+PRECOMPILE = r"""
+import importlib.util, os, sys, zipfile
+from importlib._bootstrap_external import _code_to_hash_pyc
+path, skip = sys.argv[1], tuple(sys.argv[2:])
+with open(path, "rb") as f:
+    head = f.read(4096)
+tmp = path + ".compiling"
+with zipfile.ZipFile(path) as zin, open(tmp, "wb") as out:
+    out.write(head[:head.index(b"PK\x03\x04")])
+    with zipfile.ZipFile(out, "w") as z:
+        for info in zin.infolist():
+            if info.filename.endswith(".pyc"):
+                continue
+            src = zin.read(info)
+            z.writestr(info, src)
+            if info.filename.endswith(".py") and not info.filename.startswith(skip):
+                code = compile(src, path + "/" + info.filename, "exec", dont_inherit=True)
+                pyc = zipfile.ZipInfo(info.filename + "c", info.date_time)
+                pyc.external_attr, pyc.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
+                z.writestr(pyc, bytes(_code_to_hash_pyc(code, importlib.util.source_hash(src), False)))
+os.chmod(tmp, 0o644)
+os.replace(tmp, path)
+"""
+
+
+def precompile(target: Target, fs: Confined) -> str | None:
+    """Have the image's python3 add its compiled modules to the installed bundle (atomically);
+    None when done, else why not (the bundle then runs from source, slower)."""
+    from sysprep.errors import SysprepError
+    from sysprep.target.sandbox import run_in_target
+
+    try:
+        done = run_in_target(target, [require_python(fs), "-c", PRECOMPILE, "/" + BUNDLE,
+                                      *NOT_PRECOMPILED], timeout=600)
+    except SysprepError as e:
+        return str(e)
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    return None
 
 
 def install(fs: Confined, runtime: bytes | None = None) -> list[Outcome]:

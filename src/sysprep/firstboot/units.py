@@ -14,8 +14,9 @@
 * systemd-firstboot is held back while sysprep owns the first boot (its questions are
   sysprep's specialize and OOBE), and a preset file pins the template's enabled units so that
   systemd's first-boot preset-all changes nothing.
-* cloud-init, when present, is told not to regenerate the SSH host keys sysprep made, and not
-  to set the host name when the answer file sets it (docs/first-boot.md).
+* cloud-init, when present, is told not to regenerate the SSH host keys sysprep made; it sets
+  the host name from the instance's metadata, which wins over the answer file's
+  ComputerName (docs/first-boot.md). The drop-in goes with the other guards.
 """
 
 from __future__ import annotations
@@ -119,15 +120,13 @@ FIRSTBOOT = f"""\
 ConditionPathExists=!/{MARKER}
 """
 
+# cloud-init's schema wants one key type at least (an empty list is a schema error, logged as
+# a recoverable error): the types ssh-keygen -A makes, which then exist, so none is made again
 CLOUD = """\
+#cloud-config
 # Installed by sysprep: sysprep's specialize pass made this clone's SSH host keys.
 ssh_deletekeys: false
-ssh_genkeytypes: []
-"""
-
-CLOUD_HOSTNAME = """\
-# The answer file sets the host name (ComputerName): cloud-init keeps it.
-preserve_hostname: true
+ssh_genkeytypes: [rsa, ecdsa, ed25519]
 """
 
 DIALOG = f"""\
@@ -200,7 +199,7 @@ def passes_unit(*, person: bool) -> str:
     return PASSES.replace("@TIMEOUT@", PERSON_TIMEOUT if person else PASSES_TIMEOUT)
 
 
-def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False,
+def install(fs: Confined, *, audit_autologin: bool = False,
             person: bool = True) -> list[Outcome]:
     """Install and enable the boot-time units and guards (after generalize, before the boot)."""
     out: list[Outcome] = []
@@ -224,7 +223,7 @@ def install(fs: Confined, *, cloud_hostname: bool, audit_autologin: bool = False
     note(fs.write(FIRSTBOOT_DROPIN, FIRSTBOOT.encode(), mode=0o644))
     if fs.is_dir("etc/cloud"):
         note(fs.mkdir("etc/cloud/cloud.cfg.d", 0o755))
-        note(fs.write(CLOUD_CFG, (CLOUD + (CLOUD_HOSTNAME if cloud_hostname else "")).encode(), mode=0o644))
+        note(fs.write(CLOUD_CFG, CLOUD.encode(), mode=0o644))
     if audit_autologin:
         out.extend(set_audit_autologin(fs, True))
     note(fs.write(MARKER, b"sysprep boot-time passes are pending\n", mode=0o644))
@@ -253,7 +252,7 @@ def disable(fs: Confined) -> list[Outcome]:
     out = []
     for path in (f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}",
                  f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}",
-                 PRESET, FIRSTBOOT_DROPIN, MARKER, SYSTEMCTL_SHIM):
+                 PRESET, FIRSTBOOT_DROPIN, CLOUD_CFG, MARKER, SYSTEMCTL_SHIM):
         o = fs.remove(path)
         if o is not None:
             out.append(o)
@@ -263,7 +262,7 @@ def disable(fs: Confined) -> list[Outcome]:
 def remove_boot_units(fs: Confined) -> list[Outcome]:
     """Everything `install` put in (an earlier run's): nothing of it may run at boot."""
     out = disable(fs)
-    for path in (f"{UNIT_DIR}/{SPECIALIZE_UNIT}", f"{UNIT_DIR}/{PASSES_UNIT}", CLOUD_CFG):
+    for path in (f"{UNIT_DIR}/{SPECIALIZE_UNIT}", f"{UNIT_DIR}/{PASSES_UNIT}"):
         o = fs.remove(path)
         if o is not None:
             out.append(o)

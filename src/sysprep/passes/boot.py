@@ -126,18 +126,8 @@ def with_credentials(target: Target, log: RunLog, answer: Answer | None) -> Answ
     _, retired = answer_cache.adopt(fs, merged)
     for r in retired:
         log.warning(r.warning())
-    if top.computer_name():
-        _cloud_keeps_hostname(fs)
     steps.mark(CREDENTIALS_STEP)
     return merged
-
-
-def _cloud_keeps_hostname(fs: Any) -> None:
-    """A ComputerName from a credential is the answer file's: cloud-init keeps it, as
-    generalize tells it for one in the cached answer file (units.install)."""
-    text = fs.read_text(units.CLOUD_CFG)
-    if text is not None and units.CLOUD_HOSTNAME not in text:
-        fs.write(units.CLOUD_CFG, (text + units.CLOUD_HOSTNAME).encode(), mode=0o644)
 
 
 def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: bool = False) -> Result:

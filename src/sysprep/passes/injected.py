@@ -113,10 +113,12 @@ def boot_passes_provider(plan: Plan) -> Provider:
             return
         for o in bundle.install(fs, plan.runtime):
             ctx.note(o)
-        answer = plan.settings.answer
-        cloud_hostname = isinstance(answer, Answer) and bool(answer.computer_name("specialize"))
-        for o in units.install(fs, cloud_hostname=cloud_hostname,
-                               audit_autologin=plan.reseal is Reseal.AUDIT,
+        if not ctx.dry_run:
+            problem = bundle.precompile(ctx.target, fs)
+            if problem:
+                ctx.info(f"the image's python3 did not compile the runtime ({problem}): each "
+                         "boot stage compiles it from source")
+        for o in units.install(fs, audit_autologin=plan.reseal is Reseal.AUDIT,
                                person=plan.welcome or plan.reseal is Reseal.AUDIT):
             ctx.note(o)
         if plan.reseal is Reseal.OOBE:
