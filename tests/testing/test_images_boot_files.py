@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sysprep.testing import images
+from sysprep.testing import layouts
 
 
 def test_boot_files_are_made_dense_before_mkfs(tmp_path):
@@ -16,7 +16,7 @@ def test_boot_files_are_made_dense_before_mkfs(tmp_path):
     size = kernel.stat().st_size
     if kernel.stat().st_blocks * 512 >= size:
         return  # this file system stores no holes: nothing to densify
-    images._densify(str(tmp_path))
+    layouts.densify(str(tmp_path))
     st = kernel.stat()
     assert st.st_size == size and st.st_blocks * 512 >= size
     assert kernel.read_bytes() == b"k" * 4096 + b"\0" * (1 << 20) + b"k" * 4096

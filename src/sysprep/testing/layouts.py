@@ -81,11 +81,11 @@ def _split_boot(tree: str, work: str) -> str:
     src = os.path.join(tree, "boot")
     for name in os.listdir(src):
         shutil.move(os.path.join(src, name), os.path.join(boot, name))
-    _densify(boot)
+    densify(boot)
     return boot
 
 
-def _densify(tree: str) -> None:
+def densify(tree: str) -> None:
     """Fill the holes of sparse files (a kernel extracted with its zero blocks as holes):
     GRUB 2.06 cannot read a sparse file whose extent tree has more than one level ("error:
     invalid extent"), and mkfs.ext4 -d keeps the holes."""
