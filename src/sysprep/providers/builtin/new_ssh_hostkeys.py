@@ -21,7 +21,9 @@ def run(ctx: Context) -> None:
         return
     done = run_in_target(ctx.target, ["/" + tool, "-A"])
     if done.returncode != 0:
-        ctx.fail(f"ssh-keygen -A failed with status {done.returncode}: {done.stderr.strip()[-300:]}")
+        ctx.fail(
+            f"ssh-keygen -A failed with status {done.returncode}: {done.stderr.strip()[-300:]}"
+        )
         return
     made = sorted(set(ctx.fs.glob("etc/ssh/ssh_host_*_key")) - before)
     if not ctx.fs.glob("etc/ssh/ssh_host_*_key"):

@@ -11,5 +11,14 @@ from __future__ import annotations
 from sysprep.target.image.ops import UUID_TYPES, new_pv_uuid, new_vg_uuid, recreate_swap, set_uuid
 from sysprep.target.image.session import ImageSession, Mounted, Volume, open_image
 
-__all__ = ["UUID_TYPES", "ImageSession", "Mounted", "Volume", "new_pv_uuid", "new_vg_uuid", "open_image",
-           "recreate_swap", "set_uuid"]
+__all__ = [
+    "UUID_TYPES",
+    "ImageSession",
+    "Mounted",
+    "Volume",
+    "new_pv_uuid",
+    "new_vg_uuid",
+    "open_image",
+    "recreate_swap",
+    "set_uuid",
+]
