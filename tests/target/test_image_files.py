@@ -149,6 +149,56 @@ def test_a_backing_file_that_is_not_a_plain_file_is_refused(tmp_path):
         formats.check(top, None, writable=True)
 
 
+@needs_qemu_img
+def test_a_backing_file_that_is_a_host_file_is_refused(tmp_path):
+    top = str(tmp_path / "top.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", top, "64M")
+    with pytest.raises(UsageError, match="/etc/passwd is in the host's system folder /etc"):
+        formats.check(top, None, writable=True)
+    # a symlink elsewhere does not hide it
+    os.symlink("/etc/passwd", tmp_path / "base.img")
+    link = str(tmp_path / "link.qcow2")
+    qemu_img(
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-u",
+        "-b",
+        str(tmp_path / "base.img"),
+        "-F",
+        "raw",
+        link,
+        "64M",
+    )
+    with pytest.raises(UsageError, match="in the host's system folder /etc"):
+        formats.check(link, None, writable=True)
+
+
+@needs_qemu_img
+def test_a_raw_backing_file_must_be_a_recorded_disk_sized_file(tmp_path):
+    small = str(tmp_path / "small.raw")
+    with open(small, "wb") as f:
+        f.write(b"secret\n" * 100)
+    top = str(tmp_path / "top.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", "-u", "-b", small, "-F", "raw", top, "64M")
+    with pytest.raises(UsageError, match=f"its raw backing file {small} is not a disk image"):
+        formats.check(top, None, writable=True)
+
+
+@needs_qemu_img
+def test_a_legit_base_in_another_folder_is_accepted(tmp_path):
+    (tmp_path / "bases").mkdir()
+    (tmp_path / "clones").mkdir()
+    raw = image(tmp_path / "bases", "base.img")
+    qcow = str(tmp_path / "bases" / "base.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", qcow, "64M")
+    for base, fmt in ((raw, "raw"), (qcow, "qcow2")):
+        top = str(tmp_path / "clones" / f"on-{fmt}.qcow2")
+        qemu_img("create", "-q", "-f", "qcow2", "-b", base, "-F", fmt, top)
+        assert formats.check(top, None, writable=True).backing == (base,)
+
+
 def test_a_locked_image_is_in_use(tmp_path):
     p = image(tmp_path)
     holder = os.open(p, os.O_RDWR)

@@ -19,6 +19,28 @@ from sysprep.target.image import blockdev, loop
 
 MIN_SIZE = 64 * 1024
 MAX_CHAIN = 64  # backing files below an overlay
+# Host folders a backing file (or VMDK extent) may never be in: a name stored in an
+# untrusted image could otherwise make qemu read host files (keys, configuration, the
+# system's own binaries) into the guest and copy them into the overlay on write. Checked
+# on the real path, so a symlink elsewhere does not hide one.
+SYSTEM_FOLDERS = (
+    "/etc",
+    "/root",
+    "/home",
+    "/boot",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/var/lib/sysprep",
+    "/var/log",
+)
 QCOW2_MAGIC = b"QFI\xfb"
 # incompatible feature bits of qcow2 v3
 QCOW2_DIRTY = 1
@@ -180,12 +202,15 @@ def qemu_checks(path: str, fmt: str) -> tuple[int, tuple[str, ...]]:
         with open(backing, "rb") as f:
             head = f.read(512)
         # the format the image records, else what the backing file is: never qemu's guess
-        layer_fmt = str(layer.get("backing-filename-format") or _detect(head))
+        recorded = str(layer.get("backing-filename-format") or "")
+        layer_fmt = recorded or _detect(head)
         if layer_fmt not in FORMATS:
             raise UsageError(
                 f"{path}: its backing file {backing} is a {layer_fmt} image, not one "
                 f"of {', '.join(FORMATS)}"
             )
+        if layer_fmt == "raw":
+            _raw_backing(path, backing, st, recorded=bool(recorded))
         layer = _info(backing, layer_fmt)
 
 
@@ -244,7 +269,37 @@ def _backing_file(path: str, name: str) -> str:
         raise UsageError(f"{path}: its backing file {name} is not a regular file")
     if hostroot.host_root_backing().holds(st):
         raise UsageError(f"{path}: its backing file {name} holds the running system's root")
+    folder = _system_folder(name)
+    if folder:
+        raise UsageError(
+            f"{path}: its backing file {name} is in the host's system folder {folder}; "
+            "sysprep does not let an image read host files (move the base image elsewhere)"
+        )
     return name
+
+
+def _raw_backing(path: str, backing: str, st: os.stat_result, *, recorded: bool) -> None:
+    """A raw backing file is whatever bytes the file holds: it must be named raw by the
+    image and be the size of a disk, not any file an untrusted header names."""
+    if not recorded:
+        raise UsageError(
+            f"{path}: its backing file {backing} has no recognizable disk format and the "
+            "image does not record one; if it is a raw disk, record it (qemu-img rebase -u "
+            f"-F raw -b {backing} {path})"
+        )
+    if st.st_size < MIN_SIZE:
+        raise UsageError(
+            f"{path}: its raw backing file {backing} is not a disk image ({st.st_size} bytes)"
+        )
+
+
+def _system_folder(name: str) -> str:
+    """The host system folder the real path of name is in, or ''."""
+    real = os.path.realpath(name)
+    for folder in SYSTEM_FOLDERS:
+        if real == folder or real.startswith(folder + "/"):
+            return folder
+    return ""
 
 
 def _check_writable(path: str, st: os.stat_result) -> None:
