@@ -112,6 +112,26 @@ def test_a_stream_optimized_vmdk_is_refused_as_not_rewritable(tmp_path):
 
 
 @needs_qemu_img
+def test_a_vmdk_extent_must_be_a_regular_file_of_its_kind(tmp_path):
+    p = str(tmp_path / "disk.vmdk")
+    qemu_img("create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentFlat", p, "64M")
+    extent = tmp_path / "disk-f001.vmdk"
+    assert formats.check(p, None, writable=True).format == "vmdk"
+    # another image named as a FLAT extent: qemu would write its metadata as guest data
+    extent.unlink()
+    qemu_img("create", "-q", "-f", "qcow2", str(extent), "64M")
+    with pytest.raises(UsageError, match=r"its FLAT extent .*disk-f001.vmdk is a qcow2 image"):
+        formats.check(p, None, writable=True)
+    # a relative name is the descriptor's folder's, wherever sysprep runs from
+    extent.unlink()
+    extent.symlink_to("/etc/passwd")
+    with pytest.raises(
+        UsageError, match=r"its extent .*disk-f001.vmdk is not beside the descriptor"
+    ):
+        formats.check(p, None, writable=True)
+
+
+@needs_qemu_img
 def test_qcow2_detection_and_refusals(tmp_path):
     base = str(tmp_path / "base.qcow2")
     qemu_img("create", "-q", "-f", "qcow2", base, "64M")

@@ -244,13 +244,45 @@ def _vmdk_checks(path: str, data: dict[str, object]) -> None:
     here = os.path.dirname(os.path.realpath(path))
     extents = data.get("extents", [])
     for extent in extents if isinstance(extents, list) else []:
-        name = str(extent.get("filename", "")) if isinstance(extent, dict) else ""
-        if name and os.path.dirname(os.path.realpath(name)) != here:
+        if not isinstance(extent, dict):
+            continue
+        name = str(extent.get("filename", ""))
+        if not name:
+            continue
+        # qemu reads a relative name from the descriptor's folder, not from ours
+        real = os.path.realpath(os.path.join(os.path.dirname(path), name))
+        if os.path.dirname(real) != here:
             # a descriptor is text anyone can edit: its extents may name any host file
             raise UsageError(
                 f"{path}: its extent {name} is not beside the descriptor; sysprep "
                 "only writes extents in the descriptor's own folder"
             )
+        _vmdk_extent(path, name, real, str(extent.get("format", "")))
+
+
+def _vmdk_extent(path: str, name: str, real: str, kind: str) -> None:
+    """An extent is written as the guest's disk: a regular file of the kind the descriptor
+    says (a flat extent raw bytes, a sparse one a VMDK), never a device or the host's disk."""
+    try:
+        st = os.stat(real)
+    except OSError as e:
+        raise UsageError(f"{path}: its extent {name}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: its extent {name} is not a regular file")
+    if hostroot.host_root_backing().holds(st):
+        raise UsageError(f"{path}: its extent {name} holds the running system's root")
+    with open(real, "rb") as f:
+        head = f.read(512)
+    detected = _detect(head)
+    # qemu names a flat extent FLAT (VMFS* on ESXi); a sparse one SPARSE, or nothing
+    flat = kind.upper() == "FLAT" or kind.upper().startswith("VMFS")
+    expected = "raw" if flat else "vmdk"
+    if detected != expected:
+        raise UsageError(
+            f"{path}: its {kind or 'sparse'} extent {name} is a {detected} image, not "
+            f"{'a VMDK sparse extent' if expected == 'vmdk' else 'raw disk data'}; "
+            "sysprep does not write one image format through another"
+        )
 
 
 def _backing_file(path: str, name: str) -> str:
