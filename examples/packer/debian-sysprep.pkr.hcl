@@ -78,9 +78,10 @@ source "qemu" "debian" {
   # sysprep generalizes the running guest, reseals it headless and powers it off; Packer
   # captures the stopped machine. A failed run leaves it running (IMAGE_STATE_UNDEPLOYABLE)
   # and the build fails at shutdown_timeout: the dry run below catches most causes first.
-  # The answer file waits in /etc/sysprep, where sysprep finds it, caches it (passwords
-  # hashed) and removes it: no clear-text copy stays in the template.
-  shutdown_command = "sysprep --generalize --shutdown --quiet"
+  # The answer file waits on tmpfs (/run/sysprep-answer, never on the template's disk, where
+  # a deleted clear-text copy would stay in free blocks); sysprep caches it in the template
+  # with its passwords hashed, and the /run copy vanishes at power-off.
+  shutdown_command = "sysprep --generalize --shutdown --quiet --unattend /run/sysprep-answer/unattend.yaml"
   shutdown_timeout = "10m"
 }
 
@@ -92,9 +93,13 @@ build {
     destination = "/tmp/sysprep.pyz"
   }
 
+  provisioner "shell" {
+    inline = ["install -d -m 700 /run/sysprep-answer"] # tmpfs: the answer never hits the disk
+  }
+
   provisioner "file" {
     source      = var.answer_file
-    destination = "/tmp/unattend.yaml"
+    destination = "/run/sysprep-answer/unattend.yaml"
   }
 
   provisioner "shell" {
@@ -102,10 +107,9 @@ build {
       "cloud-init status --wait >/dev/null || true", # let cloud-init finish its first boot
       "python3 /tmp/sysprep.pyz install",            # /usr/sbin/sysprep and its runtime
       "rm /tmp/sysprep.pyz",
-      "install -D -m 600 /tmp/unattend.yaml /etc/sysprep/unattend.yaml",
-      "rm /tmp/unattend.yaml",
-      "sysprep answer validate /etc/sysprep/unattend.yaml", # fail the build early, not at shutdown
-      "sysprep --generalize --dry-run --quiet",
+      "chmod 600 /run/sysprep-answer/unattend.yaml",
+      "sysprep answer validate /run/sysprep-answer/unattend.yaml", # fail the build early, not at shutdown
+      "sysprep --generalize --dry-run --quiet --unattend /run/sysprep-answer/unattend.yaml",
     ]
   }
 }

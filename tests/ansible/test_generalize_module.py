@@ -5,6 +5,9 @@ tests/integration/test_ansible.py."""
 from __future__ import annotations
 
 import json
+import os
+import stat
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -93,6 +96,21 @@ def test_inline_answer_mapping_is_written_as_json_that_sysprep_reads_as_yaml():
     data = generalize.answer_bytes(answer)
     assert yaml.safe_load(data) == answer == json.loads(data)
     assert detect("sysprep-answer-x", data).value == "yaml"
+
+
+def test_an_inline_answer_is_staged_on_tmpfs_not_on_the_disk_being_imaged(tmp_path, monkeypatch):
+    # module.tmpdir is on the managed host's disk: for the live host, the disk being generalized
+    module = SimpleNamespace(params={"answer": {"specialize": {}}}, tmpdir=str(tmp_path / "disk"))
+
+    assert generalize.ANSWER_DIR == "/run/sysprep-answer"
+    run = tmp_path / "run" / "sysprep-answer"
+    monkeypatch.setattr(generalize, "ANSWER_DIR", str(run))
+    os.makedirs(module.tmpdir)
+    path = generalize.write_answer(module)
+    assert os.path.dirname(path) == str(run) and os.listdir(module.tmpdir) == []
+    assert stat.S_IMODE(os.stat(run).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert json.loads(open(path).read()) == {"specialize": {}}
 
 
 def test_inline_answer_text_is_written_as_given():

@@ -66,8 +66,10 @@ options:
     description:
       - Answer-file data given inline, as a YAML mapping (passes, components, settings) or as
         the text of an C(unattend.xml) or YAML file.
-      - Written to a private temporary file on the managed host (mode 0600) that is removed
-        after the run; never logged.
+      - Staged on tmpfs on the managed host (C(/run/sysprep-answer), folder 0700, file 0600),
+        never on its disk (for the live host, the disk being generalized), and removed after
+        the run; never logged. Use pipelining (C(ansible_pipelining=true)) so that Ansible's
+        own copy of the module arguments is not written to a temp file on that disk either.
       - Mutually exclusive with O(answer_file).
     type: raw
   operations:
@@ -293,11 +295,23 @@ def schedule_power(module, verb, delay):
         module.fail_json(msg='sysprep finished, but scheduling the %s failed: %s' % (verb, err.strip()))
 
 
-def write_answer(module):
-    """The inline answer in a private temp file (mode 0600), or None."""
+# Inline answers are staged on tmpfs, never on a disk: the live host's disk is the one being
+# generalized, and a deleted clear-text file would stay in its free blocks. sysprep caches
+# the answer (passwords hashed) in the target; this file vanishes at power-off anyway.
+ANSWER_DIR = '/run/sysprep-answer'
+
+
+def write_answer(module, folder=None):
+    """The inline answer in a private file on tmpfs (folder 0700, file 0600), or None."""
     if module.params['answer'] is None:
         return None
-    fd, path = tempfile.mkstemp(prefix='sysprep-answer-', dir=module.tmpdir)
+    folder = folder or ANSWER_DIR
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    except OSError as e:
+        module.fail_json(msg='cannot stage the answer in %s (tmpfs): %s' % (folder, e))
+    fd, path = tempfile.mkstemp(prefix='sysprep-answer-', dir=folder)  # mode 0600
     with os.fdopen(fd, 'wb') as f:
         f.write(answer_bytes(module.params['answer']))
     return path
