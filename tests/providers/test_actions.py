@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import os
 import textwrap
 
 import pytest
 
+from sysprep.errors import UsageError
 from sysprep.log import RunLog
 from sysprep.passes.prepare import run_providers
 from sysprep.passes.report import Report
+from sysprep.passes.steps import STEPS_FILE, Steps
 from sysprep.providers.actions import Clean, Remove, Truncate
 from sysprep.providers.base import Phase, Provider, Settings, no_logic
 from sysprep.providers.registry import Registry, from_package
 from sysprep.providers.registry import builtin as all_builtin
 from sysprep.request import TargetKind, TargetSpec
 from sysprep.target import open_target
+from sysprep.target.confined import Confined
 from tests.providers.conftest import apply
 
 # What a provider that only removes, empties or truncates paths calls: the actions say it.
@@ -141,6 +145,55 @@ def test_ca_store_rebuild_follows_the_one_provider_that_needs_it(flavoured):
     open(f"{r.path}/etc/pki/tls/certs/server.crt", "w").close()
     done = apply(r.path, "ca-certificates", dry_run=True)
     assert [(rec["provider"], rec["op"]) for rec in done.records][-1] == ("ca-certificates", "run")
+
+
+def ran_in(root, providers):
+    """The programs a dry run of these providers runs, and its failure."""
+    log = RunLog(quiet=True, console=open(os.devnull, "w"))
+    with open_target(TargetSpec(TargetKind.ROOT, root=root), dry_run=True) as target:
+        failed = run_providers(
+            target, providers, Settings(), log, Report("t", True, "generalize"), dry_run=True
+        )
+    log.console.close()
+    return [rec["path"] for rec in log.take_records() if rec["op"] == "run"], failed
+
+
+def test_ca_store_is_rebuilt_when_a_provider_between_fails(flavoured):
+    r = flavoured("fedora")
+    open(f"{r.path}/etc/pki/tls/certs/server.crt", "w").close()
+    reg = Registry.load()
+
+    def broken(ctx):
+        raise UsageError("broken on purpose")
+
+    middle = Provider(
+        name="broken", heading="Broken", description="fails", phase=Phase.CLEANUP, run=broken
+    )
+    ran, failed = ran_in(r.path, [reg.get("ca-certificates"), middle, reg.get("ipa-client")])
+    assert failed == "broken: broken on purpose"
+    assert ran == ["/usr/bin/update-ca-trust"]  # ca-certificates removed one: rebuilt anyway
+
+
+def test_a_recorded_due_follow_up_is_run_by_the_next_run(flavoured, tmp_path):
+    r = flavoured("fedora")  # nothing left to remove: a killed run removed server.crt
+    os.makedirs(f"{r.path}/var/lib/sysprep", exist_ok=True)
+    with open(f"{r.path}/{STEPS_FILE}", "w") as f:
+        json.dump({"done": [], "values": {}, "due": ["rebuild-ca-store"]}, f)
+    assert ran_in(r.path, [Registry.load().get("ca-certificates")]) == (
+        ["/usr/bin/update-ca-trust"],
+        None,
+    )
+    # the record: due when it becomes due, cleared when it ran, beside the other steps
+    (tmp_path / STEPS_FILE).parent.mkdir(parents=True)
+    with Confined(str(tmp_path)) as fs:
+        steps = Steps(fs)
+        steps.mark("a-step")
+        steps.mark_due("rebuild-ca-store")
+        assert Steps(fs).due() == ["rebuild-ca-store"] and Steps(fs).is_done("a-step")
+        steps.mark("b-step")  # an older Steps object keeps the due list
+        assert Steps(fs).due() == ["rebuild-ca-store"]
+        Steps(fs).clear_due("rebuild-ca-store")
+        assert Steps(fs).due() == [] and Steps(fs).is_done("b-step")
 
 
 def test_a_builtin_module_without_a_provider_is_an_error(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ import time
 import traceback
 import uuid
 from dataclasses import replace
+from functools import partial
 from typing import Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
@@ -26,6 +27,7 @@ from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
 from sysprep.passes import preflight, progress, rearm, state
 from sysprep.passes.checkpoint import checkpoint
+from sysprep.passes.followups import Due
 from sysprep.passes.injected import (
     boot_passes_provider,
     finish_answer,
@@ -37,7 +39,6 @@ from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.passes.steps import STEPS_FILE
 from sysprep.providers import external
-from sysprep.providers.actions import Followup
 from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, Provider, Settings
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
@@ -531,9 +532,10 @@ def run_providers(
     """Run providers in order; stops at the first failure and returns its message.
 
     A follow-up (the CA store rebuild) that some of them call for runs once, in the context
-    of the last provider that declares it."""
+    of the last provider that declares it; before returning, whatever is still due runs (see
+    sysprep.passes.followups)."""
     last = {f: p.name for p in providers for f in p.followups}
-    due: set[Followup] = set()
+    due = Due(target.fs)
     for p in providers:
         result = ProviderResult(p.name, p.heading, p.phase.value)
         report.providers.append(result)
@@ -545,10 +547,10 @@ def run_providers(
         start = time.monotonic()
         try:
             p.perform(ctx)
-            due |= ctx.due
+            due.add(ctx.due)
             for f in p.followups:
-                if f in due and last[f] == p.name:
-                    f.run(ctx)
+                if f in due.pending and last[f] == p.name:
+                    due.run(f, ctx)
         except Refused as r:
             ctx.fail(f"refused to touch /{r.path}: {r.reason}")
         except SysprepError as e:
@@ -564,10 +566,14 @@ def run_providers(
         result.seconds = round(time.monotonic() - start, 3)
         result.actions, result.files, result.bytes = ctx.actions, ctx.files, ctx.bytes
         result.errors = list(ctx.errors)
+        due.add(ctx.due)  # also what it removed before it failed
         if ctx.errors:
             result.status = "failed"
+            due.run_left(partial(Context, target, log, p, settings, dry_run=dry_run))
             return f"{p.name}: {ctx.errors[0]}"
         result.status = "planned" if dry_run else "ok"
+    if due.pending and providers:
+        return due.run_left(partial(Context, target, log, providers[-1], settings, dry_run=dry_run))
     return None
 
 

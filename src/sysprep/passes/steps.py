@@ -3,6 +3,11 @@
 A pass resumed after a reboot or a crash skips what it finished, as cloud-init's run-once
 markers do; and a value generated once (ComputerName "*") stays the same. The record is
 reset whenever sysprep reseals the image (a new cycle of passes).
+
+It also holds the follow-ups that became due (the CA store rebuild) and have not run yet, so
+that a run killed between a certificate's removal and the rebuild rebuilds on the rerun
+(which finds nothing left to remove). That list is read from the file each time it is used,
+as two Steps objects of one run may be alive.
 """
 
 from __future__ import annotations
@@ -15,17 +20,26 @@ from sysprep.target.confined import Confined
 STEPS_FILE = "var/lib/sysprep/steps.json"
 
 
+def _load(fs: Confined) -> dict[str, object]:
+    raw = fs.read_bytes(STEPS_FILE, limit=1024 * 1024)
+    if not raw:
+        return {}
+    try:
+        loaded = json.loads(raw)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _due(data: dict[str, object]) -> list[str]:
+    due = data.get("due", [])
+    return [str(d) for d in due] if isinstance(due, list) else []
+
+
 class Steps:
     def __init__(self, fs: Confined) -> None:
         self.fs = fs
-        data: dict[str, object] = {}
-        raw = fs.read_bytes(STEPS_FILE, limit=1024 * 1024)
-        if raw:
-            try:
-                loaded = json.loads(raw)
-                data = loaded if isinstance(loaded, dict) else {}
-            except ValueError:
-                data = {}
+        data = _load(fs)
         done = data.get("done", [])
         self.done: list[str] = [str(d) for d in done] if isinstance(done, list) else []
         values = data.get("values", {})
@@ -49,11 +63,24 @@ class Steps:
             self._save()
         return self.values[key]
 
-    def _save(self) -> None:
+    def due(self) -> list[str]:
+        """The follow-ups recorded due and not run yet (by name)."""
+        return _due(_load(self.fs))
+
+    def mark_due(self, name: str) -> None:
+        """Record (fsynced) that a follow-up became due."""
+        due = self.due()
+        if name not in due:
+            self._save([*due, name])
+
+    def clear_due(self, name: str) -> None:
+        """Record that a due follow-up ran."""
+        due = self.due()
+        if name in due:
+            self._save([d for d in due if d != name])
+
+    def _save(self, due: list[str] | None = None) -> None:
         if self.fs.dry_run:
             return
-        self.fs.write(
-            STEPS_FILE,
-            (json.dumps({"done": self.done, "values": self.values}, indent=1) + "\n").encode(),
-            mode=0o600,
-        )
+        data = {"done": self.done, "values": self.values, "due": self.due() if due is None else due}
+        self.fs.write(STEPS_FILE, (json.dumps(data, indent=1) + "\n").encode(), mode=0o600)

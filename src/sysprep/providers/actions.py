@@ -27,6 +27,12 @@ class Followup:
     name: str
     run: Callable[[Context], None]
 
+    def __post_init__(self) -> None:
+        FOLLOWUPS[self.name] = self  # a due one recorded by a killed run is found by name
+
+
+FOLLOWUPS: dict[str, Followup] = {}
+
 
 @dataclass(frozen=True)
 class Remove:
