@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sysprep.answer import credentials, reader
@@ -92,9 +94,10 @@ def test_collisions_name_the_settings_both_answers_set():
 
 def test_overlay_keeps_the_secrets_of_both_for_redaction():
     top = credentials.answer({"passwd.plaintext-password.root": b"Clone-root-pw\n"})
-    merged = overlay(parse(TEMPLATE), top)
+    merged = overlay(replace(parse(TEMPLATE), origin="cache"), top)
     assert {"Template-root-pw", "Clone-root-pw"} <= merged.secrets
-    assert merged.origin == "credential"
+    assert merged.origin == "credential"  # not the cache: adopt caches the merged answer
+    assert overlay(parse(TEMPLATE), top).origin == "file"  # the file laid over, to retire
 
 
 def test_well_known_credentials_become_their_settings():

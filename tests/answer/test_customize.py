@@ -190,3 +190,23 @@ def test_a_random_root_password_is_shown_once_on_the_terminal_and_written_nowher
             if not os.path.islink(p):
                 assert plain not in open(p, "rb").read(), p
     assert "<AdministratorPassword>" in open(os.path.join(dirty.path, cache.CACHE)).read()
+
+
+U_PASSWORD = "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      AdministratorPassword: {Value: TopSecret1, PlainText: true}\n"
+
+
+@pytest.mark.parametrize("where", ["root/u.yaml", "etc/sysprep/unattend.yaml"])
+@pytest.mark.parametrize("options", [(), ("--hostname", "web-01")])
+def test_options_do_not_stop_the_adopted_answer_file_being_retired(dirty, run, where, options):
+    path = os.path.join(dirty.path, where)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(U_PASSWORD)
+    given = ("--unattend", path) if where.startswith("root/") else ()
+    r = run("--generalize", "--root", dirty.path, *given, *options)
+    assert r.code == 0, r.err
+    if where.startswith("etc/"):
+        assert not os.path.exists(path)  # the in-image file adopted is removed
+    else:
+        assert "TopSecret1" not in open(path).read()  # the --unattend file loses its password
+    assert "TopSecret1" not in open(os.path.join(dirty.path, cache.CACHE)).read()

@@ -30,14 +30,16 @@ def overlay(base: Answer, top: Answer) -> Answer:
         for name, node in settings.items():
             st = spec.setting(name) if spec is not None else None
             into[name] = node if name not in into or st is None else _over(st, into[name], node)
-    source = f"{base.source} + {top.source}"
+    # a file laid over stays that file (its path and origin: the cache retires it as without
+    # the top); the cache laid over becomes what the top is (adopt caches the result anew)
+    source = f"{base.source} + {top.source}" if base.cached else base.source
     doc = Document(passes=_passes(effective), source=source)
     merged, _ = reader.model(doc, arch=base.architecture or None)
     return replace(
         merged,
         secrets=base.secrets | top.secrets,
         warnings=base.warnings + top.warnings,
-        origin=top.origin,
+        origin=top.origin if base.cached else base.origin,
         hasher=base.hasher or top.hasher,
     )
 
