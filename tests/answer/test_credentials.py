@@ -87,8 +87,8 @@ def test_overlay_laid_twice_gives_the_same_answer():
 def test_collisions_name_the_settings_both_answers_set():
     assert collisions(parse(TEMPLATE), parse(CLONE, "clone.yaml")) == [
         "specialize/Linux-Shell-Setup/ComputerName",
-        "specialize/Linux-Deployment/RunSynchronous[2]",
-        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[ops]",
+        "specialize/Linux-Deployment/RunSynchronous[2]/Path",
+        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[ops]/Group",
     ]
 
 

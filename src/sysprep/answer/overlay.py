@@ -4,8 +4,11 @@ command-line options) changes in the template's cached answer file.
 The top answer wins per setting, not per file: a value (ComputerName, TimeZone, a password)
 of the top replaces the base's; a group (UserAccounts, AutoLogon) is overlaid element by
 element; a list (LocalAccounts, RunSynchronous, AuthorizedKeys) keeps the base's items,
-an item of the top with the same key (an account's Name, a command's Order) replaces the
-base's item whole, and the top's other items come after the base's. Laying the same top
+an item of the top with the same key (an account's Name, a command's Order) is laid over
+the base's item field by field (a value replaced, a group or list laid over as above: an
+account keeps its Group and Password when the top adds keys), and the top's other items
+come after the base's. The command line's commands are numbered after the base's (see
+sysprep.answer.customize): they are added, never replace one. Laying the same top
 twice gives the same answer (a rerun after a crash changes nothing).
 """
 
@@ -65,22 +68,29 @@ def _over(st: Setting, base: Node, top: Node) -> Node:
             at = _index(st, items, item)
             if at is None:
                 items.append(item)
-            else:
+            elif _key(st, item) is None:  # the same item (a list without keys)
                 items[at] = item
+            else:
+                items[at] = _fields(st, items[at], item)
         return replace(base, text=None if items else "", children=tuple(items))
     if st.kind is Kind.GROUP:
-        children = list(base.children)
-        for child in top.children:
-            field = st.field(child.name)
-            old = next((i for i, c in enumerate(children) if c.name == child.name), None)
-            if old is None:
-                children.append(child)
-            elif field is not None and field.kind in (Kind.GROUP, Kind.LIST):
-                children[old] = _over(field, children[old], child)
-            else:
-                children[old] = child
-        return replace(base, text=None if children else "", children=tuple(children))
+        return _fields(st, base, top)
     return top
+
+
+def _fields(st: Setting, base: Node, top: Node) -> Node:
+    """A group, or a list item, of the base with the top's fields laid over, one by one."""
+    children = list(base.children)
+    for child in top.children:
+        field = st.field(child.name)
+        old = next((i for i, c in enumerate(children) if c.name == child.name), None)
+        if old is None:
+            children.append(child)
+        elif field is not None and field.kind in (Kind.GROUP, Kind.LIST):
+            children[old] = _over(field, children[old], child)
+        else:
+            children[old] = child
+    return replace(base, text=None if children else "", children=tuple(children))
 
 
 def _key(st: Setting, item: Node) -> str | None:
@@ -108,15 +118,25 @@ def _both(st: Setting | None, a: Node, b: Node, path: str) -> Iterator[str]:
     if st is None or st.kind not in (Kind.GROUP, Kind.LIST):
         yield path
     elif st.kind is Kind.LIST:
+        others = list(b.children)
         for item in a.children:
+            at = _index(st, others, item)
+            if at is None:
+                continue
             key = _key(st, item)
-            if _index(st, list(b.children), item) is not None:
-                yield f"{path}[{key if key is not None else item.text or item.name}]"
+            if key is None:  # the same item in both (a list without keys)
+                yield f"{path}[{item.text or item.name}]"
+            else:  # the same item: the fields both set
+                yield from _fields_both(st, item, others[at], f"{path}[{key}]")
     else:
-        for child in a.children:
-            other = b.child(child.name)
-            if other is not None:
-                yield from _both(st.field(child.name), child, other, f"{path}/{child.name}")
+        yield from _fields_both(st, a, b, path)
+
+
+def _fields_both(st: Setting, a: Node, b: Node, path: str) -> Iterator[str]:
+    for child in a.children:
+        other = b.child(child.name)
+        if other is not None and child.name != st.key:
+            yield from _both(st.field(child.name), child, other, f"{path}/{child.name}")
 
 
 def _passes(effective: dict[tuple[str, str], dict[str, Node]]) -> tuple[PassSettings, ...]:
