@@ -213,3 +213,18 @@ def test_firmware_credentials_as_systemd_imports_them(tmp_path):
         "system.hostname": b"web-04",
     }  # fw_cfg before SMBIOS
     assert found["system.hostname"][0] == "SMBIOS type 11 io.systemd.credential:system.hostname"
+
+
+def test_a_value_set_on_top_also_beats_the_base_s_in_a_later_pass():
+    base = parse(b"oobeSystem:\n  Linux-Shell-Setup:\n    TimeZone: Europe/Berlin\n")
+    top = credentials.answer({"firstboot.timezone": b"UTC\n"})
+    merged = overlay(base, top)
+    assert merged.time_zone("specialize") == "Etc/UTC"
+    assert merged.time_zone("oobeSystem") is None  # applied later at boot, it would win
+    assert collisions(base, top) == ["oobeSystem/Linux-Shell-Setup/TimeZone"]
+    both = parse(
+        b"specialize:\n  Linux-Shell-Setup:\n    TimeZone: UTC\n"
+        b"oobeSystem:\n  Linux-Shell-Setup:\n    TimeZone: Asia/Tokyo\n",
+        "top.yaml",
+    )  # the top's own later value stays
+    assert overlay(base, both).time_zone("oobeSystem") == "Asia/Tokyo"

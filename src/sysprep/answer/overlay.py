@@ -10,6 +10,11 @@ account keeps its Group and Password when the top adds keys), and the top's othe
 come after the base's. The command line's commands are numbered after the base's (see
 sysprep.answer.customize): they are added, never replace one. Laying the same top
 twice gives the same answer (a rerun after a crash changes nothing).
+
+A value the top sets in a pass (TimeZone, ComputerName, SystemLocale in specialize) also
+removes the base's same value from every later pass (schema.APPLICABLE order): applied later
+at boot, it would silently beat the top's. `collisions` names it like a value of the same
+pass.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ def overlay(base: Answer, top: Answer) -> Answer:
         for name, node in settings.items():
             st = spec.setting(name) if spec is not None else None
             into[name] = node if name not in into or st is None else _over(st, into[name], node)
+            if _value(st):  # the base's same value in a later pass would win at boot: dropped
+                for later in _later(pass_name):
+                    if name not in top.effective.get((later, comp), {}):
+                        effective.get((later, comp), {}).pop(name, None)
     # a file laid over stays that file (its path and origin: the cache retires it as without
     # the top); the cache laid over becomes what the top is (adopt caches the result anew)
     source = f"{base.source} + {top.source}" if base.cached else base.source
@@ -58,7 +67,26 @@ def collisions(a: Answer, b: Answer) -> list[str]:
             st = spec.setting(name) if spec is not None else None
             if name in other:
                 out += _both(st, node, other[name], f"{pass_name}/{comp}/{name}")
+            elif _value(st) and any(
+                name in b.effective.get((p, comp), {}) for p in _earlier(pass_name)
+            ):  # b's value in an earlier pass: overlay drops a's (see `overlay`)
+                out.append(f"{pass_name}/{comp}/{name}")
     return out
+
+
+def _value(st: Setting | None) -> bool:
+    """A setting that is one value (not a group or a list, which add up pass by pass)."""
+    return st is not None and st.kind not in (Kind.GROUP, Kind.LIST)
+
+
+def _later(pass_name: str) -> tuple[str, ...]:
+    at = schema.APPLICABLE.index(pass_name) if pass_name in schema.APPLICABLE else None
+    return () if at is None else schema.APPLICABLE[at + 1 :]
+
+
+def _earlier(pass_name: str) -> tuple[str, ...]:
+    at = schema.APPLICABLE.index(pass_name) if pass_name in schema.APPLICABLE else 0
+    return schema.APPLICABLE[:at]
 
 
 def _over(st: Setting, base: Node, top: Node) -> Node:
