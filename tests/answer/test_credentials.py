@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sysprep.answer import credentials, reader
@@ -85,16 +87,17 @@ def test_overlay_laid_twice_gives_the_same_answer():
 def test_collisions_name_the_settings_both_answers_set():
     assert collisions(parse(TEMPLATE), parse(CLONE, "clone.yaml")) == [
         "specialize/Linux-Shell-Setup/ComputerName",
-        "specialize/Linux-Deployment/RunSynchronous[2]",
-        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[ops]",
+        "specialize/Linux-Deployment/RunSynchronous[2]/Path",
+        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[ops]/Group",
     ]
 
 
 def test_overlay_keeps_the_secrets_of_both_for_redaction():
     top = credentials.answer({"passwd.plaintext-password.root": b"Clone-root-pw\n"})
-    merged = overlay(parse(TEMPLATE), top)
+    merged = overlay(replace(parse(TEMPLATE), origin="cache"), top)
     assert {"Template-root-pw", "Clone-root-pw"} <= merged.secrets
-    assert merged.origin == "credential"
+    assert merged.origin == "credential"  # not the cache: adopt caches the merged answer
+    assert overlay(parse(TEMPLATE), top).origin == "file"  # the file laid over, to retire
 
 
 def test_well_known_credentials_become_their_settings():
@@ -160,9 +163,13 @@ def test_first_folder_that_has_a_credential_wins(tmp_path):
     assert found == {"system.hostname": b"from-unit\n", "firstboot.timezone": b"UTC\n"}
 
 
-def test_system_credentials_are_read_only_on_the_live_system():
+def test_credentials_are_read_only_on_the_live_system():
     env = {"CREDENTIALS_DIRECTORY": "/run/credentials/sysprep-specialize.service"}
-    assert credentials.places(env, live=False) == ("/run/credentials/sysprep-specialize.service",)
+    assert credentials.places(env, live=False) == ()  # not the host's for an offline target
+    assert credentials.places(env, live=True)[:2] == (
+        env["CREDENTIALS_DIRECTORY"],
+        credentials.SYSTEM,
+    )
     assert credentials.places({}, live=True)[0] == credentials.SYSTEM
     assert credentials.places({}, live=False) == ()
 
@@ -210,3 +217,18 @@ def test_firmware_credentials_as_systemd_imports_them(tmp_path):
         "system.hostname": b"web-04",
     }  # fw_cfg before SMBIOS
     assert found["system.hostname"][0] == "SMBIOS type 11 io.systemd.credential:system.hostname"
+
+
+def test_a_value_set_on_top_also_beats_the_base_s_in_a_later_pass():
+    base = parse(b"oobeSystem:\n  Linux-Shell-Setup:\n    TimeZone: Europe/Berlin\n")
+    top = credentials.answer({"firstboot.timezone": b"UTC\n"})
+    merged = overlay(base, top)
+    assert merged.time_zone("specialize") == "Etc/UTC"
+    assert merged.time_zone("oobeSystem") is None  # applied later at boot, it would win
+    assert collisions(base, top) == ["oobeSystem/Linux-Shell-Setup/TimeZone"]
+    both = parse(
+        b"specialize:\n  Linux-Shell-Setup:\n    TimeZone: UTC\n"
+        b"oobeSystem:\n  Linux-Shell-Setup:\n    TimeZone: Asia/Tokyo\n",
+        "top.yaml",
+    )  # the top's own later value stays
+    assert overlay(base, both).time_zone("oobeSystem") == "Asia/Tokyo"

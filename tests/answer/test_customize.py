@@ -190,3 +190,66 @@ def test_a_random_root_password_is_shown_once_on_the_terminal_and_written_nowher
             if not os.path.islink(p):
                 assert plain not in open(p, "rb").read(), p
     assert "<AdministratorPassword>" in open(os.path.join(dirty.path, cache.CACHE)).read()
+
+
+U_PASSWORD = "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      AdministratorPassword: {Value: TopSecret1, PlainText: true}\n"
+
+
+@pytest.mark.parametrize("where", ["root/u.yaml", "etc/sysprep/unattend.yaml"])
+@pytest.mark.parametrize("options", [(), ("--hostname", "web-01")])
+def test_options_do_not_stop_the_adopted_answer_file_being_retired(dirty, run, where, options):
+    path = os.path.join(dirty.path, where)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(U_PASSWORD)
+    given = ("--unattend", path) if where.startswith("root/") else ()
+    r = run("--generalize", "--root", dirty.path, *given, *options)
+    assert r.code == 0, r.err
+    if where.startswith("etc/"):
+        assert not os.path.exists(path)  # the in-image file adopted is removed
+    else:
+        assert "TopSecret1" not in open(path).read()  # the --unattend file loses its password
+    assert "TopSecret1" not in open(os.path.join(dirty.path, cache.CACHE)).read()
+
+
+ALICE_AND_A_COMMAND = b"""\
+oobeSystem:
+  Linux-Shell-Setup:
+    UserAccounts:
+      LocalAccounts:
+      - Name: alice
+        Group: sudo
+        Password: {Value: old, PlainText: true}
+specialize:
+  Linux-Deployment:
+    RunSynchronous:
+    - {Order: 1, Path: /usr/local/bin/join-domain}
+"""
+
+
+def test_options_add_keys_and_commands_to_the_answer_file_s_and_replace_none():
+    base, _ = reader.parse(ALICE_AND_A_COMMAND, "u.yaml")
+    top, _ = customize.answer(
+        Customize(ssh_inject=(("alice", f"string:{KEY}"),), firstboot_commands=("touch /x",)),
+        fake_hash,
+        after=base,
+    )
+    assert collisions(base, top) == []
+    merged = overlay(base, top)
+    assert [(c.order, c.path) for c in merged.run_synchronous("specialize")] == [
+        (1, "/usr/local/bin/join-domain"),
+        (2, "touch /x"),
+    ]
+    [alice] = merged.local_accounts("oobeSystem")
+    assert alice.authorized_keys == (KEY,) and alice.groups == ("sudo",)
+    assert alice.password_hash is not None  # its password kept
+
+
+def test_an_account_in_both_collides_only_on_the_fields_both_set():
+    base, _ = reader.parse(ALICE_AND_A_COMMAND, "u.yaml")
+    keys, _ = customize.answer(Customize(ssh_inject=(("alice", f"string:{KEY}"),)), fake_hash)
+    assert collisions(base, keys) == []
+    password, _ = customize.answer(Customize(passwords=(("alice", "password:new"),)), fake_hash)
+    assert collisions(base, password) == [
+        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[alice]/Password"
+    ]

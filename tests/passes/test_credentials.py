@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from sysprep.answer import credentials as answer_credentials
 from sysprep.testing.dirty_root import write_file
 from tests.passes.test_boot import boot, pending
 from tests.passes.test_prepare import state_of
@@ -36,6 +37,11 @@ def credentials(tmp_path, monkeypatch, **found: str) -> None:
     for name, text in found.items():
         (folder / name.replace("_", ".")).write_text(text)
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(folder))
+    # an offline root reads no credentials (they would be the host's): these tests drive the
+    # engine as on the live clone, where the unit's $CREDENTIALS_DIRECTORY is read
+    monkeypatch.setattr(
+        answer_credentials, "places", lambda environ, *, live: (environ["CREDENTIALS_DIRECTORY"],)
+    )
 
 
 def everything_in(root: str) -> bytes:
@@ -109,3 +115,18 @@ def test_bad_credential_leaves_the_clone_undeployable_with_its_line_and_column(
     (tmp_path / "credentials" / "sysprep.unattend").write_text(CLONE)
     assert run("boot", "--retry", "--stage", "specialize", "--root", root).code == 0
     assert open(os.path.join(root, "etc/hostname")).read().strip() == "clone-07"
+
+
+def test_an_offline_root_reads_no_credentials_not_even_the_host_s(
+    dirty, run, tmp_path, monkeypatch
+):
+    root = dirty.path
+    assert run("--generalize", "--root", root).code == 0
+    folder = tmp_path / "host-credentials"
+    folder.mkdir()
+    (folder / "system.hostname").write_text("host-01\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(folder))
+    r = boot(run, root, "specialize")
+    assert r.code == 0, r.err
+    assert "credential" not in r.err
+    assert open(os.path.join(root, "etc/hostname")).read().strip() != "host-01"

@@ -99,9 +99,12 @@ NAMES = (UNATTEND, *WELL_KNOWN)
 
 def places(environ: Mapping[str, str], *, live: bool) -> tuple[str, ...]:
     """The folders credentials are read from, first first: the unit's $CREDENTIALS_DIRECTORY,
-    then (on the live system only) PID 1's and the credential stores."""
+    then PID 1's and the credential stores; all on the live system only (an offline target
+    is another system: the credentials of the unit or host running sysprep are not its)."""
+    if not live:
+        return ()
     first = environ.get("CREDENTIALS_DIRECTORY", "")
-    return ((first,) if first else ()) + ((SYSTEM, FIRMWARE, *STORES) if live else ())
+    return ((first,) if first else ()) + (SYSTEM, FIRMWARE, *STORES)
 
 
 def read(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, bytes]:

@@ -28,9 +28,13 @@ RANDOM_LENGTH = 16
 _LOCATED = re.compile(r"^[^\n]*?:(\d+):\d+: (.*)$", re.S)
 
 
-def answer(c: Customize, hasher: Hash, *, strict: bool = False) -> tuple[Answer, list[str]]:
+def answer(
+    c: Customize, hasher: Hash, *, strict: bool = False, after: Answer | None = None
+) -> tuple[Answer, list[str]]:
     """The answer the options make, validated; and the random passwords made, as
-    "account: password" lines to show once (never to log)."""
+    "account: password" lines to show once (never to log). The commands are numbered after
+    the highest Order of `after` (the answer they are laid over) in their pass: they run
+    after its commands, and replace none."""
     said: list[str] = []  # the option each line of the pseudo-document comes from
     shown: list[str] = []
 
@@ -56,6 +60,9 @@ def answer(c: Customize, hasher: Hash, *, strict: bool = False) -> tuple[Answer,
         ("specialize", "--firstboot-command", c.firstboot_commands),
         ("generalize", "--run-command", c.run_commands),
     ):
+        first = (
+            1 + max((r.order for r in after.run_synchronous(pass_name)), default=0) if after else 1
+        )
         if commands:
             put(
                 pass_name,
@@ -70,7 +77,7 @@ def answer(c: Customize, hasher: Hash, *, strict: bool = False) -> tuple[Answer,
                             (Node("Order", str(i)), Node("Path", cmd)),
                             at(f"{option} {cmd!r}"),
                         )
-                        for i, cmd in enumerate(commands, 1)
+                        for i, cmd in enumerate(commands, first)
                     ),
                 ),
             )

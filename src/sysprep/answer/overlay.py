@@ -4,9 +4,17 @@ command-line options) changes in the template's cached answer file.
 The top answer wins per setting, not per file: a value (ComputerName, TimeZone, a password)
 of the top replaces the base's; a group (UserAccounts, AutoLogon) is overlaid element by
 element; a list (LocalAccounts, RunSynchronous, AuthorizedKeys) keeps the base's items,
-an item of the top with the same key (an account's Name, a command's Order) replaces the
-base's item whole, and the top's other items come after the base's. Laying the same top
+an item of the top with the same key (an account's Name, a command's Order) is laid over
+the base's item field by field (a value replaced, a group or list laid over as above: an
+account keeps its Group and Password when the top adds keys), and the top's other items
+come after the base's. The command line's commands are numbered after the base's (see
+sysprep.answer.customize): they are added, never replace one. Laying the same top
 twice gives the same answer (a rerun after a crash changes nothing).
+
+A value the top sets in a pass (TimeZone, ComputerName, SystemLocale in specialize) also
+removes the base's same value from every later pass (schema.APPLICABLE order): applied later
+at boot, it would silently beat the top's. `collisions` names it like a value of the same
+pass.
 """
 
 from __future__ import annotations
@@ -30,14 +38,20 @@ def overlay(base: Answer, top: Answer) -> Answer:
         for name, node in settings.items():
             st = spec.setting(name) if spec is not None else None
             into[name] = node if name not in into or st is None else _over(st, into[name], node)
-    source = f"{base.source} + {top.source}"
+            if _value(st):  # the base's same value in a later pass would win at boot: dropped
+                for later in _later(pass_name):
+                    if name not in top.effective.get((later, comp), {}):
+                        effective.get((later, comp), {}).pop(name, None)
+    # a file laid over stays that file (its path and origin: the cache retires it as without
+    # the top); the cache laid over becomes what the top is (adopt caches the result anew)
+    source = f"{base.source} + {top.source}" if base.cached else base.source
     doc = Document(passes=_passes(effective), source=source)
     merged, _ = reader.model(doc, arch=base.architecture or None)
     return replace(
         merged,
         secrets=base.secrets | top.secrets,
         warnings=base.warnings + top.warnings,
-        origin=top.origin,
+        origin=top.origin if base.cached else base.origin,
         hasher=base.hasher or top.hasher,
     )
 
@@ -53,7 +67,26 @@ def collisions(a: Answer, b: Answer) -> list[str]:
             st = spec.setting(name) if spec is not None else None
             if name in other:
                 out += _both(st, node, other[name], f"{pass_name}/{comp}/{name}")
+            elif _value(st) and any(
+                name in b.effective.get((p, comp), {}) for p in _earlier(pass_name)
+            ):  # b's value in an earlier pass: overlay drops a's (see `overlay`)
+                out.append(f"{pass_name}/{comp}/{name}")
     return out
+
+
+def _value(st: Setting | None) -> bool:
+    """A setting that is one value (not a group or a list, which add up pass by pass)."""
+    return st is not None and st.kind not in (Kind.GROUP, Kind.LIST)
+
+
+def _later(pass_name: str) -> tuple[str, ...]:
+    at = schema.APPLICABLE.index(pass_name) if pass_name in schema.APPLICABLE else None
+    return () if at is None else schema.APPLICABLE[at + 1 :]
+
+
+def _earlier(pass_name: str) -> tuple[str, ...]:
+    at = schema.APPLICABLE.index(pass_name) if pass_name in schema.APPLICABLE else 0
+    return schema.APPLICABLE[:at]
 
 
 def _over(st: Setting, base: Node, top: Node) -> Node:
@@ -63,22 +96,29 @@ def _over(st: Setting, base: Node, top: Node) -> Node:
             at = _index(st, items, item)
             if at is None:
                 items.append(item)
-            else:
+            elif _key(st, item) is None:  # the same item (a list without keys)
                 items[at] = item
+            else:
+                items[at] = _fields(st, items[at], item)
         return replace(base, text=None if items else "", children=tuple(items))
     if st.kind is Kind.GROUP:
-        children = list(base.children)
-        for child in top.children:
-            field = st.field(child.name)
-            old = next((i for i, c in enumerate(children) if c.name == child.name), None)
-            if old is None:
-                children.append(child)
-            elif field is not None and field.kind in (Kind.GROUP, Kind.LIST):
-                children[old] = _over(field, children[old], child)
-            else:
-                children[old] = child
-        return replace(base, text=None if children else "", children=tuple(children))
+        return _fields(st, base, top)
     return top
+
+
+def _fields(st: Setting, base: Node, top: Node) -> Node:
+    """A group, or a list item, of the base with the top's fields laid over, one by one."""
+    children = list(base.children)
+    for child in top.children:
+        field = st.field(child.name)
+        old = next((i for i, c in enumerate(children) if c.name == child.name), None)
+        if old is None:
+            children.append(child)
+        elif field is not None and field.kind in (Kind.GROUP, Kind.LIST):
+            children[old] = _over(field, children[old], child)
+        else:
+            children[old] = child
+    return replace(base, text=None if children else "", children=tuple(children))
 
 
 def _key(st: Setting, item: Node) -> str | None:
@@ -106,15 +146,25 @@ def _both(st: Setting | None, a: Node, b: Node, path: str) -> Iterator[str]:
     if st is None or st.kind not in (Kind.GROUP, Kind.LIST):
         yield path
     elif st.kind is Kind.LIST:
+        others = list(b.children)
         for item in a.children:
+            at = _index(st, others, item)
+            if at is None:
+                continue
             key = _key(st, item)
-            if _index(st, list(b.children), item) is not None:
-                yield f"{path}[{key if key is not None else item.text or item.name}]"
+            if key is None:  # the same item in both (a list without keys)
+                yield f"{path}[{item.text or item.name}]"
+            else:  # the same item: the fields both set
+                yield from _fields_both(st, item, others[at], f"{path}[{key}]")
     else:
-        for child in a.children:
-            other = b.child(child.name)
-            if other is not None:
-                yield from _both(st.field(child.name), child, other, f"{path}/{child.name}")
+        yield from _fields_both(st, a, b, path)
+
+
+def _fields_both(st: Setting, a: Node, b: Node, path: str) -> Iterator[str]:
+    for child in a.children:
+        other = b.child(child.name)
+        if other is not None and child.name != st.key:
+            yield from _both(st.field(child.name), child, other, f"{path}/{child.name}")
 
 
 def _passes(effective: dict[tuple[str, str], dict[str, Node]]) -> tuple[PassSettings, ...]:

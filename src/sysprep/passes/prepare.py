@@ -169,7 +169,9 @@ def _with_options(req: Request, fs: Confined, answer: Answer | None, log: RunLog
     once, on the terminal, and is a secret of the run's log like every other."""
     if not req.customize:
         return answer
-    top, shown = customize.answer(req.customize, Hasher.for_target(fs), strict=req.strict)
+    top, shown = customize.answer(
+        req.customize, Hasher.for_target(fs), strict=req.strict, after=answer
+    )
     if answer is not None and req.unattend is not None:
         both = collisions(answer, top)
         if both:
