@@ -14,7 +14,7 @@ import time
 import traceback
 import uuid
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
 from sysprep.answer import customize, in_image
@@ -42,13 +42,14 @@ from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, 
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
-from sysprep.scan import proof
-from sysprep.scan.tokens import Token
 from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
 from sysprep.target.image.cleanup import shielded
 from sysprep.target.sandbox import bwrap
 from sysprep.target.temps import TempJournal
+
+if TYPE_CHECKING:  # the proof scan is generalize's: the boot engine, which imports this
+    from sysprep.scan.tokens import Token  # module for run_providers, does not load it
 
 GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
                      Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
@@ -264,6 +265,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
                     release=plan.release_note)
     tokens: list[Token] = []
     if Phase.GENERALIZE in plan.phases:  # before the first change, and before any log line
+        from sysprep.scan import proof
+
         os_id = target.os_release.id if target.os_release else ""
         tokens = proof.start(fs, os_id, log, record=not req.dry_run)
     fs.mkdir(state.STATE_DIR, 0o755)  # in a dry run, only in its overlay
@@ -352,6 +355,8 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     # generalize proves itself: no copy of the old identity left (a dry run changed nothing
     # to search)
     if failed is None and tokens and not req.dry_run:
+        from sysprep.scan import proof
+
         hits = proof.leftovers(fs, tokens)
         report.leftovers = proof.report(log, hits)
         if hits and req.strict:
