@@ -169,7 +169,7 @@ def assert_runtime_compiled_by_the_images_python(m: str) -> None:
     it each boot stage compiles sysprep from source)."""
     magic = in_root(m, "python3", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())").stdout
     with zipfile.ZipFile(f"{m}/usr/lib/sysprep/sysprep.pyz") as z:
-        assert z.read("sysprep/cli.pyc")[:4].hex() == magic.strip()
+        assert z.read("sysprep/cli/__init__.pyc")[:4].hex() == magic.strip()
         assert "sysprep/passes/boot.pyc" in z.namelist()
 
 
