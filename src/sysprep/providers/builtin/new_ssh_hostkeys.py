@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sysprep.providers.base import Context, Phase, Provider
 from sysprep.target.sandbox import run_in_target
 
@@ -29,8 +31,16 @@ def _keygen(ctx: Context) -> str | None:
 def cloud_init_makes_keys(ctx: Context) -> bool:
     """cloud-init runs later in this boot and makes the keys itself (making them here too
     would only double the boot's most expensive step)."""
-    fs = ctx.fs
-    return fs.is_file(CLOUD_DROPIN) and fs.is_file(CLOUD_ENABLED) and not fs.exists(CLOUD_STARTED)
+    return ctx.fs.is_file(CLOUD_DROPIN) and _this_boot(ctx, CLOUD_ENABLED) and not _this_boot(ctx, CLOUD_STARTED)
+
+
+def _this_boot(ctx: Context, rel: str) -> bool:
+    """A file of this boot's /run: live, the running system's own (a tmpfs, which the confined
+    layer refuses as not part of the target; a stat reads nothing of the image); offline, the
+    root's run folder (what a boot of a root is given)."""
+    if ctx.target.live:
+        return os.path.isfile("/" + rel)
+    return ctx.fs.is_file(rel)
 
 
 def run(ctx: Context) -> None:
