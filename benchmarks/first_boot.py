@@ -30,8 +30,14 @@ from dataclasses import dataclass
 from tests.integration import cloud
 from tests.integration.qemu import Mounted
 
-CLOUD_UNITS = ("cloud-init-main.service", "cloud-init-local.service", "cloud-init.service",
-               "cloud-init-network.service", "cloud-config.service", "cloud-final.service")
+CLOUD_UNITS = (
+    "cloud-init-main.service",
+    "cloud-init-local.service",
+    "cloud-init.service",
+    "cloud-init-network.service",
+    "cloud-config.service",
+    "cloud-final.service",
+)
 SYSPREP_UNITS = ("sysprep-specialize.service", "sysprep-passes.service")
 
 
@@ -102,18 +108,31 @@ def report(plain: Figures, clone: Figures) -> None:
     rows = [
         ("kernel start -> login prompt (serial getty)", plain.login, clone.login),
         ("kernel start -> IMAGE_STATE_COMPLETE", plain.complete, clone.complete),
-        ("startup finished (kernel + userspace)", plain.kernel + plain.userspace, clone.kernel + clone.userspace),
+        (
+            "startup finished (kernel + userspace)",
+            plain.kernel + plain.userspace,
+            clone.kernel + clone.userspace,
+        ),
     ]
-    units = sorted({*(plain.blame or {}), *(clone.blame or {})},
-                   key=lambda u: (u not in SYSPREP_UNITS, (CLOUD_UNITS + SYSPREP_UNITS).index(u)))
+    units = sorted(
+        {*(plain.blame or {}), *(clone.blame or {})},
+        key=lambda u: (u not in SYSPREP_UNITS, (CLOUD_UNITS + SYSPREP_UNITS).index(u)),
+    )
     rows += [(u, (plain.blame or {}).get(u), (clone.blame or {}).get(u)) for u in units]
-    rows += [("sysprep's units, total", None, total(clone, SYSPREP_UNITS)),
-             ("cloud-init's units, total", total(plain, CLOUD_UNITS), total(clone, CLOUD_UNITS)),
-             ("specialize: unit start -> its first line (python start-up)", None, clone.sysprep_start)]
+    rows += [
+        ("sysprep's units, total", None, total(clone, SYSPREP_UNITS)),
+        ("cloud-init's units, total", total(plain, CLOUD_UNITS), total(clone, CLOUD_UNITS)),
+        ("specialize: unit start -> its first line (python start-up)", None, clone.sysprep_start),
+    ]
     rows += [(f"CPU time: {u}", (plain.cpu or {}).get(u), (clone.cpu or {}).get(u)) for u in units]
-    rows += [("CPU time: sysprep's units, total", None, total(clone, SYSPREP_UNITS, True)),
-             ("CPU time: cloud-init's units, total", total(plain, CLOUD_UNITS, True),
-              total(clone, CLOUD_UNITS, True))]
+    rows += [
+        ("CPU time: sysprep's units, total", None, total(clone, SYSPREP_UNITS, True)),
+        (
+            "CPU time: cloud-init's units, total",
+            total(plain, CLOUD_UNITS, True),
+            total(clone, CLOUD_UNITS, True),
+        ),
+    ]
     width = max(len(r[0]) for r in rows)
     print(f"{'':{width}}  {plain.name:>16}  {clone.name:>16}")
     for label, a, b in rows:
@@ -121,13 +140,18 @@ def report(plain: Figures, clone: Figures) -> None:
     s, c = total(clone, SYSPREP_UNITS), total(clone, CLOUD_UNITS)
     sc, cc = total(clone, SYSPREP_UNITS, True), total(clone, CLOUD_UNITS, True)
     if c:
-        print(f"\nsysprep / cloud-init in the clone's boot, unit time: {s / c:.2f}"
-              + (f", CPU time: {sc / cc:.2f}" if cc else "") + " (goal: at most 0.50)")
+        print(
+            f"\nsysprep / cloud-init in the clone's boot, unit time: {s / c:.2f}"
+            + (f", CPU time: {sc / cc:.2f}" if cc else "")
+            + " (goal: at most 0.50)"
+        )
     print("\ncritical chain of the clone's boot (cloud-init and sysprep):\n" + clone.chain)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.first_boot", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.first_boot", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--suite", default="bookworm")
     p.add_argument("--dir", default=None, help="work folder (default: a temporary one, removed)")
     a = p.parse_args(argv)
@@ -135,18 +159,33 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(work, exist_ok=True)
     try:
         ci = cloud.build(a.suite, work)
-        tseed = cloud.Seed("iid-bench-template", "template", user="builder", note="t", runcmd_marker="t")
-        (template,) = cloud.boot_all([cloud.Boot("ungeneralized", ci.image, tseed.iso(f"{work}/t.iso"),
-                                                 ci.kernel, ci.initrd)], work)
+        tseed = cloud.Seed(
+            "iid-bench-template", "template", user="builder", note="t", runcmd_marker="t"
+        )
+        (template,) = cloud.boot_all(
+            [
+                cloud.Boot(
+                    "ungeneralized", ci.image, tseed.iso(f"{work}/t.iso"), ci.kernel, ci.initrd
+                )
+            ],
+            work,
+        )
         plain = figures("ungeneralized", ci.image, template, f"{work}/m")  # generalize removes them
-        r = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--image", ci.image, "--quiet"],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "sysprep", "--generalize", "--image", ci.image, "--quiet"],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             print(r.stderr, file=sys.stderr)
             return 1
-        cseed = cloud.Seed("iid-bench-clone", "clone", user="bob", note="clone", runcmd_marker="clone")
-        (clone,) = cloud.boot_all([cloud.Boot("generalized", ci.image, cseed.iso(f"{work}/c.iso"),
-                                              ci.kernel, ci.initrd)], work)
+        cseed = cloud.Seed(
+            "iid-bench-clone", "clone", user="bob", note="clone", runcmd_marker="clone"
+        )
+        (clone,) = cloud.boot_all(
+            [cloud.Boot("generalized", ci.image, cseed.iso(f"{work}/c.iso"), ci.kernel, ci.initrd)],
+            work,
+        )
         print(f"Debian {a.suite} cloud image, qemu TCG (1 vCPU, 1 GiB), one boot each\n")
         report(plain, figures("generalized", ci.image, clone, f"{work}/m"))
     finally:

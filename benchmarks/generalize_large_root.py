@@ -73,8 +73,12 @@ def timed(argv: list[str], scratch: str) -> Timed:
 
 
 def plan_of(root: str) -> list[dict[str, object]]:
-    p = subprocess.run([*SYSPREP, "--root", root, "--dry-run", "--json"], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [*SYSPREP, "--root", root, "--dry-run", "--json"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if p.returncode != 0:
         raise SystemExit(f"the dry run failed:\n{p.stderr}")
     plan: list[dict[str, object]] = json.loads(p.stdout)["plan"]
@@ -89,7 +93,7 @@ def baseline_script(plan: list[dict[str, object]], root: str) -> tuple[str, dict
 
     def flush() -> None:
         for i in range(0, len(pending), CHUNK):
-            lines.append("rm -rf -- " + " ".join(shlex.quote(p) for p in pending[i:i + CHUNK]))
+            lines.append("rm -rf -- " + " ".join(shlex.quote(p) for p in pending[i : i + CHUNK]))
         pending.clear()
 
     for rec in plan:
@@ -124,7 +128,9 @@ def paths(root: str, skip: str = "") -> set[str]:
     return found
 
 
-def one_round(base: str, files: int, baseline_first: bool) -> tuple[Timed, Timed, int, dict[str, int], int]:
+def one_round(
+    base: str, files: int, baseline_first: bool
+) -> tuple[Timed, Timed, int, dict[str, int], int]:
     work = tempfile.mkdtemp(prefix="sysprep-bench-", dir=base)
     try:
         root, copy = os.path.join(work, "root"), os.path.join(work, "copy")
@@ -182,8 +188,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--files", type=int, default=120_000, help="extra files in logs, temp and homes")
     p.add_argument("--repeat", type=int, default=5, help="rounds (the median is reported)")
-    p.add_argument("--dir", default="/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
-                   help="where to build the roots (default: /dev/shm)")
+    p.add_argument(
+        "--dir",
+        default="/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
+        help="where to build the roots (default: /dev/shm)",
+    )
     p.add_argument("--profile", action="store_true", help="also profile sysprep in-process")
     ns = p.parse_args()
     if os.geteuid() != 0:
@@ -196,10 +205,15 @@ def main() -> int:
     t_ours = statistics.median(t.seconds for t in ours)
     t_theirs = statistics.median(t.seconds for t in theirs)
     print(f"root: {before} paths ({ns.files} bulk files) in {ns.dir}; plan: {actions} actions")
-    print(f"baseline: {counts['rm -rf']} paths for rm -rf, {counts['find -delete']} find -delete, "
-          f"{counts['truncate']} truncate, then sync")
+    print(
+        f"baseline: {counts['rm -rf']} paths for rm -rf, {counts['find -delete']} find -delete, "
+        f"{counts['truncate']} truncate, then sync"
+    )
     print(f"{'':<22}{'wall (median)':>14}{'all rounds':>28}{'peak RSS':>12}")
-    for name, runs, med in (("sysprep --generalize", ours, t_ours), ("plain rm/truncate", theirs, t_theirs)):
+    for name, runs, med in (
+        ("sysprep --generalize", ours, t_ours),
+        ("plain rm/truncate", theirs, t_theirs),
+    ):
         each = " ".join(f"{t.seconds:.2f}" for t in runs)
         rss = max(t.max_rss_kib for t in runs) / 1024
         print(f"{name:<22}{med:>12.2f} s{each:>28}{rss:>9.1f} MiB")

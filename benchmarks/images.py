@@ -38,8 +38,13 @@ from sysprep.testing.dirty_root import add_bulk, build
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD_ROOT = os.path.join(ROOT, "tests", "integration", "build-debian-root")
-BULK_PLACES = ("var/log/app", "tmp/work", "var/tmp/build", "home/alice/.cache/thumbnails",
-               "home/bob/.cache/thumbnails")
+BULK_PLACES = (
+    "var/log/app",
+    "tmp/work",
+    "var/tmp/build",
+    "home/alice/.cache/thumbnails",
+    "home/bob/.cache/thumbnails",
+)
 
 
 @dataclass
@@ -54,8 +59,9 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> Timed:
     """Wall time and peak memory (the largest process of the tree, waited for by wait4)."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -70,18 +76,33 @@ def sh(*argv: str) -> str:
 
 # -- the machine ------------------------------------------------------------------------------
 
+
 def _lines(path: str) -> list[str]:
     with open(path, encoding="utf-8", errors="replace") as f:
         return f.read().splitlines()
 
 
 def machine(work: str) -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    mem = next(int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _lines("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal")
+    )
     fs = sh("df", "--output=fstype,source", work).splitlines()[-1].split()
-    osname = next((line.split("=", 1)[1].strip().strip('"') for line in _lines("/etc/os-release")
-                   if line.startswith("PRETTY_NAME=")), "Linux")
+    osname = next(
+        (
+            line.split("=", 1)[1].strip().strip('"')
+            for line in _lines("/etc/os-release")
+            if line.startswith("PRETTY_NAME=")
+        ),
+        "Linux",
+    )
     kvm = "KVM not used (TCG)"
     info = {
         "cpu": f"{cpu}, {os.cpu_count()} CPUs",
@@ -91,7 +112,9 @@ def machine(work: str) -> dict[str, str]:
         "disk": f"{fs[0]} on {fs[1]} ({work})",
         "python": platform.python_version(),
         "sysprep": __version__,
-        "qemu": sh("qemu-system-x86_64", "--version").splitlines()[0] if shutil.which("qemu-system-x86_64") else "-",
+        "qemu": sh("qemu-system-x86_64", "--version").splitlines()[0]
+        if shutil.which("qemu-system-x86_64")
+        else "-",
         "virtualization": kvm,
     }
     if shutil.which("virt-sysprep"):
@@ -101,11 +124,15 @@ def machine(work: str) -> dict[str, str]:
 
 # -- virt-sysprep -------------------------------------------------------------------------------
 
+
 def install_virt_sysprep() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "libguestfs-tools"],
-                   check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "libguestfs-tools"],
+        check=True,
+        env=env,
+    )
 
 
 def appliance_env(tarball: str, work: str) -> dict[str, str]:
@@ -113,19 +140,27 @@ def appliance_env(tarball: str, work: str) -> dict[str, str]:
     kdir = os.path.join(work, "appliance-kernel")
     if not os.path.isdir(kdir):
         os.makedirs(kdir)
-        names = [n for n in sh("tar", "-tf", tarball).splitlines()
-                 if n.startswith("./boot/vmlinuz-")]
-        subprocess.run(["tar", "-C", kdir, "--numeric-owner", "-xf", tarball, names[-1],
-                        "./usr/lib/modules"], check=True)
+        names = [
+            n for n in sh("tar", "-tf", tarball).splitlines() if n.startswith("./boot/vmlinuz-")
+        ]
+        subprocess.run(
+            ["tar", "-C", kdir, "--numeric-owner", "-xf", tarball, names[-1], "./usr/lib/modules"],
+            check=True,
+        )
     kernel = sorted(os.listdir(os.path.join(kdir, "boot")))[-1]
-    version = kernel[len("vmlinuz-"):]
+    version = kernel[len("vmlinuz-") :]
     if not os.path.exists("/lib/modules"):
         # supermin looks at the host's /lib/modules even when told where the modules are
         print("note: creating the empty folder /lib/modules for supermin", file=sys.stderr)
         os.makedirs("/lib/modules")
-    return {**os.environ, "LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg",
-            "SUPERMIN_KERNEL": os.path.join(kdir, "boot", kernel), "SUPERMIN_KERNEL_VERSION": version,
-            "SUPERMIN_MODULES": os.path.join(kdir, "usr/lib/modules", version)}
+    return {
+        **os.environ,
+        "LIBGUESTFS_BACKEND": "direct",
+        "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg",
+        "SUPERMIN_KERNEL": os.path.join(kdir, "boot", kernel),
+        "SUPERMIN_KERNEL_VERSION": version,
+        "SUPERMIN_MODULES": os.path.join(kdir, "usr/lib/modules", version),
+    }
 
 
 def _default_operations(*argv: str) -> list[str]:
@@ -144,10 +179,14 @@ def sysprep_defaults() -> list[str]:
 
 # -- image comparison ---------------------------------------------------------------------------
 
-def diff(original: dict[str, list[object]], result: dict[str, list[object]]) -> tuple[set[str], set[str], set[str]]:
+
+def diff(
+    original: dict[str, list[object]], result: dict[str, list[object]]
+) -> tuple[set[str], set[str], set[str]]:
     removed = {p for p in original if p not in result}
-    changed = {p for p in original if p in result and original[p] != result[p]
-               and original[p][0] != "dir"}
+    changed = {
+        p for p in original if p in result and original[p] != result[p] and original[p][0] != "dir"
+    }
     added = {p for p in result if p not in original}
     return removed, changed, added
 
@@ -159,16 +198,21 @@ def top_level(paths: set[str]) -> list[str]:
 
 # -- the image benchmark ------------------------------------------------------------------------
 
+
 def image_benchmark(args: argparse.Namespace, work: str, tarball: str, report: list[str]) -> None:
     recipe = images.Recipe("gpt-lvm", "debian", tarball=tarball)
     src, facts = images.cached(recipe)
     size = os.stat(src).st_size
     used = int(sh("du", "-B1", src).split()[0])
-    report += ["## sysprep --image against virt-sysprep -a", "",
-               f"Image: Debian 12 (debootstrap, kernel {facts.kernel}), dirtied like a used machine "
-               f"(users with shell histories, logs, journal, SSH host keys, DHCP leases, caches, temp "
-               f"files); GPT, BIOS boot partition with GRUB, ext4 /boot, LVM root (ext4) and swap; "
-               f"raw, {size // 2**20} MiB ({used // 2**20} MiB allocated).", ""]
+    report += [
+        "## sysprep --image against virt-sysprep -a",
+        "",
+        f"Image: Debian 12 (debootstrap, kernel {facts.kernel}), dirtied like a used machine "
+        f"(users with shell histories, logs, journal, SSH host keys, DHCP leases, caches, temp "
+        f"files); GPT, BIOS boot partition with GRUB, ext4 /boot, LVM root (ext4) and swap; "
+        f"raw, {size // 2**20} MiB ({used // 2**20} MiB allocated).",
+        "",
+    ]
     have_virt = shutil.which("virt-sysprep") is not None
     env = appliance_env(tarball, work) if have_virt and not args.skip_virt_sysprep else None
     sysprep_cmd = [sys.executable, "-m", "sysprep", "--generalize", "--image"]
@@ -199,31 +243,45 @@ def image_benchmark(args: argparse.Namespace, work: str, tarball: str, report: l
         for tool in order:
             t = one(tool, keep=i == args.runs - 1)
             results[tool].append(t)
-            print(f"run {i + 1}: {tool} {t.seconds:.2f} s, {t.max_rss_kb // 1024} MiB", file=sys.stderr)
+            print(
+                f"run {i + 1}: {tool} {t.seconds:.2f} s, {t.max_rss_kb // 1024} MiB",
+                file=sys.stderr,
+            )
     med = {tool: statistics.median(t.seconds for t in results[tool]) for tool in tools}
     peak = {tool: max(t.max_rss_kb for t in results[tool]) for tool in tools}
     report += ["| | runs (wall time, interleaved) | median | peak memory |", "|---|---|---|---|"]
     for tool in tools:
         runs = ", ".join(f"{t.seconds:.2f} s" for t in results[tool])
-        report.append(f"| {'`sysprep --generalize --image`' if tool == 'sysprep' else '`virt-sysprep -a`'} "
-                      f"| {runs} | **{med[tool]:.2f} s** | {peak[tool] // 1024} MiB |")
+        report.append(
+            f"| {'`sysprep --generalize --image`' if tool == 'sysprep' else '`virt-sysprep -a`'} "
+            f"| {runs} | **{med[tool]:.2f} s** | {peak[tool] // 1024} MiB |"
+        )
     report.append("")
     if env is None:
-        why = "skipped (--skip-virt-sysprep)" if args.skip_virt_sysprep else \
-            "not installed (run with --install-virt-sysprep)"
+        why = (
+            "skipped (--skip-virt-sysprep)"
+            if args.skip_virt_sysprep
+            else "not installed (run with --install-virt-sysprep)"
+        )
         report += [f"virt-sysprep: {why}.", ""]
         return
-    report += ["virt-sysprep ran with `LIBGUESTFS_BACKEND=direct` and "
-               "`LIBGUESTFS_BACKEND_SETTINGS=force_tcg` (this machine's /dev/kvm does not work), "
-               "its supermin appliance built from the host's packages with the image's own kernel "
-               "(`SUPERMIN_KERNEL`, `SUPERMIN_MODULES`: the host has no readable kernel of its "
-               "own); its warm-up run built and cached the appliance. Both tools ran their "
-               "default operations on fresh copies of the same image; wall time is the whole "
-               "command, as a user types it, helpers and appliance included.", ""]
+    report += [
+        "virt-sysprep ran with `LIBGUESTFS_BACKEND=direct` and "
+        "`LIBGUESTFS_BACKEND_SETTINGS=force_tcg` (this machine's /dev/kvm does not work), "
+        "its supermin appliance built from the host's packages with the image's own kernel "
+        "(`SUPERMIN_KERNEL`, `SUPERMIN_MODULES`: the host has no readable kernel of its "
+        "own); its warm-up run built and cached the appliance. Both tools ran their "
+        "default operations on fresh copies of the same image; wall time is the whole "
+        "command, as a user types it, helpers and appliance included.",
+        "",
+    ]
     ratio = med["virt-sysprep"] / med["sysprep"]
-    report += [f"**sysprep is {ratio:.1f}x faster** (median wall time, {args.runs} interleaved runs "
-               f"each, after one warm-up run each), and needs {peak['virt-sysprep'] / max(peak['sysprep'], 1):.0f}x "
-               "less memory at its peak.", ""]
+    report += [
+        f"**sysprep is {ratio:.1f}x faster** (median wall time, {args.runs} interleaved runs "
+        f"each, after one warm-up run each), and needs {peak['virt-sysprep'] / max(peak['sysprep'], 1):.0f}x "
+        "less memory at its peak.",
+        "",
+    ]
     print(f"ratio: {ratio:.1f}x", file=sys.stderr)
     compare(src, kept, report)
 
@@ -231,19 +289,36 @@ def image_benchmark(args: argparse.Namespace, work: str, tarball: str, report: l
 def compare(src: str, kept: dict[str, str], report: list[str]) -> None:
     vdef, sdef = virt_sysprep_defaults(), sysprep_defaults()
     common = sorted(set(vdef) & set(sdef))
-    report += ["### The same operations, and the results", "",
-               f"virt-sysprep's default operations ({len(vdef)}): {', '.join(vdef)}.", "",
-               f"sysprep's defaults include {len(common)} of them by name"
-               + (f"; not by name: {', '.join(sorted(set(vdef) - set(sdef)))}" if set(vdef) - set(sdef) else "")
-               + f". sysprep's own additions: {', '.join(sorted(set(sdef) - set(vdef))) or 'none'}.", ""]
+    report += [
+        "### The same operations, and the results",
+        "",
+        f"virt-sysprep's default operations ({len(vdef)}): {', '.join(vdef)}.",
+        "",
+        f"sysprep's defaults include {len(common)} of them by name"
+        + (
+            f"; not by name: {', '.join(sorted(set(vdef) - set(sdef)))}"
+            if set(vdef) - set(sdef)
+            else ""
+        )
+        + f". sysprep's own additions: {', '.join(sorted(set(sdef) - set(vdef))) or 'none'}.",
+        "",
+    ]
     print("listing the original and both results", file=sys.stderr)
     original = images.listing(src)
     lists = {tool: images.listing(path) for tool, path in kept.items()}
     changes = {tool: diff(original, listing) for tool, listing in lists.items()}
-    vols = {"original": images.volume_ids(src),
-            **{tool: images.volume_ids(path) for tool, path in kept.items()}}
-    report.extend(["Volumes (type and UUID; a changed UUID in bold):", "",
-                   "| volume | original | virt-sysprep | sysprep |", "|---|---|---|---|"])
+    vols = {
+        "original": images.volume_ids(src),
+        **{tool: images.volume_ids(path) for tool, path in kept.items()},
+    }
+    report.extend(
+        [
+            "Volumes (type and UUID; a changed UUID in bold):",
+            "",
+            "| volume | original | virt-sysprep | sysprep |",
+            "|---|---|---|---|",
+        ]
+    )
     for name, (kind, orig) in vols["original"].items():
         cells = []
         for tool in ("virt-sysprep", "sysprep"):
@@ -253,9 +328,13 @@ def compare(src: str, kept: dict[str, str], report: list[str]) -> None:
     report.append("")
     v_rm, v_ch, v_add = changes["virt-sysprep"]
     s_rm, s_ch, s_add = changes["sysprep"]
-    report += ["| | removed | changed | added |", "|---|---|---|---|",
-               f"| virt-sysprep | {len(v_rm)} | {len(v_ch)} | {len(v_add)} |",
-               f"| sysprep | {len(s_rm)} | {len(s_ch)} | {len(s_add)} |", ""]
+    report += [
+        "| | removed | changed | added |",
+        "|---|---|---|---|",
+        f"| virt-sysprep | {len(v_rm)} | {len(v_ch)} | {len(v_add)} |",
+        f"| sysprep | {len(s_rm)} | {len(s_ch)} | {len(s_add)} |",
+        "",
+    ]
 
     def listing(title: str, paths: set[str]) -> None:
         items = top_level(paths)
@@ -269,11 +348,15 @@ def compare(src: str, kept: dict[str, str], report: list[str]) -> None:
         report.extend(["```", ""])
 
     # what virt-sysprep cleaned that sysprep left as it was
-    listing("Removed or changed by virt-sysprep, left as they were by sysprep",
-            {p for p in v_rm | v_ch if p not in s_rm | s_ch})
+    listing(
+        "Removed or changed by virt-sysprep, left as they were by sysprep",
+        {p for p in v_rm | v_ch if p not in s_rm | s_ch},
+    )
     listing("Removed by virt-sysprep, changed (not removed) by sysprep", v_rm & s_ch)
-    listing("Removed or changed by sysprep, left as they were by virt-sysprep",
-            {p for p in s_rm | s_ch if p not in v_rm | v_ch})
+    listing(
+        "Removed or changed by sysprep, left as they were by virt-sysprep",
+        {p for p in s_rm | s_ch if p not in v_rm | v_ch},
+    )
     listing("Added by virt-sysprep", v_add)
     listing("Added by sysprep", s_add)
     for path in kept.values():
@@ -282,20 +365,25 @@ def compare(src: str, kept: dict[str, str], report: list[str]) -> None:
 
 # -- scaling with the number of files ------------------------------------------------------------
 
+
 def tree_copy(src: str, dest: str) -> None:
     subprocess.run(["cp", "-a", src, dest], check=True)
 
 
 def scaling_benchmark(args: argparse.Namespace, work: str, report: list[str]) -> None:
-    report += ["## Time and memory against the number of files", "",
-               "A synthetic dirty root (sysprep.testing.dirty_root) with N extra small files in "
-               f"logs, temp folders and home caches ({', '.join('/' + p for p in BULK_PLACES)}). "
-               "sysprep `--generalize --root` runs on one copy; `rm` removes the same files (the "
-               "contents of the folders that sysprep emptied) from an identical copy, then `sync`s "
-               "(as sysprep does at the end). Page cache warm for both; the two copies are made "
-               "the same way.", "",
-               "| files in the root | removed (by both) | sysprep | rm + sync | ratio | sysprep peak memory |",
-               "|---|---|---|---|---|---|"]
+    report += [
+        "## Time and memory against the number of files",
+        "",
+        "A synthetic dirty root (sysprep.testing.dirty_root) with N extra small files in "
+        f"logs, temp folders and home caches ({', '.join('/' + p for p in BULK_PLACES)}). "
+        "sysprep `--generalize --root` runs on one copy; `rm` removes the same files (the "
+        "contents of the folders that sysprep emptied) from an identical copy, then `sync`s "
+        "(as sysprep does at the end). Page cache warm for both; the two copies are made "
+        "the same way.",
+        "",
+        "| files in the root | removed (by both) | sysprep | rm + sync | ratio | sysprep peak memory |",
+        "|---|---|---|---|---|---|",
+    ]
     for n in args.sizes:
         base = os.path.join(work, f"tree-{n}")
         print(f"building a root with {n} files", file=sys.stderr)
@@ -306,32 +394,59 @@ def scaling_benchmark(args: argparse.Namespace, work: str, report: list[str]) ->
         t = timed([sys.executable, "-m", "sysprep", "--generalize", "--quiet", "--root", r.path])
         if t.code != 0:
             raise SystemExit(f"sysprep failed on {n} files:\n{t.output[-3000:]}")
-        emptied = [p for p in BULK_PLACES if not any(
-            files for _d, _s, files in os.walk(os.path.join(r.path, p)))]
-        targets = [os.path.join(base, "b", p, name) for p in emptied
-                   for name in os.listdir(os.path.join(base, "b", p))]
+        emptied = [
+            p
+            for p in BULK_PLACES
+            if not any(files for _d, _s, files in os.walk(os.path.join(r.path, p)))
+        ]
+        targets = [
+            os.path.join(base, "b", p, name)
+            for p in emptied
+            for name in os.listdir(os.path.join(base, "b", p))
+        ]
         subprocess.run(["sync"], check=True)
         # sysprep syncs at the end (the image state is recorded durably): so does the baseline
         rm = timed(["sh", "-c", 'rm -rf "$@" && sync', "rm", *targets])
         if rm.code != 0:
             raise SystemExit(f"rm failed: {rm.output}")
-        left = sum(len(files) for p in BULK_PLACES if p not in emptied
-                   for _d, _s, files in os.walk(os.path.join(r.path, p)))
-        note = f" ({left:,} left in {', '.join('/' + p for p in BULK_PLACES if p not in emptied)})" if left else ""
-        report.append(f"| {n:,} | {n - left:,}{note} | {t.seconds:.2f} s | {rm.seconds:.2f} s "
-                      f"| {t.seconds / max(rm.seconds, 1e-3):.2f} | {t.max_rss_kb // 1024} MiB |")
-        print(f"{n}: sysprep {t.seconds:.2f} s ({t.max_rss_kb // 1024} MiB), rm {rm.seconds:.2f} s",
-              file=sys.stderr)
+        left = sum(
+            len(files)
+            for p in BULK_PLACES
+            if p not in emptied
+            for _d, _s, files in os.walk(os.path.join(r.path, p))
+        )
+        note = (
+            f" ({left:,} left in {', '.join('/' + p for p in BULK_PLACES if p not in emptied)})"
+            if left
+            else ""
+        )
+        report.append(
+            f"| {n:,} | {n - left:,}{note} | {t.seconds:.2f} s | {rm.seconds:.2f} s "
+            f"| {t.seconds / max(rm.seconds, 1e-3):.2f} | {t.max_rss_kb // 1024} MiB |"
+        )
+        print(
+            f"{n}: sysprep {t.seconds:.2f} s ({t.max_rss_kb // 1024} MiB), rm {rm.seconds:.2f} s",
+            file=sys.stderr,
+        )
         shutil.rmtree(base)
     report.append("")
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.images", description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=3, help="timed runs of each tool (median; at least 3)")
-    p.add_argument("--sizes", default="10000,100000,1000000", help="file counts for the scaling test")
-    p.add_argument("--install-virt-sysprep", action="store_true",
-                   help="install libguestfs-tools with apt first")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.images", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument(
+        "--runs", type=int, default=3, help="timed runs of each tool (median; at least 3)"
+    )
+    p.add_argument(
+        "--sizes", default="10000,100000,1000000", help="file counts for the scaling test"
+    )
+    p.add_argument(
+        "--install-virt-sysprep",
+        action="store_true",
+        help="install libguestfs-tools with apt first",
+    )
     p.add_argument("--skip-virt-sysprep", action="store_true", help="time sysprep only")
     p.add_argument("--skip-scaling", action="store_true", help="no file-count scaling test")
     p.add_argument("--work", default="/var/tmp", help="where to put the copies (a disk, not tmpfs)")
@@ -346,8 +461,15 @@ def main(argv: list[str] | None = None) -> int:
         install_virt_sysprep()
     tarball = sh(BUILD_ROOT).strip().splitlines()[-1]
     work = tempfile.mkdtemp(prefix="sysprep-bench-", dir=args.work)
-    report = ["# Benchmarks", "", f"Measured {time.strftime('%Y-%m-%d')} by `python -m benchmarks.images` "
-              f"({' '.join(sys.argv[1:]) or 'defaults'}).", "", "## The machine", ""]
+    report = [
+        "# Benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} by `python -m benchmarks.images` "
+        f"({' '.join(sys.argv[1:]) or 'defaults'}).",
+        "",
+        "## The machine",
+        "",
+    ]
     for key, value in machine(work).items():
         report.append(f"* {key}: {value}")
     report.append("")

@@ -42,14 +42,16 @@ def debian_root(dest: str) -> str:
     os.makedirs(dest)
     p = subprocess.run([BUILD], capture_output=True, text=True, check=True)
     tarball = p.stdout.strip().splitlines()[-1]
-    subprocess.run(["tar", "-C", dest, "--xattrs", "--acls", "--numeric-owner", "-xf", tarball],
-                   check=True)
+    subprocess.run(
+        ["tar", "-C", dest, "--xattrs", "--acls", "--numeric-owner", "-xf", tarball], check=True
+    )
     return dest
 
 
 def detect_secrets() -> str:
-    exe = shutil.which("detect-secrets") or os.path.join(os.path.dirname(sys.executable),
-                                                         "detect-secrets")
+    exe = shutil.which("detect-secrets") or os.path.join(
+        os.path.dirname(sys.executable), "detect-secrets"
+    )
     if not os.access(exe, os.X_OK):
         raise SystemExit("detect-secrets is not installed: pip install 'sysprep[scan]'")
     return exe
@@ -96,20 +98,37 @@ def main() -> None:
                 results[name].append(timed(argv, scratch))
         # detect-secrets scans only paths under its working folder: run it from the root
         report = os.path.join(scratch, "detect-secrets.json")
-        ds, cut = timed_limit(["sh", "-c", 'cd "$1" && exec "$2" scan --all-files . > "$3"', "sh",
-                               root, detect_secrets(), report], scratch, args.timeout)
+        ds, cut = timed_limit(
+            [
+                "sh",
+                "-c",
+                'cd "$1" && exec "$2" scan --all-files . > "$3"',
+                "sh",
+                root,
+                detect_secrets(),
+                report,
+            ],
+            scratch,
+            args.timeout,
+        )
         found = _files_with_results(report)
         print(f"{'command':<26}{'wall s (median)':>16}{'peak RSS MiB':>14}")
         for name, ts in results.items():
-            print(f"{name:<26}{statistics.median(t.seconds for t in ts):>16.2f}"
-                  f"{max(t.max_rss_kib for t in ts) / 1024:>14.1f}")
+            print(
+                f"{name:<26}{statistics.median(t.seconds for t in ts):>16.2f}"
+                f"{max(t.max_rss_kib for t in ts) / 1024:>14.1f}"
+            )
         rss = "n/a" if cut else f"{ds.max_rss_kib / 1024:.1f}"  # killed: no figure of its own
-        print(f"{'detect-secrets scan':<26}{('>' if cut else '') + f'{ds.seconds:.2f}':>16}"
-              f"{rss:>14}   ({found} files with results)")
+        print(
+            f"{'detect-secrets scan':<26}{('>' if cut else '') + f'{ds.seconds:.2f}':>16}"
+            f"{rss:>14}   ({found} files with results)"
+        )
         ours = statistics.median(t.seconds for t in results["sysprep scan"])
-        print(f"sysprep scan is {ds.seconds / ours:.1f}x {'(at least) ' if cut else ''}faster than "
-              f"detect-secrets scan on the same tree; grep of the tokens alone takes "
-              f"{statistics.median(t.seconds for t in results['grep -rIlF tokens']):.2f} s")
+        print(
+            f"sysprep scan is {ds.seconds / ours:.1f}x {'(at least) ' if cut else ''}faster than "
+            f"detect-secrets scan on the same tree; grep of the tokens alone takes "
+            f"{statistics.median(t.seconds for t in results['grep -rIlF tokens']):.2f} s"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

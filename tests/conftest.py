@@ -61,8 +61,12 @@ def snapshot(root: str) -> dict[str, tuple]:
             p = os.path.join(dirpath, name)
             st = os.lstat(p)
             try:
-                xattrs = tuple(sorted((n, os.getxattr(p, n, follow_symlinks=False))
-                                      for n in os.listxattr(p, follow_symlinks=False)))
+                xattrs = tuple(
+                    sorted(
+                        (n, os.getxattr(p, n, follow_symlinks=False))
+                        for n in os.listxattr(p, follow_symlinks=False)
+                    )
+                )
             except OSError:
                 xattrs = ()
             if os.path.islink(p):
@@ -72,10 +76,23 @@ def snapshot(root: str) -> dict[str, tuple]:
                     content = f.read()
             else:
                 content = b""
-            snap[os.path.relpath(p, root)] = (st.st_mode, st.st_uid, st.st_gid, st.st_size,
-                                              st.st_mtime_ns, st.st_nlink, xattrs, content)
+            snap[os.path.relpath(p, root)] = (
+                st.st_mode,
+                st.st_uid,
+                st.st_gid,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_nlink,
+                xattrs,
+                content,
+            )
         st = os.lstat(dirpath)
-        snap[os.path.relpath(dirpath, root) + "/"] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
+        snap[os.path.relpath(dirpath, root) + "/"] = (
+            st.st_mode,
+            st.st_uid,
+            st.st_gid,
+            st.st_mtime_ns,
+        )
     return snap
 
 

@@ -23,12 +23,17 @@ def assert_valid(doc: Any, name: str) -> Any:
         doc = json.loads(doc)
     errors = sorted(validator(name).iter_errors(doc), key=lambda e: list(e.path))
     assert not errors, f"not a valid {name} document: " + "; ".join(
-        f"{'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:5])
+        f"{'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:5]
+    )
     if name == "batch":  # each image's own document, as its run printed it
         for image in doc["images"]:
             if image["report"] is not None:
-                assert_valid(image["report"], "error" if "error" in image["report"] and
-                             isinstance(image["report"]["error"], dict) else "report")
+                assert_valid(
+                    image["report"],
+                    "error"
+                    if "error" in image["report"] and isinstance(image["report"]["error"], dict)
+                    else "report",
+                )
     return doc
 
 

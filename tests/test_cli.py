@@ -18,7 +18,9 @@ def test_windows_and_gnu_syntax_mean_the_same(tmp_path):
     u = tmp_path / "u.xml"
     u.write_text("<unattend/>")
     win = parse("/GENERALIZE", "/oobe", "/Mode:VM", "/shutdown", "/quiet", f"/unattend:{u}")
-    gnu = parse("--generalize", "--oobe", "--mode", "vm", "--shutdown", "--quiet", "--unattend", str(u))
+    gnu = parse(
+        "--generalize", "--oobe", "--mode", "vm", "--shutdown", "--quiet", "--unattend", str(u)
+    )
     assert win == gnu
     assert win.generalize and win.reseal is Reseal.OOBE and win.mode_vm
     assert win.power is Power.SHUTDOWN and win.quiet and win.unattend == str(u)
@@ -65,12 +67,20 @@ def test_reboot_on_an_offline_root_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "argv",
-    [["/audit", "/oobe"], ["/mode:vm"], ["--generalize", "--operations", "no-such-op", "--root", "/tmp"],
-     ["--nonsense"]],
+    [
+        ["/audit", "/oobe"],
+        ["/mode:vm"],
+        ["--generalize", "--operations", "no-such-op", "--root", "/tmp"],
+        ["--nonsense"],
+    ],
 )
 def test_usage_errors_exit_2_with_one_line_and_no_traceback(argv):
-    p = subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "Traceback" not in p.stderr
@@ -79,10 +89,13 @@ def test_usage_errors_exit_2_with_one_line_and_no_traceback(argv):
 
 def test_no_action_without_a_terminal_prints_usage_then_the_error():
     """With a terminal it would open the Sysprep dialog (tests/ui)."""
-    p = subprocess.run([sys.executable, "-m", "sysprep"], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [sys.executable, "-m", "sysprep"], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
     assert p.returncode == 2
-    assert p.stderr.startswith("usage: sysprep ") and p.stderr.strip().endswith("(see sysprep --help)")
+    assert p.stderr.startswith("usage: sysprep ") and p.stderr.strip().endswith(
+        "(see sysprep --help)"
+    )
     assert "Traceback" not in p.stderr and p.stdout == ""
 
 
@@ -117,12 +130,15 @@ def bash_complete(script, line: str) -> list[str]:
     """What bash offers for `line` (the word under the cursor is the last one, "" after a
     space) through the completion function the script registers for sysprep."""
     words = line.split(" ")
-    probe = (f"{script}\n"
-             "complete -p sysprep >&2\n"
-             f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
-             "_sysprep; printf '%s\\n' \"${COMPREPLY[@]}\"\n")
-    p = subprocess.run(["bash", "--norc", "--noprofile", "-c", probe], capture_output=True,
-                       text=True, check=True)
+    probe = (
+        f"{script}\n"
+        "complete -p sysprep >&2\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+        "_sysprep; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    p = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", probe], capture_output=True, text=True, check=True
+    )
     assert p.stderr.strip() == "complete -F _sysprep sysprep"
     return p.stdout.split()
 
@@ -155,9 +171,14 @@ def test_an_abbreviated_option_of_a_subcommand_is_refused(tmp_path, capsys):
     assert "unrecognized arguments: --ro" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["--operations", "defaults,-machine-id"],
-                                  ["--operations", "-machine-id"],
-                                  ["--operations=-machine-id"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--operations", "defaults,-machine-id"],
+        ["--operations", "-machine-id"],
+        ["--operations=-machine-id"],
+    ],
+)
 def test_operations_value_may_start_with_a_dash(argv):
     assert parse("--generalize", *argv).selection.operations[-1] == "-machine-id"
 

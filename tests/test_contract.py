@@ -25,8 +25,9 @@ FAILING_SPECIALIZE = "#!/bin/sh\nsleep 4\necho enrollment refused >&2\nexit 4\n"
 
 
 def cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PY, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [PY, "-m", "sysprep", *argv], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def provider(root: str, phase: str, name: str, script: str) -> None:
@@ -65,8 +66,9 @@ def test_schemas_ship_as_package_data():
         data = tomllib.load(f)["tool"]["setuptools"]["package-data"]["sysprep"]
     assert "schemas/*.schema.json" in data
     folder = os.path.dirname(schemas.__file__)
-    assert sorted(f.removesuffix(".schema.json") for f in os.listdir(folder)
-                  if f.endswith(".schema.json")) == sorted(schemas.NAMES)
+    assert sorted(
+        f.removesuffix(".schema.json") for f in os.listdir(folder) if f.endswith(".schema.json")
+    ) == sorted(schemas.NAMES)
 
 
 def test_unknown_schema_is_a_usage_error(run):
@@ -76,8 +78,18 @@ def test_unknown_schema_is_a_usage_error(run):
 
 def test_a_document_missing_a_field_is_invalid():
     with pytest.raises(AssertionError, match="image_state"):
-        assert_valid({"schema_version": 1, "status": "final", "exit_code": 0, "why": "",
-                      "pending": [], "running": "", "last_error": ""}, "state")
+        assert_valid(
+            {
+                "schema_version": 1,
+                "status": "final",
+                "exit_code": 0,
+                "why": "",
+                "pending": [],
+                "running": "",
+                "last_error": "",
+            },
+            "state",
+        )
 
 
 # -- real outputs validate ---------------------------------------------------------------
@@ -106,8 +118,15 @@ def test_inspection_outputs_validate(dirty, run, tmp_path):
 
 
 def test_follow_json_lines_validate(dirty, run):
-    write_state(dirty.path, State(ImageState.UNDEPLOYABLE, pending=("specialize",),
-                                  running="specialize", last_error="specialize: x-enroll failed"))
+    write_state(
+        dirty.path,
+        State(
+            ImageState.UNDEPLOYABLE,
+            pending=("specialize",),
+            running="specialize",
+            last_error="specialize: x-enroll failed",
+        ),
+    )
     r = cli("state", "--follow", "--json", "--root", dirty.path, timeout=30)
     lines = r.stdout.splitlines()
     assert lines and r.returncode == 1
@@ -137,8 +156,9 @@ def test_usage_error_of_a_subcommand_prints_the_error_document(run, tmp_path):
 
 def test_answer_file_errors_print_every_location(run, dirty, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("specialize:\n  Linux-Shell-Setup:\n    ComputerName: 'bad name!'\n"
-                   "    TimeZone: 12\n")
+    bad.write_text(
+        "specialize:\n  Linux-Shell-Setup:\n    ComputerName: 'bad name!'\n    TimeZone: 12\n"
+    )
     before = os.listdir(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", str(bad), "--json")
     doc = _one_error_document(r, 2, "answer-file")
@@ -170,9 +190,25 @@ def test_interrupted_run_prints_the_error_document(dirty):
     script = os.path.join(os.path.dirname(dirty.path), "slow.sh")
     with open(script, "w") as f:
         f.write("#!/bin/sh\nsleep 30\n")
-    proc = subprocess.Popen([PY, "-m", "sysprep", "--generalize", "--root", dirty.path,
-                             "--script", script, "--enable", "script", "--json", "-x"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "sysprep",
+            "--generalize",
+            "--root",
+            dirty.path,
+            "--script",
+            script,
+            "--enable",
+            "script",
+            "--json",
+            "-x",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # -x shows the script's command as it starts
         if line.startswith("+ ") and script in line:
@@ -206,8 +242,15 @@ def test_state_resealed_offline_image_is_final_with_passes_for_the_next_boot(dir
 
 
 def test_state_failed_pass_is_1(dirty):
-    write_state(dirty.path, State(ImageState.UNDEPLOYABLE, pending=("specialize",),
-                                  running="specialize", last_error="specialize: x-enroll failed"))
+    write_state(
+        dirty.path,
+        State(
+            ImageState.UNDEPLOYABLE,
+            pending=("specialize",),
+            running="specialize",
+            last_error="specialize: x-enroll failed",
+        ),
+    )
     code, doc = status_of(dirty.path)
     assert (code, doc["status"]) == (1, "failed") and "x-enroll failed" in doc["why"]
 
@@ -222,17 +265,24 @@ def test_state_run_at_work_is_3_and_the_same_state_left_by_a_crash_is_1(dirty):
 
 
 def test_state_pass_waiting_for_the_reboot_a_command_asked_for_is_3(dirty):
-    record = progress.Progress("specialize", [progress.Item(1, "enroll", "/bin/enroll", "Always",
-                                                            progress.SUCCEEDED, 0)],
-                               reboot_pending=True, reboot_order=1)
-    write_state(dirty.path, State(ImageState.UNDEPLOYABLE, pending=("specialize", "oobeSystem"),
-                                  running="specialize"), record)
+    record = progress.Progress(
+        "specialize",
+        [progress.Item(1, "enroll", "/bin/enroll", "Always", progress.SUCCEEDED, 0)],
+        reboot_pending=True,
+        reboot_order=1,
+    )
+    write_state(
+        dirty.path,
+        State(ImageState.UNDEPLOYABLE, pending=("specialize", "oobeSystem"), running="specialize"),
+        record,
+    )
     code, doc = status_of(dirty.path)
     assert (code, doc["status"]) == (3, "pending") and doc["progress"]["reboot_pending"]
 
 
-def _classify_live(root: str, *, state_age: float, boot_log_age: float | None,
-                   st: State | None = None) -> int:
+def _classify_live(
+    root: str, *, state_age: float, boot_log_age: float | None, st: State | None = None
+) -> int:
     """The live rule, on a temporary root standing in for `/` (never the host itself)."""
     from sysprep.commands import state as command
     from sysprep.firstboot.units import MARKER
@@ -263,26 +313,35 @@ def test_state_live_passes_due_in_this_boot_are_3_and_those_resealed_for_the_nex
 def test_state_between_the_two_boot_units_is_pending_not_interrupted(dirty):
     """The early unit handed the specialize commands to the later one (after the network):
     UNDEPLOYABLE, running specialize, no lock held, no LastError, in this boot."""
-    between = State(ImageState.UNDEPLOYABLE, pending=("specialize", "oobeSystem"),
-                    running="specialize")
+    between = State(
+        ImageState.UNDEPLOYABLE, pending=("specialize", "oobeSystem"), running="specialize"
+    )
     assert _classify_live(dirty.path, state_age=30, boot_log_age=31, st=between) == 3
     # the same state left by a run before this boot (nothing will go on with it): interrupted
-    assert _classify_live(dirty.path, state_age=-60, boot_log_age=None,
-                          st=between.but(pending=())) == 1
+    assert (
+        _classify_live(dirty.path, state_age=-60, boot_log_age=None, st=between.but(pending=()))
+        == 1
+    )
 
 
 def test_state_wait_returns_1_within_seconds_of_a_failed_specialize(dirty, run):
     root = dirty.path
     provider(root, "specialize", "enroll", FAILING_SPECIALIZE)
     assert run("--generalize", "--root", root).code == 0
-    boot = subprocess.Popen([PY, "-m", "sysprep", "boot", "--stage", "specialize", "--root", root],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    boot = subprocess.Popen(
+        [PY, "-m", "sysprep", "boot", "--stage", "specialize", "--root", root],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while "Running = specialize" not in open(os.path.join(root, state.STATE_FILE)).read():
         assert time.monotonic() < deadline and boot.poll() is None
         time.sleep(0.1)
-    waiter = subprocess.Popen([PY, "-m", "sysprep", "state", "--wait", "--json", "--root", root],
-                              stdout=subprocess.PIPE, text=True)
+    waiter = subprocess.Popen(
+        [PY, "-m", "sysprep", "state", "--wait", "--json", "--root", root],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.5)
     assert waiter.poll() is None  # the pass is under way: it waits
     assert boot.wait(timeout=120) == 1
@@ -314,8 +373,15 @@ def test_state_timeout_without_wait_is_a_usage_error(dirty, run):
 
 
 def test_state_follow_returns_after_a_failed_pass(dirty):
-    write_state(dirty.path, State(ImageState.UNDEPLOYABLE, pending=("specialize",),
-                                  running="specialize", last_error="specialize: x-enroll failed"))
+    write_state(
+        dirty.path,
+        State(
+            ImageState.UNDEPLOYABLE,
+            pending=("specialize",),
+            running="specialize",
+            last_error="specialize: x-enroll failed",
+        ),
+    )
     r = cli("state", "--follow", "--root", dirty.path, timeout=30)  # before: never returned
     assert r.returncode == 1
 
@@ -324,8 +390,17 @@ def test_state_follow_returns_after_a_failed_pass(dirty):
 
 
 def test_repeated_operations_add_up(dirty, run):
-    r = run("--generalize", "--root", dirty.path, "--dry-run", "--json",
-            "--operations", "bash-history", "--operations", "tmp-files,machine-id")
+    r = run(
+        "--generalize",
+        "--root",
+        dirty.path,
+        "--dry-run",
+        "--json",
+        "--operations",
+        "bash-history",
+        "--operations",
+        "tmp-files,machine-id",
+    )
     assert r.code == 0
     ran = [p["name"] for p in parse(r.out, "report")["providers"]]
     assert ran == ["bash-history", "tmp-files", "machine-id", "boot-passes"]
@@ -361,8 +436,14 @@ def test_json_without_an_action_on_a_terminal_opens_no_dialog_and_prints_the_err
 
     master, slave = pty.openpty()
     try:
-        p = subprocess.run([PY, "-m", "sysprep", "--json", "--root", dirty.path], stdin=slave,
-                           stdout=slave, stderr=subprocess.PIPE, text=True, timeout=60)
+        p = subprocess.run(
+            [PY, "-m", "sysprep", "--json", "--root", dirty.path],
+            stdin=slave,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
         os.close(slave)
         slave = -1
         out = b""
@@ -401,8 +482,7 @@ def test_state_of_an_image_a_run_holds_is_running_and_wait_waits_for_it(tmp_path
         assert r.returncode == 3 and time.monotonic() - start >= 1
 
 
-def test_trace_hides_the_answer_files_passwords_and_escapes_the_command_lines(dirty, run,
-                                                                              tmp_path):
+def test_trace_hides_the_answer_files_passwords_and_escapes_the_command_lines(dirty, run, tmp_path):
     """-x output ends up in CI logs: a command line that holds a password of the answer file
     shows it redacted, as the logs do."""
     answer = tmp_path / "unattend.yaml"
@@ -411,7 +491,8 @@ def test_trace_hides_the_answer_files_passwords_and_escapes_the_command_lines(di
         "        Path: echo pw-Secret-42 > /dev/null\n        WillReboot: Never\n"
         "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
         "        - Name: operator\n          Password:\n            Value: pw-Secret-42\n"
-        "            PlainText: true\n")
+        "            PlainText: true\n"
+    )
     r = run("--generalize", "--root", dirty.path, "--unattend", str(answer), "-x")
     assert r.code == 0, r.err
     assert "+ " in r.err and "> /dev/null" in r.err

@@ -18,9 +18,18 @@ PACKAGE = Path(sysprep.__file__).resolve().parent
 def lint_imports(package_parent: Path) -> subprocess.CompletedProcess[str]:
     """The contract of pyproject.toml, checked on the sysprep package found in this folder."""
     env = {**os.environ, "PYTHONPATH": str(package_parent)}
-    return subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache",
-                           str(REPO / "pyproject.toml")],
-                          cwd=package_parent, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "lint-imports"),
+            "--no-cache",
+            str(REPO / "pyproject.toml"),
+        ],
+        cwd=package_parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def copy_package(tmp_path: Path) -> Path:
@@ -39,9 +48,10 @@ def test_a_lazy_import_of_a_higher_layer_breaks_the_contract(tmp_path: Path) -> 
     boot engine): the same contract, run on a copy of the package with that one import."""
     copy = copy_package(tmp_path)
     with open(copy / "log.py", "a", encoding="utf-8") as f:
-        f.write("\n\ndef _reaches_up() -> None:\n    from sysprep.passes import boot  # noqa: F401\n")
+        f.write(
+            "\n\ndef _reaches_up() -> None:\n    from sysprep.passes import boot  # noqa: F401\n"
+        )
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "sysprep.log is not allowed to import sysprep.passes" in result.stdout
     assert "sysprep.log -> sysprep.passes.boot" in result.stdout
-

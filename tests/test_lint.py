@@ -16,14 +16,22 @@ def tool(name: str) -> str:
 
 
 def test_ruff_is_clean():
-    p = subprocess.run([tool("ruff"), "check", "src", "tests", "benchmarks", "--output-format", "concise"],
-                       cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(
+        [tool("ruff"), "check", "src", "tests", "benchmarks", "--output-format", "concise"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_code_is_formatted_by_ruff():
-    p = subprocess.run([tool("ruff"), "format", "--check", "src", "tests", "benchmarks"],
-                       cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(
+        [tool("ruff"), "format", "--check", "src", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, "run: ruff format src tests benchmarks\n" + p.stdout + p.stderr
 
 

@@ -62,7 +62,8 @@ def test_report_table_cuts_a_long_provider_name_and_wraps_its_note():
     name = "x-" + "very-long-provider-name-" * 3
     report.providers = [
         ProviderResult(name, "h", "generalize", "failed", 1, 1, 10, errors=["could not do " * 12]),
-        ProviderResult("machine-id", "h", "generalize", "ok", 2, 2, 64)]
+        ProviderResult("machine-id", "h", "generalize", "ok", 2, 2, 64),
+    ]
     out = io.StringIO()
     report.print_text(out, verbose=True)
     lines = out.getvalue().splitlines()
@@ -75,8 +76,10 @@ def test_report_table_cuts_a_long_provider_name_and_wraps_its_note():
 def test_providers_table_fits_80_columns_and_wraps_a_long_heading(dirty, run):
     # the image's own provider: its heading names its long path
     provider(dirty.path, "generalize", "enroll-in-the-corporate-inventory", "#!/bin/sh\n")
-    heading = ("Run the image's own generalize provider "
-               "/etc/sysprep/providers.d/generalize/enroll-in-the-corporate-inventory")
+    heading = (
+        "Run the image's own generalize provider "
+        "/etc/sysprep/providers.d/generalize/enroll-in-the-corporate-inventory"
+    )
     r = run("providers", "--root", dirty.path)
     assert r.code == 0
     lines = r.out.splitlines()
@@ -85,7 +88,7 @@ def test_providers_table_fits_80_columns_and_wraps_a_long_heading(dirty, run):
     start = next(i for i, line in enumerate(lines) if line.startswith("x-enroll-in-the-corp"))
     column = lines[0].index("HEADING")
     wrapped = [lines[start][column:]]
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line[:column].strip():
             break
         wrapped.append(line[column:])
@@ -97,12 +100,27 @@ def test_providers_table_fits_80_columns_and_wraps_a_long_heading(dirty, run):
 
 def test_batch_summary_fits_80_columns(tmp_path):
     long = str(tmp_path / ("a-rather-long-image-file-name-for-a-template-" * 2 + ".qcow2"))
-    ok = batch.Job(long, [], exit_code=0, seconds=12.3,
-                   report={"providers": [{"actions": 1, "files": 1, "bytes": 10}]})
-    failed = batch.Job(str(tmp_path / "b.qcow2"), [], exit_code=2, seconds=0.4,
-                       report={"schema_version": 1, "error": {
-                           "message": "answer file u.xml: no such file " * 4, "exit_code": 2,
-                           "kind": "usage"}})
+    ok = batch.Job(
+        long,
+        [],
+        exit_code=0,
+        seconds=12.3,
+        report={"providers": [{"actions": 1, "files": 1, "bytes": 10}]},
+    )
+    failed = batch.Job(
+        str(tmp_path / "b.qcow2"),
+        [],
+        exit_code=2,
+        seconds=0.4,
+        report={
+            "schema_version": 1,
+            "error": {
+                "message": "answer file u.xml: no such file " * 4,
+                "exit_code": 2,
+                "kind": "usage",
+            },
+        },
+    )
     out = io.StringIO()
     batch._table([ok, failed], out)
     lines = out.getvalue().splitlines()

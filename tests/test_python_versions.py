@@ -25,7 +25,9 @@ ANSWER = """<unattend xmlns="urn:schemas-microsoft-com:unattend" xmlns:wcm="http
 def interpreters() -> list[str]:
     found = []
     for minor in (9, 13):
-        cands = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python3.{minor}")))
+        cands = sorted(
+            glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python3.{minor}"))
+        )
         cands += [p for p in (f"/usr/bin/python3.{minor}",) if os.path.exists(p)]
         if cands:
             found.append(cands[-1])
@@ -33,7 +35,9 @@ def interpreters() -> list[str]:
 
 
 @pytest.mark.slow  # other Pythons: a process each
-@pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
+@pytest.mark.parametrize(
+    "python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))]
+)
 def test_an_answer_file_under_other_pythons(python, tmp_path):
     """The runtime bundle reads, validates and caches an answer file (defusedxml and PyYAML
     vendored, passwords hashed through the host's libcrypt) on the oldest and newest Python."""
@@ -45,19 +49,49 @@ def test_an_answer_file_under_other_pythons(python, tmp_path):
     answer = tmp_path / "u.xml"
     answer.write_text(ANSWER)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    p = subprocess.run([python, "-I", str(pyz), "--generalize", "--oobe", "--root", root,
-                        "--dry-run", "--unattend", str(answer)], env=env, capture_output=True,
-                       text=True)
+    p = subprocess.run(
+        [
+            python,
+            "-I",
+            str(pyz),
+            "--generalize",
+            "--oobe",
+            "--root",
+            root,
+            "--dry-run",
+            "--unattend",
+            str(answer),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([python, "-I", str(pyz), "/generalize", "/oobe", "--root", root, "--quiet",
-                        f"/unattend:{answer}"], env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            python,
+            "-I",
+            str(pyz),
+            "/generalize",
+            "/oobe",
+            "--root",
+            root,
+            "--quiet",
+            f"/unattend:{answer}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
     assert "<Hash>$y$" in open(os.path.join(root, "var/lib/sysprep/unattend.xml")).read()
     assert open(os.path.join(root, "etc/machine-id")).read() == "uninitialized\n"
 
 
 @pytest.mark.slow  # other Pythons: a process each
-@pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
+@pytest.mark.parametrize(
+    "python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))]
+)
 def test_the_runtime_bundle_runs_under_other_pythons(python, tmp_path):
     """The zipapp that goes into images, run with nothing but the interpreter."""
     from sysprep.firstboot import bundle
@@ -66,10 +100,20 @@ def test_the_runtime_bundle_runs_under_other_pythons(python, tmp_path):
     pyz.write_bytes(bundle.build())
     root = build(str(tmp_path / "root")).path
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    p = subprocess.run([python, "-I", str(pyz), "--generalize", "--oobe", "--root", root, "--quiet"],
-                       env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [python, "-I", str(pyz), "--generalize", "--oobe", "--root", root, "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([python, "-I", str(pyz), "boot", "--stage", "specialize", "--root", root],
-                       env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [python, "-I", str(pyz), "boot", "--stage", "specialize", "--root", root],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
-    assert "SPECIALIZE_RESEAL_TO_OOBE" in open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
+    assert (
+        "SPECIALIZE_RESEAL_TO_OOBE" in open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
+    )

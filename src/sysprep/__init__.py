@@ -15,7 +15,11 @@ def _use_vendored() -> None:
     the runtime bundle (which carries its own)."""
     vendor = os.path.join(sys.prefix, "share", "sysprep", "vendor")
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if os.path.basename(here) == "dist-packages" and os.path.isdir(vendor) and vendor not in sys.path:
+    if (
+        os.path.basename(here) == "dist-packages"
+        and os.path.isdir(vendor)
+        and vendor not in sys.path
+    ):
         sys.path.insert(0, vendor)
 
 

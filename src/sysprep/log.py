@@ -53,7 +53,9 @@ def _escape(ch: str) -> str:
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return {"\n": "\\n", "\r": "\\r"}.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return {"\n": "\\n", "\r": "\\r"}.get(ch) or (
+        f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    )
 
 
 # C0 and C1 controls (but tab), DEL, undecodable bytes, and the line and paragraph separators
@@ -73,8 +75,9 @@ def _now() -> str:
 class RunLog:
     """The log of one run: to the target's files, the console, and the journal when live."""
 
-    def __init__(self, *, quiet: bool = False, console: IO[str] | None = None,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, *, quiet: bool = False, console: IO[str] | None = None, verbose: bool = False
+    ) -> None:
         self.quiet = quiet
         self.verbose = verbose  # every action reaches the screen too (-v)
         self.console = console if console is not None else sys.stderr
@@ -141,8 +144,9 @@ class RunLog:
         if token:
             self._identity[token] = f"<{label}>"
             words = sorted(self._identity, key=len, reverse=True)
-            self._identity_rx = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, words))
-                                           + r")(?![\w-])")
+            self._identity_rx = re.compile(
+                r"(?<![\w.-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])"
+            )
 
     def redact(self, text: str) -> str:
         for s in self._secrets:
@@ -211,7 +215,7 @@ class RunLog:
         data = line.encode("utf-8", "replace")
         fd = self._fds[name]
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
 
     def _send_journal(self, level: Level, component: str, msg: str) -> None:
         assert self._journal is not None

@@ -74,8 +74,17 @@ class Customize:
     run_commands: tuple[str, ...] = ()  # generalize RunSynchronous: run now, in the sandbox
 
     def __bool__(self) -> bool:
-        return any((self.hostname, self.root_password, self.passwords, self.ssh_inject,
-                    self.timezone, self.firstboot_commands, self.run_commands))
+        return any(
+            (
+                self.hostname,
+                self.root_password,
+                self.passwords,
+                self.ssh_inject,
+                self.timezone,
+                self.firstboot_commands,
+                self.run_commands,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,9 @@ class Request:
     json: bool = False
     strict: bool = False
     selection: Selection = Selection()
-    options: tuple[tuple[str, str], ...] = field(default=())  # provider options, e.g. keep-user-accounts
+    options: tuple[tuple[str, str], ...] = field(
+        default=()
+    )  # provider options, e.g. keep-user-accounts
     customize: Customize = Customize()  # the virt-customize spellings
 
     @property

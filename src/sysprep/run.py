@@ -67,8 +67,10 @@ def run(
     reader can follow while the command runs); Completed then carries no output.
     """
     streams: dict[str, object] = (
-        {"stdout": output_fd, "stderr": subprocess.STDOUT} if output_fd is not None
-        else {"capture_output": True})
+        {"stdout": output_fd, "stderr": subprocess.STDOUT}
+        if output_fd is not None
+        else {"capture_output": True}
+    )
     _trace(argv)
     try:
         proc = subprocess.run(
@@ -110,7 +112,14 @@ def spawn(
     """
     _trace(argv)
     try:
-        return subprocess.Popen(list(argv), env=clean_env(env), stdin=stdin, stdout=stdout,
-                                stderr=stderr, cwd="/", start_new_session=new_session)
+        return subprocess.Popen(
+            list(argv),
+            env=clean_env(env),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd="/",
+            start_new_session=new_session,
+        )
     except FileNotFoundError:
         raise RunError(f"{argv[0]}: command not found") from None

@@ -37,11 +37,16 @@ def fit(text: str, width: int) -> str:
     """`text` cut to `width` characters, the cut marked with `...`."""
     if len(text) <= width:
         return text
-    return text[:max(width - 3, 0)] + "..." if width > 3 else text[:width]
+    return text[: max(width - 3, 0)] + "..." if width > 3 else text[:width]
 
 
-def table(rows: Sequence[Sequence[str]], width: int | None = None, *, indent: str = "",
-          right: Sequence[int] = ()) -> list[str]:
+def table(
+    rows: Sequence[Sequence[str]],
+    width: int | None = None,
+    *,
+    indent: str = "",
+    right: Sequence[int] = (),
+) -> list[str]:
     """Rows as aligned columns in `width`: every column but the last as wide as its widest
     cell (cut when that would leave the last one fewer than 20 columns), the last one
     wrapped under itself."""
@@ -59,8 +64,10 @@ def table(rows: Sequence[Sequence[str]], width: int | None = None, *, indent: st
         room += cut
     lines = []
     for r in cells:
-        head = "  ".join(fit(c, w).rjust(w) if i in right else fit(c, w).ljust(w)
-                         for i, (c, w) in enumerate(zip(r, widths)))
+        head = "  ".join(
+            fit(c, w).rjust(w) if i in right else fit(c, w).ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths))
+        )
         lead = indent + (head + "  " if n > 1 else "")
         last = textwrap.wrap(r[-1], max(width - len(lead), 20)) or [""]
         lines.append((lead + last[0]).rstrip())

@@ -6,7 +6,9 @@ from ansible_collections.sysprep.linux.plugins.modules import image_state
 
 
 def test_state_of_an_image_without_waiting():
-    p = dict(wait=False, timeout=900, root=None, images=["/i/a.raw"], image_format="raw", root_fs=None)
+    p = dict(
+        wait=False, timeout=900, root=None, images=["/i/a.raw"], image_format="raw", root_fs=None
+    )
     assert image_state.state_argv(p) == ["state", "--image", "/i/a.raw", "--format", "raw"]
 
 

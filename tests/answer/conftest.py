@@ -11,8 +11,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXAMPLES = os.path.join(REPO, "examples")
-NS = ('xmlns="urn:schemas-microsoft-com:unattend" '
-      'xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State"')
+NS = (
+    'xmlns="urn:schemas-microsoft-com:unattend" '
+    'xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State"'
+)
 
 
 @dataclass
@@ -24,20 +26,31 @@ class Proc:
 
 def cli(*argv: str, cwd: str | None = None) -> Proc:
     """The real command line in a child process, as a user runs it."""
-    p = subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL, cwd=cwd, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        timeout=120,
+    )
     return Proc(p.returncode, p.stdout, p.stderr)
 
 
 def unattend(*passes: str) -> str:
     """An unattend.xml around <settings> elements."""
-    return f'<?xml version="1.0" encoding="utf-8"?>\n<unattend {NS}>\n' + "\n".join(passes) \
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<unattend {NS}>\n'
+        + "\n".join(passes)
         + "\n</unattend>\n"
+    )
 
 
 def settings(pass_name: str, component: str, body: str) -> str:
-    return (f'  <settings pass="{pass_name}">\n    <component name="{component}">\n'
-            f"{body}\n    </component>\n  </settings>")
+    return (
+        f'  <settings pass="{pass_name}">\n    <component name="{component}">\n'
+        f"{body}\n    </component>\n  </settings>"
+    )
 
 
 @pytest.fixture
@@ -46,4 +59,5 @@ def write(tmp_path):
         path = tmp_path / name
         path.write_bytes(text.encode() if isinstance(text, str) else text)
         return str(path)
+
     return _write

@@ -29,14 +29,19 @@ ACCOUNTS = f"""
         </LocalAccounts>
       </UserAccounts>"""
 SECRETS_FILE = unattend(
-    settings("specialize", "Linux-Deployment",
-             "<RunSynchronous><RunSynchronousCommand><Order>1</Order><Path>/bin/true</Path>"
-             f"<Credentials><Username>ops</Username><Password>{CREDS}</Password></Credentials>"
-             "</RunSynchronousCommand></RunSynchronous>"),
-    settings("specialize", "Microsoft-Windows-UnattendedJoin",
-             f"<Identification><Credentials><Domain>corp</Domain><Password>{JOIN}</Password>"
-             "<Username>joiner</Username></Credentials></Identification>").replace(
-        '<settings pass="specialize">', '<settings pass="auditSystem">'),
+    settings(
+        "specialize",
+        "Linux-Deployment",
+        "<RunSynchronous><RunSynchronousCommand><Order>1</Order><Path>/bin/true</Path>"
+        f"<Credentials><Username>ops</Username><Password>{CREDS}</Password></Credentials>"
+        "</RunSynchronousCommand></RunSynchronous>",
+    ),
+    settings(
+        "specialize",
+        "Microsoft-Windows-UnattendedJoin",
+        f"<Identification><Credentials><Domain>corp</Domain><Password>{JOIN}</Password>"
+        "<Username>joiner</Username></Credentials></Identification>",
+    ).replace('<settings pass="specialize">', '<settings pass="auditSystem">'),
     settings("oobeSystem", "Linux-Shell-Setup", ACCOUNTS),
 )
 ALL_SECRETS = (PLAIN, WINDOWS, ROOTPW, CREDS, JOIN)
@@ -44,8 +49,10 @@ ALL_SECRETS = (PLAIN, WINDOWS, ROOTPW, CREDS, JOIN)
 
 def verify(password: str, hashed: str) -> bool:
     """crypt(password, hash) == hash, with the host's libcrypt."""
-    return passwords._Crypt().crypt(password.encode(), hashed.encode(), bytes(65536),
-                                    65536) == hashed.encode()
+    return (
+        passwords._Crypt().crypt(password.encode(), hashed.encode(), bytes(65536), 65536)
+        == hashed.encode()
+    )
 
 
 @pytest.fixture
@@ -91,8 +98,14 @@ def test_a_new_answer_file_replaces_the_cache_whatever_its_mode_was(fs, dirty):
         f.write("old")
     os.chmod(path, 0o666)
     os.chown(path, 1000, 1000)
-    cache.store(fs, loaded(unattend(settings("specialize", "Linux-Shell-Setup",
-                                             "<ComputerName>new</ComputerName>"))))
+    cache.store(
+        fs,
+        loaded(
+            unattend(
+                settings("specialize", "Linux-Shell-Setup", "<ComputerName>new</ComputerName>")
+            )
+        ),
+    )
     st = os.stat(path)
     assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o600, 0)
     assert cache.read(fs).computer_name() == "new"
@@ -118,11 +131,25 @@ def test_the_implicit_search_order(fs, dirty):
         f.write("specialize:\n  Linux-Shell-Setup:\n    ComputerName: from-yaml\n")
     assert cache.find(fs, live=False).computer_name() == "from-yaml"
     with open(f"{etc}/unattend.xml", "w") as f:
-        f.write(unattend(settings("specialize", "Linux-Shell-Setup", "<ComputerName>from-xml</ComputerName>")))
+        f.write(
+            unattend(
+                settings("specialize", "Linux-Shell-Setup", "<ComputerName>from-xml</ComputerName>")
+            )
+        )
     found = cache.find(fs, live=False)
-    assert found.computer_name() == "from-xml" and found.source.endswith("etc/sysprep/unattend.xml") and found.origin == "image"
-    cache.store(fs, loaded(unattend(settings("specialize", "Linux-Shell-Setup",
-                                             "<ComputerName>cached</ComputerName>"))))
+    assert (
+        found.computer_name() == "from-xml"
+        and found.source.endswith("etc/sysprep/unattend.xml")
+        and found.origin == "image"
+    )
+    cache.store(
+        fs,
+        loaded(
+            unattend(
+                settings("specialize", "Linux-Shell-Setup", "<ComputerName>cached</ComputerName>")
+            )
+        ),
+    )
     assert cache.find(fs, live=False).computer_name() == "cached"
 
 
@@ -152,17 +179,22 @@ def test_a_broken_cache_is_reported_at_its_place(fs, dirty):
         cache.read(fs)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mkfs.ext4"),
-                    reason="needs root, mkfs.ext4 and loop devices")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("mkfs.ext4"),
+    reason="needs root, mkfs.ext4 and loop devices",
+)
 def test_an_answer_file_on_a_medium_labelled_sysprep(tmp_path):
     src = tmp_path / "medium"
     src.mkdir()
     (src / "unattend.yaml").write_text("specialize:\n  Linux-Shell-Setup:\n    ComputerName: usb\n")
     img = tmp_path / "medium.img"
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", cache.MEDIUM_LABEL, "-d", str(src), str(img), "4M"],
-                   check=True)
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-L", cache.MEDIUM_LABEL, "-d", str(src), str(img), "4M"],
+        check=True,
+    )
     found = cache.from_medium(str(img))
     assert found is not None and found.computer_name() == "usb"
     assert found.source == f"{img}:/unattend.yaml" and found.origin == "medium"
-    assert not any(str(tmp_path) in line or "sysprep-medium" in line
-                   for line in open("/proc/self/mounts"))
+    assert not any(
+        str(tmp_path) in line or "sysprep-medium" in line for line in open("/proc/self/mounts")
+    )

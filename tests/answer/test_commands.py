@@ -13,14 +13,17 @@ from tests.answer.conftest import EXAMPLES, REPO, cli, settings, unattend
 from tests.answer.test_model import WSIM
 from tests.contract import parse
 
-EXAMPLE_FILES = sorted(p for p in glob.glob(os.path.join(EXAMPLES, "*")) if os.path.isfile(p))  # packer/: test_packer.py
+EXAMPLE_FILES = sorted(
+    p for p in glob.glob(os.path.join(EXAMPLES, "*")) if os.path.isfile(p)
+)  # packer/: test_packer.py
 
 
 def test_the_committed_reference_page_is_up_to_date():
     with open(os.path.join(REPO, "docs", "answer-file-reference.md")) as f:
         committed = f.read()
-    assert committed == reference.markdown(), \
+    assert committed == reference.markdown(), (
         "regenerate it: sysprep answer reference > docs/answer-file-reference.md"
+    )
 
 
 def test_the_reference_names_every_setting_and_the_documented_limits():
@@ -91,11 +94,16 @@ def test_show_prints_effective_settings_per_pass(tmp_path):
 
 def test_show_reads_the_cache_of_a_target(dirty, tmp_path):
     u = tmp_path / "u.xml"
-    u.write_text(unattend(settings("specialize", "Linux-Shell-Setup", "<ComputerName>c1</ComputerName>")))
+    u.write_text(
+        unattend(settings("specialize", "Linux-Shell-Setup", "<ComputerName>c1</ComputerName>"))
+    )
     assert cli("--oobe", "--root", dirty.path, "--unattend", str(u)).code == 0
     r = cli("answer", "show", "--root", dirty.path, "--json")
     assert r.code == 0, r.err
-    assert parse(r.out, "answer-show")["passes"]["specialize"]["Linux-Shell-Setup"]["ComputerName"] == "c1"
+    assert (
+        parse(r.out, "answer-show")["passes"]["specialize"]["Linux-Shell-Setup"]["ComputerName"]
+        == "c1"
+    )
 
 
 def test_windows_password_encoding_round_trips():
@@ -103,14 +111,22 @@ def test_windows_password_encoding_round_trips():
         for element in ("Password", "AdministratorPassword"):
             assert passwords.decode_windows(passwords.encode_windows(pw, element), element) == pw
     with pytest.raises(ValueError):
-        passwords.decode_windows(passwords.encode_windows("pw", "Password"), "AdministratorPassword")
+        passwords.decode_windows(
+            passwords.encode_windows("pw", "Password"), "AdministratorPassword"
+        )
 
 
-@pytest.mark.parametrize(("login_defs", "method"), [
-    ("ENCRYPT_METHOD YESCRYPT\n", Method.YESCRYPT), ("ENCRYPT_METHOD SHA512\n", Method.SHA512),
-    ("# ENCRYPT_METHOD YESCRYPT\n", Method.SHA512), (None, Method.SHA512),
-    ("ENCRYPT_METHOD MD5\n", Method.SHA512), ("ENCRYPT_METHOD DES\n", Method.SHA512),
-])
+@pytest.mark.parametrize(
+    ("login_defs", "method"),
+    [
+        ("ENCRYPT_METHOD YESCRYPT\n", Method.YESCRYPT),
+        ("ENCRYPT_METHOD SHA512\n", Method.SHA512),
+        ("# ENCRYPT_METHOD YESCRYPT\n", Method.SHA512),
+        (None, Method.SHA512),
+        ("ENCRYPT_METHOD MD5\n", Method.SHA512),
+        ("ENCRYPT_METHOD DES\n", Method.SHA512),
+    ],
+)
 def test_the_hash_method_comes_from_login_defs(login_defs, method):
     policy = policy_from_login_defs(login_defs)
     assert policy.method is method

@@ -64,8 +64,10 @@ def test_credential_wins_over_the_cached_answer_per_setting():
 def test_overlay_replaces_list_items_by_key_and_keeps_the_others():
     merged = overlay(parse(TEMPLATE), parse(CLONE, "clone.yaml"))
     assert [(c.order, c.path) for c in merged.run_synchronous("specialize")] == [
-        (1, "/usr/local/sbin/enroll --site eu"), (2, "/usr/local/sbin/report --clone"),
-        (3, "/usr/local/sbin/extra")]
+        (1, "/usr/local/sbin/enroll --site eu"),
+        (2, "/usr/local/sbin/report --clone"),
+        (3, "/usr/local/sbin/extra"),
+    ]
     accounts = {a.name: a.groups for a in merged.local_accounts("oobeSystem")}
     assert list(accounts) == ["ops", "backup"]
     assert "adm" in accounts["ops"]
@@ -84,7 +86,8 @@ def test_collisions_name_the_settings_both_answers_set():
     assert collisions(parse(TEMPLATE), parse(CLONE, "clone.yaml")) == [
         "specialize/Linux-Shell-Setup/ComputerName",
         "specialize/Linux-Deployment/RunSynchronous[2]",
-        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[ops]"]
+        "oobeSystem/Linux-Shell-Setup/UserAccounts/LocalAccounts[ops]",
+    ]
 
 
 def test_overlay_keeps_the_secrets_of_both_for_redaction():
@@ -95,14 +98,24 @@ def test_overlay_keeps_the_secrets_of_both_for_redaction():
 
 
 def test_well_known_credentials_become_their_settings():
-    found = {"system.hostname": b"web-02\n", "firstboot.timezone": b"Europe/Paris\n",
-             "firstboot.locale": b"de_DE.UTF-8\n", "firstboot.keymap": b"de\n",
-             "ssh.authorized_keys.root": f"# root's key\n{KEY}\n".encode()}
+    found = {
+        "system.hostname": b"web-02\n",
+        "firstboot.timezone": b"Europe/Paris\n",
+        "firstboot.locale": b"de_DE.UTF-8\n",
+        "firstboot.keymap": b"de\n",
+        "ssh.authorized_keys.root": f"# root's key\n{KEY}\n".encode(),
+    }
     a = credentials.answer(found)
     assert a is not None
-    assert (a.computer_name(), a.time_zone("specialize"), a.system_locale("specialize"),
-            a.keymap("specialize")) == ("web-02", "Europe/Paris", "de_DE.UTF-8", "de")
-    assert [(x.name, x.authorized_keys) for x in a.local_accounts("oobeSystem")] == [("root", (KEY,))]
+    assert (
+        a.computer_name(),
+        a.time_zone("specialize"),
+        a.system_locale("specialize"),
+        a.keymap("specialize"),
+    ) == ("web-02", "Europe/Paris", "de_DE.UTF-8", "de")
+    assert [(x.name, x.authorized_keys) for x in a.local_accounts("oobeSystem")] == [
+        ("root", (KEY,))
+    ]
 
 
 def test_well_known_credentials_win_over_sysprep_unattend():
@@ -112,8 +125,12 @@ def test_well_known_credentials_win_over_sysprep_unattend():
 
 def test_hashed_root_password_wins_over_the_plaintext_one():
     hashed = "$6$salt$" + "a" * 86
-    a = credentials.answer({"passwd.plaintext-password.root": b"Plain-pw",
-                            "passwd.hashed-password.root": hashed.encode()})
+    a = credentials.answer(
+        {
+            "passwd.plaintext-password.root": b"Plain-pw",
+            "passwd.hashed-password.root": hashed.encode(),
+        }
+    )
     assert a is not None and a.administrator_password("oobeSystem") == hashed
 
 
@@ -157,9 +174,14 @@ def smbios_structure(kind: int, *strings: bytes) -> bytes:
 
 
 def test_smbios_oem_strings_are_read_from_the_dmi_table():
-    table = (smbios_structure(1, b"QEMU", b"Standard PC") + smbios_structure(11, b"first", b"second")
-             + smbios_structure(32) + smbios_structure(11, b"third") + smbios_structure(127)
-             + smbios_structure(11, b"after the end"))
+    table = (
+        smbios_structure(1, b"QEMU", b"Standard PC")
+        + smbios_structure(11, b"first", b"second")
+        + smbios_structure(32)
+        + smbios_structure(11, b"third")
+        + smbios_structure(127)
+        + smbios_structure(11, b"after the end")
+    )
     assert credentials.smbios_strings(table) == ["first", "second", "third"]
     assert credentials.smbios_strings(b"\x0b\x01\x00\x00garbage") == []  # broken: no loop
 
@@ -170,11 +192,13 @@ def test_firmware_credentials_as_systemd_imports_them(tmp_path):
     import base64
 
     unattend = b"specialize:\n  Linux-Shell-Setup:\n    ComputerName: fw-01\n"
-    table = smbios_structure(11, b"io.systemd.credential:system.hostname=web-04",
-                             b"io.systemd.credential.binary:sysprep.unattend="
-                             + base64.b64encode(b"from smbios"),
-                             b"io.systemd.credential.binary:firstboot.keymap=not base64!",
-                             b"unrelated OEM string") + smbios_structure(127)
+    table = smbios_structure(
+        11,
+        b"io.systemd.credential:system.hostname=web-04",
+        b"io.systemd.credential.binary:sysprep.unattend=" + base64.b64encode(b"from smbios"),
+        b"io.systemd.credential.binary:firstboot.keymap=not base64!",
+        b"unrelated OEM string",
+    ) + smbios_structure(127)
     dmi = tmp_path / "DMI"
     dmi.write_bytes(table)
     fw_cfg = tmp_path / "fw_cfg"
@@ -182,5 +206,7 @@ def test_firmware_credentials_as_systemd_imports_them(tmp_path):
     (fw_cfg / "sysprep.unattend" / "raw").write_bytes(unattend)
     found = credentials.firmware_credentials(str(dmi), str(fw_cfg))
     assert {name: data for name, (_, data) in found.items()} == {
-        "sysprep.unattend": unattend, "system.hostname": b"web-04"}  # fw_cfg before SMBIOS
+        "sysprep.unattend": unattend,
+        "system.hostname": b"web-04",
+    }  # fw_cfg before SMBIOS
     assert found["system.hostname"][0] == "SMBIOS type 11 io.systemd.credential:system.hostname"

@@ -25,11 +25,18 @@ def fake_hash(_plain: str) -> str:
 def test_the_options_make_the_same_settings_as_the_answer_file_that_says_the_same(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("S3cret-pw\nsecond line\n")
-    made, shown = customize.answer(Customize(
-        hostname="web-01", timezone="Europe/Berlin", root_password=f"file:{pw}",
-        ssh_inject=(("root", f"string:{KEY}"),),
-        firstboot_commands=("touch /var/tmp/ok", "echo second")), fake_hash)
-    file, _ = reader.parse(f"""\
+    made, shown = customize.answer(
+        Customize(
+            hostname="web-01",
+            timezone="Europe/Berlin",
+            root_password=f"file:{pw}",
+            ssh_inject=(("root", f"string:{KEY}"),),
+            firstboot_commands=("touch /var/tmp/ok", "echo second"),
+        ),
+        fake_hash,
+    )
+    file, _ = reader.parse(
+        f"""\
 specialize:
   Linux-Shell-Setup:
     ComputerName: web-01
@@ -45,15 +52,18 @@ oobeSystem:
       LocalAccounts:
       - Name: root
         AuthorizedKeys: ["{KEY}"]
-""".encode(), "u.yaml")
+""".encode(),
+        "u.yaml",
+    )
     assert made.show() == file.show()
     assert shown == []
     assert "S3cret-pw" in made.secrets  # so the log redacts it and the cache hashes it
 
 
 def test_a_random_password_is_only_a_hash_in_the_answer_and_shown_once():
-    made, shown = customize.answer(Customize(root_password="random",
-                                             passwords=(("ops", "disabled"),)), fake_hash)
+    made, shown = customize.answer(
+        Customize(root_password="random", passwords=(("ops", "disabled"),)), fake_hash
+    )
     assert len(shown) == 1 and shown[0].startswith("root: ")
     plain = shown[0].split(": ", 1)[1]
     assert len(plain) == customize.RANDOM_LENGTH
@@ -62,12 +72,21 @@ def test_a_random_password_is_only_a_hash_in_the_answer_and_shown_once():
     assert plain not in str(made.document)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    (Customize(hostname="web_01!"), "--hostname web_01!: ComputerName: not a host name"),
-    (Customize(timezone="Nowhere/Land"), "--timezone Nowhere/Land: TimeZone: unknown time zone"),
-    (Customize(passwords=(("Bad User", "disabled"),)), "--password Bad User:disabled: Name: not a"),
-    (Customize(firstboot_commands=("",)), "--firstboot-command '': Path: must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (Customize(hostname="web_01!"), "--hostname web_01!: ComputerName: not a host name"),
+        (
+            Customize(timezone="Nowhere/Land"),
+            "--timezone Nowhere/Land: TimeZone: unknown time zone",
+        ),
+        (
+            Customize(passwords=(("Bad User", "disabled"),)),
+            "--password Bad User:disabled: Name: not a",
+        ),
+        (Customize(firstboot_commands=("",)), "--firstboot-command '': Path: must not be empty"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_the_option(options, message):
     with pytest.raises(UsageError) as e:
         customize.answer(options, fake_hash)
@@ -75,8 +94,10 @@ def test_a_bad_value_is_refused_naming_the_option(options, message):
 
 
 def test_an_answer_file_and_the_options_merge_per_setting_and_collisions_are_named():
-    file, _ = reader.parse(b"specialize:\n  Microsoft-Windows-Shell-Setup:\n    ComputerName: a\n"
-                           b"    TimeZone: UTC\n", "u.yaml")
+    file, _ = reader.parse(
+        b"specialize:\n  Microsoft-Windows-Shell-Setup:\n    ComputerName: a\n    TimeZone: UTC\n",
+        "u.yaml",
+    )
     options, _ = customize.answer(Customize(hostname="web-01"), fake_hash)
     assert collisions(file, options) == ["specialize/Linux-Shell-Setup/ComputerName"]
     commands, _ = customize.answer(Customize(firstboot_commands=("touch /var/tmp/ok",)), fake_hash)
@@ -90,16 +111,24 @@ def test_an_answer_file_and_the_options_merge_per_setting_and_collisions_are_nam
 def test_add_and_a_are_image(tmp_path):
     img = tmp_path / "disk.img"
     img.write_bytes(b"")
-    spelled = [parse(["--generalize", flag, str(img)])[0].target for flag in ("--image", "--add", "-a")]
+    spelled = [
+        parse(["--generalize", flag, str(img)])[0].target for flag in ("--image", "--add", "-a")
+    ]
     assert spelled[0] == spelled[1] == spelled[2] and spelled[0].images == (str(img),)
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--root-password", "hunter2"], "--root-password hunter2: use file:FILE, password:PASSWORD"),
-    (["--password", "alice"], "--password alice: use USER:SELECTOR"),
-    (["--ssh-inject", "root:key:x"], "the selector is file:FILE or string:KEY"),
-    (["--root-password", "file:/nonexistent/pw"], "file:/nonexistent/pw: no such file"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--root-password", "hunter2"],
+            "--root-password hunter2: use file:FILE, password:PASSWORD",
+        ),
+        (["--password", "alice"], "--password alice: use USER:SELECTOR"),
+        (["--ssh-inject", "root:key:x"], "the selector is file:FILE or string:KEY"),
+        (["--root-password", "file:/nonexistent/pw"], "file:/nonexistent/pw: no such file"),
+    ],
+)
 def test_malformed_options_are_usage_errors(argv, message):
     with pytest.raises(UsageError, match=message):
         parse(["--generalize", *argv])
@@ -111,8 +140,17 @@ def test_run_command_needs_generalize():
 
 
 def test_options_are_cached_like_an_answer_file_with_the_password_hashed(dirty, run):
-    r = run("--generalize", "--root", dirty.path, "--hostname", "web-01",
-            "--root-password", "password:S3cret-pw!", "--firstboot-command", "touch /var/tmp/ok")
+    r = run(
+        "--generalize",
+        "--root",
+        dirty.path,
+        "--hostname",
+        "web-01",
+        "--root-password",
+        "password:S3cret-pw!",
+        "--firstboot-command",
+        "touch /var/tmp/ok",
+    )
     assert r.code == 0, r.err
     cached = open(os.path.join(dirty.path, cache.CACHE)).read()
     assert "<ComputerName>web-01</ComputerName>" in cached and "touch /var/tmp/ok" in cached
@@ -124,15 +162,18 @@ def test_options_are_cached_like_an_answer_file_with_the_password_hashed(dirty, 
                 assert b"S3cret-pw!" not in open(p, "rb").read(), p
 
 
-def test_an_option_and_the_answer_file_setting_the_same_is_refused_and_nothing_changes(dirty, run,
-                                                                                     tmp_path):
+def test_an_option_and_the_answer_file_setting_the_same_is_refused_and_nothing_changes(
+    dirty, run, tmp_path
+):
     u = tmp_path / "u.yaml"
     u.write_text("specialize:\n  Linux-Shell-Setup:\n    ComputerName: other\n")
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", str(u), "--hostname", "web-01")
     assert r.code == 2
-    assert f"the answer file {u} and the command line's options both set specialize/" \
-           "Linux-Shell-Setup/ComputerName" in r.err
+    assert (
+        f"the answer file {u} and the command line's options both set specialize/"
+        "Linux-Shell-Setup/ComputerName" in r.err
+    )
     assert snapshot(dirty.path) == before
 
 

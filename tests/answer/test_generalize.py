@@ -28,16 +28,26 @@ def marker_provider(name: str, tag: str, marker: str) -> Provider:
     def run(ctx):
         if not ctx.dry_run:
             ctx.write(marker, "ran\n")
-    return Provider(name, f"Test provider {name}", "A test provider.", Phase.GENERALIZE, run,
-                    tags=frozenset({tag}), paths=("/etc/test-registration/*",))
+
+    return Provider(
+        name,
+        f"Test provider {name}",
+        "A test provider.",
+        Phase.GENERALIZE,
+        run,
+        tags=frozenset({tag}),
+        paths=("/etc/test-registration/*",),
+    )
 
 
 @pytest.fixture
 def providers(monkeypatch):
     """A fake activation provider and a fake hardware provider, as the catalogue has."""
     real = registry.builtin()
-    fakes = (marker_provider("test-activation", ACTIVATION, "activation.ran"),
-             marker_provider("test-hardware", HARDWARE, "hardware.ran"))
+    fakes = (
+        marker_provider("test-activation", ACTIVATION, "activation.ran"),
+        marker_provider("test-hardware", HARDWARE, "hardware.ran"),
+    )
     monkeypatch.setattr(registry, "builtin", lambda: (*real, *fakes))
     return fakes
 
@@ -84,20 +94,32 @@ def test_no_plain_secret_reaches_any_file_the_run_wrote(dirty, write):
 
 
 def test_warnings_go_to_the_generalize_logs_and_the_cache_is_reported(dirty, write, run):
-    path = write("u.xml", unattend(settings("specialize", "Microsoft-Windows-Shell-Setup",
-                                            "<ComputerName>web-01</ComputerName>"
-                                            "<RegisteredOwner>Contoso</RegisteredOwner>")))
+    path = write(
+        "u.xml",
+        unattend(
+            settings(
+                "specialize",
+                "Microsoft-Windows-Shell-Setup",
+                "<ComputerName>web-01</ComputerName><RegisteredOwner>Contoso</RegisteredOwner>",
+            )
+        ),
+    )
     r = run("--generalize", "--oobe", "--root", dirty.path, "--unattend", path)
     assert r.code == 0, r.err
     err = open(os.path.join(dirty.path, PANTHER, "setuperr.log")).read()
-    assert f"Warning  [sysprep] {path}:5:36: RegisteredOwner of Microsoft-Windows-Shell-Setup " \
-           "has no Linux meaning; ignored\n" in err
+    assert (
+        f"Warning  [sysprep] {path}:5:36: RegisteredOwner of Microsoft-Windows-Shell-Setup "
+        "has no Linux meaning; ignored\n" in err
+    )
     act = open(os.path.join(dirty.path, PANTHER, "setupact.log")).read()
     assert "cached the answer file in /var/lib/sysprep/unattend.xml" in act
     assert not os.path.exists(os.path.join(dirty.path, "var/log/sysprep"))
     records = [json.loads(x) for x in open(os.path.join(dirty.path, PANTHER, "actions.jsonl"))]
-    assert {k: v for k, v in records[0].items() if k in ("provider", "op", "path")} == \
-        {"provider": "unattend", "op": "write", "path": "/" + cache.CACHE}
+    assert {k: v for k, v in records[0].items() if k in ("provider", "op", "path")} == {
+        "provider": "unattend",
+        "op": "write",
+        "path": "/" + cache.CACHE,
+    }
 
 
 def test_a_later_run_reads_the_cache_and_unattend_replaces_it(dirty, write, run):
@@ -121,16 +143,30 @@ def test_dry_run_validates_but_caches_nothing(dirty, write, run):
     assert snapshot(dirty.path) == before
 
 
-@pytest.mark.parametrize(("persist", "mode_vm", "runs"), [
-    ("false", False, True), ("true", False, False), ("false", True, False), (None, False, True),
-])
-def test_persist_all_device_installs_decides_the_hardware_providers(dirty, write, run, providers,
-                                                                     persist, mode_vm, runs):
+@pytest.mark.parametrize(
+    ("persist", "mode_vm", "runs"),
+    [
+        ("false", False, True),
+        ("true", False, False),
+        ("false", True, False),
+        (None, False, True),
+    ],
+)
+def test_persist_all_device_installs_decides_the_hardware_providers(
+    dirty, write, run, providers, persist, mode_vm, runs
+):
     argv = ["--generalize", "--root", dirty.path, "--json"]
     if persist is not None:
-        argv += ["--unattend", write("u.xml", generalize_pass(
-            f"<PersistAllDeviceInstalls>{persist}</PersistAllDeviceInstalls>",
-            "Microsoft-Windows-PnpSysprep"))]
+        argv += [
+            "--unattend",
+            write(
+                "u.xml",
+                generalize_pass(
+                    f"<PersistAllDeviceInstalls>{persist}</PersistAllDeviceInstalls>",
+                    "Microsoft-Windows-PnpSysprep",
+                ),
+            ),
+        ]
     if mode_vm:
         argv += ["--mode", "vm"]
     r = run(*argv)
@@ -147,8 +183,10 @@ def test_five_generalizes_in_a_row_all_rearm_and_license_shows_the_count(dirty, 
         assert count(dirty.path) == n and json.loads(r.out)["rearms"] == n
         assert os.path.exists(os.path.join(dirty.path, "activation.ran"))  # the registrations reset
         os.remove(os.path.join(dirty.path, "activation.ran"))
-    assert "rearm 5 is counted (no limit)" in open(os.path.join(dirty.path, PANTHER,
-                                                                 "setupact.log")).read()
+    assert (
+        "rearm 5 is counted (no limit)"
+        in open(os.path.join(dirty.path, PANTHER, "setupact.log")).read()
+    )
     lic = run("license", "--root", dirty.path)
     assert lic.code == 0, lic.err
     assert "Rearms counted:      5 (last " in lic.out and "Rearm limit:         none" in lic.out
@@ -156,16 +194,19 @@ def test_five_generalizes_in_a_row_all_rearm_and_license_shows_the_count(dirty, 
     assert (info["rearms"], info["rearm_limit"], info["remaining_rearms"]) == (5, None, "unlimited")
 
 
-def test_a_rearm_limit_of_2_refuses_the_third_rearm_and_changes_nothing(dirty, write, run,
-                                                                        providers):
+def test_a_rearm_limit_of_2_refuses_the_third_rearm_and_changes_nothing(
+    dirty, write, run, providers
+):
     path = write("u.xml", generalize_pass("<RearmLimit>2</RearmLimit>"))
     for n in (1, 2):
         r = run("--generalize", "--root", dirty.path, "--unattend", path)
         assert r.code == 0, r.err
         assert count(dirty.path) == n
     os.remove(os.path.join(dirty.path, "activation.ran"))
-    assert "Rearm limit:         2 (RearmLimit of the cached answer file; 0 left)" in \
-        run("license", "--root", dirty.path).out
+    assert (
+        "Rearm limit:         2 (RearmLimit of the cached answer file; 0 left)"
+        in run("license", "--root", dirty.path).out
+    )
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", path)
     assert r.code == 2
@@ -181,8 +222,12 @@ def test_a_rearm_limit_of_2_refuses_the_third_rearm_and_changes_nothing(dirty, w
 def test_skip_rearm_keeps_the_registrations_and_counts_nothing(dirty, write, run, providers):
     os.makedirs(os.path.join(dirty.path, "var/lib/sysprep"), exist_ok=True)
     with open(os.path.join(dirty.path, LICENSE), "w") as f:
-        f.write("[License]\nLicenseType = Retail\nActivated = false\nRearmCount = 3\nLastRearm = \n")
-    path = write("u.xml", generalize_pass("<SkipRearm>1</SkipRearm>", "Microsoft-Windows-Security-SPP"))
+        f.write(
+            "[License]\nLicenseType = Retail\nActivated = false\nRearmCount = 3\nLastRearm = \n"
+        )
+    path = write(
+        "u.xml", generalize_pass("<SkipRearm>1</SkipRearm>", "Microsoft-Windows-Security-SPP")
+    )
     r = run("--generalize", "--root", dirty.path, "--unattend", path, "--json")
     assert r.code == 0, r.err
     assert count(dirty.path) == 3 and parse(r.out, "report")["rearms"] == 3
@@ -192,7 +237,9 @@ def test_skip_rearm_keeps_the_registrations_and_counts_nothing(dirty, write, run
 
 
 def test_license_type_and_activated_are_ignored_with_a_warning(dirty, write, run):
-    path = write("u.xml", generalize_pass("<LicenseType>MAK</LicenseType><Activated>false</Activated>"))
+    path = write(
+        "u.xml", generalize_pass("<LicenseType>MAK</LicenseType><Activated>false</Activated>")
+    )
     for _ in range(4):  # the Windows limit of a MAK image was 3
         r = run("--generalize", "--root", dirty.path, "--unattend", path)
         assert r.code == 0, r.err
@@ -218,11 +265,14 @@ def test_a_failed_run_counts_no_rearm(dirty, run, providers):
     assert count(dirty.path) == 0
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("garbage", "not an INI file (line 1)"),
-    ("[Other]\nx = 1\n", "no [License] section"),
-    ("[License]\nRearmCount = two\n", "RearmCount 'two' is not a whole number"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("garbage", "not an INI file (line 1)"),
+        ("[Other]\nx = 1\n", "no [License] section"),
+        ("[License]\nRearmCount = two\n", "RearmCount 'two' is not a whole number"),
+    ],
+)
 def test_a_malformed_counter_says_what_is_wrong_not_as_rearmed(dirty, write, run, text, why):
     """Under a RearmLimit it hands out no fresh rearm (refused, nothing changed); without one,
     counting starts again with a warning saying what was wrong (never "rearmed N times")."""
@@ -248,8 +298,12 @@ def test_license_lists_the_registrations_the_count_and_the_next_rearm(dirty, wri
     with open(os.path.join(dirty.path, "etc/test-registration/consumer.pem"), "w") as f:
         f.write("x")
     path = write("u.xml", generalize_pass("<RearmLimit>3</RearmLimit>"))
-    assert run("--generalize", "--root", dirty.path, "--unattend", path,
-               "--operations", "machine-id").code == 0
+    assert (
+        run(
+            "--generalize", "--root", dirty.path, "--unattend", path, "--operations", "machine-id"
+        ).code
+        == 0
+    )
     r = run("license", "--root", dirty.path)
     assert r.code == 0, r.err
     assert "Activation:          none (Linux has no product activation" in r.out
@@ -263,19 +317,28 @@ def test_license_lists_the_registrations_the_count_and_the_next_rearm(dirty, wri
 
 
 def commands_file(write, *cmds: tuple[int, str, str]) -> str:
-    items = "".join(f"<RunSynchronousCommand wcm:action=\"add\"><Order>{o}</Order><Path>{p}</Path>"
-                    f"<WillReboot>{w}</WillReboot></RunSynchronousCommand>" for o, p, w in cmds)
-    return write("u.xml", unattend(settings("generalize", "Linux-Deployment",
-                                            f"<RunSynchronous>{items}</RunSynchronous>")))
+    items = "".join(
+        f'<RunSynchronousCommand wcm:action="add"><Order>{o}</Order><Path>{p}</Path>'
+        f"<WillReboot>{w}</WillReboot></RunSynchronousCommand>"
+        for o, p, w in cmds
+    )
+    return write(
+        "u.xml",
+        unattend(
+            settings("generalize", "Linux-Deployment", f"<RunSynchronous>{items}</RunSynchronous>")
+        ),
+    )
 
 
-def test_runsynchronous_of_the_generalize_pass_runs_first_in_order_sandboxed(dirty, write, run,
-                                                                             outside):
+def test_runsynchronous_of_the_generalize_pass_runs_first_in_order_sandboxed(
+    dirty, write, run, outside
+):
     path = commands_file(
         write,
         (2, f"echo two >> /order; ls {outside} > /host-visible 2>&amp;1; exit 5", "Never"),
         (1, "echo one >> /order; echo trace > /var/log/command.log; echo hello", "Never"),
-        (3, "echo three >> /order", "OnRequest"))
+        (3, "echo three >> /order", "OnRequest"),
+    )
     r = run("--generalize", "--oobe", "--root", dirty.path, "--unattend", path, "--json")
     assert r.code == 0, r.err
     root = dirty.path
@@ -305,7 +368,10 @@ def test_a_fatal_command_fails_the_generalize_run_and_the_errorhandler_runs(dirt
     assert r.code == 1
     assert open(os.path.join(dirty.path, "handled")).read() == "1 7\n"
     assert not os.path.exists(os.path.join(dirty.path, "never"))
-    assert "IMAGE_STATE_UNDEPLOYABLE" in open(os.path.join(dirty.path, "var/lib/sysprep/state.ini")).read()
+    assert (
+        "IMAGE_STATE_UNDEPLOYABLE"
+        in open(os.path.join(dirty.path, "var/lib/sysprep/state.ini")).read()
+    )
     assert count(dirty.path) == 0
 
 
@@ -328,8 +394,11 @@ def test_dry_run_lists_the_commands_and_runs_none(dirty, write, run):
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--unattend", path, "--dry-run", "--json")
     assert r.code == 0, r.err
-    assert parse(r.out, "report")["providers"][0] == {**parse(r.out, "report")["providers"][0],
-                                                 "name": "runsynchronous", "status": "planned"}
+    assert parse(r.out, "report")["providers"][0] == {
+        **parse(r.out, "report")["providers"][0],
+        "name": "runsynchronous",
+        "status": "planned",
+    }
     assert snapshot(dirty.path) == before
 
 
@@ -346,8 +415,12 @@ def test_a_crash_and_a_rerun_count_one_rearm(dirty):
     p.send_signal(signal.SIGKILL)
     p.wait()
     assert count(dirty.path) == 0
-    again = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
-                            dirty.path], capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root", dirty.path],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     assert count(dirty.path) == 1
 
@@ -355,9 +428,12 @@ def test_a_crash_and_a_rerun_count_one_rearm(dirty):
 def test_an_answer_file_left_in_the_image_with_clear_passwords_is_retired(dirty, run):
     """Found by the implicit search (etc/sysprep), cached with hashes; the clear original goes."""
     root = dirty.path
-    write_file(root, "etc/sysprep/unattend.yaml",
-               "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
-               "        - Name: op\n          Password: {Value: 'Plain-Secret-77', PlainText: true}\n")
+    write_file(
+        root,
+        "etc/sysprep/unattend.yaml",
+        "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+        "        - Name: op\n          Password: {Value: 'Plain-Secret-77', PlainText: true}\n",
+    )
     r = run("--generalize", "--oobe", "--root", root)
     assert r.code == 0, r.err
     assert not os.path.exists(f"{root}/etc/sysprep/unattend.yaml")
@@ -366,15 +442,23 @@ def test_an_answer_file_left_in_the_image_with_clear_passwords_is_retired(dirty,
 
 
 def _account_yaml(password: str) -> str:
-    return ("oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
-            f"        - Name: op\n          Password: {{Value: '{password}', PlainText: true}}\n")
+    return (
+        "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+        f"        - Name: op\n          Password: {{Value: '{password}', PlainText: true}}\n"
+    )
 
 
 def _account_xml(password: str) -> str:
-    return unattend(settings("oobeSystem", "Linux-Shell-Setup",
-                             "<UserAccounts><AdministratorPassword><Value>" + password +
-                             "</Value><PlainText>true</PlainText></AdministratorPassword>"
-                             "</UserAccounts>"))
+    return unattend(
+        settings(
+            "oobeSystem",
+            "Linux-Shell-Setup",
+            "<UserAccounts><AdministratorPassword><Value>"
+            + password
+            + "</Value><PlainText>true</PlainText></AdministratorPassword>"
+            "</UserAccounts>",
+        )
+    )
 
 
 def _holding(root: str, needles: list[str]) -> list[str]:
@@ -400,12 +484,17 @@ def test_no_clear_password_is_left_in_any_answer_file_of_the_root_and_each_is_na
     os.makedirs(f"{root}/root/backup", exist_ok=True)
     os.link(f"{root}/etc/sysprep/unattend.xml", f"{root}/root/backup/unattend.xml")
     write_file(root, "srv/answers/given.yaml", _account_yaml("Given-Secret-33"))
-    r = run("--generalize", "--oobe", "--root", root, "--unattend",
-            f"{root}/srv/answers/given.yaml")
+    r = run(
+        "--generalize", "--oobe", "--root", root, "--unattend", f"{root}/srv/answers/given.yaml"
+    )
     assert r.code == 0, r.err
     assert _holding(root, ["Xml-Secret-11", "Yaml-Secret-22", "Given-Secret-33"]) == []
-    for name in ("etc/sysprep/unattend.xml", "etc/sysprep/unattend.yaml", "root/backup/unattend.xml",
-                 "srv/answers/given.yaml"):
+    for name in (
+        "etc/sysprep/unattend.xml",
+        "etc/sysprep/unattend.yaml",
+        "root/backup/unattend.xml",
+        "srv/answers/given.yaml",
+    ):
         assert f"/{name}" in r.err, name
     # the files the run did not use keep their settings, without the passwords
     assert DELETED in open(f"{root}/etc/sysprep/unattend.yaml").read()
@@ -436,8 +525,9 @@ def test_a_hard_link_of_the_retired_file_loses_the_passwords_too(dirty, run):
     assert "/var/tmp/copy.yaml rewritten" in r.err and "removed from the image" in r.err
 
 
-def test_a_hard_link_outside_the_target_is_reported_still_holding_the_passwords(dirty, run,
-                                                                               tmp_path):
+def test_a_hard_link_outside_the_target_is_reported_still_holding_the_passwords(
+    dirty, run, tmp_path
+):
     root = dirty.path
     write_file(root, "etc/sysprep/unattend.yaml", _account_yaml("Outside-Secret-55"))
     os.link(f"{root}/etc/sysprep/unattend.yaml", tmp_path / "outside.yaml")
@@ -449,19 +539,21 @@ def test_a_hard_link_outside_the_target_is_reported_still_holding_the_passwords(
     assert "Outside-Secret-55" in (tmp_path / "outside.yaml").read_text()  # never touched
 
 
-def test_an_unattend_file_reached_through_a_symlink_into_the_root_is_scrubbed(dirty, run,
-                                                                             tmp_path):
+def test_an_unattend_file_reached_through_a_symlink_into_the_root_is_scrubbed(dirty, run, tmp_path):
     root = dirty.path
     write_file(root, "srv/given.yaml", _account_yaml("Via-Link-66"))
     os.symlink(f"{root}/srv", tmp_path / "alias")
-    r = run("--generalize", "--oobe", "--root", root, "--unattend", str(tmp_path / "alias/given.yaml"))
+    r = run(
+        "--generalize", "--oobe", "--root", root, "--unattend", str(tmp_path / "alias/given.yaml")
+    )
     assert r.code == 0, r.err
     assert _holding(root, ["Via-Link-66"]) == []
     assert "/srv/given.yaml held passwords in clear" in r.err
 
 
-def test_an_unattend_file_reached_through_a_bind_mount_of_the_root_is_scrubbed(dirty, run,
-                                                                                tmp_path):
+def test_an_unattend_file_reached_through_a_bind_mount_of_the_root_is_scrubbed(
+    dirty, run, tmp_path
+):
     import subprocess
 
     root = dirty.path
@@ -470,7 +562,9 @@ def test_an_unattend_file_reached_through_a_bind_mount_of_the_root_is_scrubbed(d
     bind.mkdir()
     subprocess.run(["mount", "--bind", root, str(bind)], check=True)
     try:
-        r = run("--generalize", "--oobe", "--root", root, "--unattend", str(bind / "srv/given.yaml"))
+        r = run(
+            "--generalize", "--oobe", "--root", root, "--unattend", str(bind / "srv/given.yaml")
+        )
     finally:
         subprocess.run(["umount", str(bind)], check=True)
     assert r.code == 0, r.err
@@ -497,8 +591,6 @@ def test_an_unattend_file_outside_the_root_is_left_alone(dirty, run, tmp_path):
     assert r.code == 0, r.err
     assert given.read_text() == _account_yaml("Host-Side-77")
     assert "held passwords" not in r.err
-
-
 
 
 def test_an_unreadable_answer_file_beside_the_used_one_is_named_and_left_alone(dirty, run):

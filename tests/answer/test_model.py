@@ -24,8 +24,12 @@ def test_a_wsim_file_parses_with_its_settings_in_their_linux_meaning():
     assert a.skip_rearm("generalize") is True
     assert a.run_synchronous("specialize") == (
         SyncCommand(1, "/usr/bin/touch /var/lib/first-boot", user="builder"),
-        SyncCommand(2, "/usr/local/sbin/join-inventory --site eu-west", "Join the inventory",
-                    WillReboot.ON_REQUEST),
+        SyncCommand(
+            2,
+            "/usr/local/sbin/join-inventory --site eu-west",
+            "Join the inventory",
+            WillReboot.ON_REQUEST,
+        ),
     )
     assert a.reseal("oobeSystem") == Reseal(ResealMode.OOBE, False)
     assert a.computer_name() == "*"
@@ -44,8 +48,14 @@ def test_a_wsim_file_parses_with_its_settings_in_their_linux_meaning():
     assert {"S3cret-Root-99", "operator-Secret-42", "Builder-Pass-1"} <= a.secrets
     # what has no Linux meaning is reported, each at its place
     reported = {w.message.split(" ")[0] for w in warnings}
-    assert {"pass", "RegisteredOrganization", "CopyProfile", "OOBE/NetworkLocation",
-            "AutoLogon/Password", "Credentials/Password"} <= reported
+    assert {
+        "pass",
+        "RegisteredOrganization",
+        "CopyProfile",
+        "OOBE/NetworkLocation",
+        "AutoLogon/Password",
+        "Credentials/Password",
+    } <= reported
     assert all(w.line > 1 for w in warnings)
 
 
@@ -58,26 +68,36 @@ def test_the_wsim_file_converts_to_yaml_and_back_to_the_same_model():
     assert back == a
     assert back.document.offline_image == "wim:c:/sources/install.wim#Windows 7 ENTERPRISE"
     c = back.document.passes[1].components[0]
-    assert dict(c.attrs) == {"processorArchitecture": "amd64", "publicKeyToken": "31bf3856ad364e35",
-                             "language": "neutral", "versionScope": "nonSxS"}
+    assert dict(c.attrs) == {
+        "processorArchitecture": "amd64",
+        "publicKeyToken": "31bf3856ad364e35",
+        "language": "neutral",
+        "versionScope": "nonSxS",
+    }
     # the writers are stable: a second round gives the same bytes
     assert yamlform.write(back.document) == y
-    assert xmlform.write(reader.parse(xmlform.write(back.document), "x.xml")[0].document) == \
-        xmlform.write(back.document)
+    assert xmlform.write(
+        reader.parse(xmlform.write(back.document), "x.xml")[0].document
+    ) == xmlform.write(back.document)
 
 
 def test_yaml_form_uses_plain_lists_and_yaml_types():
     a, _ = answer.load(WSIM)
     y = yamlform.write(a.document).decode()
-    assert "RunSynchronous:\n    - Order: 2\n" in y or "RunSynchronous:\n      - Order: 2" in y \
+    assert (
+        "RunSynchronous:\n    - Order: 2\n" in y
+        or "RunSynchronous:\n      - Order: 2" in y
         or "    RunSynchronous:\n    - Order: 2" in y
+    )
     assert "wcm:action" not in y  # add is what an item means without one
     assert "PersistAllDeviceInstalls: true" in y and "SkipRearm: 1" in y
 
 
 def test_yaml_scalars_keep_the_text_written():
-    doc = ("oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
-           "        - Name: 'no'\n          Password: {Value: 007, PlainText: true}\n")
+    doc = (
+        "oobeSystem:\n  Linux-Shell-Setup:\n    UserAccounts:\n      LocalAccounts:\n"
+        "        - Name: 'no'\n          Password: {Value: 007, PlainText: true}\n"
+    )
     with pytest.raises(UsageError):  # No is not a Linux account name, whatever YAML 1.1 says
         answer.parse(doc.replace("'no'", "No").encode(), "u.yaml")
     a, _ = answer.parse(doc.encode(), "u.yaml")
@@ -97,21 +117,26 @@ def test_lists_merge_across_windows_and_linux_names_with_wcm_actions():
         '    <component name="Linux-Deployment">\n      <RunSynchronous>\n'
         '        <RunSynchronousCommand wcm:action="modify"><Order>2</Order><Path>B</Path></RunSynchronousCommand>\n'
         '        <RunSynchronousCommand wcm:action="remove"><Order>3</Order></RunSynchronousCommand>\n'
-        "      </RunSynchronous>\n    </component>\n  </settings>")
+        "      </RunSynchronous>\n    </component>\n  </settings>"
+    )
     a, _ = answer.parse(text.encode(), "u.xml")
     assert [(c.order, c.path) for c in a.run_synchronous("specialize")] == [(1, "a"), (2, "B")]
 
 
 def test_simple_value_lists_are_keyed_by_wcm_keyvalue():
-    body = ("      <UserAccounts><LocalAccounts><LocalAccount>\n"
-            "        <Name>ops</Name>\n"
-            "        <AuthorizedKeys>\n"
-            '          <AuthorizedKey wcm:action="add" wcm:keyValue="laptop">ssh-ed25519 AAA a</AuthorizedKey>\n'
-            '          <AuthorizedKey wcm:action="add" wcm:keyValue="desk">ssh-ed25519 BBB b</AuthorizedKey>\n'
-            '          <AuthorizedKey wcm:action="remove" wcm:keyValue="laptop"></AuthorizedKey>\n'
-            "        </AuthorizedKeys>\n"
-            "      </LocalAccount></LocalAccounts></UserAccounts>")
-    a, _ = answer.parse(unattend(settings("oobeSystem", "Linux-Shell-Setup", body)).encode(), "u.xml")
+    body = (
+        "      <UserAccounts><LocalAccounts><LocalAccount>\n"
+        "        <Name>ops</Name>\n"
+        "        <AuthorizedKeys>\n"
+        '          <AuthorizedKey wcm:action="add" wcm:keyValue="laptop">ssh-ed25519 AAA a</AuthorizedKey>\n'
+        '          <AuthorizedKey wcm:action="add" wcm:keyValue="desk">ssh-ed25519 BBB b</AuthorizedKey>\n'
+        '          <AuthorizedKey wcm:action="remove" wcm:keyValue="laptop"></AuthorizedKey>\n'
+        "        </AuthorizedKeys>\n"
+        "      </LocalAccount></LocalAccounts></UserAccounts>"
+    )
+    a, _ = answer.parse(
+        unattend(settings("oobeSystem", "Linux-Shell-Setup", body)).encode(), "u.xml"
+    )
     (acct,) = a.local_accounts("oobeSystem", fake_hash)
     assert acct.authorized_keys == ("ssh-ed25519 BBB b",)
 
@@ -121,11 +146,19 @@ def test_components_of_another_architecture_do_not_apply():
     text = unattend(
         '  <settings pass="specialize">\n'
         '    <component name="Microsoft-Windows-Shell-Setup" processorArchitecture="x86">'
-        + body.format("Asia/Tokyo") + "</component>\n"
+        + body.format("Asia/Tokyo")
+        + "</component>\n"
         '    <component name="Microsoft-Windows-Shell-Setup" processorArchitecture="amd64">'
-        + body.format("Europe/Paris") + "</component>\n  </settings>")
-    assert answer.parse(text.encode(), "u.xml", arch="amd64")[0].time_zone("specialize") == "Europe/Paris"
-    assert answer.parse(text.encode(), "u.xml", arch="x86")[0].time_zone("specialize") == "Asia/Tokyo"
+        + body.format("Europe/Paris")
+        + "</component>\n  </settings>"
+    )
+    assert (
+        answer.parse(text.encode(), "u.xml", arch="amd64")[0].time_zone("specialize")
+        == "Europe/Paris"
+    )
+    assert (
+        answer.parse(text.encode(), "u.xml", arch="x86")[0].time_zone("specialize") == "Asia/Tokyo"
+    )
     both, _ = answer.parse(text.encode(), "u.xml", arch="amd64")
     again, _ = answer.parse(yamlform.write(both.document), "u.yaml", arch="amd64")
     assert again == both
@@ -133,8 +166,9 @@ def test_components_of_another_architecture_do_not_apply():
 
 def test_license_settings_and_defaults():
     body = "<SkipRearm>0</SkipRearm><RearmLimit>3</RearmLimit>"
-    a, _ = answer.parse(unattend(settings("generalize", "Linux-Security-Licensing", body)).encode(),
-                        "u.xml")
+    a, _ = answer.parse(
+        unattend(settings("generalize", "Linux-Security-Licensing", body)).encode(), "u.xml"
+    )
     assert a.rearm_limit() == 3 and not a.skip_rearm()
     empty, _ = answer.parse(b"generalize:\n", "u.yaml")
     assert empty.rearm_limit() is None and empty.persist_all_device_installs() is None
@@ -144,8 +178,9 @@ def test_license_settings_and_defaults():
 def test_a_rearm_limit_below_1_is_refused():
     body = "<RearmLimit>0</RearmLimit>"
     with pytest.raises(LocatedError, match=r"u.xml:5:\d+: RearmLimit must be between 1 and"):
-        answer.parse(unattend(settings("generalize", "Linux-Security-Licensing", body)).encode(),
-                     "u.xml")
+        answer.parse(
+            unattend(settings("generalize", "Linux-Security-Licensing", body)).encode(), "u.xml"
+        )
 
 
 def test_generated_computer_names_are_host_names():
@@ -155,13 +190,21 @@ def test_generated_computer_names_are_host_names():
     assert len(names) == 20 and all(check_hostname(n) is None for n in names)
 
 
-@pytest.mark.parametrize(("windows", "iana"), [
-    ("W. Europe Standard Time", "Europe/Berlin"), ("Tokyo Standard Time", "Asia/Tokyo"),
-    ("UTC", "Etc/UTC"), ("india standard time", "Asia/Kolkata"), ("Europe/Lisbon", "Europe/Lisbon"),
-])
+@pytest.mark.parametrize(
+    ("windows", "iana"),
+    [
+        ("W. Europe Standard Time", "Europe/Berlin"),
+        ("Tokyo Standard Time", "Asia/Tokyo"),
+        ("UTC", "Etc/UTC"),
+        ("india standard time", "Asia/Kolkata"),
+        ("Europe/Lisbon", "Europe/Lisbon"),
+    ],
+)
 def test_time_zones_map_windows_names_to_iana(windows, iana):
     body = f"<TimeZone>{windows}</TimeZone>"
-    a, _ = answer.parse(unattend(settings("specialize", "Linux-Shell-Setup", body)).encode(), "u.xml")
+    a, _ = answer.parse(
+        unattend(settings("specialize", "Linux-Shell-Setup", body)).encode(), "u.xml"
+    )
     assert a.time_zone("specialize") == iana
 
 
@@ -171,6 +214,9 @@ def test_every_windows_time_zone_maps_to_a_zone_this_machine_knows():
     known = timezones.known_iana()
     if not known:
         pytest.skip("no tz database here")
-    missing = {w: timezones.to_iana(w) for w in timezones.WINDOWS_TO_IANA
-               if timezones.to_iana(w) not in known}
+    missing = {
+        w: timezones.to_iana(w)
+        for w in timezones.WINDOWS_TO_IANA
+        if timezones.to_iana(w) not in known
+    }
     assert not missing

@@ -71,7 +71,12 @@ def test_keymap_and_locale_files_are_made_even_without_etc_default(root):
     import shutil
 
     shutil.rmtree(os.path.join(root, "etc/default"), ignore_errors=True)
-    assert applying(root, lambda ctx: (apply.set_keymap(ctx, "de"), apply.set_locale(ctx, "de_DE.UTF-8"))) == []
+    assert (
+        applying(
+            root, lambda ctx: (apply.set_keymap(ctx, "de"), apply.set_locale(ctx, "de_DE.UTF-8"))
+        )
+        == []
+    )
     assert "KEYMAP=de" in open(os.path.join(root, "etc/vconsole.conf")).read()
     assert "XKBLAYOUT=de" in open(os.path.join(root, "etc/default/keyboard")).read()
     assert "LANG=de_DE.UTF-8" in open(os.path.join(root, "etc/locale.conf")).read()

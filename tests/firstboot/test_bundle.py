@@ -11,7 +11,7 @@ import pytest
 from sysprep.testing.dirty_root import build
 from tests.conftest import snapshot
 
-PLUGIN = '''
+PLUGIN = """
 from sysprep.providers.base import Phase, Provider
 
 def run(ctx):
@@ -19,7 +19,7 @@ def run(ctx):
 
 PROVIDER = Provider(name="acme-agent", heading="Give the ACME agent a fresh identity",
                     description="test plugin", phase=Phase.SPECIALIZE, run=run)
-'''
+"""
 
 
 def make_plugin(where, compiled=False):
@@ -35,8 +35,13 @@ def make_plugin(where, compiled=False):
 
 
 def sysprep(*argv, pythonpath):
-    env = {**os.environ, "PYTHONPATH": f"{pythonpath}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{pythonpath}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True, env=env
+    )
 
 
 @pytest.mark.slow  # a generalize and a specialize in processes of their own
@@ -48,9 +53,21 @@ def test_entry_point_specialize_provider_runs_from_the_images_runtime(tmp_path):
     r = sysprep("--generalize", "--oobe", "--root", root, "--quiet", pythonpath=tmp_path / "site")
     assert r.returncode == 0, r.stderr
     # the image's runtime alone (no PYTHONPATH, isolated): the plugin came along in the bundle
-    p = subprocess.run([sys.executable, "-I", os.path.join(root, "usr/lib/sysprep/sysprep.pyz"),
-                        "boot", "--stage", "specialize", "--root", root],
-                       capture_output=True, text=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            os.path.join(root, "usr/lib/sysprep/sysprep.pyz"),
+            "boot",
+            "--stage",
+            "specialize",
+            "--root",
+            root,
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
     assert p.returncode == 0, p.stderr
     assert open(os.path.join(root, "etc/acme-specialized")).read() == "yes\n"
 
@@ -74,7 +91,7 @@ def test_runtime_bundle_holds_no_test_support_module():
     from sysprep.firstboot import bundle
 
     data = bundle.build()
-    with zipfile.ZipFile(io.BytesIO(data[data.index(b"PK"):])) as z:
+    with zipfile.ZipFile(io.BytesIO(data[data.index(b"PK") :])) as z:
         names = z.namelist()
     assert "sysprep/firstboot/bundle.py" in names and "sysprep/ui/welcome_app.py" in names
     assert [n for n in names if n.startswith("sysprep/testing/")] == []

@@ -65,7 +65,10 @@ def cloud_init_runs(root: str, types: tuple[str, ...]) -> None:
 def test_clone_leaves_its_ssh_host_keys_to_cloud_init_when_cloud_init_runs_in_that_boot(dirty, run):
     root = keyed_clone(dirty, run, cloud_init=True)
     boot(run, root, "specialize")
-    assert "cloud-init runs in this boot" in open(os.path.join(root, "var/log/sysprep/setupact.log")).read()
+    assert (
+        "cloud-init runs in this boot"
+        in open(os.path.join(root, "var/log/sysprep/setupact.log")).read()
+    )
     assert made(root) == [] and not glob.glob(os.path.join(root, "etc/ssh/ssh_host_*_key"))
     cloud_init_runs(root, ("rsa", "ecdsa", "ed25519"))
     boot(run, root, "passes")
@@ -80,7 +83,10 @@ def test_the_later_stage_makes_the_key_types_cloud_init_did_not_make(dirty, run)
     cloud_init_runs(root, ("ed25519",))
     boot(run, root, "passes")
     assert made(root) == ["ecdsa", "rsa"]
-    assert open(os.path.join(root, "etc/ssh/ssh_host_ed25519_key")).read() == "ed25519 key by cloud-init\n"
+    assert (
+        open(os.path.join(root, "etc/ssh/ssh_host_ed25519_key")).read()
+        == "ed25519 key by cloud-init\n"
+    )
 
 
 def test_clone_makes_its_ssh_host_keys_early_when_cloud_init_does_not_run(dirty, run):

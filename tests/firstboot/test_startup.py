@@ -9,13 +9,26 @@ import sys
 
 # the modules of `sysprep boot --stage specialize`: the command, the engine and the
 # providers' runner it imports when the pass starts
-STAGE = ("sysprep.__main__", "sysprep.commands.boot", "sysprep.passes.boot", "sysprep.passes.prepare")
-UNUSED = ("yaml", "sysprep.answer.yamlform", "sysprep.answer.xmlform", "sysprep.target.image.session",
-          "sysprep.target.image.ops", "sysprep.scan.proof")
+STAGE = (
+    "sysprep.__main__",
+    "sysprep.commands.boot",
+    "sysprep.passes.boot",
+    "sysprep.passes.prepare",
+)
+UNUSED = (
+    "yaml",
+    "sysprep.answer.yamlform",
+    "sysprep.answer.xmlform",
+    "sysprep.target.image.session",
+    "sysprep.target.image.ops",
+    "sysprep.scan.proof",
+)
 
 
 def test_boot_stage_imports_neither_answer_file_parsers_nor_the_image_engine():
-    code = (f"import sys\nfor m in {STAGE!r}: __import__(m)\n"
-            f"print(' '.join(m for m in {UNUSED!r} if m in sys.modules))")
+    code = (
+        f"import sys\nfor m in {STAGE!r}: __import__(m)\n"
+        f"print(' '.join(m for m in {UNUSED!r} if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == []

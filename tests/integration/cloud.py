@@ -78,14 +78,22 @@ class Seed:
         return out + (f"local-hostname: {self.hostname}\n" if self.hostname else "")
 
     def user_data(self) -> str:
-        lines = ["#cloud-config", "users:", f"  - name: {self.user}", "    shell: /bin/bash",
-                 "    sudo: ALL=(ALL) NOPASSWD:ALL"]
+        lines = [
+            "#cloud-config",
+            "users:",
+            f"  - name: {self.user}",
+            "    shell: /bin/bash",
+            "    sudo: ALL=(ALL) NOPASSWD:ALL",
+        ]
         if self.ssh_key:
             lines += ["    ssh_authorized_keys:", f"      - {self.ssh_key}"]
         if self.note:
-            lines += ["write_files:", "  - path: /etc/clone-note", f"    content: \"{self.note}\\n\""]
+            lines += ["write_files:", "  - path: /etc/clone-note", f'    content: "{self.note}\\n"']
         if self.runcmd_marker:
-            lines += ["runcmd:", f"  - [sh, -c, \"echo {self.runcmd_marker} > /var/tmp/runcmd-marker\"]"]
+            lines += [
+                "runcmd:",
+                f'  - [sh, -c, "echo {self.runcmd_marker} > /var/tmp/runcmd-marker"]',
+            ]
         return "\n".join(lines) + "\n"
 
     def iso(self, path: str) -> str:
@@ -94,8 +102,11 @@ class Seed:
         for name, text in (("meta-data", self.meta_data()), ("user-data", self.user_data())):
             with open(os.path.join(work, name), "w") as f:
                 f.write(text)
-        subprocess.run(["cloud-localds", path, f"{work}/user-data", f"{work}/meta-data"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["cloud-localds", path, f"{work}/user-data", f"{work}/meta-data"],
+            check=True,
+            capture_output=True,
+        )
         shutil.rmtree(work)
         return path
 
@@ -113,8 +124,11 @@ class CloudImage:
 def build(suite: str, work: str) -> CloudImage:
     """The cloud image of `suite` (the cached root with cloud-init), with the probe, in `work`."""
     root = extract_guest(debian_root_tarball(suite, "cloud-init"), os.path.join(work, "root"))
-    files = {IMAGE_CFG: "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n", PROBE_SCRIPT: PROBE,
-             PROBE_UNIT: PROBE_SERVICE}
+    files = {
+        IMAGE_CFG: "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n",
+        PROBE_SCRIPT: PROBE,
+        PROBE_UNIT: PROBE_SERVICE,
+    }
     for rel, text in files.items():
         p = os.path.join(root, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)

@@ -13,8 +13,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def debian_root_tarball(suite: str = "bookworm", extra: str = "") -> str:
     """The cached debootstrap root of a Debian suite, with EXTRA packages (comma-separated)
     added to the base set; built first (a few minutes) when missing."""
-    p = subprocess.run([os.path.join(HERE, "build-debian-root"), suite, extra],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [os.path.join(HERE, "build-debian-root"), suite, extra], capture_output=True, text=True
+    )
     if p.returncode != 0:
         pytest.fail(f"building the Debian {suite} root failed:\n{p.stderr[-3000:]}")
     return p.stdout.strip().splitlines()[-1]
@@ -27,7 +28,9 @@ def debian_tarball() -> str:
 
 def extract(tarball: str, dest: str) -> str:
     os.makedirs(dest, exist_ok=True)
-    subprocess.run(["tar", "-C", dest, "--xattrs", "--acls", "--numeric-owner", "-xf", tarball], check=True)
+    subprocess.run(
+        ["tar", "-C", dest, "--xattrs", "--acls", "--numeric-owner", "-xf", tarball], check=True
+    )
     return dest
 
 
@@ -39,12 +42,35 @@ def extract_guest(tarball: str, dest: str) -> str:
     return dest
 
 
-def in_root(root: str, *argv: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def in_root(
+    root: str, *argv: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run a program of the root inside a bubblewrap sandbox whose / is the root."""
-    cmd = ["bwrap", "--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run",
-           "--unshare-pid", "--unshare-net", "--die-with-parent", "--clearenv",
-           "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "--setenv", "HOME", "/root",
-           "--setenv", "LC_ALL", "C.UTF-8"]
+    cmd = [
+        "bwrap",
+        "--bind",
+        root,
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/run",
+        "--unshare-pid",
+        "--unshare-net",
+        "--die-with-parent",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/sbin:/usr/bin:/sbin:/bin",
+        "--setenv",
+        "HOME",
+        "/root",
+        "--setenv",
+        "LC_ALL",
+        "C.UTF-8",
+    ]
     for k, v in (env or {}).items():
         cmd += ["--setenv", k, v]
     return subprocess.run([*cmd, *argv], capture_output=True, text=True, check=check)

@@ -24,7 +24,9 @@ def remember(name: str, console: str, *, most: int = 80) -> None:
     """Keep the console lines of one boot that speak of sysprep (its units and its passes)."""
     lines = [_ESCAPES.sub("", line).strip() for line in console.splitlines()]
     lines = [line for line in lines if "sysprep" in line.lower()]
-    SEEN.append((name, lines[:most] + ([f"... {len(lines) - most} more"] if len(lines) > most else [])))
+    SEEN.append(
+        (name, lines[:most] + ([f"... {len(lines) - most} more"] if len(lines) > most else []))
+    )
 
 
 def make_ext4_image(root: str, image: str, size: str = "3G", label: str = "sysroot") -> None:
@@ -32,8 +34,9 @@ def make_ext4_image(root: str, image: str, size: str = "3G", label: str = "sysro
     if os.path.exists(image):
         os.remove(image)
     subprocess.run(["truncate", "-s", size, image], check=True)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", label, "-d", root, image], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-L", label, "-d", root, image], check=True, capture_output=True
+    )
 
 
 def kernel_and_initrd(root: str) -> tuple[str, str]:
@@ -47,8 +50,18 @@ def kernel_and_initrd(root: str) -> tuple[str, str]:
 class VM:
     """One qemu guest with its serial console in a file and a QMP socket."""
 
-    def __init__(self, image: str, kernel: str, initrd: str, workdir: str, *, name: str = "vm",
-                 append: str = "", memory: int = 1024, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        image: str,
+        kernel: str,
+        initrd: str,
+        workdir: str,
+        *,
+        name: str = "vm",
+        append: str = "",
+        memory: int = 1024,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         """`extra`: more qemu arguments (-smbios type=11,..., -fw_cfg ... for credentials)."""
         self.console = os.path.join(workdir, f"{name}-console.log")
         self.qmp_path = os.path.join(workdir, f"{name}-qmp.sock")
@@ -58,21 +71,47 @@ class VM:
                 os.remove(p)
         cmdline = f"root=/dev/vda rw console=ttyS0 systemd.show_status=1 {append}".strip()
         self.argv = [
-            QEMU, "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "1", "-m", str(memory),
-            "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
-            "-drive", f"file={image},format=raw,if=virtio,cache=unsafe",
-            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
-            "-display", "none", "-monitor", "none",
-            "-chardev", f"socket,id=s0,path={self.serial_path},server=on,wait=off,logfile={self.console}",
-            "-serial", "chardev:s0",
-            "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-            "-device", "virtio-rng-pci", *extra,
+            QEMU,
+            "-machine",
+            "q35,accel=tcg",
+            "-cpu",
+            "max",
+            "-smp",
+            "1",
+            "-m",
+            str(memory),
+            "-kernel",
+            kernel,
+            "-initrd",
+            initrd,
+            "-append",
+            cmdline,
+            "-drive",
+            f"file={image},format=raw,if=virtio,cache=unsafe",
+            "-netdev",
+            "user,id=n0",
+            "-device",
+            "virtio-net-pci,netdev=n0",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-chardev",
+            f"socket,id=s0,path={self.serial_path},server=on,wait=off,logfile={self.console}",
+            "-serial",
+            "chardev:s0",
+            "-qmp",
+            f"unix:{self.qmp_path},server=on,wait=off",
+            "-device",
+            "virtio-rng-pci",
+            *extra,
         ]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> VM:
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         return self
 
     def output(self) -> str:

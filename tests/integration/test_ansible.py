@@ -47,22 +47,35 @@ def tool(name: str) -> str:
 
 
 def env(collections: str) -> dict[str, str]:
-    return {**os.environ, "ANSIBLE_COLLECTIONS_PATH": collections, "PATH": f"{BIN}:{os.environ['PATH']}",
-            "ANSIBLE_STDOUT_CALLBACK": "minimal", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "0",
-            "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"}
+    return {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": collections,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "ANSIBLE_STDOUT_CALLBACK": "minimal",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+    }
 
 
 @pytest.fixture(scope="module")
 def collections(tmp_path_factory) -> str:
     """The collection built into a tarball and installed from it (not used in place)."""
     work = tmp_path_factory.mktemp("collection")
-    b = subprocess.run([tool("ansible-galaxy"), "collection", "build", COLLECTION, "--output-path",
-                        str(work)], capture_output=True, text=True)
+    b = subprocess.run(
+        [tool("ansible-galaxy"), "collection", "build", COLLECTION, "--output-path", str(work)],
+        capture_output=True,
+        text=True,
+    )
     assert b.returncode == 0, b.stdout + b.stderr
     tarball = str(work / "sysprep-linux-0.1.0.tar.gz")
     dest = str(work / "installed")
-    i = subprocess.run([tool("ansible-galaxy"), "collection", "install", tarball, "-p", dest],
-                       capture_output=True, text=True)
+    i = subprocess.run(
+        [tool("ansible-galaxy"), "collection", "install", tarball, "-p", dest],
+        capture_output=True,
+        text=True,
+    )
     assert i.returncode == 0, i.stdout + i.stderr
     assert os.path.exists(f"{dest}/ansible_collections/sysprep/linux/plugins/modules/generalize.py")
     return dest
@@ -75,9 +88,23 @@ def playbook(collections: str, play: str, tmp_path, *args: str) -> list[dict[str
     if not os.path.exists(play):
         path.write_text(play)
         play = str(path)
-    p = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-c", "local", play,
-                        "-e", f"ansible_python_interpreter={sys.executable}", *args],
-                       capture_output=True, text=True, env=env(collections), cwd=str(tmp_path))
+    p = subprocess.run(
+        [
+            tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            play,
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env(collections),
+        cwd=str(tmp_path),
+    )
     assert p.returncode == 0, p.stdout[-6000:] + p.stderr[-3000:]
     OUTPUT[:] = [p.stdout]
     return results(p.stdout)
@@ -94,16 +121,27 @@ def results(out: str) -> list[dict[str, Any]]:
 
 def test_ansible_doc_shows_both_modules(collections):
     for module in ("generalize", "image_state"):
-        p = subprocess.run([tool("ansible-doc"), f"sysprep.linux.{module}"], capture_output=True,
-                           text=True, env=env(collections))
-        assert p.returncode == 0 and "EXAMPLES" in p.stdout and "RETURN VALUES" in p.stdout, p.stderr
-    listing = subprocess.run([tool("ansible-doc"), "-l", "sysprep.linux"], capture_output=True,
-                             text=True, env=env(collections)).stdout
+        p = subprocess.run(
+            [tool("ansible-doc"), f"sysprep.linux.{module}"],
+            capture_output=True,
+            text=True,
+            env=env(collections),
+        )
+        assert p.returncode == 0 and "EXAMPLES" in p.stdout and "RETURN VALUES" in p.stdout, (
+            p.stderr
+        )
+    listing = subprocess.run(
+        [tool("ansible-doc"), "-l", "sysprep.linux"],
+        capture_output=True,
+        text=True,
+        env=env(collections),
+    ).stdout
     assert "sysprep.linux.generalize" in listing and "sysprep.linux.image_state" in listing
 
 
-def test_playbook_on_an_offline_root_check_then_run_then_nothing_to_do(collections, debian_tarball,
-                                                                       tmp_path):
+def test_playbook_on_an_offline_root_check_then_run_then_nothing_to_do(
+    collections, debian_tarball, tmp_path
+):
     root = extract(debian_tarball, str(tmp_path / "debian"))
     dirty_like_a_used_machine(root)
     play = ROOT_PLAY
@@ -112,7 +150,10 @@ def test_playbook_on_an_offline_root_check_then_run_then_nothing_to_do(collectio
     assert snapshot(root) == before  # check mode is sysprep's dry run: not a byte changed
     assert checked["changed"] is True
     assert "remove /root/.bash_history" in checked["paths"]
-    assert "truncate /etc/machine-id" in checked["paths"] or "write /etc/machine-id" in checked["paths"]
+    assert (
+        "truncate /etc/machine-id" in checked["paths"]
+        or "write /etc/machine-id" in checked["paths"]
+    )
     assert "\n-/root/.bash_history\n" in OUTPUT[0]  # --diff: the paths that would change
     assert checked["report"]["dry_run"] is True
 
@@ -132,8 +173,9 @@ def test_playbook_on_an_offline_root_check_then_run_then_nothing_to_do(collectio
     assert snapshot(root) == after
 
 
-def test_generalize_images_playbook_check_then_run_then_nothing_to_do(collections, debian_tarball,
-                                                                      tmp_path):
+def test_generalize_images_playbook_check_then_run_then_nothing_to_do(
+    collections, debian_tarball, tmp_path
+):
     src, _ = images.cached(Recipe("gpt-lvm", "debian", tarball=debian_tarball))
     folder = tmp_path / "images"
     folder.mkdir()

@@ -23,8 +23,12 @@ BOOT_TIMEOUT = 600
 
 
 def sysprep(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def enabled_units(root: str) -> list[str]:
@@ -34,10 +38,14 @@ def enabled_units(root: str) -> list[str]:
 
 def host_keys(root: str) -> dict[str, str]:
     d = os.path.join(root, "etc/ssh")
-    return {n: open(os.path.join(d, n)).read() for n in sorted(os.listdir(d)) if n.endswith("_key.pub")}
+    return {
+        n: open(os.path.join(d, n)).read() for n in sorted(os.listdir(d)) if n.endswith("_key.pub")
+    }
 
 
-def boot(image: str, kernel: str, initrd: str, workdir: str, name: str, until: str, *, count: int = 1) -> str:
+def boot(
+    image: str, kernel: str, initrd: str, workdir: str, name: str, until: str, *, count: int = 1
+) -> str:
     vm = VM(image, kernel, initrd, workdir, name=name).start()
     try:
         reached = vm.wait_for(until, BOOT_TIMEOUT, count=count)
@@ -46,12 +54,16 @@ def boot(image: str, kernel: str, initrd: str, workdir: str, name: str, until: s
         vm.poweroff(180)
     out = vm.output()
     remember(name, out)
-    assert reached and login, f"{name}: the guest did not get to {until!r}; console tail:\n{out[-4000:]}"
+    assert reached and login, (
+        f"{name}: the guest did not get to {until!r}; console tail:\n{out[-4000:]}"
+    )
     return out
 
 
 PASSWORD = "S3cret-Pa55!word"
-SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm2sXqQfW0b6Zz4mY0eF7qj3yJ8pGkQ2c1dV5xR9sTn ops@example"
+SSH_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm2sXqQfW0b6Zz4mY0eF7qj3yJ8pGkQ2c1dV5xR9sTn ops@example"
+)
 UNATTEND = f"""<?xml version="1.0" encoding="utf-8"?>
 <unattend xmlns="urn:schemas-microsoft-com:unattend" xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State">
   <settings pass="specialize">
@@ -154,9 +166,13 @@ def test_units_pass_systemd_analyze_verify(template):
         with open(os.path.join(root, units.UNIT_DIR, name), "w") as f:
             f.write(text)
     try:
-        r = in_root(root, "systemd-analyze", "verify",
-                    *(f"/{units.UNIT_DIR}/{u}" for u in (units.SPECIALIZE_UNIT, units.PASSES_UNIT,
-                                                         *extra)), check=False)
+        r = in_root(
+            root,
+            "systemd-analyze",
+            "verify",
+            *(f"/{units.UNIT_DIR}/{u}" for u in (units.SPECIALIZE_UNIT, units.PASSES_UNIT, *extra)),
+            check=False,
+        )
     finally:
         for name in extra:
             os.remove(os.path.join(root, units.UNIT_DIR, name))
@@ -168,8 +184,13 @@ def test_generalized_image_boots_into_a_new_machine(template, tmp_path):
     t = template
     image = images.copy(t["image"], str(tmp_path / "clone-a.img"))
     out = boot(image, t["kernel"], t["initrd"], str(tmp_path), "clone-a", DONE)
-    for line in ("specialize pass", "[new-machine-id]", "[new-ssh-hostkeys]", "oobeSystem pass",
-                 "IMAGE_STATE_COMPLETE"):
+    for line in (
+        "specialize pass",
+        "[new-machine-id]",
+        "[new-ssh-hostkeys]",
+        "oobeSystem pass",
+        "IMAGE_STATE_COMPLETE",
+    ):
         assert line in out, line
     assert "First Boot Wizard was skipped" in out or "systemd-firstboot" not in out
     with Mounted(image, str(tmp_path / "m")) as m:
@@ -179,8 +200,12 @@ def test_generalized_image_boots_into_a_new_machine(template, tmp_path):
         assert keys and set(keys.values()).isdisjoint(t["keys"].values())
         state = open(f"{m}/var/lib/sysprep/state.ini").read()
         assert "IMAGE_STATE_COMPLETE" in state
-        assert not os.path.exists(f"{m}/etc/systemd/system/sysinit.target.wants/sysprep-specialize.service")
-        assert not os.path.exists(f"{m}/etc/systemd/system/multi-user.target.wants/sysprep-passes.service")
+        assert not os.path.exists(
+            f"{m}/etc/systemd/system/sysinit.target.wants/sysprep-specialize.service"
+        )
+        assert not os.path.exists(
+            f"{m}/etc/systemd/system/multi-user.target.wants/sysprep-passes.service"
+        )
         assert not os.path.exists(f"{m}/var/lib/sysprep/boot-pending")
         for name in ("setupact.log", "setuperr.log", "actions.jsonl"):
             assert os.path.isfile(f"{m}/var/log/sysprep/{name}")
@@ -209,8 +234,11 @@ def test_generalized_image_boots_into_a_new_machine(template, tmp_path):
         assert out.count("specialize pass finished") == 1
         # no secret anywhere: the cache has the passwords deleted, no log or file holds it
         assert "*SENSITIVE*DATA*DELETED*" in open(f"{m}/var/lib/sysprep/unattend.xml").read()
-        hits = subprocess.run(["grep", "-rlF", PASSWORD, f"{m}/var", f"{m}/etc", f"{m}/root", f"{m}/home"],
-                              capture_output=True, text=True).stdout
+        hits = subprocess.run(
+            ["grep", "-rlF", PASSWORD, f"{m}/var", f"{m}/etc", f"{m}/root", f"{m}/home"],
+            capture_output=True,
+            text=True,
+        ).stdout
         assert hits == ""
     # a second boot re-runs nothing
     out2 = boot(image, t["kernel"], t["initrd"], str(tmp_path), "clone-a-again", "login:")
@@ -231,26 +259,36 @@ def test_live_generalize_inside_a_booted_guest_then_specialize(debian_tarball, t
     dropin = os.path.join(root, "etc/systemd/system/serial-getty@ttyS0.service.d")
     os.makedirs(dropin)
     with open(os.path.join(dropin, "autologin.conf"), "w") as f:
-        f.write("[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n")
+        f.write(
+            "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n"
+        )
     image = os.path.join(work, "live.img")
     make_ext4_image(root, image)
     kernel, initrd = kernel_and_initrd(root)
     vm = VM(image, kernel, initrd, work, name="live").start()
     try:
         assert vm.wait_for("root@", BOOT_TIMEOUT), vm.output()[-3000:]
-        vm.type("sysprep --generalize --oobe --shutdown --quiet --unattend /root/unattend.yaml; "
-                "echo SYSPREP-EXIT=$?\n")
+        vm.type(
+            "sysprep --generalize --oobe --shutdown --quiet --unattend /root/unattend.yaml; "
+            "echo SYSPREP-EXIT=$?\n"
+        )
         deadline = time.monotonic() + BOOT_TIMEOUT
         while vm.wait_exit(2) is None:
             failed = re.search(r"SYSPREP-EXIT=\d+", vm.output())
-            assert failed is None, f"sysprep returned instead of powering off:\n{vm.output()[-3000:]}"
-            assert time.monotonic() < deadline, "the guest did not power off:\n" + vm.output()[-3000:]
+            assert failed is None, (
+                f"sysprep returned instead of powering off:\n{vm.output()[-3000:]}"
+            )
+            assert time.monotonic() < deadline, (
+                "the guest did not power off:\n" + vm.output()[-3000:]
+            )
     finally:
         vm.kill()
     with Mounted(image, os.path.join(work, "m")) as m:
         assert open(f"{m}/etc/machine-id").read() == "uninitialized\n"
         assert not [n for n in os.listdir(f"{m}/etc/ssh") if n.startswith("ssh_host_")]
-        assert "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in open(f"{m}/var/lib/sysprep/state.ini").read()
+        assert (
+            "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in open(f"{m}/var/lib/sysprep/state.ini").read()
+        )
         assert os.path.exists(f"{m}/var/lib/sysprep/panther/setupact.log")
     out = boot(image, kernel, initrd, work, "live-clone", DONE)
     assert "specialize pass" in out

@@ -39,11 +39,17 @@ def sysprep_files(root: str) -> list[str]:
     found = []
     for top in ("etc", "usr"):
         for folder, dirs, files in os.walk(os.path.join(root, top)):
-            found += [os.path.relpath(os.path.join(folder, n), root) for n in dirs + files if "sysprep" in n]
+            found += [
+                os.path.relpath(os.path.join(folder, n), root)
+                for n in dirs + files
+                if "sysprep" in n
+            ]
     return sorted(found)
 
 
-def test_generalize_image_alone_boots_headless_to_complete_and_a_login_and_clones_differ(used, tmp_path):
+def test_generalize_image_alone_boots_headless_to_complete_and_a_login_and_clones_differ(
+    used, tmp_path
+):
     image = images.copy(used["image"], str(tmp_path / "headless.img"))
     r = sysprep("--generalize", "--image", image)
     assert r.returncode == 0, r.stderr
@@ -66,10 +72,15 @@ def test_generalize_image_alone_boots_headless_to_complete_and_a_login_and_clone
     assert set(keys[0].values()).isdisjoint(used["keys"].values())
 
 
-def test_no_boot_passes_on_a_root_without_python3_boots_with_new_keys_and_machine_id(used, tmp_path):
+def test_no_boot_passes_on_a_root_without_python3_boots_with_new_keys_and_machine_id(
+    used, tmp_path
+):
     root = used["root"]
-    purge = [p for p in in_root(root, "dpkg-query", "-W", "-f", "${Package}\\n").stdout.split()
-             if "python" in p]
+    purge = [
+        p
+        for p in in_root(root, "dpkg-query", "-W", "-f", "${Package}\\n").stdout.split()
+        if "python" in p
+    ]
     in_root(root, "dpkg", "--purge", *purge)
     assert not os.path.exists(os.path.join(root, "usr/bin/python3"))
     r = sysprep("--generalize", "--no-boot-passes", "--root", root)
@@ -92,13 +103,17 @@ def test_no_boot_passes_on_a_root_without_python3_boots_with_new_keys_and_machin
         assert enabled_units(m) == used["enabled"]
 
 
-def test_a_specialize_command_that_never_ends_times_out_to_undeployable_and_the_boot_goes_on(used, tmp_path):
+def test_a_specialize_command_that_never_ends_times_out_to_undeployable_and_the_boot_goes_on(
+    used, tmp_path
+):
     """The passes unit's start timeout (lowered by a drop-in, as docs/first-boot.md says):
     the boot is not held, the state says what happened."""
     image = images.copy(used["image"], str(tmp_path / "stuck.img"))
     answer = tmp_path / "stuck.yaml"
-    answer.write_text("specialize:\n  Linux-Deployment:\n    RunSynchronous:\n"
-                      "      - Order: 1\n        Path: sleep 3600\n        Description: Never ends\n")
+    answer.write_text(
+        "specialize:\n  Linux-Deployment:\n    RunSynchronous:\n"
+        "      - Order: 1\n        Path: sleep 3600\n        Description: Never ends\n"
+    )
     r = sysprep("--generalize", "--image", image, "--unattend", str(answer))
     assert r.returncode == 0, r.stderr
     with Mounted(image, str(tmp_path / "w"), writable=True) as m:
@@ -106,7 +121,7 @@ def test_a_specialize_command_that_never_ends_times_out_to_undeployable_and_the_
         with open(f"{m}/etc/systemd/system/sysprep-passes.service.d/timeout.conf", "w") as f:
             f.write("[Service]\nTimeoutStartSec=40s\n")
     out = boot(image, used["kernel"], used["initrd"], str(tmp_path), "stuck", "Never ends")
-    assert "login:" in out[out.index("Never ends"):]
+    assert "login:" in out[out.index("Never ends") :]
     with Mounted(image, str(tmp_path / "m")) as m:
         state = open(f"{m}/var/lib/sysprep/state.ini").read()
         assert "ImageState = IMAGE_STATE_UNDEPLOYABLE" in state

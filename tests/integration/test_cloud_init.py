@@ -22,17 +22,35 @@ from tests.integration.qemu import Mounted
 pytestmark = pytest.mark.integration
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm2sXqQfW0b6Zz4mY0eF7qj3yJ8pGkQ2c1dV5xR9sTn ops@example"
-TEMPLATE = Seed("iid-template-7f3a", "tmpl-host-7f3a", user="builder", note="template",
-                runcmd_marker="ran-template")
-ALPHA = Seed("iid-clone-alpha", "alpha", user="alice", ssh_key=KEY, note="clone alpha",
-             runcmd_marker="ran-alpha")
-BETA = Seed("iid-clone-beta", "beta", user="bob", ssh_key=KEY, note="clone beta",
-            runcmd_marker="ran-beta")
+TEMPLATE = Seed(
+    "iid-template-7f3a",
+    "tmpl-host-7f3a",
+    user="builder",
+    note="template",
+    runcmd_marker="ran-template",
+)
+ALPHA = Seed(
+    "iid-clone-alpha",
+    "alpha",
+    user="alice",
+    ssh_key=KEY,
+    note="clone alpha",
+    runcmd_marker="ran-alpha",
+)
+BETA = Seed(
+    "iid-clone-beta", "beta", user="bob", ssh_key=KEY, note="clone beta", runcmd_marker="ran-beta"
+)
 # no local-hostname: the answer file's ComputerName stays
 GAMMA = Seed("iid-clone-gamma", None, user="carol", note="clone gamma", runcmd_marker="ran-gamma")
 # a local-hostname and an answer file: the seed's wins
-DELTA = Seed("iid-clone-delta", "delta", user="dave", ssh_key=KEY, note="clone delta",
-             runcmd_marker="ran-delta")
+DELTA = Seed(
+    "iid-clone-delta",
+    "delta",
+    user="dave",
+    ssh_key=KEY,
+    note="clone delta",
+    runcmd_marker="ran-delta",
+)
 UNATTEND = """\
 specialize:
   Linux-Shell-Setup:
@@ -49,8 +67,12 @@ SEARCHED = ("etc", "var", "root", "home", "boot", "srv", "opt", "tmp", "usr/loca
 
 
 def sysprep(*argv: str) -> None:
-    r = subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -69,10 +91,16 @@ def template_facts(image: str, where: str, boot: Boot) -> dict:
 def host_keys(m: str) -> dict[str, str]:
     """The public host keys by file name: their base64 bodies."""
     d = f"{m}/etc/ssh"
-    return {n: open(f"{d}/{n}").read().split()[1] for n in sorted(os.listdir(d)) if n.endswith("_key.pub")}
+    return {
+        n: open(f"{d}/{n}").read().split()[1]
+        for n in sorted(os.listdir(d))
+        if n.endswith("_key.pub")
+    }
 
 
-def cloned(ci: cloud.CloudImage, template_image: str, work: str, name: str, unattend: str = "") -> str:
+def cloned(
+    ci: cloud.CloudImage, template_image: str, work: str, name: str, unattend: str = ""
+) -> str:
     """The template's disk after its instance's shutdown, generalized with --image."""
     image = images.copy(template_image, os.path.join(work, f"{name}.img"))
     argv = ["--generalize", "--image", image]
@@ -87,8 +115,13 @@ def cloned(ci: cloud.CloudImage, template_image: str, work: str, name: str, unat
 
 def make_template(suite: str, work: str) -> tuple[cloud.CloudImage, Boot, dict]:
     ci = cloud.build(suite, work)
-    b = Boot(f"{suite}-template", ci.image, TEMPLATE.iso(os.path.join(work, "seed-template.iso")),
-             ci.kernel, ci.initrd)
+    b = Boot(
+        f"{suite}-template",
+        ci.image,
+        TEMPLATE.iso(os.path.join(work, "seed-template.iso")),
+        ci.kernel,
+        ci.initrd,
+    )
     boot_all([b], work)
     return ci, b, template_facts(ci.image, os.path.join(work, "m"), b)
 
@@ -107,10 +140,19 @@ def bookworm(tmp_path_factory):
     plain = cloned(ci, ci.image, work, "generalized")
     answered = cloned(ci, ci.image, work, "generalized-answer", UNATTEND)
     os.remove(ci.image)
-    pair = boot_all([clone_boot(ci, plain, ALPHA, work, "alpha"),
-                     clone_boot(ci, plain, BETA, work, "beta")], work)
-    yield {"ci": ci, "work": work, "template": facts, "template_boot": tb, "answered": answered,
-           "alpha": pair[0], "beta": pair[1]}
+    pair = boot_all(
+        [clone_boot(ci, plain, ALPHA, work, "alpha"), clone_boot(ci, plain, BETA, work, "beta")],
+        work,
+    )
+    yield {
+        "ci": ci,
+        "work": work,
+        "template": facts,
+        "template_boot": tb,
+        "answered": answered,
+        "alpha": pair[0],
+        "beta": pair[1],
+    }
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -132,14 +174,21 @@ def check_instance(m: str, boot: Boot, seed: Seed) -> None:
     doc = json.loads(probe_file(m, boot.probe, "status.json"))
     assert doc["errors"] == [] and not doc.get("recoverable_errors"), doc
     log = open(f"{m}/var/log/cloud-init.log").read()
-    problems = [ln for ln in log.splitlines() if "[WARNING]" in ln or "[ERROR]" in ln or "Traceback" in ln]
+    problems = [
+        ln for ln in log.splitlines() if "[WARNING]" in ln or "[ERROR]" in ln or "Traceback" in ln
+    ]
     assert problems == [], problems
     assert sorted(os.listdir(f"{m}/var/lib/cloud/instances")) == [seed.instance_id]
     assert open(f"{m}/var/lib/cloud/data/instance-id").read().strip() == seed.instance_id
     passwd = {ln.split(":")[0]: ln.split(":") for ln in open(f"{m}/etc/passwd")}
     assert seed.user in passwd
     if seed.ssh_key:
-        assert open(f"{m}{passwd[seed.user][5]}/.ssh/authorized_keys").read().strip().endswith(seed.ssh_key)
+        assert (
+            open(f"{m}{passwd[seed.user][5]}/.ssh/authorized_keys")
+            .read()
+            .strip()
+            .endswith(seed.ssh_key)
+        )
     assert open(f"{m}/etc/clone-note").read() == seed.note + "\n"
     assert open(f"{m}/var/tmp/runcmd-marker").read() == seed.runcmd_marker + "\n"
 
@@ -167,7 +216,9 @@ def check_specialized(m: str, boot: Boot, template: dict, hostname: str) -> dict
 def assert_runtime_compiled_by_the_images_python(m: str) -> None:
     """The bundle carries bytecode of the image's own python3 (zipimport caches none: without
     it each boot stage compiles sysprep from source)."""
-    magic = in_root(m, "python3", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())").stdout
+    magic = in_root(
+        m, "python3", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"
+    ).stdout
     with zipfile.ZipFile(f"{m}/usr/lib/sysprep/sysprep.pyz") as z:
         assert z.read("sysprep/cli/__init__.pyc")[:4].hex() == magic.strip()
         assert "sysprep/passes/boot.pyc" in z.namelist()
@@ -176,10 +227,22 @@ def assert_runtime_compiled_by_the_images_python(m: str) -> None:
 def template_identity_left(m: str, template: dict, seed: Seed) -> list[str]:
     """The files of the clone that hold the template's instance-id, host name, machine-id or
     host keys."""
-    needles = [seed.instance_id, seed.hostname or "", template["machine_id"], *template["keys"].values()]
-    r = subprocess.run(["grep", "-rlaF", *(a for n in needles if n for a in ("-e", n)),
-                        *(f"{m}/{d}" for d in SEARCHED if os.path.exists(f"{m}/{d}"))],
-                       capture_output=True, text=True)
+    needles = [
+        seed.instance_id,
+        seed.hostname or "",
+        template["machine_id"],
+        *template["keys"].values(),
+    ]
+    r = subprocess.run(
+        [
+            "grep",
+            "-rlaF",
+            *(a for n in needles if n for a in ("-e", n)),
+            *(f"{m}/{d}" for d in SEARCHED if os.path.exists(f"{m}/{d}")),
+        ],
+        capture_output=True,
+        text=True,
+    )
     return r.stdout.split()
 
 
@@ -206,28 +269,43 @@ def test_two_clones_with_different_seeds_are_new_instances_with_their_own_identi
     assert set(mine["alpha"]["keys"].values()).isdisjoint(mine["beta"]["keys"].values())
 
 
-def test_an_answer_files_computer_name_and_account_when_the_seed_names_no_host(bookworm_second, bookworm):
+def test_an_answer_files_computer_name_and_account_when_the_seed_names_no_host(
+    bookworm_second, bookworm
+):
     b, gamma = bookworm, bookworm_second["gamma"]
     with Mounted(gamma.image, os.path.join(b["work"], "m-gamma")) as m:
         check_instance(m, gamma, GAMMA)
         check_specialized(m, gamma, b["template"], "web-01")
         assert "operator" in {ln.split(":")[0] for ln in open(f"{m}/etc/passwd")}
         assert template_identity_left(m, b["template"], TEMPLATE) == []
-        assert subprocess.run(["grep", "-rlaF", "Op-Secret-31", f"{m}/etc", f"{m}/var", f"{m}/root"],
-                              capture_output=True, text=True).stdout == ""
+        assert (
+            subprocess.run(
+                ["grep", "-rlaF", "Op-Secret-31", f"{m}/etc", f"{m}/var", f"{m}/root"],
+                capture_output=True,
+                text=True,
+            ).stdout
+            == ""
+        )
 
 
-def test_a_second_boot_of_a_clone_runs_neither_sysprep_nor_cloud_inits_per_instance_modules(bookworm_second, bookworm):
+def test_a_second_boot_of_a_clone_runs_neither_sysprep_nor_cloud_inits_per_instance_modules(
+    bookworm_second, bookworm
+):
     b, first, again = bookworm, bookworm["alpha"], bookworm_second["again"]
     assert again.probe == 2
     assert "specialize pass" not in again.console and "oobeSystem pass" not in again.console
     with Mounted(again.image, os.path.join(b["work"], "m-again")) as m:
         journal = probe_file(m, again.probe, "journal.txt")
-        assert "Starting sysprep-specialize" not in journal and "Starting sysprep-passes" not in journal
+        assert (
+            "Starting sysprep-specialize" not in journal
+            and "Starting sysprep-passes" not in journal
+        )
         log = open(f"{m}/var/log/cloud-init.log").read()
-        second = log[log.rindex("running 'init-local'"):]
+        second = log[log.rindex("running 'init-local'") :]
         # each stage starts every module; a per-instance one that already ran says so
-        started = set(re.findall(r"running (config-[\w-]+) with frequency once-per-instance", second))
+        started = set(
+            re.findall(r"running (config-[\w-]+) with frequency once-per-instance", second)
+        )
         skipped = set(re.findall(r"(config-[\w-]+) previously ran", second))
         assert {"config-ssh", "config-users-groups", "config-runcmd"} <= started <= skipped
         assert open(f"{m}/var/tmp/runcmd-marker").read() == ALPHA.runcmd_marker + "\n"
@@ -237,7 +315,9 @@ def test_a_second_boot_of_a_clone_runs_neither_sysprep_nor_cloud_inits_per_insta
         assert probe_file(m, 2, "host-keys") == probe_file(m, first.probe, "host-keys")
 
 
-def test_trixie_template_and_a_clone_whose_seed_host_name_wins_over_the_answer_file(tmp_path_factory):
+def test_trixie_template_and_a_clone_whose_seed_host_name_wins_over_the_answer_file(
+    tmp_path_factory,
+):
     """Newer cloud-init (its units split differently) and systemd 257."""
     work = str(tmp_path_factory.mktemp("cloud-trixie"))
     try:

@@ -61,7 +61,9 @@ CLONE_B = f"""<?xml version="1.0" encoding="utf-8"?>
   </settings>
 </unattend>
 """
-ROOT_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJq3c2VydmVyLWtleS1mb3ItY2xvbmUtYi10ZXN0aW5n ops@example"
+ROOT_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJq3c2VydmVyLWtleS1mb3ItY2xvbmUtYi10ZXN0aW5n ops@example"
+)
 
 
 def smbios(name: str, text: str) -> tuple[str, ...]:
@@ -92,7 +94,9 @@ def generalized(suite: str, work: str) -> dict[str, str]:
     return {"image": image, "kernel": kernel, "initrd": initrd, "machine_id": facts["machine_id"]}
 
 
-def boot_together(work: str, clones: dict[str, tuple[dict[str, str], tuple[str, ...]]]) -> dict[str, str]:
+def boot_together(
+    work: str, clones: dict[str, tuple[dict[str, str], tuple[str, ...]]]
+) -> dict[str, str]:
     """Boot the clones (name: template, qemu arguments) at the same time, one qemu each, until
     their passes are done; the disk image of each."""
     vms, disks = {}, {}
@@ -117,9 +121,12 @@ def boot_together(work: str, clones: dict[str, tuple[dict[str, str], tuple[str, 
 
 def settings(m: str) -> dict[str, object]:
     shadow = {ln.split(":")[0]: ln.split(":")[1] for ln in open(f"{m}/etc/shadow")}
-    return {"hostname": open(f"{m}/etc/hostname").read().strip(),
-            "zone": os.readlink(f"{m}/etc/localtime").rsplit("zoneinfo/", 1)[-1],
-            "shadow": shadow, "machine_id": open(f"{m}/etc/machine-id").read().strip()}
+    return {
+        "hostname": open(f"{m}/etc/hostname").read().strip(),
+        "zone": os.readlink(f"{m}/etc/localtime").rsplit("zoneinfo/", 1)[-1],
+        "shadow": shadow,
+        "machine_id": open(f"{m}/etc/machine-id").read().strip(),
+    }
 
 
 def no_clear_password(disk: str, *passwords: str) -> None:
@@ -156,13 +163,22 @@ def test_clones_take_their_own_answers_from_credentials(tmp_path):
     answer_b = os.path.join(work, "clone-b.xml")
     with open(answer_b, "w") as f:
         f.write(CLONE_B)
-    disks = boot_together(work, {
-        "clone-a": (bookworm, smbios("sysprep.unattend", CLONE_A)),
-        "clone-b": (bookworm, (*fw_cfg("sysprep.unattend", answer_b),
-                               "-smbios", "type=11,value=io.systemd.credential:system.hostname=clone-b",
-                               *smbios("ssh.authorized_keys.root", ROOT_KEY + "\n"))),
-        "clone-t": (trixie, smbios("sysprep.unattend", CLONE_A.replace("clone-a", "clone-t"))),
-    })
+    disks = boot_together(
+        work,
+        {
+            "clone-a": (bookworm, smbios("sysprep.unattend", CLONE_A)),
+            "clone-b": (
+                bookworm,
+                (
+                    *fw_cfg("sysprep.unattend", answer_b),
+                    "-smbios",
+                    "type=11,value=io.systemd.credential:system.hostname=clone-b",
+                    *smbios("ssh.authorized_keys.root", ROOT_KEY + "\n"),
+                ),
+            ),
+            "clone-t": (trixie, smbios("sysprep.unattend", CLONE_A.replace("clone-a", "clone-t"))),
+        },
+    )
     with Mounted(disks["clone-a"], str(tmp_path / "ma")) as m:
         a = settings(m)
         assert (a["hostname"], a["zone"]) == ("clone-a", "Europe/Berlin")

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def sysprep(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_generalize_a_real_debian_root(debian_tarball, tmp_path):
@@ -40,7 +44,9 @@ def test_generalize_a_real_debian_root(debian_tarball, tmp_path):
     assert not os.path.exists(f"{root}/var/log/dpkg.log")
     assert not os.path.exists(f"{root}/var/log/journal/{facts['machine_id']}")
     assert os.path.isdir(f"{root}/var/log/apt")
-    assert sysprep("state", "--root", root).stdout.startswith("IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE")
+    assert sysprep("state", "--root", root).stdout.startswith(
+        "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
+    )
     # the image still works: its own tools run and see the accounts
     assert "alice" in in_root(root, "getent", "passwd", "alice").stdout
 
@@ -77,8 +83,10 @@ def test_a_real_debian_has_what_the_examples_name_but_their_own_programs(debian_
     for path in examples:
         r = sysprep("answer", "validate", path, "--root", root)
         problems = [line for line in r.stderr.splitlines() if line.startswith(path)]
-        assert all(": /usr/local/sbin/" in p or ": /opt/factory/" in p or ": /usr/lib/oem/" in p
-                   for p in problems), r.stderr
+        assert all(
+            ": /usr/local/sbin/" in p or ": /opt/factory/" in p or ": /usr/lib/oem/" in p
+            for p in problems
+        ), r.stderr
     german = tmp_path / "de.yaml"
     german.write_text("specialize:\n  Linux-International-Core:\n    SystemLocale: de-AT\n")
     assert sysprep("answer", "validate", str(german), "--root", root).returncode == 0

@@ -59,15 +59,23 @@ def test_an_overlay_is_generalized_alone_and_a_dry_run_writes_nothing_in_the_cha
     r = sysprep("--generalize", "--image", top, "--dry-run")
     assert r.returncode == 0, r.stderr
     assert (sha256(base), sha256(top)) == (base_hash, top_hash)
-    r = sysprep("--generalize", "-a", top, "--sparsify",
-                "--run-command", "echo \"$(id -u) in the image\" > /etc/made-by-run-command")
+    r = sysprep(
+        "--generalize",
+        "-a",
+        top,
+        "--sparsify",
+        "--run-command",
+        'echo "$(id -u) in the image" > /etc/made-by-run-command',
+    )
     assert r.returncode == 0, r.stderr
     assert wait_clean(top) == []
     assert sha256(base) == base_hash  # backing files are opened read-only
     check_clean(top, "qcow2")
     files = images.read_files(top, ["/etc/machine-id", "/etc/made-by-run-command"])
-    assert files == {"/etc/machine-id": "uninitialized\n",
-                     "/etc/made-by-run-command": "0 in the image\n"}  # ran now, in the sandbox
+    assert files == {
+        "/etc/machine-id": "uninitialized\n",
+        "/etc/made-by-run-command": "0 in the image\n",
+    }  # ran now, in the sandbox
     assert images.read_files(base, ["/etc/machine-id"])["/etc/machine-id"] != "uninitialized\n"
 
 
@@ -84,7 +92,9 @@ def test_a_batch_of_overlays_of_one_base_runs_them_at_once(tmp_path):
     assert sha256(base) == base_hash
     for clone in clones:
         assert wait_clean(clone) == []
-        assert images.read_files(clone, ["/etc/machine-id"]) == {"/etc/machine-id": "uninitialized\n"}
+        assert images.read_files(clone, ["/etc/machine-id"]) == {
+            "/etc/machine-id": "uninitialized\n"
+        }
 
 
 def comparable(listing: dict[str, list[object]]) -> dict[str, list[object]]:
@@ -95,18 +105,28 @@ def comparable(listing: dict[str, list[object]]) -> dict[str, list[object]]:
 def test_vmdk_vhdx_vpc_and_vdi_images_generalize_to_what_the_raw_image_does(tmp_path):
     raw, _ = copy_of(Recipe("mbr-ext4"), tmp_path, "disk.raw")
     converted = {}
-    for name, fmt, options in (("mono.vmdk", "vmdk", "subformat=monolithicSparse"),
-                               ("split.vmdk", "vmdk", "subformat=twoGbMaxExtentSparse"),
-                               ("disk.vhdx", "vhdx", "subformat=dynamic"),
-                               ("disk.vhd", "vpc", "subformat=dynamic"),
-                               ("disk.vdi", "vdi", "")):
+    for name, fmt, options in (
+        ("mono.vmdk", "vmdk", "subformat=monolithicSparse"),
+        ("split.vmdk", "vmdk", "subformat=twoGbMaxExtentSparse"),
+        ("disk.vhdx", "vhdx", "subformat=dynamic"),
+        ("disk.vhd", "vpc", "subformat=dynamic"),
+        ("disk.vdi", "vdi", ""),
+    ):
         path = str(tmp_path / name)
-        qemu_img("convert", "-f", "raw", "-O", fmt, *(["-o", options] if options else []), raw, path)
+        qemu_img(
+            "convert", "-f", "raw", "-O", fmt, *(["-o", options] if options else []), raw, path
+        )
         converted[path] = fmt
-    runs = {image: subprocess.Popen([sys.executable, "-m", "sysprep", "--generalize", "--image",
-                                     image, "--json"], stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            for image in [raw, *converted]}  # side by side: each is its own image
+    runs = {
+        image: subprocess.Popen(
+            [sys.executable, "-m", "sysprep", "--generalize", "--image", image, "--json"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for image in [raw, *converted]
+    }  # side by side: each is its own image
     for image, proc in runs.items():
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, f"{image}: {err}"
@@ -124,8 +144,9 @@ def loop_device(request, tmp_path):
     (the recipe's extra files as the test's parameter says)."""
     extra = getattr(request, "param", ())
     raw, _ = copy_of(Recipe("mbr-ext4", extra=extra), tmp_path, "lv.raw")
-    dev = subprocess.run(["losetup", "--find", "--show", raw], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    dev = subprocess.run(
+        ["losetup", "--find", "--show", raw], capture_output=True, text=True, check=True
+    ).stdout.strip()
     try:
         yield dev, raw
     finally:
@@ -161,9 +182,12 @@ def others(dev: str) -> list[str]:
 @pytest.mark.parametrize("loop_device", [(SLOW_PROVIDER,)], indirect=True)
 def test_a_killed_run_on_a_block_device_leaves_nothing_over_it_and_releases_it(loop_device):
     dev, _raw = loop_device
-    proc = subprocess.Popen([sys.executable, "-m", "sysprep", "--generalize", "--image", dev,
-                             "--allow-block-device"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sysprep", "--generalize", "--image", dev, "--allow-block-device"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert _wait_for_sleep(proc.pid), "the run did not reach the slow provider"
         assert others(dev)  # attached and mounted now...
@@ -203,9 +227,19 @@ def test_virt_customize_options_on_an_overlay_boot_into_that_clone(debian_lvm, t
     (tmp_path / "pw").write_text(password + "\n")
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl builder@ci"
     (tmp_path / "k.pub").write_text(key + "\n")
-    r = sysprep("--generalize", "-a", top, "--hostname", "web-01",
-                "--root-password", f"file:{tmp_path / 'pw'}", "--ssh-inject",
-                f"root:file:{tmp_path / 'k.pub'}", "--firstboot-command", "echo ran >> /var/tmp/ok")
+    r = sysprep(
+        "--generalize",
+        "-a",
+        top,
+        "--hostname",
+        "web-01",
+        "--root-password",
+        f"file:{tmp_path / 'pw'}",
+        "--ssh-inject",
+        f"root:file:{tmp_path / 'k.pub'}",
+        "--firstboot-command",
+        "echo ran >> /var/tmp/ok",
+    )
     assert r.returncode == 0, r.stderr
     assert password not in r.stdout + r.stderr
     assert wait_clean(top) == []
@@ -213,11 +247,23 @@ def test_virt_customize_options_on_an_overlay_boot_into_that_clone(debian_lvm, t
     assert DONE in console and "login:" in console, console[-3000:]
     assert "IMAGE_STATE_COMPLETE" in console and "emergency" not in console.lower()
     assert sha256(base) == base_hash
-    after = images.read_files(top, ["/etc/hostname", "/etc/shadow", "/root/.ssh/authorized_keys",
-                                    "/var/tmp/ok", "/etc/machine-id", "/var/lib/sysprep/unattend.xml"])
+    after = images.read_files(
+        top,
+        [
+            "/etc/hostname",
+            "/etc/shadow",
+            "/root/.ssh/authorized_keys",
+            "/var/tmp/ok",
+            "/etc/machine-id",
+            "/var/lib/sysprep/unattend.xml",
+        ],
+    )
     assert (after["/etc/hostname"] or "").strip() == "web-01"
-    root_hash = next(ln.split(":")[1] for ln in (after["/etc/shadow"] or "").splitlines()
-                     if ln.startswith("root:"))
+    root_hash = next(
+        ln.split(":")[1]
+        for ln in (after["/etc/shadow"] or "").splitlines()
+        if ln.startswith("root:")
+    )
     assert root_hash.startswith("$") and crypt_matches(password, root_hash)
     assert key in (after["/root/.ssh/authorized_keys"] or "")
     assert after["/var/tmp/ok"] == "ran\n"  # once
@@ -225,5 +271,7 @@ def test_virt_customize_options_on_an_overlay_boot_into_that_clone(debian_lvm, t
     assert len(machine_id) == 32 and machine_id != facts.machine_id
     # nowhere in clear: in no byte of the overlay, which holds all that the run and the boot
     # wrote (uncompressed clusters)
-    found = subprocess.run(["grep", "-c", "-a", "-F", password, top], capture_output=True, text=True)
+    found = subprocess.run(
+        ["grep", "-c", "-a", "-F", password, top], capture_output=True, text=True
+    )
     assert found.stdout.strip() == "0", "the password is in the image in clear"

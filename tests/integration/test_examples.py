@@ -51,8 +51,11 @@ def base(debian_tarball, tmp_path_factory):
 def documented_command(name: str) -> list[str]:
     """The sysprep command line the example's header documents, for a disk image."""
     path = os.path.abspath(os.path.join(EXAMPLES, name))
-    line = next(m.group(1) for m in (re.search(r"^\s*#?\s*sysprep (.+?)(?:-->)?$", ln.rstrip())
-                                      for ln in open(path)) if m)
+    line = next(
+        m.group(1)
+        for m in (re.search(r"^\s*#?\s*sysprep (.+?)(?:-->)?$", ln.rstrip()) for ln in open(path))
+        if m
+    )
     argv = [a for a in shlex.split(line) if a.lower() not in ("--shutdown", "/shutdown")]
     return [a.replace(name, path) for a in argv]
 
@@ -83,7 +86,9 @@ def test_cloud_template_completes_headless_and_its_commands_start_units(base, tm
         assert st["ImageState"] == "IMAGE_STATE_COMPLETE" and st["LastError"] == ""
         # the specialize commands ran once, after the network: one started a unit
         assert ran(m) == "register-inventory --cloud\n"
-        assert os.path.islink(f"{m}/etc/systemd/system/getty.target.wants/serial-getty@ttyS0.service")
+        assert os.path.islink(
+            f"{m}/etc/systemd/system/getty.target.wants/serial-getty@ttyS0.service"
+        )
         assert not os.path.exists(f"{m}/{units.SYSTEMCTL_SHIM}")  # gone with the units
         hostname = open(f"{m}/etc/hostname").read()
         assert hostname != base["hostname"] and hostname.strip()
@@ -106,8 +111,10 @@ def test_factory_audit_runs_the_audit_passes_then_reseals_to_oobe_and_powers_off
         # ready to ship: the customer's first boot runs oobeSystem and the welcome
         assert st["ImageState"] == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE", st
         assert st["PendingPasses"] == "oobeSystem" and "Welcome" not in st
-        assert ran(m) == "burn-in --minutes 30\nfirmware-update\nreport --station " \
+        assert (
+            ran(m) == "burn-in --minutes 30\nfirmware-update\nreport --station "
             f"{open(f'{m}/etc/hostname').read().strip()}\n"
+        )
         assert any(ln.startswith("factory:") for ln in open(f"{m}/etc/passwd"))
 
 
@@ -125,7 +132,9 @@ def test_oem_laptop_waits_at_the_welcome_for_its_customer_with_logins_held(base,
     assert held, "a login prompt came before the welcome was answered"
     with Mounted(image, str(tmp_path / "m")) as m:
         st = state_of(m)
-        assert "oobeSystem" in st["PendingPasses"] and st["LastError"] == ""  # shown again next boot
+        assert (
+            "oobeSystem" in st["PendingPasses"] and st["LastError"] == ""
+        )  # shown again next boot
         assert os.readlink(f"{m}/etc/localtime") == "/usr/share/zoneinfo/Europe/Berlin"
         assert open(f"{m}/etc/hostname").read() != base["hostname"]
 

@@ -37,8 +37,13 @@ UNATTEND = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def sysprep(*argv: str, **kw: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 def sha256(path: str) -> str:
@@ -58,10 +63,14 @@ def copy_of(recipe: Recipe, tmp_path, name: str = "") -> tuple[str, images.Facts
 def leftovers(image: str) -> list[str]:
     """Mounts, loop devices and helpers that a run on `image` could have left behind."""
     found = []
-    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
+    mounts = subprocess.run(
+        ["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True
+    ).stdout
     found += [m for m in mounts.splitlines() if "/run/sysprep/images/" in m or "/sysprep-" in m]
     loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
-    found += [line for line in loops.splitlines() if image in line or "/run/sysprep/images/" in line]
+    found += [
+        line for line in loops.splitlines() if image in line or "/run/sysprep/images/" in line
+    ]
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -117,12 +126,22 @@ def debian_lvm(debian_tarball):
 
 # -- the bootable Debian image ------------------------------------------------------------
 
+
 def test_dry_run_opens_read_only_all_the_way_down(debian_lvm, tmp_path):
     image, _ = copy_of(debian_lvm, tmp_path)
     before = sha256(image)
     os.chmod(image, 0o444)  # a dry run needs no write access at all
-    r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image, "--dry-run",
-                "--sparsify", "--json")
+    r = sysprep(
+        "--generalize",
+        "--oobe",
+        "--enable",
+        "fs-uuids",
+        "--image",
+        image,
+        "--dry-run",
+        "--sparsify",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     plan = parse(r.stdout, "report")
     paths = {rec["path"] for rec in plan["plan"]}
@@ -135,15 +154,31 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     image, facts = copy_of(debian_lvm, tmp_path, "debian.raw")
     unattend = tmp_path / "unattend.xml"
     unattend.write_text(UNATTEND)
-    r = sysprep("--generalize", "--oobe", "--enable", "fs-uuids", "--image", image,
-                "--unattend", str(unattend), "--json")
+    r = sysprep(
+        "--generalize",
+        "--oobe",
+        "--enable",
+        "fs-uuids",
+        "--image",
+        image,
+        "--unattend",
+        str(unattend),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     report = parse(r.stdout, "report")
     by_name = {p["name"]: p for p in report["providers"]}
     assert by_name["lvm-uuids"]["status"] == "ok" and by_name["swap"]["actions"] == 1
     assert wait_clean(image) == []
-    files = images.read_files(image, ["/etc/machine-id", "/etc/fstab", "/boot/grub/grub.cfg",
-                                      *(f"/{p}" for p in facts.identity[:12])])
+    files = images.read_files(
+        image,
+        [
+            "/etc/machine-id",
+            "/etc/fstab",
+            "/boot/grub/grub.cfg",
+            *(f"/{p}" for p in facts.identity[:12]),
+        ],
+    )
     assert files["/etc/machine-id"] == "uninitialized\n"
     for p in facts.identity[:12]:
         if p != "etc/machine-id":
@@ -162,11 +197,23 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     console = boot_from_disk(image, str(tmp_path), "debian-image")
     assert DONE in console and "login:" in console, console[-3000:]
     assert "emergency" not in console.lower()
-    for line in ("specialize pass", "[new-machine-id]", "[new-ssh-hostkeys]", "IMAGE_STATE_COMPLETE"):
+    for line in (
+        "specialize pass",
+        "[new-machine-id]",
+        "[new-ssh-hostkeys]",
+        "IMAGE_STATE_COMPLETE",
+    ):
         assert line in console, line
     # the boot-time passes made it a new machine
-    after = images.read_files(image, ["/etc/machine-id", "/var/lib/sysprep/state.ini",
-                                      "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/hostname"])
+    after = images.read_files(
+        image,
+        [
+            "/etc/machine-id",
+            "/var/lib/sysprep/state.ini",
+            "/etc/ssh/ssh_host_ed25519_key.pub",
+            "/etc/hostname",
+        ],
+    )
     assert (after["/etc/hostname"] or "").strip() == "image-01"  # the answer file applied
     machine_id = (after["/etc/machine-id"] or "").strip()
     assert len(machine_id) == 32 and machine_id != facts.machine_id
@@ -174,8 +221,9 @@ def test_generalize_gpt_lvm_image_then_boot_it_through_its_own_boot_loader(debia
     assert after["/etc/ssh/ssh_host_ed25519_key.pub"]
 
 
-def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600,
-                   fmt: str = "raw") -> str:
+def boot_from_disk(
+    image: str, workdir: str, name: str, timeout: float = 600, fmt: str = "raw"
+) -> str:
     """Boot with SeaBIOS from the disk (no -kernel: the image's own GRUB), serial to a file."""
     from tests.integration.qemu import VM, remember
 
@@ -202,19 +250,28 @@ def boot_from_disk(image: str, workdir: str, name: str, timeout: float = 600,
 
 # -- other layouts and formats ------------------------------------------------------------
 
+
 def test_qcow2_image_stays_sparse_and_clean(tmp_path):
-    recipe = Recipe("mbr-ext4", format="qcow2", extra=(("var/log/big.log", "random:41943040", 0o640),))
+    recipe = Recipe(
+        "mbr-ext4", format="qcow2", extra=(("var/log/big.log", "random:41943040", 0o640),)
+    )
     image, facts = copy_of(recipe, tmp_path)
-    allocated = json.loads(subprocess.run(["qemu-img", "info", "--output=json", image],
-                                          capture_output=True, text=True, check=True).stdout)["actual-size"]
+    allocated = json.loads(
+        subprocess.run(
+            ["qemu-img", "info", "--output=json", image], capture_output=True, text=True, check=True
+        ).stdout
+    )["actual-size"]
     r = sysprep("--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify")
     assert r.returncode == 0, r.stderr
     assert "discarded the free space" in r.stderr and "wrote zeros" in r.stderr
     assert wait_clean(image) == []
     check = subprocess.run(["qemu-img", "check", image], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", image],
-                                     capture_output=True, text=True, check=True).stdout)
+    info = json.loads(
+        subprocess.run(
+            ["qemu-img", "info", "--output=json", image], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert info["format"] == "qcow2"
     assert info["actual-size"] < allocated - 30 * 1024 * 1024  # the 40 MiB log is gone for good
     files = images.read_files(image, ["/var/log/big.log", "/etc/machine-id"])
@@ -288,22 +345,34 @@ def test_fs_uuids_records_the_final_state_after_the_new_uuids(data_at, tmp_path)
     the final state."""
     image, facts = copy_of(Recipe("srv-data"), tmp_path)
     if data_at != "srv/data":
-        images.write_files(image, {
-            "etc/fstab": (f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
-                          f"UUID={facts.data_uuid} /{data_at} ext4 defaults 0 2\n", 0o644),
-            f"{data_at}/.keep": ("", 0o644)})
+        images.write_files(
+            image,
+            {
+                "etc/fstab": (
+                    f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+                    f"UUID={facts.data_uuid} /{data_at} ext4 defaults 0 2\n",
+                    0o644,
+                ),
+                f"{data_at}/.keep": ("", 0o644),
+            },
+        )
     r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
     assert r.returncode == 0, r.stderr
     assert parse(r.stdout, "report")["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
     assert wait_clean(image) == []
-    files = images.read_files(image, ["/etc/fstab", "/var/lib/sysprep/state.ini",
-                                      "/var/lib/sysprep/panther/setupact.log"])
-    assert "ImageState = IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in (files["/var/lib/sysprep/state.ini"] or "")
+    files = images.read_files(
+        image, ["/etc/fstab", "/var/lib/sysprep/state.ini", "/var/lib/sysprep/panther/setupact.log"]
+    )
+    assert "ImageState = IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in (
+        files["/var/lib/sysprep/state.ini"] or ""
+    )
     # the UUID changes (made after unmounting) are in the image's own log, before the state
     log = files["/var/lib/sysprep/panther/setupact.log"] or ""
     assert f"/dev/sda2: UUID {facts.data_uuid} -> " in log
     assert log.index(f"UUID {facts.data_uuid} -> ") < log.index("image state is now")
-    named = dict(line.split()[1::-1] for line in (files["/etc/fstab"] or "").splitlines() if line.strip())
+    named = dict(
+        line.split()[1::-1] for line in (files["/etc/fstab"] or "").splitlines() if line.strip()
+    )
     ids = images.volume_ids(image)
     real = [ids["/dev/sda1"][1], ids["/dev/sda2"][1]]
     assert named == {"/": f"UUID={real[0]}", f"/{data_at}": f"UUID={real[1]}"}
@@ -314,14 +383,22 @@ def test_a_log_image_code_broke_does_not_keep_the_final_state_from_being_written
     """Image code replaces the error log with a folder: once the UUIDs changed, the log cannot
     be opened again in the image; the final state is written all the same, with a warning."""
     image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
-    images.write_files(image, {"etc/sysprep/providers.d/generalize/50-break-log": (
-        "#!/bin/sh\nset -e\ncd /var/lib/sysprep/panther\nrm setuperr.log\nmkdir setuperr.log\n",
-        0o755)})
+    images.write_files(
+        image,
+        {
+            "etc/sysprep/providers.d/generalize/50-break-log": (
+                "#!/bin/sh\nset -e\ncd /var/lib/sysprep/panther\nrm setuperr.log\nmkdir setuperr.log\n",
+                0o755,
+            )
+        },
+    )
     r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids")
     assert r.returncode == 0, r.stderr
     assert "cannot write the log into the image again" in r.stderr
     assert wait_clean(image) == []
-    state_ini = images.read_files(image, ["/var/lib/sysprep/state.ini"])["/var/lib/sysprep/state.ini"]
+    state_ini = images.read_files(image, ["/var/lib/sysprep/state.ini"])[
+        "/var/lib/sysprep/state.ini"
+    ]
     assert "ImageState = IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" in (state_ini or "")
 
 
@@ -329,14 +406,21 @@ def test_a_failed_uuid_change_leaves_the_image_undeployable_and_says_why(tmp_pat
     """e2fsck refuses a file system with a feature it does not know (the kernel mounts it):
     the UUID cannot change after unmounting, though fstab already names the new one."""
     image, facts = copy_of(Recipe("mbr-ext4"), tmp_path)
-    lo = subprocess.run(["losetup", "-f", "--show", "-o", str(1024 * 1024), image],
-                        capture_output=True, text=True, check=True).stdout.strip()
+    lo = subprocess.run(
+        ["losetup", "-f", "--show", "-o", str(1024 * 1024), image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     try:
         with open(lo, "rb") as f:
             f.seek(1024 + 0x5C)  # s_feature_compat
             compat = int.from_bytes(f.read(4), "little")
-        subprocess.run(["debugfs", "-w", "-R", f"ssv feature_compat {compat | 1 << 31:#x}", lo],
-                       capture_output=True, check=True)
+        subprocess.run(
+            ["debugfs", "-w", "-R", f"ssv feature_compat {compat | 1 << 31:#x}", lo],
+            capture_output=True,
+            check=True,
+        )
     finally:
         subprocess.run(["losetup", "-d", lo], check=True)
     r = sysprep("--generalize", "--oobe", "--image", image, "--enable", "fs-uuids", "--json")
@@ -348,8 +432,9 @@ def test_a_failed_uuid_change_leaves_the_image_undeployable_and_says_why(tmp_pat
     errors = [line for line in r.stderr.splitlines() if line.startswith("sysprep: error:")]
     assert len(errors) == 1 and "unsupported feature" in errors[0], r.stderr
     assert wait_clean(image) == []
-    files = images.read_files(image, ["/etc/fstab", "/var/lib/sysprep/state.ini",
-                                      "/var/lib/sysprep/panther/setuperr.log"])
+    files = images.read_files(
+        image, ["/etc/fstab", "/var/lib/sysprep/state.ini", "/var/lib/sysprep/panther/setuperr.log"]
+    )
     state_ini = files["/var/lib/sysprep/state.ini"] or ""
     assert "ImageState = IMAGE_STATE_UNDEPLOYABLE" in state_ini
     assert "LastError = after unmounting, /dev/sda1: UUID" in state_ini
@@ -366,19 +451,30 @@ def test_zero_fill_and_discard_stay_on_the_image_when_image_code_moves_a_mount_p
     """An image provider renames /srv (the folder holding the /srv/data mount point) and plants
     /srv -> a host folder: sysprep's zero-fill and discard must still reach the image's
     /srv/data, never the host folder."""
-    image, _ = copy_of(Recipe("srv-data", extra=(("srv/data/junk.log", JUNK * 100000, 0o644),)),
-                       tmp_path)
+    image, _ = copy_of(
+        Recipe("srv-data", extra=(("srv/data/junk.log", JUNK * 100000, 0o644),)), tmp_path
+    )
     host = tmp_path / "host"
     host.mkdir()
     # a small file system of its own: were it filled, the host would not be
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(host)], check=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(host)], check=True
+    )
     try:
         (host / "data").mkdir()
-        images.write_files(image, {"etc/sysprep/providers.d/generalize/50-move-srv": (
-            "#!/bin/sh\nset -e\nrm /srv/data/junk.log\n/bin/busybox sync\n"
-            f"/bin/busybox mv /srv /srv.moved\n/bin/busybox ln -s {host} /srv\n", 0o755)})
-        r = sysprep("--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify",
-                    "-v")  # -v: each operation's heading, the image's own provider's too
+        images.write_files(
+            image,
+            {
+                "etc/sysprep/providers.d/generalize/50-move-srv": (
+                    "#!/bin/sh\nset -e\nrm /srv/data/junk.log\n/bin/busybox sync\n"
+                    f"/bin/busybox mv /srv /srv.moved\n/bin/busybox ln -s {host} /srv\n",
+                    0o755,
+                )
+            },
+        )
+        r = sysprep(
+            "--generalize", "--oobe", "--image", image, "--zero-free-space", "--sparsify", "-v"
+        )  # -v: each operation's heading, the image's own provider's too
         assert r.returncode == 0, r.stderr
         assert "[x-50-move-srv]" in r.stderr
         assert "could not discard" not in r.stderr
@@ -392,10 +488,11 @@ def test_zero_fill_and_discard_stay_on_the_image_when_image_code_moves_a_mount_p
         tail = b""
         for chunk in iter(lambda: f.read(1 << 24), b""):
             assert JUNK.encode() not in tail + chunk
-            tail = chunk[-len(JUNK):]
+            tail = chunk[-len(JUNK) :]
 
 
 # -- errors ---------------------------------------------------------------------------------
+
 
 def test_clear_errors_for_what_is_not_a_usable_image(tmp_path):
     junk = tmp_path / "junk.raw"
@@ -453,7 +550,9 @@ def _files_of_partition(image: str, offset: int, work) -> dict[str, tuple]:
 
     point = work / "ro"
     point.mkdir(exist_ok=True)
-    subprocess.run(["mount", "-o", f"ro,noload,loop,offset={offset}", image, str(point)], check=True)
+    subprocess.run(
+        ["mount", "-o", f"ro,noload,loop,offset={offset}", image, str(point)], check=True
+    )
     try:
         return snapshot(str(point))
     finally:
@@ -465,8 +564,15 @@ def test_a_volume_the_fstab_mounts_twice_is_refused_naming_the_lines(spelling, t
     """The root's own volume mounted again on /var/log: logfiles would empty the whole root."""
     image, facts = copy_of(Recipe("mbr-ext4"), tmp_path)
     again = f"UUID={facts.root_uuid}" if spelling == "UUID" else "/dev/sda1"
-    images.write_files(image, {"etc/fstab": (f"UUID={facts.root_uuid} / ext4 defaults 0 1\n"
-                                             f"{again} /var/log ext4 defaults 0 2\n", 0o644)})
+    images.write_files(
+        image,
+        {
+            "etc/fstab": (
+                f"UUID={facts.root_uuid} / ext4 defaults 0 1\n{again} /var/log ext4 defaults 0 2\n",
+                0o644,
+            )
+        },
+    )
     before = _files_of_partition(image, 1024 * 1024, tmp_path)
     for dry in ((), ("--dry-run",)):
         r = sysprep("--generalize", "--oobe", "--image", image, *dry)
@@ -474,15 +580,17 @@ def test_a_volume_the_fstab_mounts_twice_is_refused_naming_the_lines(spelling, t
         assert r.stderr.strip() == (
             f"sysprep: {image}: fstab line 2 ({again} on /var/log) mounts /dev/sda1 again, "
             "already mounted as the root (fstab line 1); a volume mounted twice would be "
-            "cleaned through both places: fix the image's fstab")
+            "cleaned through both places: fix the image's fstab"
+        )
     assert wait_clean(image) == []
     assert _files_of_partition(image, 1024 * 1024, tmp_path) == before
 
 
 def test_root_fs_by_partuuid_and_partlabel_and_subvolume_only_on_btrfs(tmp_path):
     image, _ = copy_of(Recipe("gpt-btrfs"), tmp_path)
-    partuuid = subprocess.run(["sfdisk", "--part-uuid", image, "1"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+    partuuid = subprocess.run(
+        ["sfdisk", "--part-uuid", image, "1"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     for dev in (f"PARTUUID={partuuid}", f"PARTUUID={partuuid.lower()}", "PARTLABEL=root"):
         r = sysprep("--generalize", "--image", image, "--root-fs", f"{dev}:@", "--dry-run")
         assert r.returncode == 0, r.stderr
@@ -492,22 +600,30 @@ def test_root_fs_by_partuuid_and_partlabel_and_subvolume_only_on_btrfs(tmp_path)
     ext4, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
     r = sysprep("--generalize", "--image", ext4, "--root-fs", "/dev/sda1:@", "--dry-run")
     assert r.returncode == 2
-    assert r.stderr.strip() == ("sysprep: --root-fs /dev/sda1:@: /dev/sda1 (ext4) is not btrfs, "
-                                "so it has no subvolume '@': give --root-fs /dev/sda1")
+    assert r.stderr.strip() == (
+        "sysprep: --root-fs /dev/sda1:@: /dev/sda1 (ext4) is not btrfs, "
+        "so it has no subvolume '@': give --root-fs /dev/sda1"
+    )
     assert wait_clean(image) == [] and wait_clean(ext4) == []
 
 
 def test_image_in_use_or_read_only_is_refused(tmp_path):
     image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
-    holder = subprocess.Popen(["losetup", "-f", "--show", "-r", image], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        ["losetup", "-f", "--show", "-r", image], stdout=subprocess.PIPE, text=True
+    )
     dev = (holder.communicate()[0] or "").strip()
     try:
         r = sysprep("--generalize", "--image", image)
         assert r.returncode == 2 and "in use by another process" in r.stderr and dev in r.stderr
     finally:
         subprocess.run(["losetup", "-d", dev], check=True)
-    qemu = subprocess.Popen(["qemu-io", "-f", "raw", image], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    qemu = subprocess.Popen(
+        ["qemu-io", "-f", "raw", image],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         end = time.monotonic() + 20
         while time.monotonic() < end and not in_use(image):  # until QEMU holds its locks
@@ -524,6 +640,7 @@ def test_image_in_use_or_read_only_is_refused(tmp_path):
 
 # -- killed half-way ------------------------------------------------------------------------
 
+
 def _wait_for_sleep(pid: int, timeout: float = 30) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -539,12 +656,23 @@ def _wait_for_sleep(pid: int, timeout: float = 30) -> bool:
     return False
 
 
-@pytest.mark.parametrize("fmt,how", [("raw", signal.SIGKILL), ("qcow2", signal.SIGKILL),
-                                     ("raw", signal.SIGTERM), ("qcow2", signal.SIGINT)])
+@pytest.mark.parametrize(
+    "fmt,how",
+    [
+        ("raw", signal.SIGKILL),
+        ("qcow2", signal.SIGKILL),
+        ("raw", signal.SIGTERM),
+        ("qcow2", signal.SIGINT),
+    ],
+)
 def test_killed_run_leaves_no_mount_loop_helper_or_lock(fmt, how, tmp_path):
     image, _ = copy_of(Recipe("mbr-ext4", format=fmt, extra=(SLOW_PROVIDER,)), tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--image", image],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--image", image],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert _wait_for_sleep(proc.pid), "the run did not reach the slow provider"
         assert leftovers(image)  # it is attached and mounted now...
@@ -566,8 +694,12 @@ def test_killed_run_leaves_no_mount_loop_helper_or_lock(fmt, how, tmp_path):
     else:
         raw = image
     # the root file system (at 1 MiB) is clean: no journal to replay, no error
-    lo = subprocess.run(["losetup", "-f", "--show", "-r", "-o", str(1024 * 1024), raw],
-                        capture_output=True, text=True, check=True).stdout.strip()
+    lo = subprocess.run(
+        ["losetup", "-f", "--show", "-r", "-o", str(1024 * 1024), raw],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     try:
         fsck = subprocess.run(["e2fsck", "-fn", lo], capture_output=True, text=True)
         assert fsck.returncode == 0, fsck.stdout + fsck.stderr
@@ -577,6 +709,7 @@ def test_killed_run_leaves_no_mount_loop_helper_or_lock(fmt, how, tmp_path):
 
 # -- rearms, the release record and the answer file against the image ----------------------
 
+
 def test_five_generalizes_of_one_image_all_succeed_and_license_shows_the_count(tmp_path):
     image, _ = copy_of(Recipe("mbr-ext4"), tmp_path)
     for n in range(1, 6):
@@ -585,7 +718,9 @@ def test_five_generalizes_of_one_image_all_succeed_and_license_shows_the_count(t
         assert json.loads(r.stdout)["rearms"] == n
     lic = sysprep("license", "--image", image)
     assert lic.returncode == 0, lic.stderr
-    assert "Rearms counted:      5 (last " in lic.stdout and "Rearm limit:         none" in lic.stdout
+    assert (
+        "Rearms counted:      5 (last " in lic.stdout and "Rearm limit:         none" in lic.stdout
+    )
     assert "Activation:          none" in lic.stdout
     assert wait_clean(image) == []
 
@@ -599,9 +734,11 @@ def test_a_time_zone_the_image_lacks_is_refused_and_its_files_are_untouched(tmp_
     before = images.listing(image)
     r = sysprep("--generalize", "--image", image, "--unattend", str(answer))
     assert r.returncode == 2
-    assert r.stderr == (f"{answer}:3:5: TimeZone Asia/Tokyo is not installed in the image "
-                        "(/usr/share/zoneinfo/Asia/Tokyo); install tzdata in the image, or name "
-                        "a zone it has\n")
+    assert r.stderr == (
+        f"{answer}:3:5: TimeZone Asia/Tokyo is not installed in the image "
+        "(/usr/share/zoneinfo/Asia/Tokyo); install tzdata in the image, or name "
+        "a zone it has\n"
+    )
     assert wait_clean(image) == []
     assert images.listing(image) == before
     hashed = sha256(image)
@@ -616,8 +753,9 @@ def test_another_major_release_names_the_image_to_reinstall(tmp_path):
     before = images.listing(image)
     r = sysprep("--generalize", "--image", image)
     assert r.returncode == 2
-    assert r.stderr.rstrip().endswith(f"record the new release with: sysprep install --image "
-                                      f"{image} --force"), r.stderr
+    assert r.stderr.rstrip().endswith(
+        f"record the new release with: sysprep install --image {image} --force"
+    ), r.stderr
     assert "--root /" not in r.stderr
     assert wait_clean(image) == []
     assert images.listing(image) == before

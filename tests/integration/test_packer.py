@@ -65,7 +65,9 @@ def bios_vm(image: str, workdir: str, name: str, ssh_port: int) -> VM:
         if skip or arg in ("-kernel", "-initrd", "-append"):
             skip = not skip
             continue
-        argv.append(f"user,id=n0,hostfwd=tcp:127.0.0.1:{ssh_port}-:22" if arg == "user,id=n0" else arg)
+        argv.append(
+            f"user,id=n0,hostfwd=tcp:127.0.0.1:{ssh_port}-:22" if arg == "user,id=n0" else arg
+        )
     vm.argv = argv
     return vm
 
@@ -76,12 +78,22 @@ def packer_dir(tmp_path, key_pub: str) -> str:
     work = str(tmp_path / "packer")
     shutil.copytree(EXAMPLE, work)
     subprocess.run(["./make-seed"], cwd=work, check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "sysprep.firstboot.bundle", f"{work}/sysprep.pyz"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sysprep.firstboot.bundle", f"{work}/sysprep.pyz"],
+        check=True,
+        capture_output=True,
+    )
     answer = yaml.safe_load(open(f"{work}/unattend.yaml"))
-    answer["oobeSystem"]["Linux-Shell-Setup"]["UserAccounts"] = {"LocalAccounts": [{
-        "Name": "ops", "Sudo": True, "Password": {"Value": PASSWORD, "PlainText": True},
-        "AuthorizedKeys": [key_pub]}]}
+    answer["oobeSystem"]["Linux-Shell-Setup"]["UserAccounts"] = {
+        "LocalAccounts": [
+            {
+                "Name": "ops",
+                "Sudo": True,
+                "Password": {"Value": PASSWORD, "PlainText": True},
+                "AuthorizedKeys": [key_pub],
+            }
+        ]
+    }
     with open(f"{work}/test-unattend.yaml", "w") as f:
         yaml.safe_dump(answer, f)
     return work
@@ -93,22 +105,51 @@ def test_packer_template_then_ansible_on_its_clone(tmp_path):
     key = str(tmp_path / "ops_key")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
     work = packer_dir(tmp_path, open(key + ".pub").read().strip())
-    src, _ = images.cached(Recipe("gpt-lvm", "debian", tarball=debian_root_tarball("bookworm", "cloud-init")))
+    src, _ = images.cached(
+        Recipe("gpt-lvm", "debian", tarball=debian_root_tarball("bookworm", "cloud-init"))
+    )
     source = images.copy(src, f"{work}/source.raw")
     out = f"{work}/out"
-    build = subprocess.run(["packer", "build", "-var", f"source_image={source}", "-var", f"output_dir={out}",
-                            "-var", "format=raw", "-var", "answer_file=test-unattend.yaml",
-                            "-var", "ssh_timeout=40m", "."],  # TCG on a loaded machine is slow
-                           cwd=work, capture_output=True, text=True, timeout=3000,
-                           env={**os.environ, "PACKER_CHECKPOINT_DISABLE": "1"})
+    build = subprocess.run(
+        [
+            "packer",
+            "build",
+            "-var",
+            f"source_image={source}",
+            "-var",
+            f"output_dir={out}",
+            "-var",
+            "format=raw",
+            "-var",
+            "answer_file=test-unattend.yaml",
+            "-var",
+            "ssh_timeout=40m",
+            ".",
+        ],  # TCG on a loaded machine is slow
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        env={**os.environ, "PACKER_CHECKPOINT_DISABLE": "1"},
+    )
     assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-2000:]
     template = f"{out}/template.raw"
 
-    state = subprocess.run([sys.executable, "-m", "sysprep", "state", "--image", template, "--json"],
-                           capture_output=True, text=True)
+    state = subprocess.run(
+        [sys.executable, "-m", "sysprep", "state", "--image", template, "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert '"image_state": "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"' in state.stdout, state.stderr
-    files = images.read_files(template, ["/root/.ssh/authorized_keys", "/etc/ssh/ssh_host_ed25519_key",
-                                         "/etc/sysprep/unattend.yaml", "/var/lib/sysprep/unattend.xml"])
+    files = images.read_files(
+        template,
+        [
+            "/root/.ssh/authorized_keys",
+            "/etc/ssh/ssh_host_ed25519_key",
+            "/etc/sysprep/unattend.yaml",
+            "/var/lib/sysprep/unattend.xml",
+        ],
+    )
     cached = files.pop("/var/lib/sysprep/unattend.xml")
     assert files == dict.fromkeys(files)  # the build's key, the host keys, the answer file: gone
     assert cached and "packer-clone" in cached and PASSWORD not in cached  # cached, hashed
@@ -119,14 +160,26 @@ def test_packer_template_then_ansible_on_its_clone(tmp_path):
         f"clone ansible_host=127.0.0.1 ansible_port={port} ansible_user=ops "
         f"ansible_ssh_private_key_file={key} ansible_become_password={PASSWORD} "
         "ansible_python_interpreter=/usr/bin/python3 "
-        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n")
+        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n"
+    )
     play = tmp_path / "clone.yml"
     play.write_text(CLONE_PLAY)
     vm = bios_vm(template, str(tmp_path), "packer-clone", port).start()
     try:
-        p = subprocess.run([tool("ansible-playbook"), "-i", str(inventory), str(play),
-                            "-e", "sysprep_hosts=clone"],
-                           capture_output=True, text=True, env=env(COLLECTIONS), timeout=1800)
+        p = subprocess.run(
+            [
+                tool("ansible-playbook"),
+                "-i",
+                str(inventory),
+                str(play),
+                "-e",
+                "sysprep_hosts=clone",
+            ],
+            capture_output=True,
+            text=True,
+            env=env(COLLECTIONS),
+            timeout=1800,
+        )
         down = vm.wait_exit(300)
     finally:
         vm.kill()
@@ -141,6 +194,9 @@ def test_packer_template_then_ansible_on_its_clone(tmp_path):
     assert generalized["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
     assert shown["msg"].startswith("clone: IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE")
     assert down is not None, "the guest did not power off"
-    state = subprocess.run([sys.executable, "-m", "sysprep", "state", "--image", template, "--json"],
-                           capture_output=True, text=True)
+    state = subprocess.run(
+        [sys.executable, "-m", "sysprep", "state", "--image", template, "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert '"image_state": "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"' in state.stdout, state.stderr

@@ -24,8 +24,12 @@ MAC = "52:54:00:12:34:56"  # dirty_like_a_used_machine writes it in /etc/network
 
 
 def sysprep(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def grep(root: str, *words: str) -> list[str]:
@@ -45,7 +49,9 @@ def used(debian_tarball, tmp_path_factory):
         f.write(NAME + "\n")
     with open(f"{root}/etc/hosts", "w") as f:
         f.write(f"127.0.0.1\tlocalhost\n127.0.1.1\t{NAME}.example.org\t{NAME}\n")
-    facts["keys"] = [open(p).read().split()[1] for p in glob.glob(f"{root}/etc/ssh/ssh_host_*_key.pub")]
+    facts["keys"] = [
+        open(p).read().split()[1] for p in glob.glob(f"{root}/etc/ssh/ssh_host_*_key.pub")
+    ]
     return root, facts, plant(root)
 
 
@@ -68,8 +74,14 @@ def test_scan_of_a_used_debian_root_reports_every_planted_secret_and_prints_none
 
 def test_after_generalize_no_identity_of_the_template_is_left(used):
     root, facts, _ = used
-    tokens = [facts["machine_id"], NAME, MAC, MAC.upper(), *facts["keys"],
-              *(fingerprint(k) for k in facts["keys"])]
+    tokens = [
+        facts["machine_id"],
+        NAME,
+        MAC,
+        MAC.upper(),
+        *facts["keys"],
+        *(fingerprint(k) for k in facts["keys"]),
+    ]
     assert grep(root, *tokens)  # the grep finds them before
     r = sysprep("--generalize", "--root", root, "--quiet")
     assert r.returncode == 0, r.stderr

@@ -15,8 +15,9 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 def package(what: str) -> str:
     """`scripts/package WHAT`: the path of what it built (its last line)."""
-    p = subprocess.run([os.path.join(TOP, "scripts", "package"), what], capture_output=True,
-                       text=True)
+    p = subprocess.run(
+        [os.path.join(TOP, "scripts", "package"), what], capture_output=True, text=True
+    )
     if p.returncode != 0:
         pytest.fail(f"scripts/package {what} failed:\n{p.stderr[-4000:]}")
     return p.stdout.strip().splitlines()[-1]
@@ -30,13 +31,41 @@ def deb() -> str:
 def in_chroot(root: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a program of the root in a bubblewrap sandbox whose / is the root, with the host's
     network and resolver (apt fetches the package's dependencies from Debian)."""
-    cmd = ["bwrap", "--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run",
-           "--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf", "--unshare-pid",
-           "--die-with-parent", "--clearenv", "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin",
-           "--setenv", "HOME", "/root", "--setenv", "LC_ALL", "C.UTF-8",
-           "--setenv", "DEBIAN_FRONTEND", "noninteractive", *argv]
+    cmd = [
+        "bwrap",
+        "--bind",
+        root,
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/run",
+        "--ro-bind",
+        "/etc/resolv.conf",
+        "/etc/resolv.conf",
+        "--unshare-pid",
+        "--die-with-parent",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/sbin:/usr/bin:/sbin:/bin",
+        "--setenv",
+        "HOME",
+        "/root",
+        "--setenv",
+        "LC_ALL",
+        "C.UTF-8",
+        "--setenv",
+        "DEBIAN_FRONTEND",
+        "noninteractive",
+        *argv,
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if check and p.returncode != 0:
-        pytest.fail(f"{' '.join(argv)} (exit {p.returncode}) in {root}:\n{p.stdout[-3000:]}\n"
-                    f"{p.stderr[-3000:]}")
+        pytest.fail(
+            f"{' '.join(argv)} (exit {p.returncode}) in {root}:\n{p.stdout[-3000:]}\n"
+            f"{p.stderr[-3000:]}"
+        )
     return p

@@ -9,14 +9,19 @@ import pytest
 
 from sysprep import cli
 
-needs_fish = pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed "
-                                "(scripts/setup installs it)")
+needs_fish = pytest.mark.skipif(
+    shutil.which("fish") is None, reason="fish is not installed (scripts/setup installs it)"
+)
 
 
 def _fish(script: str, line: str) -> list[str]:
     """What fish offers for the command line `line`, with the completion script loaded."""
-    p = subprocess.run(["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
-                       capture_output=True, text=True, check=True)
+    p = subprocess.run(
+        ["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert p.stderr == ""  # fish reports a bad `complete` line on stderr and goes on
     return [w.split("\t")[0] for w in p.stdout.splitlines()]
 
@@ -24,8 +29,10 @@ def _fish(script: str, line: str) -> list[str]:
 def _bash(script: str, line: str) -> list[str]:
     """What bash's programmable completion offers for `line` (the cursor at its end)."""
     words = line.split(" ")
-    prog = (f"source {script}; COMP_WORDS=({' '.join(repr(w) for w in words)}); "
-            f"COMP_CWORD={len(words) - 1}; _sysprep; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    prog = (
+        f"source {script}; COMP_WORDS=({' '.join(repr(w) for w in words)}); "
+        f"COMP_CWORD={len(words) - 1}; _sysprep; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    )
     p = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True, check=True)
     return p.stdout.split()
 

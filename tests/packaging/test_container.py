@@ -15,14 +15,19 @@ from sysprep.testing.images import Recipe
 from tests.contract import parse
 from tests.packaging.conftest import TOP
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed "
-                                 "(scripts/setup installs it)")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        shutil.which("podman") is None, reason="podman is not installed (scripts/setup installs it)"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
 def image(deb) -> str:
-    p = subprocess.run([os.path.join(TOP, "container", "build"), deb], capture_output=True, text=True)
+    p = subprocess.run(
+        [os.path.join(TOP, "container", "build"), deb], capture_output=True, text=True
+    )
     if p.returncode != 0:
         pytest.fail(f"container/build failed:\n{p.stderr[-4000:]}")
     return p.stdout.strip().splitlines()[-1]
@@ -33,25 +38,51 @@ def podman_run(image: str, volume: str, *argv: str) -> subprocess.CompletedProce
     machine needs: runc (crun refuses its hybrid cgroup v1/v2 hierarchy) and the rlimits of
     this process (podman's defaults are above them, and without CAP_SYS_RESOURCE the
     container's init cannot raise them)."""
-    limits = [f"--ulimit={name}={soft}:{hard}" for name, (soft, hard) in
-              (("nofile", resource.getrlimit(resource.RLIMIT_NOFILE)),
-               ("nproc", (4096, 4096)))]
-    return subprocess.run(["podman", "--runtime", "runc", "run", "--rm", "--privileged",
-                           "--network=none", *limits, "-v", f"{volume}:/images", image, *argv],
-                          capture_output=True, text=True, timeout=600)
+    limits = [
+        f"--ulimit={name}={soft}:{hard}"
+        for name, (soft, hard) in (
+            ("nofile", resource.getrlimit(resource.RLIMIT_NOFILE)),
+            ("nproc", (4096, 4096)),
+        )
+    ]
+    return subprocess.run(
+        [
+            "podman",
+            "--runtime",
+            "runc",
+            "run",
+            "--rm",
+            "--privileged",
+            "--network=none",
+            *limits,
+            "-v",
+            f"{volume}:/images",
+            image,
+            *argv,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def host_run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([os.path.join(TOP, ".venv", "bin", "sysprep"), *argv],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [os.path.join(TOP, ".venv", "bin", "sysprep"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _summary(report: str) -> list[tuple[object, ...]]:
     """What each operation did, from the JSON report, without sizes: the runtime bundle put
     into the image is built from the Debian package's libraries in the container and from the
     venv's on the host (PyYAML's, for one, differ by a few files)."""
-    return [(p["name"], p["status"], p["actions"], p["files"])
-            for p in parse(report, "report")["providers"]]
+    return [
+        (p["name"], p["status"], p["actions"], p["files"])
+        for p in parse(report, "report")["providers"]
+    ]
 
 
 def _copies(tmp_path, *names: str) -> list[str]:
@@ -78,8 +109,13 @@ def test_podman_batch_generalizes_several_images_and_a_bad_request_exits_2(image
     ran = podman_run(image, str(volume), "batch", "--jobs", "2", "/images/a.raw", "/images/b.raw")
     assert ran.returncode == 0, ran.stderr + ran.stdout
     for name in ("a.raw", "b.raw"):
-        assert images.read_files(str(volume / name), ["/root/.bash_history"]) == \
-            {"/root/.bash_history": None}
+        assert images.read_files(str(volume / name), ["/root/.bash_history"]) == {
+            "/root/.bash_history": None
+        }
     bad = podman_run(image, str(volume), "--generalize", "--image", "/images/missing.raw")
-    assert bad.returncode == host_run("--generalize", "--image", str(volume / "missing.raw")).returncode == 2
+    assert (
+        bad.returncode
+        == host_run("--generalize", "--image", str(volume / "missing.raw")).returncode
+        == 2
+    )
     assert bad.stderr.startswith("sysprep: ") and len(bad.stderr.strip().splitlines()) == 1

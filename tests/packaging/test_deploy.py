@@ -34,45 +34,78 @@ def _list(item: dict[str, Any], **more: Any) -> dict[str, Any]:
 # rejects unknown fields); its CRD leaves `spec` unchecked (x-kubernetes-preserve-unknown-fields).
 _STR = {"type": "string"}
 _STEP = {
-    "type": "object", "required": ["name", "image"], "additionalProperties": False,
+    "type": "object",
+    "required": ["name", "image"],
+    "additionalProperties": False,
     "properties": {
-        "name": _STR, "image": _STR, "command": _list(_STR), "args": _list(_STR),
-        "workingDir": _STR, "env": _list(_k8s("api.core.v1.EnvVar")),
+        "name": _STR,
+        "image": _STR,
+        "command": _list(_STR),
+        "args": _list(_STR),
+        "workingDir": _STR,
+        "env": _list(_k8s("api.core.v1.EnvVar")),
         "envFrom": _list(_k8s("api.core.v1.EnvFromSource")),
         "computeResources": _k8s("api.core.v1.ResourceRequirements"),
         "volumeMounts": _list(_k8s("api.core.v1.VolumeMount")),
         "volumeDevices": _list(_k8s("api.core.v1.VolumeDevice")),
         "imagePullPolicy": {"enum": ["Always", "Never", "IfNotPresent"]},
         "securityContext": _k8s("api.core.v1.SecurityContext"),
-        "script": _STR, "timeout": _STR, "onError": {"enum": ["continue", "stopAndFail"]},
-        "workspaces": _list({"type": "object"}), "stdoutConfig": {"type": "object"},
-        "stderrConfig": {"type": "object"}, "results": _list({"type": "object"}),
+        "script": _STR,
+        "timeout": _STR,
+        "onError": {"enum": ["continue", "stopAndFail"]},
+        "workspaces": _list({"type": "object"}),
+        "stdoutConfig": {"type": "object"},
+        "stderrConfig": {"type": "object"},
+        "results": _list({"type": "object"}),
     },
 }
 _PARAM = {
-    "type": "object", "required": ["name"], "additionalProperties": False,
-    "properties": {"name": _STR, "type": {"enum": ["string", "array", "object"]},
-                   "description": _STR, "default": {}, "properties": {"type": "object"},
-                   "enum": _list(_STR)},
-}
-_WORKSPACE = {
-    "type": "object", "required": ["name"], "additionalProperties": False,
-    "properties": {"name": _STR, "description": _STR, "mountPath": _STR,
-                   "readOnly": {"type": "boolean"}, "optional": {"type": "boolean"}},
-}
-TEKTON_TASK_V1 = {
-    "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+    "type": "object",
+    "required": ["name"],
     "additionalProperties": False,
     "properties": {
-        "apiVersion": {"const": "tekton.dev/v1"}, "kind": {"const": "Task"},
+        "name": _STR,
+        "type": {"enum": ["string", "array", "object"]},
+        "description": _STR,
+        "default": {},
+        "properties": {"type": "object"},
+        "enum": _list(_STR),
+    },
+}
+_WORKSPACE = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": _STR,
+        "description": _STR,
+        "mountPath": _STR,
+        "readOnly": {"type": "boolean"},
+        "optional": {"type": "boolean"},
+    },
+}
+TEKTON_TASK_V1 = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "tekton.dev/v1"},
+        "kind": {"const": "Task"},
         "metadata": _k8s("apimachinery.pkg.apis.meta.v1.ObjectMeta"),
         "spec": {
-            "type": "object", "required": ["steps"], "additionalProperties": False,
+            "type": "object",
+            "required": ["steps"],
+            "additionalProperties": False,
             "properties": {
-                "displayName": _STR, "description": _STR, "params": _list(_PARAM),
-                "workspaces": _list(_WORKSPACE), "volumes": _list(_k8s("api.core.v1.Volume")),
-                "steps": _list(_STEP, minItems=1), "stepTemplate": {"type": "object"},
-                "sidecars": _list({"type": "object"}), "results": _list({"type": "object"}),
+                "displayName": _STR,
+                "description": _STR,
+                "params": _list(_PARAM),
+                "workspaces": _list(_WORKSPACE),
+                "volumes": _list(_k8s("api.core.v1.Volume")),
+                "steps": _list(_STEP, minItems=1),
+                "stepTemplate": {"type": "object"},
+                "sidecars": _list({"type": "object"}),
+                "results": _list({"type": "object"}),
             },
         },
     },
@@ -86,7 +119,9 @@ def _load(rel: str) -> dict[str, Any]:
 
 
 def _tekton_validator() -> Any:
-    defs = kv.utils.schema_contents(f"kubernetes-json-schema/v{K8S}-local-strict/_definitions.json", K8S)
+    defs = kv.utils.schema_contents(
+        f"kubernetes-json-schema/v{K8S}-local-strict/_definitions.json", K8S
+    )
     registry = referencing.Resource.from_contents(defs) @ referencing.Registry()
     return jsonschema.Draft202012Validator(TEKTON_TASK_V1, registry=registry)
 
@@ -132,15 +167,31 @@ def test_tekton_step_script_builds_the_sysprep_command_line(tmp_path):
     step = _load("deploy/tekton/sysprep-task.yaml")["spec"]["steps"][0]
     (tmp_path / "sysprep").write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
     (tmp_path / "sysprep").chmod(0o755)
-    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "DISK": "/images/my disk.img",
-           "OPERATIONS": "machine-id,ssh-hostkeys", "ANSWER": "/answer/unattend.xml",
-           "ANSWER_BOUND": "true", "EXTRA": "--oobe --mode vm"}
-    out = subprocess.run(["sh", "-c", step["script"]], env=env, capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ["--generalize", "--image", "/images/my disk.img", "--operations",
-                   "machine-id,ssh-hostkeys", "--unattend", "/answer/unattend.xml", "--oobe",
-                   "--mode", "vm"]
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "DISK": "/images/my disk.img",
+        "OPERATIONS": "machine-id,ssh-hostkeys",
+        "ANSWER": "/answer/unattend.xml",
+        "ANSWER_BOUND": "true",
+        "EXTRA": "--oobe --mode vm",
+    }
+    out = subprocess.run(
+        ["sh", "-c", step["script"]], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == [
+        "--generalize",
+        "--image",
+        "/images/my disk.img",
+        "--operations",
+        "machine-id,ssh-hostkeys",
+        "--unattend",
+        "/answer/unattend.xml",
+        "--oobe",
+        "--mode",
+        "vm",
+    ]
     env["ANSWER_BOUND"], env["OPERATIONS"], env["EXTRA"] = "false", "", ""
-    out = subprocess.run(["sh", "-c", step["script"]], env=env, capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = subprocess.run(
+        ["sh", "-c", step["script"]], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert out == ["--generalize", "--image", "/images/my disk.img"]

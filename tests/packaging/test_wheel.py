@@ -25,9 +25,18 @@ def wheel() -> str:
 
 
 def _run(*argv: str, **env: str) -> str:
-    return subprocess.run(argv, capture_output=True, text=True, check=True,
-                          env={"PATH": SYSTEM_PATH, "HOME": os.environ.get("HOME", "/root"),
-                               "LC_ALL": "C.UTF-8", **env}).stdout
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": SYSTEM_PATH,
+            "HOME": os.environ.get("HOME", "/root"),
+            "LC_ALL": "C.UTF-8",
+            **env,
+        },
+    ).stdout
 
 
 def test_wheel_carries_the_generated_man_page_and_completions(wheel):
@@ -43,7 +52,9 @@ def test_wheel_holds_no_test_support_package(wheel):
     assert [n for n in names if n.startswith("sysprep/testing/")] == []
 
 
-def test_pip_install_of_the_wheel_in_a_fresh_venv_gives_man_page_and_fish_completion(wheel, tmp_path):
+def test_pip_install_of_the_wheel_in_a_fresh_venv_gives_man_page_and_fish_completion(
+    wheel, tmp_path
+):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin/pip"), "install", "-q", wheel], check=True)
@@ -52,8 +63,14 @@ def test_pip_install_of_the_wheel_in_a_fresh_venv_gives_man_page_and_fish_comple
     assert "--generalize" in _run("man", "-P", "cat", "sysprep", PATH=path)
     # fish reads vendor_completions.d from the share folders in XDG_DATA_DIRS (a fresh HOME:
     # no user configuration)
-    got = _run("fish", "-c", 'complete -C "sysprep --gen"', PATH=path, HOME=str(tmp_path),
-               XDG_DATA_DIRS=f"{venv}/share:/usr/share")
+    got = _run(
+        "fish",
+        "-c",
+        'complete -C "sysprep --gen"',
+        PATH=path,
+        HOME=str(tmp_path),
+        XDG_DATA_DIRS=f"{venv}/share:/usr/share",
+    )
     assert got.split("\t")[0] == "--generalize"
     assert _run("sysprep", "--version", PATH=path).strip() == "sysprep 0.1.0"
 
@@ -62,11 +79,15 @@ def test_pipx_install_links_the_man_page(wheel, tmp_path):
     tools = tmp_path / "tools"
     subprocess.run([sys.executable, "-m", "venv", str(tools)], check=True)
     subprocess.run([str(tools / "bin/pip"), "install", "-q", "pipx"], check=True)
-    env = {"PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
-           "PIPX_MAN_DIR": str(tmp_path / "man")}
+    env = {
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "bin"),
+        "PIPX_MAN_DIR": str(tmp_path / "man"),
+    }
     _run(str(tools / "bin/pipx"), "install", wheel, **env)
     link = tmp_path / "man/man8/sysprep.8"
     assert link.is_symlink()
-    assert _run("man", "-w", "sysprep", MANPATH=str(tmp_path / "man")).strip() == \
-        os.path.realpath(link)
+    assert _run("man", "-w", "sysprep", MANPATH=str(tmp_path / "man")).strip() == os.path.realpath(
+        link
+    )
     assert _run(str(tmp_path / "bin/sysprep"), "--version").strip() == "sysprep 0.1.0"

@@ -43,7 +43,9 @@ def test_oobe_path_state_transitions(dirty, run):
     boot(run, root, "passes")  # too early: specialize has not run
     assert state_of(root) == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
     boot(run, root, "specialize")
-    assert state_of(root) == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE" and pending(root) == "oobeSystem"
+    assert (
+        state_of(root) == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE" and pending(root) == "oobeSystem"
+    )
     assert len(open(os.path.join(root, "etc/machine-id")).read().strip()) == 32
     boot(run, root, "passes")
     assert state_of(root) == "IMAGE_STATE_COMPLETE" and pending(root) == ""
@@ -74,7 +76,9 @@ def test_audit_mode_then_reseal_to_oobe(dirty, run):
     os.makedirs(os.path.join(root, "var/log/app"), exist_ok=True)
     open(os.path.join(root, "var/log/app/test.log"), "w").write("made in audit mode\n")
     assert run("--oobe", "--root", root).code == 0
-    assert state_of(root) == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE" and pending(root) == "oobeSystem"
+    assert (
+        state_of(root) == "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE" and pending(root) == "oobeSystem"
+    )
     assert not os.path.exists(os.path.join(root, units.AUTOLOGIN_DROPIN))
     assert not os.path.exists(os.path.join(root, "var/log/app/test.log"))  # cleanup ran
     assert enabled(root, units.PASSES_UNIT)
@@ -166,12 +170,21 @@ def test_setupcomplete_runs_once_when_the_pass_is_killed_after_it(dirty, run):
     """Killed after setupcomplete ran, before the state said COMPLETE: the rerun finishes the
     pass without running it again (its completion is a run-once step of the cycle)."""
     root = dirty.path
-    write_file(root, "etc/sysprep/scripts/setupcomplete", "#!/bin/sh\necho x >> /setupcomplete.runs\n", 0o755)
+    write_file(
+        root,
+        "etc/sysprep/scripts/setupcomplete",
+        "#!/bin/sh\necho x >> /setupcomplete.runs\n",
+        0o755,
+    )
     assert run("--generalize", "--oobe", "--root", root).code == 0
     boot(run, root, "specialize")
     env = {**os.environ, checkpoint.ENV: "before-state@2"}  # the state write after oobeSystem
-    killed = subprocess.run([sys.executable, "-m", "sysprep", "boot", "--stage", "passes", "--root", root],
-                            env=env, stdin=subprocess.DEVNULL, capture_output=True)
+    killed = subprocess.run(
+        [sys.executable, "-m", "sysprep", "boot", "--stage", "passes", "--root", root],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
     assert killed.returncode == -signal.SIGKILL
     assert open(os.path.join(root, "setupcomplete.runs")).read() == "x\n"
     boot(run, root, "passes")
@@ -183,18 +196,21 @@ def test_answer_file_passwords_never_reach_the_boot_logs(dirty, run):
     """The boot engine redacts the passwords of the answer file it finds, as prepare does."""
     root = dirty.path
     assert run("--generalize", "--oobe", "--root", root).code == 0
-    write_file(root, "etc/sysprep/unattend.yaml",
-               "specialize:\n"
-               "  Linux-Deployment:\n"
-               "    RunSynchronous:\n"
-               "      - Order: 1\n"
-               "        Path: echo Sekr1t-pw-42 > /dev/null; exit 3\n"
-               "oobeSystem:\n"
-               "  Linux-Shell-Setup:\n"
-               "    UserAccounts:\n"
-               "      AdministratorPassword:\n"
-               "        Value: Sekr1t-pw-42\n"
-               "        PlainText: true\n")
+    write_file(
+        root,
+        "etc/sysprep/unattend.yaml",
+        "specialize:\n"
+        "  Linux-Deployment:\n"
+        "    RunSynchronous:\n"
+        "      - Order: 1\n"
+        "        Path: echo Sekr1t-pw-42 > /dev/null; exit 3\n"
+        "oobeSystem:\n"
+        "  Linux-Shell-Setup:\n"
+        "    UserAccounts:\n"
+        "      AdministratorPassword:\n"
+        "        Value: Sekr1t-pw-42\n"
+        "        PlainText: true\n",
+    )
     r = boot(run, root, "specialize")
     assert "Sekr1t-pw-42" not in r.out + r.err
     # cached with the password hashed; the clear original is gone from the image

@@ -49,8 +49,13 @@ def sysprep(*argv: str, crash: str | None = None) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if k != ENV}
     if crash:
         env[ENV] = crash
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def state_line(root: str, key: str) -> str:
@@ -73,8 +78,11 @@ def boot_until_done(root: str, crash: str | None = None, limit: int = 12) -> tup
                 raise AssertionError(f"boot {boot} {stage}: {r.returncode}\n{r.stderr}")
             if r.returncode == -signal.SIGKILL:
                 crash = None
-        if not state_line(root, "PendingPasses") and state_line(root, "ImageState") == "IMAGE_STATE_COMPLETE" \
-                and not os.path.exists(os.path.join(root, "var/lib/sysprep/boot-pending")):
+        if (
+            not state_line(root, "PendingPasses")
+            and state_line(root, "ImageState") == "IMAGE_STATE_COMPLETE"
+            and not os.path.exists(os.path.join(root, "var/lib/sysprep/boot-pending"))
+        ):
             return boot + 1, codes
     raise AssertionError(f"not done after {limit} boots: {state_line(root, 'ImageState')}")
 
@@ -169,10 +177,15 @@ def test_killed_while_a_command_runs(generalized, tmp_path):
     unattend = os.path.join(root, "var/lib/sysprep/unattend.xml")
     text = open(unattend).read()
     assert "echo x &gt;&gt; /runs/3" in text
-    open(unattend, "w").write(text.replace("echo x &gt;&gt; /runs/3", "echo x &gt;&gt; /runs/3; sleep 30"))
+    open(unattend, "w").write(
+        text.replace("echo x &gt;&gt; /runs/3", "echo x &gt;&gt; /runs/3; sleep 30")
+    )
     assert sysprep("boot", "--stage", "specialize", "--root", root).returncode == 0
-    p = subprocess.Popen([sys.executable, "-m", "sysprep", "boot", "--stage", "passes", "--root", root],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "sysprep", "boot", "--stage", "passes", "--root", root],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while runs(root)["3"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -49,8 +49,9 @@ def everything_in(root: str) -> bytes:
     return b"\n".join(out)
 
 
-def test_credential_answer_wins_over_the_cached_one_and_is_cached_hashed(dirty, run, tmp_path,
-                                                                        monkeypatch):
+def test_credential_answer_wins_over_the_cached_one_and_is_cached_hashed(
+    dirty, run, tmp_path, monkeypatch
+):
     root = dirty.path
     write_file(root, "etc/sysprep/unattend.yaml", TEMPLATE)
     assert run("--generalize", "--root", root).code == 0
@@ -70,8 +71,12 @@ def test_credentials_are_read_once_per_clone(dirty, run, tmp_path, monkeypatch):
     """The specialize stage run again (a reboot before the later stage) and the later stage
     use the cache: a credential that changed since changes nothing."""
     root = dirty.path
-    write_file(root, "etc/sysprep/unattend.yaml", "specialize:\n  Linux-Deployment:\n"
-               "    RunSynchronous:\n      - Order: 1\n        Path: echo later > /dev/null\n")
+    write_file(
+        root,
+        "etc/sysprep/unattend.yaml",
+        "specialize:\n  Linux-Deployment:\n"
+        "    RunSynchronous:\n      - Order: 1\n        Path: echo later > /dev/null\n",
+    )
     assert run("--generalize", "--root", root).code == 0
     credentials(tmp_path, monkeypatch, system_hostname="clone-09\n")
     boot(run, root, "specialize")  # the pass goes on in the later stage (its command)
@@ -82,8 +87,9 @@ def test_credentials_are_read_once_per_clone(dirty, run, tmp_path, monkeypatch):
     assert open(os.path.join(root, "etc/hostname")).read().strip() == "clone-09"
 
 
-def test_bad_credential_leaves_the_clone_undeployable_with_its_line_and_column(dirty, run,
-                                                                             tmp_path, monkeypatch):
+def test_bad_credential_leaves_the_clone_undeployable_with_its_line_and_column(
+    dirty, run, tmp_path, monkeypatch
+):
     root = dirty.path
     assert run("--generalize", "--root", root).code == 0
     before = open(os.path.join(root, "etc/hostname")).read()
@@ -96,8 +102,9 @@ def test_bad_credential_leaves_the_clone_undeployable_with_its_line_and_column(d
     assert "LastError = credential sysprep.unattend:4:5: unknown setting" in state
     assert pending(root).startswith("specialize")
     assert open(os.path.join(root, "etc/hostname")).read() == before  # nothing applied
-    assert not os.path.exists(os.path.join(root, "etc/machine-id")) or \
-        open(os.path.join(root, "etc/machine-id")).read().strip() in ("", "uninitialized")
+    assert not os.path.exists(os.path.join(root, "etc/machine-id")) or open(
+        os.path.join(root, "etc/machine-id")
+    ).read().strip() in ("", "uninitialized")
     # fixed on the hypervisor's side: a retry reads it again
     (tmp_path / "credentials" / "sysprep.unattend").write_text(CLONE)
     assert run("boot", "--retry", "--stage", "specialize", "--root", root).code == 0

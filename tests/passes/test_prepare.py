@@ -19,8 +19,13 @@ PANTHER = "var/lib/sysprep/panther"
 
 
 def spawn(*argv: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sysprep", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sysprep", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def state_of(root) -> str:
@@ -72,7 +77,8 @@ def test_generalize_oobe_on_the_fixture(dirty, run):
         assert os.path.isfile(f"{root}/{PANTHER}/{name}")
     assert "machine-id" in open(f"{root}/{PANTHER}/setupact.log").read()
     assert dirty.machine_id not in open(f"{root}/{PANTHER}/setupact.log").read().replace(
-        f"journal/{dirty.machine_id}", "")
+        f"journal/{dirty.machine_id}", ""
+    )
     s = run("state", "--root", root)
     assert s.code == 0 and s.out.splitlines()[0] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
 
@@ -148,9 +154,11 @@ def test_image_providers_run_sandboxed_with_their_phase(dirty, run, outside):
     d = f"{dirty.path}/etc/sysprep/providers.d/generalize"
     os.makedirs(d)
     with open(f"{d}/probe", "w") as f:
-        f.write(f"#!/bin/sh\necho \"$SYSPREP_PHASE $SYSPREP_TARGET\" > /probe.out\n"
-                f"ls {outside} > /host-visible 2>&1 || true\n"
-                "cat /proc/1/cmdline > /pid1 2>/dev/null || true\n")
+        f.write(
+            f'#!/bin/sh\necho "$SYSPREP_PHASE $SYSPREP_TARGET" > /probe.out\n'
+            f"ls {outside} > /host-visible 2>&1 || true\n"
+            "cat /proc/1/cmdline > /pid1 2>/dev/null || true\n"
+        )
     os.chmod(f"{d}/probe", 0o755)
     (outside / "x").write_text("secret-host-file")
     r = run("--generalize", "--root", dirty.path)
@@ -178,14 +186,19 @@ def test_hostile_root_leaves_everything_outside_untouched(tmp_path, outside, run
     host_etc = tmp_path / "host-etc"
     host_etc.mkdir()
     (host_etc / "passwd").write_text("host passwd\n")
-    canaries[host_etc / "passwd"] = ((host_etc / "passwd").read_bytes(), (host_etc / "passwd").stat().st_mtime_ns)
+    canaries[host_etc / "passwd"] = (
+        (host_etc / "passwd").read_bytes(),
+        (host_etc / "passwd").stat().st_mtime_ns,
+    )
     shutil.rmtree(root / "var/log")
     os.symlink("/etc", root / "var/log")  # resolves to the root's own /etc
     os.remove(root / "home/alice/.bash_history")
     os.symlink(str(outside / "canary"), root / "home/alice/.bash_history")
     os.remove(root / "home/bob/.bash_history")
-    os.symlink("../../../../../../../../../../" + str(outside / "canary").lstrip("/"),
-               root / "home/bob/.bash_history")
+    os.symlink(
+        "../../../../../../../../../../" + str(outside / "canary").lstrip("/"),
+        root / "home/bob/.bash_history",
+    )
     shutil.rmtree(root / "home/alice/.cache")
     os.symlink("/", root / "home/alice/.cache")  # a user's cache pointing at the whole system
     os.symlink("loop2", root / "var/loop1")
@@ -251,15 +264,18 @@ def test_unknown_operation_changes_nothing(dirty, run):
     assert snapshot(dirty.path) == before
 
 
-@pytest.mark.parametrize("argv", [
-    ("--operations", ""),  # an unset shell variable
-    ("--operations", ","),
-    ("--operations", "all,-all"),
-    ("--operations", "machine-id", "--disable", "machine-id"),
-    ("--operations", "new-machine-id"),  # a specialize operation: nothing runs now
-], ids=["empty", "comma", "all-all", "disabled", "specialize-only"])
-def test_a_generalize_whose_selection_runs_nothing_is_refused_and_changes_nothing(
-        dirty, run, argv):
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--operations", ""),  # an unset shell variable
+        ("--operations", ","),
+        ("--operations", "all,-all"),
+        ("--operations", "machine-id", "--disable", "machine-id"),
+        ("--operations", "new-machine-id"),  # a specialize operation: nothing runs now
+    ],
+    ids=["empty", "comma", "all-all", "disabled", "specialize-only"],
+)
+def test_a_generalize_whose_selection_runs_nothing_is_refused_and_changes_nothing(dirty, run, argv):
     before = snapshot(dirty.path)
     r = run("--generalize", "--oobe", "--root", dirty.path, *argv)
     assert r.code == 2, r.err
@@ -314,8 +330,10 @@ def test_a_cleanup_of_an_undeployable_image_leaves_it_undeployable(dirty, run):
     """An earlier generalize that failed half-way: a cleanup does not make it deployable."""
     os.makedirs(f"{dirty.path}/var/lib/sysprep")
     with open(f"{dirty.path}/var/lib/sysprep/state.ini", "w") as f:
-        f.write("[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
-                "Running = generalize\nLastError = machine-id: disk full\n")
+        f.write(
+            "[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
+            "Running = generalize\nLastError = machine-id: disk full\n"
+        )
     r = run("--generalize", "--root", dirty.path, "--operations", "bash-history")
     assert r.code == 0, r.err
     assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
@@ -330,10 +348,13 @@ def test_an_oobe_cleanup_with_an_empty_selection_is_refused(dirty, run):
     assert run("--oobe", "--root", dirty.path, "--operations", "bash-history").code == 0
 
 
-@pytest.mark.parametrize(("ops", "expected"), [
-    ("machine-id", {"machine-id"}),
-    ("defaults,-logfiles", {"machine-id", "ssh-hostkeys", "bash-history"}),
-])
+@pytest.mark.parametrize(
+    ("ops", "expected"),
+    [
+        ("machine-id", {"machine-id"}),
+        ("defaults,-logfiles", {"machine-id", "ssh-hostkeys", "bash-history"}),
+    ],
+)
 def test_operations_selection(dirty, run, ops, expected):
     r = run("--generalize", "--root", dirty.path, "--operations", ops, "--json", "--dry-run")
     ran = {p["name"] for p in parse(r.out, "report")["providers"]}
@@ -353,8 +374,10 @@ def test_image_code_cannot_lift_the_masks_over_host_mounts(dirty, run, outside):
     d = f"{dirty.path}/etc/sysprep/providers.d/generalize"
     os.makedirs(d)
     with open(f"{d}/escape", "w") as f:
-        f.write("#!/bin/sh\numount /run 2>/probe.umount; umount -l /run 2>>/probe.umount\n"
-                "ls /run > /probe.ls 2>&1; cat /proc/self/status | grep ^CapEff > /probe.caps\n")
+        f.write(
+            "#!/bin/sh\numount /run 2>/probe.umount; umount -l /run 2>>/probe.umount\n"
+            "ls /run > /probe.ls 2>&1; cat /proc/self/status | grep ^CapEff > /probe.caps\n"
+        )
     os.chmod(f"{d}/escape", 0o755)
     try:
         r = run("--generalize", "--root", dirty.path)
@@ -371,8 +394,12 @@ def test_image_code_cannot_lift_the_masks_over_host_mounts(dirty, run, outside):
 def test_a_crash_after_the_rearm_was_counted_counts_it_once(dirty):
     """Killed between counting the rearm and recording the final state, then run again."""
     env = {**os.environ, "SYSPREP_TEST_CRASH_AT": "before-state"}  # just before the final state
-    p = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--root", dirty.path],
-                       capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "sysprep", "--generalize", "--root", dirty.path],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert p.returncode == -signal.SIGKILL
     assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
     lic = open(f"{dirty.path}/var/lib/sysprep/license.ini").read()
@@ -404,8 +431,10 @@ def test_an_os_release_that_is_not_utf8_is_refused_in_one_line_and_nothing_chang
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path)
     assert r.code == 2, r.err
-    assert r.err.strip() == ("sysprep: /etc/os-release of the target is not valid UTF-8 (byte "
-                             "0xff on line 3): fix the file, os-release is UTF-8 text")
+    assert r.err.strip() == (
+        "sysprep: /etc/os-release of the target is not valid UTF-8 (byte "
+        "0xff on line 3): fix the file, os-release is UTF-8 text"
+    )
     assert snapshot(dirty.path) == before
 
 
@@ -434,7 +463,8 @@ def test_a_read_only_target_is_refused_naming_it_before_any_change(dirty, run, m
     assert r.code == 2, r.err
     assert r.err.strip().splitlines() == [
         f"sysprep: {ro} is on a read-only file system ({ro}): sysprep changes the target; mount "
-        "it read-write, or use --dry-run to see the plan"]
+        "it read-write, or use --dry-run to see the plan"
+    ]
     assert snapshot(dirty.path) == before
     assert run("--generalize", "--root", ro, "--dry-run").code == 0  # a plan changes nothing
 
@@ -454,6 +484,8 @@ def test_a_full_target_fails_naming_the_file_without_a_traceback(tmp_path, mount
         assert "LastError = boot-passes: No space left on device: /usr/lib/sysprep/" in f.read()
     with open(f"{root}/{PANTHER}/setupact.log") as f:
         assert "Traceback" not in f.read()
+
+
 HOSTILE_NAME = "\x1b[2J\x1b]0;owned\x07\nsysprep: forged line"
 
 
@@ -465,7 +497,9 @@ def test_dry_run_plan_escapes_control_characters_of_target_file_names(dirty, run
     assert "\x1b" not in r.out and "\x07" not in r.out
     assert "\nsysprep: forged line" not in r.out
     # the plan is wrapped to the terminal's width at spaces: compare with them joined again
-    assert "var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line.log" in " ".join(r.out.split())
+    assert "var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line.log" in " ".join(
+        r.out.split()
+    )
 
 
 def test_warnings_and_setupact_log_escape_control_characters_of_target_file_names(dirty, run):
@@ -478,7 +512,10 @@ def test_warnings_and_setupact_log_escape_control_characters_of_target_file_name
     finally:
         subprocess.run(["umount", mnt], check=True)
     assert r.code == 0, r.err
-    assert "warning: [logfiles] skipped /var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line" in r.err
+    assert (
+        "warning: [logfiles] skipped /var/log/\\x1b[2J\\x1b]0;owned\\x07\\nsysprep: forged line"
+        in r.err
+    )
     assert "\x1b" not in r.out + r.err and "\x07" not in r.out + r.err
     assert "\nsysprep: forged line" not in r.err
     for name in ("setupact.log", "setuperr.log"):
@@ -490,13 +527,16 @@ def test_warnings_and_setupact_log_escape_control_characters_of_target_file_name
 
 def last_error_of(root) -> str:
     with open(os.path.join(root, "var/lib/sysprep/state.ini")) as f:
-        return next((line.split("=", 1)[1].strip() for line in f if line.startswith("LastError")), "")
+        return next(
+            (line.split("=", 1)[1].strip() for line in f if line.startswith("LastError")), ""
+        )
 
 
 def tree(root) -> dict[str, tuple]:
     """Every entry with its type, mode, owner and content, without what differs between two
     runs of the same request: times (of files, and written in sysprep's records), the id of
     the run that counted the rearm, the salt of the identity record, and logs."""
+
     def content(rel: str, data: bytes) -> bytes:
         if rel.startswith("var/lib/sysprep/") and rel.endswith(".ini"):
             return re.sub(rb"(?m)^(\w+ = \d{4}-\d\d-\d\dT.*|CountedRun = \w+)$", b"", data)
@@ -504,12 +544,18 @@ def tree(root) -> dict[str, tuple]:
             return json.dumps(sorted(t["kind"] for t in json.loads(data)["tokens"])).encode()
         return data
 
-    return {rel: (v[0], v[1], v[2], content(rel, v[-1]) if len(v) > 4 else None)
-            for rel, v in snapshot(root).items() if not rel.startswith(PANTHER)}
+    return {
+        rel: (v[0], v[1], v[2], content(rel, v[-1]) if len(v) > 4 else None)
+        for rel, v in snapshot(root).items()
+        if not rel.startswith(PANTHER)
+    }
 
 
-STOPPED = {signal.SIGTERM: "stopped by SIGTERM", signal.SIGHUP: "stopped by SIGHUP",
-           signal.SIGINT: "interrupted (Ctrl+C)"}
+STOPPED = {
+    signal.SIGTERM: "stopped by SIGTERM",
+    signal.SIGHUP: "stopped by SIGHUP",
+    signal.SIGINT: "interrupted (Ctrl+C)",
+}
 
 
 @pytest.mark.parametrize("sig", list(STOPPED), ids=lambda s: s.name)
@@ -524,8 +570,9 @@ def test_terminated_run_records_why_and_a_rerun_ends_as_an_uninterrupted_run(dir
     p.send_signal(sig)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 1
-    assert err.strip().splitlines()[-1] == (f"sysprep: {STOPPED[sig]}; the image state says "
-                                            "what was finished")
+    assert err.strip().splitlines()[-1] == (
+        f"sysprep: {STOPPED[sig]}; the image state says what was finished"
+    )
     assert "Traceback" not in err
     assert state_of(dirty.path) == "IMAGE_STATE_UNDEPLOYABLE"
     assert last_error_of(dirty.path) == STOPPED[sig]
@@ -552,8 +599,12 @@ def test_a_hangup_with_the_terminal_gone_still_stops_in_order(dirty):
 
 
 def temp_files(root) -> list[str]:
-    return sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root)
-                  for n in names if ".sysprep-" in n)
+    return sorted(
+        os.path.relpath(os.path.join(d, n), root)
+        for d, _, names in os.walk(root)
+        for n in names
+        if ".sysprep-" in n
+    )
 
 
 @pytest.mark.parametrize("nth", [1, 14, 24])  # release.ini, the runtime bundle, a unit drop-in
@@ -565,13 +616,20 @@ def test_a_rerun_removes_the_temp_files_a_killed_run_left(dirty, tmp_path, nth):
     reference = str(tmp_path / "reference")
     subprocess.run(["cp", "-a", dirty.path, reference], check=True)
     env = {**os.environ, "SYSPREP_TEST_CRASH_AT": f"temp-file@{nth}"}
-    p = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
-                        dirty.path], capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root", dirty.path],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert p.returncode == -signal.SIGKILL
     assert set(temp_files(dirty.path)) - set(users)  # the crash left one
     for root in (dirty.path, reference):
-        r = subprocess.run([sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root",
-                            root], capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "sysprep", "--generalize", "--oobe", "--root", root],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, r.stderr
     assert temp_files(dirty.path) == sorted(users)
     assert tree(dirty.path) == tree(reference)
@@ -584,12 +642,14 @@ def test_image_code_gives_files_to_the_images_users_with_their_real_ids(dirty, r
     os.makedirs(d)
     (outside / "x").write_text("secret-host-file")
     with open(f"{d}/owners", "w") as f:
-        f.write("#!/bin/sh\nset -e\necho data > /srv-file\nchown 1000:1001 /srv-file\n"
-                "mkdir -p /home/new && chown 4242:4243 /home/new\n"
-                "stat -c '%u:%g' /root > /probe.root-owner\n"
-                f"ls {outside} > /probe.host 2>&1 || true\n"
-                "cat /proc/net/dev > /probe.net\n"
-                "grep -E '^(CapPrm|NoNewPrivs)' /proc/self/status > /probe.caps\n")
+        f.write(
+            "#!/bin/sh\nset -e\necho data > /srv-file\nchown 1000:1001 /srv-file\n"
+            "mkdir -p /home/new && chown 4242:4243 /home/new\n"
+            "stat -c '%u:%g' /root > /probe.root-owner\n"
+            f"ls {outside} > /probe.host 2>&1 || true\n"
+            "cat /proc/net/dev > /probe.net\n"
+            "grep -E '^(CapPrm|NoNewPrivs)' /proc/self/status > /probe.caps\n"
+        )
     os.chmod(f"{d}/owners", 0o755)
     os.chown(f"{dirty.path}/root", 0, 0)
     r = run("--generalize", "--root", dirty.path)
@@ -600,7 +660,10 @@ def test_image_code_gives_files_to_the_images_users_with_their_real_ids(dirty, r
     assert (st.st_uid, st.st_gid) == (4242, 4243)
     assert open(f"{dirty.path}/probe.root-owner").read() == "0:0\n"
     assert "No such file" in open(f"{dirty.path}/probe.host").read()
-    interfaces = [line.split(":")[0].strip() for line in open(f"{dirty.path}/probe.net").read().splitlines()[2:]]
+    interfaces = [
+        line.split(":")[0].strip()
+        for line in open(f"{dirty.path}/probe.net").read().splitlines()[2:]
+    ]
     assert interfaces == ["lo"]
     # real root, but with the file capabilities only, and no way to gain more by exec
     # (no_new_privs: neither setuid nor file capabilities grant anything)
@@ -616,8 +679,10 @@ def test_image_code_gives_files_to_the_images_users_with_their_real_ids(dirty, r
 def test_sysprep_state_escapes_control_characters_of_the_images_state_file(dirty, run):
     os.makedirs(f"{dirty.path}/var/lib/sysprep", exist_ok=True)
     with open(f"{dirty.path}/var/lib/sysprep/state.ini", "w") as f:
-        f.write("[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
-                "LastError = \x1b[2J\x1b]0;owned\x07 gone\n")
+        f.write(
+            "[State]\nImageState = IMAGE_STATE_UNDEPLOYABLE\n\n[Sysprep]\n"
+            "LastError = \x1b[2J\x1b]0;owned\x07 gone\n"
+        )
     r = run("state", "--root", dirty.path)
     assert "\x1b" not in r.out and "\x07" not in r.out
     assert "last error: \\x1b[2J\\x1b]0;owned\\x07 gone" in r.out

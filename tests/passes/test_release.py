@@ -24,15 +24,17 @@ def set_release(root: str, os_id: str, version_id: str | None) -> None:
     if os.path.lexists(f"{root}/etc/os-release"):
         os.remove(f"{root}/etc/os-release")
     version = f'VERSION_ID="{version_id}"\n' if version_id is not None else ""
-    write_file(root, "etc/os-release", f"ID={os_id}\n{version}PRETTY_NAME=\"{os_id}\"\n")
+    write_file(root, "etc/os-release", f'ID={os_id}\n{version}PRETTY_NAME="{os_id}"\n')
 
 
 def recorded(root: str) -> str:
     return open(f"{root}/{RECORD}").read()
 
 
-@pytest.mark.parametrize(("os_id", "old", "new"), [("rhel", "9.3", "9.4"), ("debian", "12.1", "12.5"),
-                                                   ("debian", "12", "12.5")])
+@pytest.mark.parametrize(
+    ("os_id", "old", "new"),
+    [("rhel", "9.3", "9.4"), ("debian", "12.1", "12.5"), ("debian", "12", "12.5")],
+)
 def test_a_point_release_proceeds_updates_the_record_and_says_so(dirty, run, os_id, old, new):
     set_release(dirty.path, os_id, old)
     assert run("--oobe", "--root", dirty.path).code == 0
@@ -58,18 +60,21 @@ def test_a_point_release_in_a_dry_run_records_nothing(dirty, run):
     assert snapshot(dirty.path) == before
 
 
-@pytest.mark.parametrize(("os_id", "version_id"), [("debian", "13"), ("ubuntu", "12"),
-                                                   ("debian", None)])
+@pytest.mark.parametrize(
+    ("os_id", "version_id"), [("debian", "13"), ("ubuntu", "12"), ("debian", None)]
+)
 def test_another_distribution_or_major_version_is_refused_with_the_root_to_reinstall(
-        dirty, run, os_id, version_id):
+    dirty, run, os_id, version_id
+):
     assert run("--oobe", "--root", dirty.path).code == 0
     set_release(dirty.path, os_id, version_id)
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path)
     assert r.code == 2
     assert "another distribution or major version" in r.err
-    assert r.err.rstrip().endswith(f"record the new release with: sysprep install --root "
-                                   f"{dirty.path} --force")
+    assert r.err.rstrip().endswith(
+        f"record the new release with: sysprep install --root {dirty.path} --force"
+    )
     assert snapshot(dirty.path) == before
     assert run("install", "--root", dirty.path).code == 2
     assert run("install", "--root", dirty.path, "--force").code == 0
@@ -93,13 +98,21 @@ def test_install_accepts_a_point_release_without_force(dirty, run):
     assert "VERSION_ID = 12.4" in recorded(dirty.path)
 
 
-@pytest.mark.parametrize(("spec", "hint"), [
-    (TargetSpec(TargetKind.IMAGE, images=("/srv/vm/disk 1.qcow2", "/srv/vm/data.qcow2"),
-                image_format="qcow2"),
-     "with: sysprep install --image '/srv/vm/disk 1.qcow2' --image /srv/vm/data.qcow2 "
-     "--format qcow2 --force"),
-    (TargetSpec(TargetKind.LIVE), "with: sysprep install --force"),
-])
+@pytest.mark.parametrize(
+    ("spec", "hint"),
+    [
+        (
+            TargetSpec(
+                TargetKind.IMAGE,
+                images=("/srv/vm/disk 1.qcow2", "/srv/vm/data.qcow2"),
+                image_format="qcow2",
+            ),
+            "with: sysprep install --image '/srv/vm/disk 1.qcow2' --image /srv/vm/data.qcow2 "
+            "--format qcow2 --force",
+        ),
+        (TargetSpec(TargetKind.LIVE), "with: sysprep install --force"),
+    ],
+)
 def test_the_hint_names_the_image_or_the_live_system_never_the_hosts_root(dirty, spec, hint):
     """What the refusal says for the other kinds of target (an image's root is mounted where
     the fixture root is)."""

@@ -105,11 +105,14 @@ def test_no_ssh_key_unit_when_the_image_makes_its_own_keys(dirty, run):
     assert not os.path.exists(os.path.join(root, keygen.UNIT_FILE))
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--no-boot-passes"], "only valid with --generalize"),
-    (["--generalize", "--oobe", "--no-boot-passes"], "excludes --oobe"),
-    (["--generalize", "--audit", "--no-boot-passes"], "excludes --audit"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--no-boot-passes"], "only valid with --generalize"),
+        (["--generalize", "--oobe", "--no-boot-passes"], "excludes --oobe"),
+        (["--generalize", "--audit", "--no-boot-passes"], "excludes --audit"),
+    ],
+)
 def test_no_boot_passes_with_passes_asked_for_is_a_usage_error(dirty, run, argv, message):
     before = snapshot(dirty.path)
     r = run(*argv, "--root", dirty.path)
@@ -117,7 +120,9 @@ def test_no_boot_passes_with_passes_asked_for_is_a_usage_error(dirty, run, argv,
     assert snapshot(dirty.path) == before
 
 
-def test_no_boot_passes_refuses_an_answer_file_with_boot_passes_before_any_change(dirty, run, tmp_path):
+def test_no_boot_passes_refuses_an_answer_file_with_boot_passes_before_any_change(
+    dirty, run, tmp_path
+):
     answer = tmp_path / "u.yaml"
     answer.write_text("specialize:\n  Linux-Shell-Setup:\n    ComputerName: web-01\n")
     before = snapshot(dirty.path)
@@ -138,7 +143,9 @@ def test_an_image_without_python3_is_generalized_without_boot_passes_with_a_warn
     assert runs_at_boot(root) == sorted([keygen.UNIT_FILE, keygen.WANTS])
 
 
-def test_an_image_without_python3_and_an_answer_file_that_needs_passes_is_refused(dirty, run, tmp_path):
+def test_an_image_without_python3_and_an_answer_file_that_needs_passes_is_refused(
+    dirty, run, tmp_path
+):
     root = dirty.path
     without_python(root)
     answer = tmp_path / "u.yaml"
@@ -188,10 +195,26 @@ def test_the_later_stage_waits_for_the_early_one(dirty, run):
     assert state_of(root) == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
 
 
-def record_failure(root: str, stage: str, result: str, status: str = "") -> subprocess.CompletedProcess:
+def record_failure(
+    root: str, stage: str, result: str, status: str = ""
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "SERVICE_RESULT": result, "EXIT_STATUS": status}
-    return subprocess.run([sys.executable, "-m", "sysprep", "boot", "--stage", stage, "--root", root,
-                           "--record-failure"], env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sysprep",
+            "boot",
+            "--stage",
+            stage,
+            "--root",
+            root,
+            "--record-failure",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_a_stage_that_timed_out_leaves_undeployable_with_last_error(dirty, run, tmp_path):
@@ -235,8 +258,11 @@ def test_batch_passes_no_boot_passes_to_each_image_run():
     assert "--no-boot-passes" in batch._passed_args(p.parse_args(["--no-boot-passes", "a.img"]))
 
 
-@pytest.mark.parametrize("init,link", [("etc/runlevels/boot", keygen.OPENRC_LINK),
-                                       ("etc/rcS.d", keygen.SYSV_LINK)], ids=["openrc", "sysv"])
+@pytest.mark.parametrize(
+    "init,link",
+    [("etc/runlevels/boot", keygen.OPENRC_LINK), ("etc/rcS.d", keygen.SYSV_LINK)],
+    ids=["openrc", "sysv"],
+)
 def test_an_image_without_systemd_gets_an_init_script_for_the_ssh_keys(dirty, run, init, link):
     import shutil
 

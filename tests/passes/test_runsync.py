@@ -22,7 +22,9 @@ ALWAYS, NEVER, ON_REQUEST = WillReboot.ALWAYS, WillReboot.NEVER, WillReboot.ON_R
 def cmd(order: int, code: int | str, will: WillReboot, desc: str = "") -> SyncCommand:
     """A command that counts its runs in /runs/<order> and exits with `code` (or a script)."""
     body = code if isinstance(code, str) else f"exit {code}"
-    return SyncCommand(order, f"echo x >> /runs/{order}; echo output of {order}; {body}", desc, will)
+    return SyncCommand(
+        order, f"echo x >> /runs/{order}; echo output of {order}; {body}", desc, will
+    )
 
 
 def runs(root: str, order: int) -> int:
@@ -44,8 +46,15 @@ def run_pass(root: str, commands, boot: str = "boot-1", pass_name: str = "auditU
     log = RunLog(quiet=True)
     with open_target(TargetSpec(TargetKind.ROOT, root=root), dry_run=False) as target:
         runner = runsync.target_runner(target, log, pass_name)
-        result = runsync.run_pass(target.fs, log, pass_name, commands, runner,
-                                  log_dir="var/log/sysprep/commands", this_boot=boot)
+        result = runsync.run_pass(
+            target.fs,
+            log,
+            pass_name,
+            commands,
+            runner,
+            log_dir="var/log/sysprep/commands",
+            this_boot=boot,
+        )
         record = prog.read(target.fs)
     return result, record
 
@@ -145,8 +154,26 @@ def test_progress_record_has_the_documented_format(root):
     run_pass(root, [cmd(1, 0, NEVER, "one")])
     with open(os.path.join(root, prog.PROGRESS_FILE)) as f:
         data = json.load(f)
-    assert set(data) == {"version", "pass", "boot_id", "reboot_pending", "reboot_order", "finished",
-                         "items", "updated"}
-    assert set(data["items"][0]) == {"order", "label", "path", "will_reboot", "status", "exit_code",
-                                     "started", "finished", "log", "boot"}
+    assert set(data) == {
+        "version",
+        "pass",
+        "boot_id",
+        "reboot_pending",
+        "reboot_order",
+        "finished",
+        "items",
+        "updated",
+    }
+    assert set(data["items"][0]) == {
+        "order",
+        "label",
+        "path",
+        "will_reboot",
+        "status",
+        "exit_code",
+        "started",
+        "finished",
+        "log",
+        "boot",
+    }
     assert data["items"][0]["status"] == "succeeded" and data["finished"] is True

@@ -21,8 +21,13 @@ class Applied:
     warnings: int
 
 
-def apply(root: str, *names: str, dry_run: bool = False, options: dict[str, tuple[str, ...]] | None = None,
-          settings: Settings | None = None) -> Applied:
+def apply(
+    root: str,
+    *names: str,
+    dry_run: bool = False,
+    options: dict[str, tuple[str, ...]] | None = None,
+    settings: Settings | None = None,
+) -> Applied:
     """Run the named providers, in the order given, on `root`; what they recorded."""
     reg = Registry.load()
     log = RunLog(quiet=True, console=open("/dev/null", "w"))

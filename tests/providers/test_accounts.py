@@ -59,14 +59,27 @@ def test_uid_range_comes_from_login_defs(dirty):
 
 def test_keep_and_remove_options(dirty, flavoured):
     apply(dirty.path, "user-account", options={"keep-user-accounts": ("alice",)})
-    assert {"alice"} <= names(dirty.path, "etc/passwd") and "bob" not in names(dirty.path, "etc/passwd")
-    assert os.path.isdir(f"{dirty.path}/home/alice") and not os.path.exists(f"{dirty.path}/home/bob")
+    assert {"alice"} <= names(dirty.path, "etc/passwd") and "bob" not in names(
+        dirty.path, "etc/passwd"
+    )
+    assert os.path.isdir(f"{dirty.path}/home/alice") and not os.path.exists(
+        f"{dirty.path}/home/bob"
+    )
     other = flavoured(users=("alice", "bob", "carol"))
-    apply(other.path, "user-account", options={"remove-user-accounts": ("bob,carol", "nobody-here")})
-    assert names(other.path, "etc/passwd") >= {"alice"} and not names(other.path, "etc/passwd") & {"bob", "carol"}
+    apply(
+        other.path, "user-account", options={"remove-user-accounts": ("bob,carol", "nobody-here")}
+    )
+    assert names(other.path, "etc/passwd") >= {"alice"} and not names(other.path, "etc/passwd") & {
+        "bob",
+        "carol",
+    }
     # keep wins over remove, as in virt-sysprep
     third = flavoured()
-    apply(third.path, "user-account", options={"remove-user-accounts": ("alice",), "keep-user-accounts": ("alice",)})
+    apply(
+        third.path,
+        "user-account",
+        options={"remove-user-accounts": ("alice",), "keep-user-accounts": ("alice",)},
+    )
     assert "alice" in names(third.path, "etc/passwd")
 
 

@@ -54,12 +54,30 @@ def test_the_no_run_check_sees_a_provider_written_as_code():
 
 
 def test_paths_shown_are_derived_from_the_actions():
-    p = Provider(name="t", heading="T", description="", phase=Phase.CLEANUP,
-                 actions=(Remove("etc/a", "~/.b"), Remove("etc/c/*", files_only=True),
-                          Clean("tmp", "~/.cache"), Clean("var/log", keep_dirs=True), Truncate("etc/d")),
-                 paths=("/etc/e (by the code)",))
-    assert p.paths == ("/etc/a", "~/.b (every home)", "/etc/c/* (files)", "/tmp/*",
-                       "~/.cache/* (every home)", "/var/log/** (files)", "/etc/d", "/etc/e (by the code)")
+    p = Provider(
+        name="t",
+        heading="T",
+        description="",
+        phase=Phase.CLEANUP,
+        actions=(
+            Remove("etc/a", "~/.b"),
+            Remove("etc/c/*", files_only=True),
+            Clean("tmp", "~/.cache"),
+            Clean("var/log", keep_dirs=True),
+            Truncate("etc/d"),
+        ),
+        paths=("/etc/e (by the code)",),
+    )
+    assert p.paths == (
+        "/etc/a",
+        "~/.b (every home)",
+        "/etc/c/* (files)",
+        "/tmp/*",
+        "~/.cache/* (every home)",
+        "/var/log/** (files)",
+        "/etc/d",
+        "/etc/e (by the code)",
+    )
 
 
 def test_actions_remove_keep_files_only_and_every_home(dirty):
@@ -68,14 +86,30 @@ def test_actions_remove_keep_files_only_and_every_home(dirty):
     for name in ("a.crt", "bundle.crt", "sub/c.crt"):
         open(f"{root}/etc/t/{name}", "w").close()
     open(f"{root}/home/alice/.t_history", "w").close()
-    p = Provider(name="t", heading="T", description="", phase=Phase.CLEANUP,
-                 actions=(Remove("etc/t/*", files_only=True, keep=("etc/t/bundle.crt",)),
-                          Remove("~/.t_history")))
+    p = Provider(
+        name="t",
+        heading="T",
+        description="",
+        phase=Phase.CLEANUP,
+        actions=(
+            Remove("etc/t/*", files_only=True, keep=("etc/t/bundle.crt",)),
+            Remove("~/.t_history"),
+        ),
+    )
     reg = Registry([*all_builtin(), p])
     with open_target(TargetSpec(TargetKind.ROOT, root=root), dry_run=False) as target:
         log = RunLog(quiet=True, console=open(os.devnull, "w"))
-        assert run_providers(target, [reg.get("t")], Settings(), log, Report("t", False, "generalize"),
-                             dry_run=False) is None
+        assert (
+            run_providers(
+                target,
+                [reg.get("t")],
+                Settings(),
+                log,
+                Report("t", False, "generalize"),
+                dry_run=False,
+            )
+            is None
+        )
         log.console.close()
     assert sorted(os.listdir(f"{root}/etc/t")) == ["bundle.crt", "sub"]
     assert os.path.exists(f"{root}/etc/t/sub/c.crt")
@@ -89,8 +123,14 @@ def test_ca_store_is_rebuilt_once_after_the_last_provider_that_removed_a_certifi
     reg = Registry.load()
     log = RunLog(quiet=True, console=open(os.devnull, "w"))
     with open_target(TargetSpec(TargetKind.ROOT, root=r.path), dry_run=True) as target:
-        run_providers(target, [reg.get("ca-certificates"), reg.get("ipa-client")], Settings(), log,
-                      Report("t", True, "generalize"), dry_run=True)
+        run_providers(
+            target,
+            [reg.get("ca-certificates"), reg.get("ipa-client")],
+            Settings(),
+            log,
+            Report("t", True, "generalize"),
+            dry_run=True,
+        )
     log.console.close()
     ran = [(rec["provider"], rec["path"]) for rec in log.take_records() if rec["op"] == "run"]
     assert ran == [("ipa-client", "/usr/bin/update-ca-trust")]
@@ -110,7 +150,9 @@ def test_a_builtin_module_without_a_provider_is_an_error(tmp_path, monkeypatch):
     (pkg / "_shared.py").write_text("X = 1\n")  # a helper module: fine
     (pkg / "forgotten.py").write_text("PROVIDR = None\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(TypeError, match=r"someproviders\.forgotten: a provider module must define PROVIDER"):
+    with pytest.raises(
+        TypeError, match=r"someproviders\.forgotten: a provider module must define PROVIDER"
+    ):
         from_package("someproviders", [str(pkg)])
 
 
@@ -118,5 +160,5 @@ def test_man_page_lists_the_paths_each_operation_touches():
     from sysprep.commands.docs import man_page
 
     man = man_page()
-    entry = man[man.index("\\fBssh\\-hostkeys\\fR"):]
+    entry = man[man.index("\\fBssh\\-hostkeys\\fR") :]
     assert "Touches: /etc/ssh/*_host_*." in entry.split(".TP", 1)[0]

@@ -20,32 +20,93 @@ from tests.contract import parse
 # virt-sysprep's operations and their defaults (guestfs-tools, sysprep/sysprep_operation_*.ml;
 # fs-uuids and lvm-uuids act on the devices of a disk image and are skipped on other targets).
 VIRT_SYSPREP = {
-    "fs-uuids": False, "lvm-uuids": True,
-    "abrt-data": True, "backup-files": True, "bash-history": True, "blkid-tab": True,
-    "ca-certificates": False, "crash-data": True, "cron-spool": True, "dhcp-client-state": True,
-    "dhcp-server-state": True, "dovecot-data": True, "firewall-rules": False,
-    "flag-reconfiguration": False, "ipa-client": True, "kerberos-data": False,
-    "kerberos-hostkeytab": True, "logfiles": True, "lvm-system-devices": True, "machine-id": True,
-    "mail-spool": True, "net-hostname": True, "net-hwaddr": True, "net-nmconn": True,
-    "pacct-log": True, "package-manager-cache": True, "pam-data": True, "passwd-backups": True,
-    "puppet-data-log": True, "rh-subscription-manager": True, "rhn-systemid": True, "rpm-db": True,
-    "samba-db-log": True, "script": True, "smolt-uuid": True, "ssh-hostkeys": True,
-    "ssh-userdir": True, "sssd-db-log": True, "tmp-files": True, "udev-persistent-net": True,
-    "user-account": False, "utmp": True, "yum-uuid": True, "zsh-history": True,
+    "fs-uuids": False,
+    "lvm-uuids": True,
+    "abrt-data": True,
+    "backup-files": True,
+    "bash-history": True,
+    "blkid-tab": True,
+    "ca-certificates": False,
+    "crash-data": True,
+    "cron-spool": True,
+    "dhcp-client-state": True,
+    "dhcp-server-state": True,
+    "dovecot-data": True,
+    "firewall-rules": False,
+    "flag-reconfiguration": False,
+    "ipa-client": True,
+    "kerberos-data": False,
+    "kerberos-hostkeytab": True,
+    "logfiles": True,
+    "lvm-system-devices": True,
+    "machine-id": True,
+    "mail-spool": True,
+    "net-hostname": True,
+    "net-hwaddr": True,
+    "net-nmconn": True,
+    "pacct-log": True,
+    "package-manager-cache": True,
+    "pam-data": True,
+    "passwd-backups": True,
+    "puppet-data-log": True,
+    "rh-subscription-manager": True,
+    "rhn-systemid": True,
+    "rpm-db": True,
+    "samba-db-log": True,
+    "script": True,
+    "smolt-uuid": True,
+    "ssh-hostkeys": True,
+    "ssh-userdir": True,
+    "sssd-db-log": True,
+    "tmp-files": True,
+    "udev-persistent-net": True,
+    "user-account": False,
+    "utmp": True,
+    "yum-uuid": True,
+    "zsh-history": True,
 }
 ADDITIONS = {
-    "random-seed", "credential-secret", "cloud-init", "shell-history", "ssh-known-hosts",
-    "azure-agent", "google-guest-agent", "amazon-ssm-agent", "net-leases", "nm-secret-key",
-    "container-ids", "journal", "coredumps", "hostname", "editor-backups", "user-caches",
-    "snapd-serial", "tailscale", "salt-minion", "chef-client", "puppet-certs", "wazuh-agent",
-    "kubelet-pki", "resolv-conf", "selinux-relabel", "initramfs", "suse-registration",
-    "ubuntu-pro", "rh-insights", "swap",
+    "random-seed",
+    "credential-secret",
+    "cloud-init",
+    "shell-history",
+    "ssh-known-hosts",
+    "azure-agent",
+    "google-guest-agent",
+    "amazon-ssm-agent",
+    "net-leases",
+    "nm-secret-key",
+    "container-ids",
+    "journal",
+    "coredumps",
+    "hostname",
+    "editor-backups",
+    "user-caches",
+    "snapd-serial",
+    "tailscale",
+    "salt-minion",
+    "chef-client",
+    "puppet-certs",
+    "wazuh-agent",
+    "kubelet-pki",
+    "resolv-conf",
+    "selinux-relabel",
+    "initramfs",
+    "suse-registration",
+    "ubuntu-pro",
+    "rh-insights",
+    "swap",
 }
 # acting on disk images only (tested on real images: tests/integration/test_images.py)
 IMAGE_PROVIDERS = {"fs-uuids", "lvm-uuids", "swap"}
 HARDWARE_PROVIDERS = {"udev-persistent-net", "net-hwaddr", "initramfs"}
-ACTIVATION_PROVIDERS = {"rh-subscription-manager", "rhn-systemid", "suse-registration", "ubuntu-pro",
-                        "rh-insights"}
+ACTIVATION_PROVIDERS = {
+    "rh-subscription-manager",
+    "rhn-systemid",
+    "suse-registration",
+    "ubuntu-pro",
+    "rh-insights",
+}
 
 
 def builtin():
@@ -90,16 +151,35 @@ def test_every_provider_documents_itself():
         text = p.description.strip()
         assert text[:1].isupper() and text.endswith((".", ")")), p.name
         assert p.heading.lower() not in text.lower(), p.name
-        assert seen.setdefault(text, p.name) == p.name, f"{p.name} repeats {seen[text]}'s description"
+        assert seen.setdefault(text, p.name) == p.name, (
+            f"{p.name} repeats {seen[text]}'s description"
+        )
 
 
 def test_safe_providers_are_cleanup_identities_are_generalize():
     found = by_name()
-    for n in ("tmp-files", "logfiles", "package-manager-cache", "crash-data", "coredumps", "user-caches",
-              "bash-history", "backup-files"):
+    for n in (
+        "tmp-files",
+        "logfiles",
+        "package-manager-cache",
+        "crash-data",
+        "coredumps",
+        "user-caches",
+        "bash-history",
+        "backup-files",
+    ):
         assert found[n].phase is Phase.CLEANUP, n
-    for n in ("machine-id", "ssh-hostkeys", "net-hwaddr", "user-account", "cron-spool", "nm-secret-key",
-              "rh-subscription-manager", "hostname", "initramfs"):
+    for n in (
+        "machine-id",
+        "ssh-hostkeys",
+        "net-hwaddr",
+        "user-account",
+        "cron-spool",
+        "nm-secret-key",
+        "rh-subscription-manager",
+        "hostname",
+        "initramfs",
+    ):
         assert found[n].phase is Phase.GENERALIZE, n
 
 
@@ -112,8 +192,9 @@ def test_list_operations_prints_name_star_heading_in_80_columns(run, monkeypatch
         mark = "*" if p.default else " "
         full = f"{p.name} {mark} {p.heading}"
         # virt-sysprep's format, one line each; a heading too long for 80 columns is cut
-        assert lines[p.name] == full if len(full) <= 80 else \
-            (lines[p.name] == full[:77] + "..."), p.name
+        assert lines[p.name] == full if len(full) <= 80 else (lines[p.name] == full[:77] + "..."), (
+            p.name
+        )
     assert lines["user-account"].startswith("user-account   Remove")
     assert lines["machine-id"].startswith("machine-id * ")
 
@@ -140,13 +221,19 @@ def test_providers_show_prints_description_paths_and_limits(run):
     assert run("providers", "show", "no-such").code == 2
 
 
-@pytest.mark.parametrize(("ops", "expected"), [
-    ("defaults", {n for n, d in VIRT_SYSPREP.items() if d} | ADDITIONS),
-    ("all", set(VIRT_SYSPREP) | ADDITIONS),
-    ("defaults,-logfiles,-ssh-userdir,user-account", ({n for n, d in VIRT_SYSPREP.items() if d} | ADDITIONS
-                                                      | {"user-account"}) - {"logfiles", "ssh-userdir"}),
-    ("all,-defaults", {n for n, d in VIRT_SYSPREP.items() if not d}),
-])
+@pytest.mark.parametrize(
+    ("ops", "expected"),
+    [
+        ("defaults", {n for n, d in VIRT_SYSPREP.items() if d} | ADDITIONS),
+        ("all", set(VIRT_SYSPREP) | ADDITIONS),
+        (
+            "defaults,-logfiles,-ssh-userdir,user-account",
+            ({n for n, d in VIRT_SYSPREP.items() if d} | ADDITIONS | {"user-account"})
+            - {"logfiles", "ssh-userdir"},
+        ),
+        ("all,-defaults", {n for n, d in VIRT_SYSPREP.items() if not d}),
+    ],
+)
 def test_operations_set_arithmetic(ops, expected):
     reg = Registry(list(builtin()))
     chosen = reg.select(Selection(operations=tuple(ops.split(","))), tuple(Phase))
@@ -185,11 +272,21 @@ def test_an_option_for_a_provider_that_does_not_run_is_refused(dirty, run):
     before = snapshot(dirty.path)
     r = run("--generalize", "--root", dirty.path, "--keep-user-accounts", "alice")
     assert r.code == 2 and "user-account" in r.err and "--enable user-account" in r.err
-    r = run("--oobe", "--root", dirty.path, "--enable", "user-account", "--remove-user-accounts", "bob")
+    r = run(
+        "--oobe", "--root", dirty.path, "--enable", "user-account", "--remove-user-accounts", "bob"
+    )
     assert r.code == 2 and "only with --generalize" in r.err
     assert snapshot(dirty.path) == before
-    ok = run("--generalize", "--root", dirty.path, "--enable", "user-account", "--keep-user-accounts",
-             "alice", "--dry-run")
+    ok = run(
+        "--generalize",
+        "--root",
+        dirty.path,
+        "--enable",
+        "user-account",
+        "--keep-user-accounts",
+        "alice",
+        "--dry-run",
+    )
     assert ok.code == 0, ok.err
 
 
@@ -198,7 +295,9 @@ def test_oobe_alone_runs_the_cleanup_phase_only(flavoured, run):
     res = run("--oobe", "--root", r.path, "--json")
     assert res.code == 0, res.err
     ran = {p["name"] for p in parse(res.out, "report")["providers"]}
-    assert ran == {p.name for p in builtin() if p.default and p.phase is Phase.CLEANUP} | {"boot-passes"}
+    assert ran == {p.name for p in builtin() if p.default and p.phase is Phase.CLEANUP} | {
+        "boot-passes"
+    }
     assert not os.path.exists(f"{r.path}/tmp/build.sh")  # cleanup
     assert os.path.exists(f"{r.path}/etc/ssh/ssh_host_rsa_key")  # identity kept
     assert os.path.exists(f"{r.path}/etc/pki/consumer/cert.pem")  # never rearmed by /oobe alone
@@ -233,6 +332,12 @@ def test_generalize_with_defaults_on_every_flavour(flavour, flavoured, run):
     # (it empties every folder of /var/log) and pacct-log recreates, as virt-sysprep does
     again = run("--generalize", "--oobe", "--root", r.path, "--json", "--dry-run")
     plan = parse(again.out, "report")["plan"]
-    churn = [(rec["provider"], rec["op"], rec["path"], rec.get("files")) for rec in plan
-             if rec["provider"] != "boot-passes"]  # sysprep reinstalls itself on every run
-    assert churn == [("logfiles", "clean", "/var/log", 1), ("pacct-log", "write", "/var/log/account/pacct", None)]
+    churn = [
+        (rec["provider"], rec["op"], rec["path"], rec.get("files"))
+        for rec in plan
+        if rec["provider"] != "boot-passes"
+    ]  # sysprep reinstalls itself on every run
+    assert churn == [
+        ("logfiles", "clean", "/var/log", 1),
+        ("pacct-log", "write", "/var/log/account/pacct", None),
+    ]

@@ -81,7 +81,9 @@ def test_backup_files_finds_hidden_backups_and_leaves_folders_and_other_places(d
         open(f"{root}/{rel}", "w").close()
     os.symlink("/etc/passwd", f"{root}/etc/passwd.bak")  # not a regular file: left, as virt-sysprep
     apply(root, "backup-files")
-    assert not os.path.lexists(f"{root}/etc/.hidden~") and not os.path.lexists(f"{root}/var/lib/app/state.bak")
+    assert not os.path.lexists(f"{root}/etc/.hidden~") and not os.path.lexists(
+        f"{root}/var/lib/app/state.bak"
+    )
     assert os.path.islink(f"{root}/etc/passwd.bak") and os.path.isfile(f"{root}/etc/passwd")
     assert os.path.exists(f"{root}/usr/share/doc/x.bak")  # not one of virt-sysprep's folders
 

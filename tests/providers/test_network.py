@@ -13,31 +13,44 @@ MAC = "52:54:00:12:34:56"
 
 
 def test_netplan_match_by_mac_goes_with_its_set_name():
-    before = ("network:\n  version: 2\n  ethernets:\n    lan:\n      match:\n"
-              f"        macaddress: {MAC}\n      set-name: lan\n      dhcp4: true\n")
-    assert edit_netplan(before) == "network:\n  version: 2\n  ethernets:\n    lan:\n      dhcp4: true\n"
+    before = (
+        "network:\n  version: 2\n  ethernets:\n    lan:\n      match:\n"
+        f"        macaddress: {MAC}\n      set-name: lan\n      dhcp4: true\n"
+    )
+    assert (
+        edit_netplan(before)
+        == "network:\n  version: 2\n  ethernets:\n    lan:\n      dhcp4: true\n"
+    )
 
 
 def test_netplan_match_keeps_its_other_keys_and_set_name():
-    before = ("network:\n  ethernets:\n    e:\n      match:\n        driver: virtio_net\n"
-              f"        macaddress: \"{MAC}\"\n      set-name: e\n")
+    before = (
+        "network:\n  ethernets:\n    e:\n      match:\n        driver: virtio_net\n"
+        f'        macaddress: "{MAC}"\n      set-name: e\n'
+    )
     after = edit_netplan(before)
     assert MAC not in after and "driver: virtio_net" in after and "set-name: e" in after
     assert "match:" in after
 
 
 def test_netplan_address_set_on_an_interface_goes_other_keys_stay():
-    before = (f"network:\n  ethernets:\n    eth0:\n      macaddress: {MAC}\n      dhcp4: true\n"
-              "    eth1:\n      dhcp4: false  # macaddress: in a comment stays\n")
+    before = (
+        f"network:\n  ethernets:\n    eth0:\n      macaddress: {MAC}\n      dhcp4: true\n"
+        "    eth1:\n      dhcp4: false  # macaddress: in a comment stays\n"
+    )
     after = edit_netplan(before)
-    assert after == ("network:\n  ethernets:\n    eth0:\n      dhcp4: true\n"
-                     "    eth1:\n      dhcp4: false  # macaddress: in a comment stays\n")
+    assert after == (
+        "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n"
+        "    eth1:\n      dhcp4: false  # macaddress: in a comment stays\n"
+    )
 
 
 def test_netplan_flow_style_match():
     before = f"network:\n  ethernets:\n    e:\n      match: {{macaddress: {MAC}}}\n      set-name: e\n      dhcp4: yes\n"
     assert edit_netplan(before) == "network:\n  ethernets:\n    e:\n      dhcp4: yes\n"
-    kept = edit_netplan(f"    e:\n      match: {{name: en*, macaddress: {MAC}}}\n      set-name: e\n")
+    kept = edit_netplan(
+        f"    e:\n      match: {{name: en*, macaddress: {MAC}}}\n      set-name: e\n"
+    )
     assert kept == "    e:\n      match: {name: en*}\n      set-name: e\n"
 
 
@@ -53,8 +66,10 @@ def test_networkd_link_matched_only_by_mac_is_removed_network_matches_ethernet()
 
 
 def test_networkd_keeps_other_match_keys_and_drops_set_addresses():
-    link = edit_networkd(f"[Match]\nDriver=virtio_net\nPermanentMACAddress={MAC}\n\n[Link]\nName=lan\nMACAddress={MAC}\n",
-                         "link")
+    link = edit_networkd(
+        f"[Match]\nDriver=virtio_net\nPermanentMACAddress={MAC}\n\n[Link]\nName=lan\nMACAddress={MAC}\n",
+        "link",
+    )
     assert link == "[Match]\nDriver=virtio_net\n\n[Link]\nName=lan\n"
     netdev = f"[NetDev]\nName=br0\nKind=bridge\nMACAddress={MAC}\n"
     assert edit_networkd(netdev, "netdev") == "[NetDev]\nName=br0\nKind=bridge\n"
@@ -63,14 +78,18 @@ def test_networkd_keeps_other_match_keys_and_drops_set_addresses():
 
 
 def test_keyfile_drops_bound_and_literal_cloned_addresses_only():
-    text = (f"[ethernet]\nmac-address={MAC}\ncloned-mac-address=stable\n"
-            f"[wifi]\nmac-address={MAC.upper()}\ncloned-mac-address=02:00:00:00:00:01\nssid=home\n")
+    text = (
+        f"[ethernet]\nmac-address={MAC}\ncloned-mac-address=stable\n"
+        f"[wifi]\nmac-address={MAC.upper()}\ncloned-mac-address=02:00:00:00:00:01\nssid=home\n"
+    )
     assert edit_keyfile(text) == "[ethernet]\ncloned-mac-address=stable\n[wifi]\nssid=home\n"
 
 
 def test_net_hwaddr_on_red_hat_and_suse_keeps_the_rest_and_the_metadata(flavoured):
-    for flavour, path, key in (("fedora", "etc/sysconfig/network-scripts/ifcfg-eth0", "HWADDR="),
-                               ("suse", "etc/sysconfig/network/ifcfg-eth0", "LLADDR=")):
+    for flavour, path, key in (
+        ("fedora", "etc/sysconfig/network-scripts/ifcfg-eth0", "HWADDR="),
+        ("suse", "etc/sysconfig/network/ifcfg-eth0", "LLADDR="),
+    ):
         r = flavoured(flavour)
         p = os.path.join(r.path, path)
         os.chmod(p, 0o600)
@@ -86,13 +105,19 @@ def test_net_hostname_removes_only_the_host_name_lines(flavoured):
     apply(r.path, "net-hostname")
     text = open(f"{r.path}/etc/sysconfig/network-scripts/ifcfg-eth0").read()
     assert "HOSTNAME" not in text
-    assert text.splitlines() == ["DEVICE=eth0", "BOOTPROTO=dhcp", "HWADDR=52:54:00:ab:cd:ef", "ONBOOT=yes"]
+    assert text.splitlines() == [
+        "DEVICE=eth0",
+        "BOOTPROTO=dhcp",
+        "HWADDR=52:54:00:ab:cd:ef",
+        "ONBOOT=yes",
+    ]
 
 
 def test_debian_interfaces_loses_hwaddress_only(dirty):
     apply(dirty.path, "net-hwaddr")
     assert open(f"{dirty.path}/etc/network/interfaces").read() == (
-        "auto lo\niface lo inet loopback\nauto enp1s0\niface enp1s0 inet dhcp\n")
+        "auto lo\niface lo inet loopback\nauto enp1s0\niface enp1s0 inet dhcp\n"
+    )
 
 
 def test_net_nmconn_removes_keyfiles_on_every_distribution_not_other_files(dirty):
@@ -106,8 +131,10 @@ def test_net_nmconn_removes_keyfiles_on_every_distribution_not_other_files(dirty
 
 
 def test_hosts_loses_the_old_name_on_loopback_lines_only():
-    text = ("127.0.0.1 localhost\n127.0.1.1 build.example.org build # the template\n"
-            "10.0.0.5 build-db build\n::1 localhost ip6-localhost build\n")
+    text = (
+        "127.0.0.1 localhost\n127.0.1.1 build.example.org build # the template\n"
+        "10.0.0.5 build-db build\n::1 localhost ip6-localhost build\n"
+    )
     after = forget_in_hosts(text, {"build.example.org", "build"})
     assert after == ("127.0.0.1 localhost\n10.0.0.5 build-db build\n::1 localhost ip6-localhost\n")
 
@@ -163,12 +190,10 @@ def test_net_hostname_in_every_format(dirty):
     root = dirty.path
     files = {
         "etc/network/interfaces.d/eth1": "iface eth1 inet dhcp\n    hostname build-7\n    metric 10\n",
-        "etc/NetworkManager/system-connections/eth1.nmconnection":
-            "[connection]\nid=eth1\n[ipv4]\nmethod=auto\ndhcp-hostname=build-7\n",
-        "etc/systemd/network/40-eth1.network":
-            "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nHostname=build-7\nUseDNS=no\n[Link]\nHostname=x\n",
+        "etc/NetworkManager/system-connections/eth1.nmconnection": "[connection]\nid=eth1\n[ipv4]\nmethod=auto\ndhcp-hostname=build-7\n",
+        "etc/systemd/network/40-eth1.network": "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nHostname=build-7\nUseDNS=no\n[Link]\nHostname=x\n",
         "etc/netplan/02-eth1.yaml": "network:\n  ethernets:\n    eth1:\n      dhcp4: true\n      dhcp4-overrides:\n"
-                                    "        hostname: build-7\n        use-dns: false\n      hostname: kept\n",
+        "        hostname: build-7\n        use-dns: false\n      hostname: kept\n",
     }
     for rel, text in files.items():
         os.makedirs(os.path.dirname(f"{root}/{rel}"), exist_ok=True)
@@ -177,22 +202,28 @@ def test_net_hostname_in_every_format(dirty):
     apply(root, "net-hostname")
     after = {rel: open(f"{root}/{rel}").read() for rel in files}
     assert after["etc/network/interfaces.d/eth1"] == "iface eth1 inet dhcp\n    metric 10\n"
-    assert after["etc/NetworkManager/system-connections/eth1.nmconnection"].endswith("method=auto\n")
+    assert after["etc/NetworkManager/system-connections/eth1.nmconnection"].endswith(
+        "method=auto\n"
+    )
     assert after["etc/systemd/network/40-eth1.network"] == (
-        "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nUseDNS=no\n[Link]\nHostname=x\n")
-    assert after["etc/netplan/02-eth1.yaml"] == ("network:\n  ethernets:\n    eth1:\n      dhcp4: true\n"
-                                                 "      dhcp4-overrides:\n        use-dns: false\n      hostname: kept\n")
+        "[Match]\nName=eth1\n[Network]\nDHCP=yes\n[DHCPv4]\nUseDNS=no\n[Link]\nHostname=x\n"
+    )
+    assert after["etc/netplan/02-eth1.yaml"] == (
+        "network:\n  ethernets:\n    eth1:\n      dhcp4: true\n"
+        "      dhcp4-overrides:\n        use-dns: false\n      hostname: kept\n"
+    )
 
 
-def test_a_hostname_that_is_not_a_regular_file_is_warned_about_not_skipped_silently(flavoured,
-                                                                                    run):
+def test_a_hostname_that_is_not_a_regular_file_is_warned_about_not_skipped_silently(flavoured, run):
     r = flavoured()
     os.remove(f"{r.path}/etc/hostname")
     os.mkfifo(f"{r.path}/etc/hostname")
     done = run("--generalize", "--root", r.path, "--operations", "hostname")
     assert done.code == 0, done.err
-    assert "/etc/hostname is a named pipe (FIFO), not a regular file: its host name is not " \
-           "reset" in done.err
+    assert (
+        "/etc/hostname is a named pipe (FIFO), not a regular file: its host name is not "
+        "reset" in done.err
+    )
     assert stat.S_ISFIFO(os.lstat(f"{r.path}/etc/hostname").st_mode)  # left as it was
     assert apply(r.path, "hostname").warnings == 1
 
@@ -201,8 +232,12 @@ def test_hosts_loses_the_template_fqdn_when_hostname_holds_the_short_name(dirty)
     with open(f"{dirty.path}/etc/hostname", "w") as f:
         f.write("tmpl-17\n")
     with open(f"{dirty.path}/etc/hosts", "w") as f:
-        f.write("127.0.0.1\tlocalhost\n127.0.1.1\ttmpl-17.example.org\ttmpl-17\n"
-                "10.1.1.1 tmpl-17-db.example.org\n")
+        f.write(
+            "127.0.0.1\tlocalhost\n127.0.1.1\ttmpl-17.example.org\ttmpl-17\n"
+            "10.1.1.1 tmpl-17-db.example.org\n"
+        )
     apply(dirty.path, "hostname")
-    assert open(f"{dirty.path}/etc/hosts").read() == \
-        "127.0.0.1\tlocalhost\n10.1.1.1 tmpl-17-db.example.org\n"
+    assert (
+        open(f"{dirty.path}/etc/hosts").read()
+        == "127.0.0.1\tlocalhost\n10.1.1.1 tmpl-17-db.example.org\n"
+    )

@@ -25,8 +25,16 @@ def test_dracut_host_only_by_distribution_default_is_made_generic(flavoured):
     done = apply(r.path, "initramfs")
     assert plan.records == done.records and not done.errors
     assert [rec["op"] for rec in done.records] == ["write", "run"]
-    assert open(f"{r.path}/etc/dracut.conf.d/zz-sysprep-generic.conf").read().endswith('hostonly="no"\n')
-    assert open(f"{r.path}/boot/dracut-ran").read().split() == ["--force", "--no-hostonly", "--regenerate-all"]
+    assert (
+        open(f"{r.path}/etc/dracut.conf.d/zz-sysprep-generic.conf")
+        .read()
+        .endswith('hostonly="no"\n')
+    )
+    assert open(f"{r.path}/boot/dracut-ran").read().split() == [
+        "--force",
+        "--no-hostonly",
+        "--regenerate-all",
+    ]
     # generic now: a second run changes nothing
     os.remove(f"{r.path}/boot/dracut-ran")
     assert apply(r.path, "initramfs").records == []
@@ -51,7 +59,11 @@ def test_initramfs_tools_with_modules_dep_is_made_generic(dirty):
         f.write("MODULES=dep\n")
     done = apply(dirty.path, "initramfs")
     assert not done.errors
-    assert open(f"{dirty.path}/etc/initramfs-tools/conf.d/zz-sysprep-generic").read().endswith("MODULES=most\n")
+    assert (
+        open(f"{dirty.path}/etc/initramfs-tools/conf.d/zz-sysprep-generic")
+        .read()
+        .endswith("MODULES=most\n")
+    )
     assert open(f"{dirty.path}/itools-ran").read().split() == ["-u", "-k", "all"]
 
 
@@ -87,15 +99,25 @@ def host_script(tmp_path, body: str, executable: bool = True) -> str:
 
 
 def test_script_runs_on_the_host_in_the_target_root(dirty, tmp_path):
-    s = host_script(tmp_path, f'#!/bin/sh\npwd > etc/script-cwd\necho "$SYSPREP_ROOT" > etc/script-root\n'
-                              f'touch {tmp_path}/on-the-host\n')
+    s = host_script(
+        tmp_path,
+        f'#!/bin/sh\npwd > etc/script-cwd\necho "$SYSPREP_ROOT" > etc/script-root\n'
+        f"touch {tmp_path}/on-the-host\n",
+    )
     done = apply(dirty.path, "script", options={"script": (s,)})
     assert not done.errors
     assert open(f"{dirty.path}/etc/script-cwd").read().strip() == dirty.path
     assert open(f"{dirty.path}/etc/script-root").read().strip() == dirty.path
     assert (tmp_path / "on-the-host").exists()
-    assert done.records == [{"provider": "script", "op": "run", "path": s, "kind": "file",
-                             "detail": "host script, in the target root"}]
+    assert done.records == [
+        {
+            "provider": "script",
+            "op": "run",
+            "path": s,
+            "kind": "file",
+            "detail": "host script, in the target root",
+        }
+    ]
 
 
 def test_script_is_not_run_in_a_dry_run_but_listed(dirty, tmp_path):

@@ -20,7 +20,10 @@ short line
 def test_parse_keeps_every_entry_with_its_line_and_unescaped_fields():
     entries = fstab.parse(TEXT)
     assert [(e.spec, e.rel, e.fstype, e.line) for e in entries][:3] == [
-        ("UUID=1234", "", "ext4", 2), ("LABEL=home", "home", "ext4", 3), ("/dev/sdb1", "srv/my data", "xfs", 4)]
+        ("UUID=1234", "", "ext4", 2),
+        ("LABEL=home", "home", "ext4", 3),
+        ("/dev/sdb1", "srv/my data", "xfs", 4),
+    ]
     assert len(entries) == 8 and entries[1].option("noatime") == ""
 
 

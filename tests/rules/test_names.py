@@ -9,14 +9,29 @@ from sysprep.rules.names import HOST_NAME_MAX, hostname_problem, valid_account, 
 from sysprep.ui import choices
 
 
-@pytest.mark.parametrize("name", ["web-01", "a", "x" * 63, "db.example.com", "1host",
-                                  "a" * 31 + "." + "a" * 32])
+@pytest.mark.parametrize(
+    "name", ["web-01", "a", "x" * 63, "db.example.com", "1host", "a" * 31 + "." + "a" * 32]
+)
 def test_valid_host_names(name):
     assert len(name) <= HOST_NAME_MAX and valid_hostname(name), name
 
 
-@pytest.mark.parametrize("name", ["", "-web", "web-", "we_b", "a..b", ".a", "a.", "x" * 64,
-                                  "a" * 63 + "." + "b" * 10, "héte", "a b"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "-web",
+        "web-",
+        "we_b",
+        "a..b",
+        ".a",
+        "a.",
+        "x" * 64,
+        "a" * 63 + "." + "b" * 10,
+        "héte",
+        "a b",
+    ],
+)
 def test_invalid_host_names(name):
     assert not valid_hostname(name), name
 
@@ -33,6 +48,8 @@ def test_valid_account_names(name):
     assert valid_account(name)
 
 
-@pytest.mark.parametrize("name", ["", "Alice", "9lives", "-x", "a" * 33, "a b", "a:b", "machine$", "ünï"])
+@pytest.mark.parametrize(
+    "name", ["", "Alice", "9lives", "-x", "a" * 33, "a b", "a:b", "machine$", "ünï"]
+)
 def test_invalid_account_names(name):
     assert not valid_account(name)

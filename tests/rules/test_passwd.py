@@ -29,5 +29,13 @@ def test_entry_finds_one_account_and_its_gecos():
 
 
 def test_names_are_every_name_taken_nis_and_broken_lines_included():
-    assert passwd.names(TEXT) == {"root", "alice", "+nisuser", "-blocked", "broken", "short", "daemon"}
+    assert passwd.names(TEXT) == {
+        "root",
+        "alice",
+        "+nisuser",
+        "-blocked",
+        "broken",
+        "short",
+        "daemon",
+    }
     assert passwd.names("") == set() and passwd.names("no colon here\n") == set()

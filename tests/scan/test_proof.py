@@ -95,8 +95,9 @@ def test_generalize_lists_a_leftover_by_path_in_report_and_log_never_by_value(tm
     res = _generalize(root)
     assert res.code == 0, res.err
     report = json.loads(res.out)
-    assert {"path": "/srv/app/node.conf", "line": 1, "rule": "identity.machine-id"} \
-        in report["leftovers"]
+    assert {"path": "/srv/app/node.conf", "line": 1, "rule": "identity.machine-id"} in report[
+        "leftovers"
+    ]
     log = open(os.path.join(root, "var/lib/sysprep/panther/setuperr.log")).read()
     assert "/srv/app/node.conf:1" in log
     assert dirty.machine_id not in log + res.out + res.err
@@ -114,11 +115,14 @@ def test_generalize_finds_the_template_fqdn_left_in_a_file_by_its_short_name(tmp
     root, dirty = _leaving(tmp_path, "srv/peers", "peer {hostname}.corp.example\n")
     res = _generalize(root)
     assert res.code == 0, res.err
-    assert {"path": "/srv/peers", "line": 1, "rule": "identity.hostname"} in \
-        json.loads(res.out)["leftovers"]
+    assert {"path": "/srv/peers", "line": 1, "rule": "identity.hostname"} in json.loads(res.out)[
+        "leftovers"
+    ]
 
 
-def test_a_strict_generalize_whose_machine_id_is_in_a_file_name_leaves_it_out_of_last_error(tmp_path):
+def test_a_strict_generalize_whose_machine_id_is_in_a_file_name_leaves_it_out_of_last_error(
+    tmp_path,
+):
     root, dirty = _leaving(tmp_path, "opt/app/{machine_id}.conf", "x\n")
     res = _generalize(root, "--strict")
     assert res.code == 1

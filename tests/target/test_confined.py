@@ -34,7 +34,10 @@ def test_a_folder_opened_for_mounting_on_is_resolved_inside_the_root(root, outsi
         fd = fs.open_dir("srv")
         try:
             st = os.fstat(fd)
-            assert (st.st_dev, st.st_ino) == (os.stat(root / "etc").st_dev, os.stat(root / "etc").st_ino)
+            assert (st.st_dev, st.st_ino) == (
+                os.stat(root / "etc").st_dev,
+                os.stat(root / "etc").st_ino,
+            )
         finally:
             os.close(fd)
         with pytest.raises(Refused, match="not a directory"):

@@ -53,10 +53,12 @@ def partitioned_loop(tmp_path):
     image = tmp_path / "disk.img"
     with open(image, "wb") as f:
         f.truncate(16 * 1024 * 1024)
-    subprocess.run(["sfdisk", "-q", str(image)], input="label: gpt\nsize=8MiB\n", text=True,
-                   check=True)
-    dev = subprocess.run(["losetup", "-P", "-f", "--show", str(image)], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    subprocess.run(
+        ["sfdisk", "-q", str(image)], input="label: gpt\nsize=8MiB\n", text=True, check=True
+    )
+    dev = subprocess.run(
+        ["losetup", "-P", "-f", "--show", str(image)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     try:
         yield str(image), dev
     finally:

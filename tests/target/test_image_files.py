@@ -54,7 +54,9 @@ def test_what_is_not_an_image_file_is_refused(tmp_path):
 
 
 def test_a_block_device_is_refused_without_allow_block_device(tmp_path):
-    loops = [f"/dev/{n}" for n in sorted(os.listdir("/dev")) if n.startswith("loop") and n[4:].isdigit()]
+    loops = [
+        f"/dev/{n}" for n in sorted(os.listdir("/dev")) if n.startswith("loop") and n[4:].isdigit()
+    ]
     if not loops:
         pytest.skip("no block device node to try")
     with pytest.raises(UsageError, match=r"is a block device: .*\(--allow-block-device\)"):
@@ -65,8 +67,10 @@ def test_formats_qemu_reads_but_does_not_write_are_refused_with_the_reason(tmp_p
     p = image(tmp_path)
     with open(p, "r+b") as f:
         f.write(b"Bochs Virtual HD Image")
-    with pytest.raises(UsageError, match="a bochs image: qemu reads bochs images but cannot write "
-                                         "them; convert it first"):
+    with pytest.raises(
+        UsageError,
+        match="a bochs image: qemu reads bochs images but cannot write them; convert it first",
+    ):
         formats.check(p, None, writable=False)
 
 
@@ -78,10 +82,17 @@ def qemu_img(*argv: str) -> None:
 
 
 @needs_qemu_img
-@pytest.mark.parametrize(("fmt", "options"), [
-    ("vmdk", "subformat=monolithicSparse"), ("vmdk", "subformat=twoGbMaxExtentSparse"),
-    ("vhdx", ""), ("vdi", ""), ("vpc", "subformat=dynamic"), ("vpc", "subformat=fixed"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("vmdk", "subformat=monolithicSparse"),
+        ("vmdk", "subformat=twoGbMaxExtentSparse"),
+        ("vhdx", ""),
+        ("vdi", ""),
+        ("vpc", "subformat=dynamic"),
+        ("vpc", "subformat=fixed"),
+    ],
+)
 def test_every_format_qemu_writes_is_detected_and_accepted(tmp_path, fmt, options):
     p = str(tmp_path / f"disk.{fmt}")
     qemu_img("create", "-q", "-f", fmt, *(["-o", options] if options else []), p, "64M")
@@ -131,8 +142,10 @@ def test_a_backing_file_that_is_not_a_plain_file_is_refused(tmp_path):
     qemu_img("create", "-q", "-f", "qcow2", base, "64M")
     spec = "json:" + json.dumps({"driver": "qcow2", "file": {"driver": "file", "filename": base}})
     qemu_img("create", "-q", "-f", "qcow2", "-b", spec, "-F", "qcow2", top, "64M")
-    with pytest.raises(UsageError, match="is not a plain file name; sysprep follows backing chains "
-                                         "of local files only"):
+    with pytest.raises(
+        UsageError,
+        match="is not a plain file name; sysprep follows backing chains of local files only",
+    ):
         formats.check(top, None, writable=True)
 
 
@@ -226,10 +239,12 @@ def test_dry_run_mounts_never_replay_a_journal():
 
 def test_uuid_references_are_rewritten_whole():
     old, new = "ae102547-79e9-4885-b455-c28669777ab5", "11111111-2222-4333-8444-555555555555"
-    text = (f"UUID={old} / ext4 defaults 0 1\n"
-            f"search --no-floppy --fs-uuid --set=root {old.upper()}\n"
-            f"linux /vmlinuz root=/dev/disk/by-uuid/{old} ro\n"
-            f"UUID=x{old} /keep ext4 defaults 0 0\n")
+    text = (
+        f"UUID={old} / ext4 defaults 0 1\n"
+        f"search --no-floppy --fs-uuid --set=root {old.upper()}\n"
+        f"linux /vmlinuz root=/dev/disk/by-uuid/{old} ro\n"
+        f"UUID=x{old} /keep ext4 defaults 0 0\n"
+    )
     out = fs_uuids.rewrite(text, {old: new})
     assert out.count(new) == 3
     assert f"x{old}" in out
@@ -237,7 +252,9 @@ def test_uuid_references_are_rewritten_whole():
 
 def test_image_providers_skip_other_targets_with_a_note(dirty, run):
 
-    r = run("--generalize", "--oobe", "--enable", "fs-uuids", "--root", dirty.path, "--json", "--quiet")
+    r = run(
+        "--generalize", "--oobe", "--enable", "fs-uuids", "--root", dirty.path, "--json", "--quiet"
+    )
     assert r.code == 0, r.err
     by_name = {p["name"]: p for p in parse(r.out, "report")["providers"]}
     for name in ("fs-uuids", "lvm-uuids", "swap"):
@@ -269,7 +286,8 @@ def test_a_device_the_host_device_mapper_holds_is_named_with_its_holder(tmp_path
     monkeypatch.setattr(blockdev, "SYS_BLOCK", str(sysfs))
     assert blockdev.holder("/dev/loop0", os.makedev(7, 0)) == (
         "held by /dev/dm-3 (pve-vm--9000--disk--0) (the host's LVM or device-mapper uses it; "
-        "deactivate that first)")
+        "deactivate that first)"
+    )
 
 
 def test_a_mounted_device_is_named_with_its_mount_point():
@@ -278,4 +296,4 @@ def test_a_mounted_device_is_named_with_its_mount_point():
     # the device of the file system mounted on / (whatever it is here) is mounted on /
     found = blockdev.holder("/nonexistent", os.stat("/").st_dev)
     assert found.startswith("mounted on ")
-    assert "/" in found[len("mounted on "):].split(", ")
+    assert "/" in found[len("mounted on ") :].split(", ")

@@ -34,16 +34,31 @@ def blank(tmp_path, name: str, mb: int) -> str:
     return p
 
 
-needs = pytest.mark.skipif(not shutil.which("sgdisk") or not shutil.which("sfdisk"),
-                           reason="needs gdisk and fdisk")
+needs = pytest.mark.skipif(
+    not shutil.which("sgdisk") or not shutil.which("sfdisk"), reason="needs gdisk and fdisk"
+)
 
 
 @needs
 def test_gpt_partitions_with_types_names_and_guids(tmp_path):
     disk = blank(tmp_path, "d.img", 64)
-    subprocess.run(["sgdisk", "-n1:2048:+1M", "-t1:ef02", "-c1:bios", "-n2:0:+20M", "-t2:8300",
-                    "-c2:boot", "-n3:0:0", "-t3:8e00", "-u3:11111111-2222-3333-4444-555555555555",
-                    disk], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "sgdisk",
+            "-n1:2048:+1M",
+            "-t1:ef02",
+            "-c1:bios",
+            "-n2:0:+20M",
+            "-t2:8300",
+            "-c2:boot",
+            "-n3:0:0",
+            "-t3:8e00",
+            "-u3:11111111-2222-3333-4444-555555555555",
+            disk,
+        ],
+        check=True,
+        capture_output=True,
+    )
     table = read_table(*reader(disk))
     assert table.kind == "gpt"
     assert [p.number for p in table.partitions] == [1, 2, 3]
@@ -72,8 +87,10 @@ def test_damaged_primary_gpt_falls_back_to_the_backup(tmp_path):
 @needs
 def test_mbr_with_logical_partitions(tmp_path):
     disk = blank(tmp_path, "d.img", 64)
-    script = "label: dos\nstart=2048, size=20480, type=83\nstart=22528, type=5\n" \
-             "start=24576, size=10240, type=83\nstart=36864, size=10240, type=82\n"
+    script = (
+        "label: dos\nstart=2048, size=20480, type=83\nstart=22528, type=5\n"
+        "start=24576, size=10240, type=83\nstart=36864, size=10240, type=82\n"
+    )
     subprocess.run(["sfdisk", "-q", disk], input=script, text=True, check=True, capture_output=True)
     table = read_table(*reader(disk))
     assert table.kind == "dos"
@@ -137,8 +154,24 @@ def test_gpt_entry_outside_the_disk_is_refused(tmp_path):
     struct.pack_into("<QQ", entries, 32, 2048, 10**9)
     header = bytearray(92)
     header[:8] = b"EFI PART"
-    struct.pack_into("<IIIIQQQQ16sQIII", header, 8, 0x10000, 92, 0, 0, 1, 8191, 34, 8158,
-                     b"\x03" * 16, 2, 128, 128, zlib.crc32(bytes(entries)))
+    struct.pack_into(
+        "<IIIIQQQQ16sQIII",
+        header,
+        8,
+        0x10000,
+        92,
+        0,
+        0,
+        1,
+        8191,
+        34,
+        8158,
+        b"\x03" * 16,
+        2,
+        128,
+        128,
+        zlib.crc32(bytes(entries)),
+    )
     struct.pack_into("<I", header, 16, zlib.crc32(bytes(header)))
     with open(disk, "r+b") as f:
         f.seek(512)
@@ -166,13 +199,33 @@ def test_a_fat_boot_sector_is_not_a_partition_table(tmp_path):
 
 # -- superblocks ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("tool,args,kind", [
-    ("mkfs.ext4", ["-q", "-F", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"], "ext4"),
-    ("mkfs.ext2", ["-q", "-F", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"], "ext2"),
-    ("mkfs.xfs", ["-q", "-f", "-m", "uuid=0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"], "xfs"),
-    ("mkfs.btrfs", ["-q", "-f", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"], "btrfs"),
-    ("mkswap", ["-q", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"], "swap"),
-])
+
+@pytest.mark.parametrize(
+    "tool,args,kind",
+    [
+        (
+            "mkfs.ext4",
+            ["-q", "-F", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"],
+            "ext4",
+        ),
+        (
+            "mkfs.ext2",
+            ["-q", "-F", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"],
+            "ext2",
+        ),
+        (
+            "mkfs.xfs",
+            ["-q", "-f", "-m", "uuid=0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"],
+            "xfs",
+        ),
+        (
+            "mkfs.btrfs",
+            ["-q", "-f", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"],
+            "btrfs",
+        ),
+        ("mkswap", ["-q", "-U", "0a1b2c3d-0000-4000-8000-000000000001", "-L", "root"], "swap"),
+    ],
+)
 def test_probe_finds_type_uuid_and_label(tmp_path, tool, args, kind):
     if not shutil.which(tool):
         pytest.skip(f"no {tool}")
@@ -329,14 +382,17 @@ def test_lvm_metadata_text_is_parsed_into_the_volume_group():
     assert lvm.mapper_name("debian-vg", "swap_1") == "debian--vg-swap_1"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("vg { id = \"x\"\n", "not closed"),
-    ("vg { a = [1, 2", "array is not closed"),
-    ("vg { a = }", "unexpected"),
-    ("}", "unexpected '}'"),
-    ("vg { " * 40 + "}" * 40, "nested too deeply"),
-    ("vg { a = @ }", "unreadable"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('vg { id = "x"\n', "not closed"),
+        ("vg { a = [1, 2", "array is not closed"),
+        ("vg { a = }", "unexpected"),
+        ("}", "unexpected '}'"),
+        ("vg { " * 40 + "}" * 40, "nested too deeply"),
+        ("vg { a = @ }", "unreadable"),
+    ],
+)
 def test_bad_lvm_metadata_gets_a_clear_error(text, message):
     with pytest.raises(lvm.BadMetadata, match=message):
         lvm.parse_text(text)
@@ -400,33 +456,48 @@ def test_metadata_larger_than_its_area_is_refused(tmp_path):
 
 # -- fstab -------------------------------------------------------------------------------
 
+
 def test_fstab_entries_and_device_references():
-    text = ("# comment\nUUID=ABCD-1234 / ext4 errors=remount-ro 0 1\n"
-            "/dev/mapper/debian--vg-home /home ext4 defaults 0 2\n"
-            "LABEL=boot /boot ext4 defaults 0 2\n"
-            "/dev/disk/by-partuuid/11111111-2222-3333-4444-555555555555 /srv xfs nouuid 0 0\n"
-            "UUID=aaaa /data btrfs subvol=@data,compress=zstd 0 0\n"
-            "/dev/sdb1 none swap sw 0 0\n"
-            "server:/export /mnt/nfs nfs defaults 0 0\n"
-            "/srv/www /var/www none bind 0 0\n"
-            "/dev/vda2 /var/with\\040space ext4 defaults 0 0\n"
-            "tmpfs /tmp tmpfs defaults 0 0\n")
+    text = (
+        "# comment\nUUID=ABCD-1234 / ext4 errors=remount-ro 0 1\n"
+        "/dev/mapper/debian--vg-home /home ext4 defaults 0 2\n"
+        "LABEL=boot /boot ext4 defaults 0 2\n"
+        "/dev/disk/by-partuuid/11111111-2222-3333-4444-555555555555 /srv xfs nouuid 0 0\n"
+        "UUID=aaaa /data btrfs subvol=@data,compress=zstd 0 0\n"
+        "/dev/sdb1 none swap sw 0 0\n"
+        "server:/export /mnt/nfs nfs defaults 0 0\n"
+        "/srv/www /var/www none bind 0 0\n"
+        "/dev/vda2 /var/with\\040space ext4 defaults 0 0\n"
+        "tmpfs /tmp tmpfs defaults 0 0\n"
+    )
     entries = fstab.parse(text)
     local = [e for e in entries if e.local]
     assert [e.rel for e in local] == ["", "home", "boot", "srv", "data", "var/with space"]
     assert local[4].option("subvol") == "@data"
     assert fstab.device_ref("UUID=ABCD-1234") == fstab.DeviceRef("uuid", "abcd-1234")
     assert fstab.device_ref("LABEL=boot") == fstab.DeviceRef("label", "boot")
-    assert fstab.device_ref(local[3].spec) == fstab.DeviceRef("partuuid", "11111111-2222-3333-4444-555555555555")
+    assert fstab.device_ref(local[3].spec) == fstab.DeviceRef(
+        "partuuid", "11111111-2222-3333-4444-555555555555"
+    )
     assert fstab.device_ref("/dev/disk/by-label/my\\x20disk") == fstab.DeviceRef("label", "my disk")
     assert fstab.device_ref("/dev/mapper/../sda1") == fstab.DeviceRef("path", "/dev/sda1")
     assert fstab.device_ref("server:/export").kind == "none"
 
 
-@pytest.mark.parametrize("path,expected", [
-    ("/dev/sda", (0, 0)), ("/dev/sdb2", (1, 2)), ("/dev/vda1", (0, 1)), ("/dev/xvdc3", (2, 3)),
-    ("/dev/nvme0n1p2", (0, 2)), ("/dev/nvme1n1", (1, 0)), ("/dev/mmcblk0p1", (0, 1)),
-    ("/dev/sdaa1", (26, 1)), ("/dev/mapper/x", None), ("/dev/dm-0", None),
-])
+@pytest.mark.parametrize(
+    "path,expected",
+    [
+        ("/dev/sda", (0, 0)),
+        ("/dev/sdb2", (1, 2)),
+        ("/dev/vda1", (0, 1)),
+        ("/dev/xvdc3", (2, 3)),
+        ("/dev/nvme0n1p2", (0, 2)),
+        ("/dev/nvme1n1", (1, 0)),
+        ("/dev/mmcblk0p1", (0, 1)),
+        ("/dev/sdaa1", (26, 1)),
+        ("/dev/mapper/x", None),
+        ("/dev/dm-0", None),
+    ],
+)
 def test_guest_device_names_map_to_disks_and_partitions(path, expected):
     assert fstab.disk_and_partition(path) == expected

@@ -47,8 +47,10 @@ def test_the_lock_stays_exclusive_while_its_file_is_removed_and_made_again(tmp_p
     key = f"test-{os.getpid()}-{tmp_path.name}"
     ctx = multiprocessing.get_context("fork")
     clashes = ctx.Value("i", 0)
-    procs = [ctx.Process(target=_hold_many_times, args=(key, str(tmp_path / "held"), 300, clashes))
-             for _ in range(4)]
+    procs = [
+        ctx.Process(target=_hold_many_times, args=(key, str(tmp_path / "held"), 300, clashes))
+        for _ in range(4)
+    ]
     for p in procs:
         p.start()
     for p in procs:

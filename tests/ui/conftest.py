@@ -16,8 +16,9 @@ from sysprep.testing.dirty_root import DirtyRoot, build, write_file
 
 ZONES = ("UTC", "Europe/Berlin", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 LOCALES = ("en_US.UTF-8 UTF-8", "de_DE.UTF-8 UTF-8", "fr_FR.UTF-8 UTF-8", "de_DE ISO-8859-1")
-EULA = "ACME Linux license terms\n\n" + "\n".join(f"{i}. You may use this software." for i in range(1, 60))
-
+EULA = "ACME Linux license terms\n\n" + "\n".join(
+    f"{i}. You may use this software." for i in range(1, 60)
+)
 
 
 def run(coro):
@@ -29,8 +30,11 @@ def welcome_root(path: str, *, eula: bool = True) -> DirtyRoot:
     root = r.path
     for z in ZONES:
         write_file(root, f"usr/share/zoneinfo/{z}", "TZif2 fixture\n")
-    write_file(root, "usr/share/zoneinfo/zone1970.tab",
-       "".join(f"XX\t+0000+00000\t{z}\n" for z in ZONES if z != "UTC"))
+    write_file(
+        root,
+        "usr/share/zoneinfo/zone1970.tab",
+        "".join(f"XX\t+0000+00000\t{z}\n" for z in ZONES if z != "UTC"),
+    )
     write_file(root, "usr/share/i18n/SUPPORTED", "\n".join(LOCALES) + "\n")
     write_file(root, "etc/debian_version", "12.0\n")
     write_file(root, "etc/timezone", "UTC\n")
@@ -42,7 +46,9 @@ def welcome_root(path: str, *, eula: bool = True) -> DirtyRoot:
 
 @pytest.fixture
 def wroot(tmp_path) -> DirtyRoot:
-    if not os.path.exists(os.path.join("/bin", "busybox")) and not os.path.exists("/usr/bin/busybox"):
+    if not os.path.exists(os.path.join("/bin", "busybox")) and not os.path.exists(
+        "/usr/bin/busybox"
+    ):
         pytest.skip("needs busybox for the fixture root's shell")
     return welcome_root(str(tmp_path / "root"))
 
@@ -92,9 +98,16 @@ def state_of(root: str) -> str:
     return open(os.path.join(root, "var/lib/sysprep/state.ini")).read()
 
 
-def sysprep_cli(*argv: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+def sysprep_cli(
+    *argv: str, env: dict | None = None, input: str | None = None
+) -> subprocess.CompletedProcess:
     import sys
 
-    return subprocess.run([sys.executable, "-m", "sysprep", *argv], capture_output=True, text=True,
-                          input=input, env={**os.environ, **(env or {})},
-                          stdin=None if input is not None else subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "sysprep", *argv],
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, **(env or {})},
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )

@@ -26,13 +26,20 @@ asyncio.run(main())
 
 
 @pytest.mark.slow  # the bundle under other Pythons: a process each
-@pytest.mark.parametrize("python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))])
+@pytest.mark.parametrize(
+    "python", interpreters() or [pytest.param("none", marks=pytest.mark.skip("no 3.9/3.13 here"))]
+)
 def test_dialog_runs_from_the_bundle(python, tmp_path):
     from sysprep.firstboot import bundle
 
     pyz = tmp_path / "sysprep.pyz"
     pyz.write_bytes(bundle.build())
-    p = subprocess.run([python, "-I", "-c", DRIVER, str(pyz)], capture_output=True, text=True,
-                       env={"PATH": "/usr/bin:/bin"}, timeout=120)
+    p = subprocess.run(
+        [python, "-I", "-c", DRIVER, str(pyz)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip() == "--generalize --audit --quit"

@@ -53,6 +53,7 @@ def test_the_command_shown_is_what_will_run():
             await pilot.press("tab", "space")
             await pilot.pause()
             return str(app.query_one("#command").render())
+
     assert "sysprep --generalize --oobe --quit --root /r" in run(go())
 
 
@@ -60,7 +61,10 @@ def test_plain_dialog_asks_line_by_line():
     out = io.StringIO()
     choice = dialog.ask_plain("/r", True, ["--root", "/r"], out, io.StringIO("2\ny\n\ny\n"))
     assert choice == dialog.Choice(Reseal.AUDIT, True, Power.QUIT)
-    assert "System Cleanup Action" in out.getvalue() and "Run: sysprep --generalize --audit" in out.getvalue()
+    assert (
+        "System Cleanup Action" in out.getvalue()
+        and "Run: sysprep --generalize --audit" in out.getvalue()
+    )
 
 
 def test_plain_dialog_eof_or_no_cancels():

@@ -20,7 +20,9 @@ from tests.ui.conftest import state_of
 def audited(root: str) -> TargetSpec:
     assert sysprep("--generalize", "--audit", "--root", root, "--quiet").code == 0
     spec = TargetSpec(TargetKind.ROOT, root=root)
-    assert boot.run_stage(spec, "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
+    assert (
+        boot.run_stage(spec, "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
+    )
     assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     return spec
 

@@ -13,8 +13,10 @@ from tests.conftest import sysprep
 from tests.ui import tmux
 from tests.ui.conftest import shadow_hash, state_of, verifies
 
-pytestmark = [pytest.mark.skipif(not tmux.available(), reason="needs tmux"),
-              pytest.mark.slow]  # real terminals, real keys, a sysprep process each
+pytestmark = [
+    pytest.mark.skipif(not tmux.available(), reason="needs tmux"),
+    pytest.mark.slow,
+]  # real terminals, real keys, a sysprep process each
 PY = sys.executable
 PASSWORD = "Corr3ct-horse!"
 
@@ -23,7 +25,9 @@ PASSWORD = "Corr3ct-horse!"
 def test_dialog_in_a_terminal_runs_the_chosen_generalize(dirty, term):
     with tmux.Tmux([PY, "-m", "sysprep", "--root", dirty.path, "--quiet"], term=term) as t:
         screen = t.wait_for("System Cleanup Action")
-        assert "Enter System Out-of-Box Experience (OOBE)" in screen and "Shutdown Options" in screen
+        assert (
+            "Enter System Out-of-Box Experience (OOBE)" in screen and "Shutdown Options" in screen
+        )
         assert "live system only" in screen  # an offline root only quits
         t.keys("Down")  # audit
         t.keys("Tab")
@@ -37,7 +41,9 @@ def test_dialog_in_a_terminal_runs_the_chosen_generalize(dirty, term):
 
 
 def test_dialog_plain_fallback_in_a_terminal(dirty):
-    with tmux.Tmux([PY, "-m", "sysprep", "--root", dirty.path, "--quiet"], env={"SYSPREP_UI": "plain"}) as t:
+    with tmux.Tmux(
+        [PY, "-m", "sysprep", "--root", dirty.path, "--quiet"], env={"SYSPREP_UI": "plain"}
+    ) as t:
         t.wait_for("Choose 1-2 [1]:")
         t.type("1\n")
         t.wait_for("Generalize [y/N]:")
@@ -118,7 +124,9 @@ def test_welcome_audit_keys_in_a_terminal(wroot, keys):
 
 def test_welcome_plain_fallback_in_a_terminal(wroot):
     specialized(wroot.path)
-    with tmux.Tmux([PY, "-m", "tests.ui.welcome_here", wroot.path], env={"SYSPREP_UI": "plain"}) as t:
+    with tmux.Tmux(
+        [PY, "-m", "tests.ui.welcome_here", wroot.path], env={"SYSPREP_UI": "plain"}
+    ) as t:
         t.wait_for("Language and region (locale)")
         for answer in ("de_DE", "de", "Berlin", "yes", "plain-pc"):
             t.type(answer + "\n")

@@ -114,25 +114,42 @@ def test_every_page_by_keys_then_applied_to_the_files(wroot):
 
 
 def test_license_must_be_accepted(wroot):
-    _, result, errors = run(_pilot(wroot, Answer(locale="C.UTF-8", keymap="us", time_zone="UTC"),
-                                   [("enter",), ("tab", "space", "enter")]))
+    _, result, errors = run(
+        _pilot(
+            wroot,
+            Answer(locale="C.UTF-8", keymap="us", time_zone="UTC"),
+            [("enter",), ("tab", "space", "enter")],
+        )
+    )
     assert "must accept the license terms" in errors[0]
     assert errors[1] == ""
 
 
 def test_unknown_time_zone_is_refused_on_the_page(wroot):
-    _, _, errors = run(_pilot(wroot, Answer(locale="C.UTF-8", keymap="us"),
-                              [(*"Mars/Olympus", "enter"), ("ctrl+u", *"Tokyo", "enter")]))
+    _, _, errors = run(
+        _pilot(
+            wroot,
+            Answer(locale="C.UTF-8", keymap="us"),
+            [(*"Mars/Olympus", "enter"), ("ctrl+u", *"Tokyo", "enter")],
+        )
+    )
     assert "nothing matches" in errors[0]
     assert errors[1] == ""
 
 
 def test_user_names_useradd_rejects_are_refused(wroot):
-    answer = Answer(locale="C.UTF-8", keymap="us", time_zone="UTC", computer_name="pc",
-                    oobe=Oobe(hide_eula_page=True))
-    pages = [(*"Anna", "tab", "tab", *PASSWORD, "tab", *PASSWORD, "enter"),
-             ("ctrl+u", *"alice", "tab", "tab", "tab", "enter"),  # the error put focus on the name
-             ("ctrl+u", *"ok-user", "tab", "tab", "tab", "enter")]
+    answer = Answer(
+        locale="C.UTF-8",
+        keymap="us",
+        time_zone="UTC",
+        computer_name="pc",
+        oobe=Oobe(hide_eula_page=True),
+    )
+    pages = [
+        (*"Anna", "tab", "tab", *PASSWORD, "tab", *PASSWORD, "enter"),
+        ("ctrl+u", *"alice", "tab", "tab", "tab", "enter"),  # the error put focus on the name
+        ("ctrl+u", *"ok-user", "tab", "tab", "tab", "enter"),
+    ]
     _, result, errors = run(_pilot(wroot, answer, pages))
     assert "lower-case letters" in errors[0]
     assert "already exists" in errors[1]
@@ -140,12 +157,19 @@ def test_user_names_useradd_rejects_are_refused(wroot):
 
 
 def test_passwords_must_match_and_not_be_trivial(wroot):
-    answer = Answer(locale="C.UTF-8", keymap="us", time_zone="UTC", computer_name="pc",
-                    oobe=Oobe(hide_eula_page=True))
-    pages = [(*"bob2", "tab", "tab", *"password", "tab", *"password", "enter"),
-             ("ctrl+u", *PASSWORD, "tab", *"different", "enter"),
-             ("ctrl+u", *PASSWORD, "enter"),
-             ("enter",)]
+    answer = Answer(
+        locale="C.UTF-8",
+        keymap="us",
+        time_zone="UTC",
+        computer_name="pc",
+        oobe=Oobe(hide_eula_page=True),
+    )
+    pages = [
+        (*"bob2", "tab", "tab", *"password", "tab", *"password", "enter"),
+        ("ctrl+u", *PASSWORD, "tab", *"different", "enter"),
+        ("ctrl+u", *PASSWORD, "enter"),
+        ("enter",),
+    ]
     _, result, errors = run(_pilot(wroot, answer, pages))
     assert "too easy to guess" in errors[0]
     assert "differ" in errors[1]
@@ -156,8 +180,13 @@ def test_passwords_must_match_and_not_be_trivial(wroot):
 def test_strength_feedback_while_typing(wroot):
     async def go():
         with open_target(spec(wroot), dry_run=False) as t:
-            answer = Answer(locale="C.UTF-8", keymap="us", time_zone="UTC", computer_name="pc",
-                            oobe=Oobe(hide_eula_page=True))
+            answer = Answer(
+                locale="C.UTF-8",
+                keymap="us",
+                time_zone="UTC",
+                computer_name="pc",
+                oobe=Oobe(hide_eula_page=True),
+            )
             app = welcome.make_app(welcome.make_plan(t.fs, answer), crypt_hash, t.fs)
             async with app.run_test(size=(80, 25)) as pilot:
                 await pilot.press("tab", "tab", *"abc")
@@ -165,22 +194,38 @@ def test_strength_feedback_while_typing(wroot):
                 await pilot.press(*"DEF-123-ghi!")
                 strong = str(app.query_one("#strength").render())
         return weak, strong
+
     weak, strong = run(go())
     assert "very weak" in weak and "strong" in strong
 
 
 def test_host_name_is_validated(wroot):
-    answer = Answer(locale="C.UTF-8", keymap="us", time_zone="UTC", oobe=Oobe(hide_eula_page=True),
-                    accounts=(LocalAccount("op"),))
-    _, result, errors = run(_pilot(wroot, answer, [("ctrl+u", *"-bad_name-", "enter"),
-                                                   ("ctrl+u", *"good-name", "enter"), ("enter",)]))
+    answer = Answer(
+        locale="C.UTF-8",
+        keymap="us",
+        time_zone="UTC",
+        oobe=Oobe(hide_eula_page=True),
+        accounts=(LocalAccount("op"),),
+    )
+    _, result, errors = run(
+        _pilot(
+            wroot,
+            answer,
+            [("ctrl+u", *"-bad_name-", "enter"), ("ctrl+u", *"good-name", "enter"), ("enter",)],
+        )
+    )
     assert "host name is letters" in errors[0]
     assert result.hostname == "good-name"
 
 
 def test_answered_pages_are_skipped(wroot):
-    answer = Answer(locale="de_DE.UTF-8", keymap="de", time_zone="UTC", computer_name="*",
-                    accounts=(LocalAccount("op"),))
+    answer = Answer(
+        locale="de_DE.UTF-8",
+        keymap="de",
+        time_zone="UTC",
+        computer_name="*",
+        accounts=(LocalAccount("op"),),
+    )
     with open_target(spec(wroot), dry_run=False) as t:
         assert welcome.make_plan(t.fs, answer).pages == ["license"]
         answer.values["oobe"] = Oobe(hide_eula_page=True)
@@ -191,7 +236,10 @@ def test_license_page_only_when_the_oem_supplied_terms(tmp_path):
     root = welcome_root(str(tmp_path / "r"), eula=False)
     with open_target(spec(root), dry_run=False) as t:
         assert "license" not in welcome.make_plan(t.fs, None).pages
-        assert "license" not in welcome.make_plan(t.fs, Answer(oobe=Oobe(eula_file="/opt/none.txt"))).pages
+        assert (
+            "license"
+            not in welcome.make_plan(t.fs, Answer(oobe=Oobe(eula_file="/opt/none.txt"))).pages
+        )
 
 
 @pytest.mark.parametrize("keys", [("ctrl+f15",), ("ctrl+shift+f3",)])
@@ -212,11 +260,14 @@ def test_ctrl_shift_f3_as_the_terminal_sends_it(wroot):
                 app.post_message(events.CursorPosition(5, 0))
                 await pilot.pause(0.3)
             return app.return_value
+
     assert run(go()).audit
 
 
 def test_f12_asks_before_audit_mode(wroot):
-    _, result, _ = run(_pilot(wroot, None, [("f12",), ("tab", "enter")]))  # Cancel focused; tab: Audit
+    _, result, _ = run(
+        _pilot(wroot, None, [("f12",), ("tab", "enter")])
+    )  # Cancel focused; tab: Audit
     assert result.audit
     _, result, _ = run(_pilot(wroot, None, [("f12",), ("enter",), ("ctrl+u", "escape")]))
     assert result is None  # cancelled: the welcome is still there (ended by the test)
@@ -230,16 +281,21 @@ def test_audit_keys_only_on_the_first_page(wroot):
 def test_idle_timeout_gives_up_untouched(wroot):
     async def go():
         with open_target(spec(wroot), dry_run=False) as t:
-            app = welcome.make_app(welcome.make_plan(t.fs, None), crypt_hash, t.fs, idle_timeout=0.3)
+            app = welcome.make_app(
+                welcome.make_plan(t.fs, None), crypt_hash, t.fs, idle_timeout=0.3
+            )
             async with app.run_test(size=(80, 25)) as pilot:
                 await pilot.pause(0.8)
             return app.return_value
+
     assert run(go()).timed_out
 
 
 def test_plain_welcome_asks_line_by_line(wroot):
-    lines = "de_DE\nde\nBerlin?\nEurope/Berlin\nno\nyes\noffice-9\nanna\nAnna\n" \
-            f"{PASSWORD}\n{PASSWORD}\nn\n"
+    lines = (
+        "de_DE\nde\nBerlin?\nEurope/Berlin\nno\nyes\noffice-9\nanna\nAnna\n"
+        f"{PASSWORD}\n{PASSWORD}\nn\n"
+    )
     out = io.StringIO()
     with open_target(spec(wroot), dry_run=False) as t:
         plan = welcome.make_plan(t.fs, None)

@@ -25,7 +25,9 @@ PASSWORD = "Corr3ct-horse!"
 def specialized(root) -> TargetSpec:
     assert sysprep("--generalize", "--oobe", "--root", root.path, "--quiet").code == 0
     spec = TargetSpec(TargetKind.ROOT, root=root.path)
-    assert boot.run_stage(spec, "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
+    assert (
+        boot.run_stage(spec, "specialize", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
+    )
     assert "SPECIALIZE_RESEAL_TO_OOBE" in state_of(root.path)
     return spec
 
@@ -42,6 +44,7 @@ def plain_here(monkeypatch):
         monkeypatch.setattr(sys, "stdin", io.StringIO(text))
         monkeypatch.setattr(sys, "stdout", out)
         return out
+
     return feed
 
 
@@ -73,7 +76,9 @@ def test_audit_from_the_first_question_reseals_to_audit(wroot, plain_here):
     assert os.path.exists(f"{wroot.path}/var/lib/sysprep/boot-pending")
 
 
-def test_kernel_switch_sysprep_audit_boots_straight_to_audit(wroot, plain_here, tmp_path, monkeypatch):
+def test_kernel_switch_sysprep_audit_boots_straight_to_audit(
+    wroot, plain_here, tmp_path, monkeypatch
+):
     spec = specialized(wroot)
     cmdline = tmp_path / "cmdline"
     cmdline.write_text("root=/dev/vda ro quiet sysprep.audit\n")
@@ -103,8 +108,14 @@ def test_everything_answered_shows_nothing(wroot, monkeypatch):
     from tests.ui.test_welcome import Answer
 
     monkeypatch.setenv("SYSPREP_CONSOLE", "/nonexistent/tty")  # would fail if it were opened
-    answer = Answer(locale="C.UTF-8", keymap="us", time_zone="UTC", computer_name="pc",
-                    accounts=(LocalAccount("op"),), oobe=Oobe(hide_eula_page=True))
+    answer = Answer(
+        locale="C.UTF-8",
+        keymap="us",
+        time_zone="UTC",
+        computer_name="pc",
+        accounts=(LocalAccount("op"),),
+        oobe=Oobe(hide_eula_page=True),
+    )
     with open_target(TargetSpec(TargetKind.ROOT, root=wroot.path), dry_run=False) as t:
         assert welcome.run_welcome(t, answer, RunLog(quiet=True)) is welcome.Outcome.DONE
 
@@ -124,4 +135,6 @@ def test_timeout_finishes_with_the_answer_files_values(wroot, monkeypatch, tmp_p
     monkeypatch.setattr(welcome, "collect", untouched)
     assert boot.run_stage(spec, "passes", RunLog(quiet=True), ui=ConsoleUI()) is boot.Result.DONE
     assert "IMAGE_STATE_COMPLETE" in state_of(wroot.path)
-    assert "nobody answered the welcome" in open(f"{wroot.path}/var/log/sysprep/setuperr.log").read()
+    assert (
+        "nobody answered the welcome" in open(f"{wroot.path}/var/log/sysprep/setuperr.log").read()
+    )

@@ -16,18 +16,28 @@ def available() -> bool:
 
 
 class Tmux:
-    def __init__(self, command: list[str], *, env: dict[str, str] | None = None, width: int = 80,
-                 height: int = 25, term: str = "xterm-256color") -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        width: int = 80,
+        height: int = 25,
+        term: str = "xterm-256color",
+    ) -> None:
         self.name = f"sysprep-test-{uuid.uuid4().hex[:8]}"
         self.socket = f"/tmp/{self.name}.sock"
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
-        shell = f"cd {shlex.quote(os.getcwd())} && env {exports} TERM={term} {shlex.join(command)}; " \
-                "echo EXIT=$?; sleep 600"
+        shell = (
+            f"cd {shlex.quote(os.getcwd())} && env {exports} TERM={term} {shlex.join(command)}; "
+            "echo EXIT=$?; sleep 600"
+        )
         self._tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell)
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, check=True
+        ).stdout
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)

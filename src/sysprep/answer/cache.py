@@ -61,14 +61,17 @@ def shown_path(fs: Confined, rel: str) -> str:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def _parse_in(fs: Confined, rel: str, origin: Origin, *, strict: bool,
-              shown: str | None = None) -> Answer | None:
+
+def _parse_in(
+    fs: Confined, rel: str, origin: Origin, *, strict: bool, shown: str | None = None
+) -> Answer | None:
     name = shown or shown_path(fs, rel)
     try:
         data = fs.read_bytes(rel, limit=MAX_BYTES)
     except Refused:
-        fail_at(name, 1, 1, f"the file is larger than {MAX_BYTES} bytes, the limit for an "
-                "answer file")
+        fail_at(
+            name, 1, 1, f"the file is larger than {MAX_BYTES} bytes, the limit for an answer file"
+        )
     if data is None:
         return None
     answer, _ = reader.parse(data, name, strict=strict)
@@ -82,8 +85,9 @@ def read(fs: Confined, *, strict: bool = False) -> Answer | None:
     return None if answer is None else replace(answer, hasher=Hasher.for_target(fs))
 
 
-def find(fs: Confined, *, live: bool, strict: bool = False,
-         medium: str | None = MEDIUM_DEVICE) -> Answer | None:
+def find(
+    fs: Confined, *, live: bool, strict: bool = False, medium: str | None = MEDIUM_DEVICE
+) -> Answer | None:
     """The implicit search: the cache, the image's /etc/sysprep, then (live only) the medium
     labelled SYSPREP. None when there is no answer file anywhere. Warnings are in
     `answer.warnings`, where it came from in `answer.origin` and `answer.source`."""
@@ -141,6 +145,7 @@ def image_file(fs: Confined) -> str | None:
 
 # -- answer files with passwords left in the target ---------------------------------------
 
+
 @dataclass(frozen=True)
 class Retired:
     """An answer file in the target that held passwords, and what became of each of its names:
@@ -167,8 +172,10 @@ class Retired:
             done.append(f"{names} rewritten with {DELETED} instead of them")
         text = f"{head}: {'; '.join(done)}"
         if self.left:
-            text += (f"; {self.left} more hard link(s) of it outside the target (or where "
-                     "sysprep does not go) still hold them: remove those yourself")
+            text += (
+                f"; {self.left} more hard link(s) of it outside the target (or where "
+                "sysprep does not go) still hold them: remove those yourself"
+            )
         return text
 
 
@@ -200,8 +207,9 @@ def _names(fs: Confined, rel: str, st: os.stat_result) -> tuple[list[str], int]:
     for folder, entries in fs.tree(""):
         # a hard link never crosses a file system (or a btrfs subvolume): do not go there
         entries[:] = [(n, e) for n, e in entries if e.st_dev == st.st_dev]
-        found += [f"{folder}/{n}" if folder else n for n, e in entries
-                  if (e.st_dev, e.st_ino) == key]
+        found += [
+            f"{folder}/{n}" if folder else n for n, e in entries if (e.st_dev, e.st_ino) == key
+        ]
         if len(found) >= st.st_nlink:
             break
     return found, st.st_nlink - len(found)
@@ -271,8 +279,12 @@ def _retire(fs: Confined, rel: str, st: os.stat_result, *, remove: bool) -> Reti
         data = fs.read_bytes(rel, limit=MAX_BYTES)
         clean = None if data is None else _without_secrets(data, shown_path(fs, rel))
     except (SysprepError, Refused) as e:
-        return Retired(rel, False, problem=f"not readable as an answer file ({reason(e)}), so "
-                       "left as it is: check it for passwords")
+        return Retired(
+            rel,
+            False,
+            problem=f"not readable as an answer file ({reason(e)}), so "
+            "left as it is: check it for passwords",
+        )
     if clean is None:
         return None
     names, left = _names(fs, rel, st)
@@ -290,13 +302,18 @@ def _retire(fs: Confined, rel: str, st: os.stat_result, *, remove: bool) -> Reti
 
 # -- writing ---------------------------------------------------------------------------------
 
-def store(fs: Confined, answer_or_source: Answer | str, *,
-          hasher: Callable[[str], str] | None = None) -> Outcome:
+
+def store(
+    fs: Confined, answer_or_source: Answer | str, *, hasher: Callable[[str], str] | None = None
+) -> Outcome:
     """Cache an answer file (a model, or the path of a file on the host) in the target:
     unattend.xml, 0600, root, passwords hashed with the host's libcrypt as the target's
     login.defs asks."""
-    answer = answer_or_source if isinstance(answer_or_source, Answer) \
+    answer = (
+        answer_or_source
+        if isinstance(answer_or_source, Answer)
         else reader.load(answer_or_source)[0]
+    )
     hasher = hasher or answer.hasher or Hasher.for_target(fs)
     doc = transform(answer.document, lambda p, st, n: _for_cache(p, st, n, hasher))
     return _write(fs, _writer(reader.Format.XML)(doc))
@@ -359,16 +376,18 @@ def transform(doc: Document, visit: Visit) -> Document:
     return replace(doc, passes=tuple(passes))
 
 
-def _visit(pass_name: str, spec: schema.ComponentSpec | None, path: tuple[str, ...], n: Node,
-           visit: Visit) -> Node:
+def _visit(
+    pass_name: str, spec: schema.ComponentSpec | None, path: tuple[str, ...], n: Node, visit: Visit
+) -> Node:
     st = schema.lookup(spec, path) if spec is not None else None
     new = visit(pass_name, st, n)
     if new is not None:
         return new
     if not n.children:
         return n
-    return replace(n, children=tuple(_visit(pass_name, spec, (*path, c.name), c, visit)
-                                     for c in n.children))
+    return replace(
+        n, children=tuple(_visit(pass_name, spec, (*path, c.name), c, visit) for c in n.children)
+    )
 
 
 def _is_password(st: Setting | None, n: Node) -> bool:
@@ -390,23 +409,30 @@ def _deleted(st: Setting | None, n: Node) -> Node | None:
     if _is_password(st, n):
         if password_state(n) in ("none", "empty", "deleted"):
             return n
-        return Node(n.name, None, (Node("Value", DELETED, pos=n.pos),
-                                   Node("PlainText", "true", pos=n.pos)), n.attrs, n.pos)
+        return Node(
+            n.name,
+            None,
+            (Node("Value", DELETED, pos=n.pos), Node("PlainText", "true", pos=n.pos)),
+            n.attrs,
+            n.pos,
+        )
     if _is_secret_value(st, n):
         return n if not (n.text or "").strip() else replace(n, text=DELETED)
     return None
 
 
-def _for_cache(pass_name: str, st: Setting | None, n: Node,
-               hasher: Callable[[str], str]) -> Node | None:
+def _for_cache(
+    pass_name: str, st: Setting | None, n: Node, hasher: Callable[[str], str]
+) -> Node | None:
     """Passwords as the cache keeps them: hashed when a pass will use them, else deleted."""
     usable = pass_name in schema.APPLICABLE and st is not None and st.linux
     if _is_password(st, n):
         if not usable:
             return _deleted(st, n)
         if password_state(n) in ("plain", "windows"):
-            return Node(n.name, None, (Node("Hash", hasher(plain_password(n)), pos=n.pos),),
-                        n.attrs, n.pos)
+            return Node(
+                n.name, None, (Node("Hash", hasher(plain_password(n)), pos=n.pos),), n.attrs, n.pos
+            )
         return None  # a hash already, or no password: kept
     if _is_secret_value(st, n) and not usable:
         return _deleted(st, n)

@@ -11,6 +11,7 @@ from sysprep.rules import names
 
 RANDOM_NAME = "*"  # ComputerName: a generated name
 
+
 def check_hostname(value: str) -> str | None:
     text = value.strip()
     if text == RANDOM_NAME:
@@ -44,8 +45,10 @@ def check_keymap(value: str) -> str | None:
 
 def check_account(value: str) -> str | None:
     if not names.valid_account(value.strip()):
-        return ("not a Linux account name: lower-case letters, digits, '_' and '-', starting "
-                "with a letter or '_', at most 32")
+        return (
+            "not a Linux account name: lower-case letters, digits, '_' and '-', starting "
+            "with a letter or '_', at most 32"
+        )
     return None
 
 
@@ -58,7 +61,11 @@ def check_groups(value: str) -> str | None:
 
 def check_hash(value: str) -> str | None:
     text = value.strip()
-    if text == passwords.DELETED or passwords.CRYPT_HASH.match(text) or passwords.LOCKED.match(text):
+    if (
+        text == passwords.DELETED
+        or passwords.CRYPT_HASH.match(text)
+        or passwords.LOCKED.match(text)
+    ):
         return None
     return "not a crypt(3) hash ($y$..., $6$..., or ! / * for a locked password)"
 
@@ -81,8 +88,10 @@ def check_command_line(value: str) -> str | None:
         return "must not be empty"
     size = len(value.encode("utf-8", "surrogatepass")) + 1
     if size > MAX_ARGUMENT:
-        return (f"the command line is {size - 1} bytes; the kernel runs at most "
-                f"{MAX_ARGUMENT - 1} in one argument of /bin/sh -c")
+        return (
+            f"the command line is {size - 1} bytes; the kernel runs at most "
+            f"{MAX_ARGUMENT - 1} in one argument of /bin/sh -c"
+        )
     return None
 
 
@@ -96,14 +105,19 @@ def check_full_name(value: str) -> str | None:
     m = _GECOS_BAD.search(value.strip())
     if m is None:
         return None
-    what = repr(m.group()) if m.group().isprintable() else f"the control character U+{ord(m.group()):04X}"
+    what = (
+        repr(m.group())
+        if m.group().isprintable()
+        else f"the control character U+{ord(m.group()):04X}"
+    )
     return f"a full name cannot hold {what} (useradd and chfn refuse ':', ',', '=' and control characters)"
 
 
 def check_key_line(value: str) -> str | None:
     if re.search(r"[\r\n]", value.strip()):
-        return ("one key per AuthorizedKey: a line break would make it several lines of "
-                "authorized_keys")
+        return (
+            "one key per AuthorizedKey: a line break would make it several lines of authorized_keys"
+        )
     return None
 
 

@@ -50,20 +50,37 @@ def _value(pass_name: str, comp: str, name: str) -> Callable[[str], tuple[str, s
 
 def _root_password(element: str) -> Callable[[str], tuple[str, str, Node]]:
     def make(text: str) -> tuple[str, str, Node]:
-        parts = (Node("Hash", text),) if element == "Hash" else \
-            (Node("Value", text), Node("PlainText", "true"))
-        return "oobeSystem", SHELL, Node("UserAccounts", None, (
-            Node("AdministratorPassword", None, parts),))
+        parts = (
+            (Node("Hash", text),)
+            if element == "Hash"
+            else (Node("Value", text), Node("PlainText", "true"))
+        )
+        return (
+            "oobeSystem",
+            SHELL,
+            Node("UserAccounts", None, (Node("AdministratorPassword", None, parts),)),
+        )
+
     return make
 
 
 def _root_keys(text: str) -> tuple[str, str, Node]:
-    keys = tuple(Node("AuthorizedKey", line.strip()) for line in text.splitlines()
-                 if line.strip() and not line.lstrip().startswith("#"))
-    account = Node("LocalAccount", None, (Node("Name", "root"), Node("AuthorizedKeys", None, keys)),
-                   ((ACTION, "add"),))
-    return "oobeSystem", SHELL, Node("UserAccounts", None, (
-        Node("LocalAccounts", None, (account,)),))
+    keys = tuple(
+        Node("AuthorizedKey", line.strip())
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    account = Node(
+        "LocalAccount",
+        None,
+        (Node("Name", "root"), Node("AuthorizedKeys", None, keys)),
+        ((ACTION, "add"),),
+    )
+    return (
+        "oobeSystem",
+        SHELL,
+        Node("UserAccounts", None, (Node("LocalAccounts", None, (account,)),)),
+    )
 
 
 # systemd's well-known first-boot credentials (systemd.system-credentials(7)) and the setting
@@ -92,7 +109,9 @@ def read(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, 
     return {name: data for name, (_, data) in located(folders, names).items()}
 
 
-def located(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[str, tuple[str, bytes]]:
+def located(
+    folders: tuple[str, ...], names: tuple[str, ...] = NAMES
+) -> dict[str, tuple[str, bytes]]:
     """As `read`, with the path each credential was read from."""
     found: dict[str, tuple[str, bytes]] = {}
     firmware: dict[str, tuple[str, bytes]] | None = None
@@ -111,7 +130,9 @@ def located(folders: tuple[str, ...], names: tuple[str, ...] = NAMES) -> dict[st
     return found
 
 
-def firmware_credentials(dmi: str = DMI_TABLE, fw_cfg: str = FW_CFG) -> dict[str, tuple[str, bytes]]:
+def firmware_credentials(
+    dmi: str = DMI_TABLE, fw_cfg: str = FW_CFG
+) -> dict[str, tuple[str, bytes]]:
     """The credentials of the firmware: qemu fw_cfg opt/io.systemd.credentials/NAME, then
     SMBIOS type 11 io.systemd.credential:NAME=VALUE and io.systemd.credential.binary:NAME=BASE64
     (systemd's import-creds order: a later one with the same name does not replace it)."""
@@ -123,12 +144,15 @@ def firmware_credentials(dmi: str = DMI_TABLE, fw_cfg: str = FW_CFG) -> dict[str
     table = _read_file(dmi, "SMBIOS") or b""
     for text in smbios_strings(table):
         prefix = next((p for p in SMBIOS_PREFIXES if text.startswith(p)), None)
-        name, eq, value = text[len(prefix or ""):].partition("=")
+        name, eq, value = text[len(prefix or "") :].partition("=")
         if prefix is None or not eq or not _NAME.match(name):
             continue
         try:
-            data = base64.b64decode(value, validate=True) if prefix.endswith("binary:") \
+            data = (
+                base64.b64decode(value, validate=True)
+                if prefix.endswith("binary:")
                 else value.encode()
+            )
         except (ValueError, binascii.Error):
             continue  # systemd skips it too
         found.setdefault(name, (f"SMBIOS type 11 {prefix}{name}", data))
@@ -147,7 +171,9 @@ def smbios_strings(table: bytes) -> list[str]:
         if end < 0:
             break
         if kind == 11:
-            out += [s.decode("utf-8", "replace") for s in table[at + length:end].split(b"\0") if s]
+            out += [
+                s.decode("utf-8", "replace") for s in table[at + length : end].split(b"\0") if s
+            ]
         if kind == 127:  # end of table
             break
         at = end + 2
@@ -197,8 +223,9 @@ def answer(found: Mapping[str, bytes], *, arch: str | None = None) -> Answer | N
     return None if out is None else replace(out, origin="credential")
 
 
-def _well_known(name: str, data: bytes, make: Callable[[str], tuple[str, str, Node]],
-                arch: str | None) -> Answer:
+def _well_known(
+    name: str, data: bytes, make: Callable[[str], tuple[str, str, Node]], arch: str | None
+) -> Answer:
     source = f"credential {name}"
     try:
         text = data.decode("utf-8")
@@ -207,7 +234,8 @@ def _well_known(name: str, data: bytes, make: Callable[[str], tuple[str, str, No
     # a value without the newline a file made with echo ends with
     text = text if name == "ssh.authorized_keys.root" else text.strip("\n")
     pass_name, comp, node = make(text)
-    doc = Document(passes=(PassSettings(pass_name, (Component(comp, (), (node,)),)),),
-                   source=source)
+    doc = Document(
+        passes=(PassSettings(pass_name, (Component(comp, (), (node,)),)),), source=source
+    )
     got, _ = reader.model(doc, arch=arch)
     return got

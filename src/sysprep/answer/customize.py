@@ -45,16 +45,35 @@ def answer(c: Customize, hasher: Hash, *, strict: bool = False) -> tuple[Answer,
 
     shell, deployment = schema.SHELL.name, schema.DEPLOYMENT.name
     if c.hostname is not None:
-        put("specialize", shell, Node("ComputerName", c.hostname, pos=at(f"--hostname {c.hostname}")))
+        put(
+            "specialize",
+            shell,
+            Node("ComputerName", c.hostname, pos=at(f"--hostname {c.hostname}")),
+        )
     if c.timezone is not None:
         put("specialize", shell, Node("TimeZone", c.timezone, pos=at(f"--timezone {c.timezone}")))
-    for pass_name, option, commands in (("specialize", "--firstboot-command", c.firstboot_commands),
-                                        ("generalize", "--run-command", c.run_commands)):
+    for pass_name, option, commands in (
+        ("specialize", "--firstboot-command", c.firstboot_commands),
+        ("generalize", "--run-command", c.run_commands),
+    ):
         if commands:
-            put(pass_name, deployment, Node("RunSynchronous", None, tuple(
-                _item("RunSynchronousCommand", str(i), (Node("Order", str(i)), Node("Path", cmd)),
-                      at(f"{option} {cmd!r}"))
-                for i, cmd in enumerate(commands, 1))))
+            put(
+                pass_name,
+                deployment,
+                Node(
+                    "RunSynchronous",
+                    None,
+                    tuple(
+                        _item(
+                            "RunSynchronousCommand",
+                            str(i),
+                            (Node("Order", str(i)), Node("Path", cmd)),
+                            at(f"{option} {cmd!r}"),
+                        )
+                        for i, cmd in enumerate(commands, 1)
+                    ),
+                ),
+            )
     accounts: dict[str, list[Node]] = {}
     if c.root_password is not None:
         pos = at(f"--root-password {_shown(c.root_password)}")
@@ -62,18 +81,32 @@ def answer(c: Customize, hasher: Hash, *, strict: bool = False) -> tuple[Answer,
         put("oobeSystem", shell, Node("UserAccounts", None, (root,), pos=pos))
     for user, selector in c.passwords:
         pos = at(f"--password {user}:{_shown(selector)}")
-        accounts.setdefault(user, []).append(_password("Password", user, selector, hasher, shown, pos))
+        accounts.setdefault(user, []).append(
+            _password("Password", user, selector, hasher, shown, pos)
+        )
     for user, selector in c.ssh_inject:
-        pos = at(f"--ssh-inject {user}:{selector.split(':', 1)[0]}" if selector else f"--ssh-inject {user}")
+        pos = at(
+            f"--ssh-inject {user}:{selector.split(':', 1)[0]}"
+            if selector
+            else f"--ssh-inject {user}"
+        )
         keys = tuple(Node("AuthorizedKey", k) for k in _keys(user, selector))
         accounts.setdefault(user, []).append(Node("AuthorizedKeys", None, keys, pos=pos))
     if accounts:
-        items = tuple(_item("LocalAccount", user, (Node("Name", user), *_joined(nodes)), nodes[0].pos)
-                      for user, nodes in accounts.items())
+        items = tuple(
+            _item("LocalAccount", user, (Node("Name", user), *_joined(nodes)), nodes[0].pos)
+            for user, nodes in accounts.items()
+        )
         put("oobeSystem", shell, Node("LocalAccounts", None, items))
-    doc = Document(tuple(PassSettings(p, tuple(Component(name, settings=_grouped(nodes))
-                                                  for name, nodes in comps.items()))
-                         for p, comps in passes.items()), source=SOURCE)
+    doc = Document(
+        tuple(
+            PassSettings(
+                p, tuple(Component(name, settings=_grouped(nodes)) for name, nodes in comps.items())
+            )
+            for p, comps in passes.items()
+        ),
+        source=SOURCE,
+    )
     try:
         made, _ = reader.model(reader.normalize(doc), strict=strict)
     except LocatedError as e:
@@ -99,15 +132,29 @@ def _joined(nodes: list[Node]) -> tuple[Node, ...]:
     keys = [k.text or "" for n in nodes if n.name == "AuthorizedKeys" for k in n.children]
     if keys:
         pos = next(n.pos for n in nodes if n.name == "AuthorizedKeys")
-        out.append(Node("AuthorizedKeys", None, tuple(
-            _item("AuthorizedKey", str(i), (), pos, text=k) for i, k in enumerate(keys, 1)), pos=pos))
+        out.append(
+            Node(
+                "AuthorizedKeys",
+                None,
+                tuple(
+                    _item("AuthorizedKey", str(i), (), pos, text=k) for i, k in enumerate(keys, 1)
+                ),
+                pos=pos,
+            )
+        )
     return tuple(out)
 
 
-def _item(name: str, key: str, children: tuple[Node, ...], pos: Pos, text: str | None = None) -> Node:
-    return Node(name, text if text is not None else None, children,
-                ((ACTION, "add"), (KEY_VALUE, key)) if text is not None else ((ACTION, "add"),),
-                pos=pos)
+def _item(
+    name: str, key: str, children: tuple[Node, ...], pos: Pos, text: str | None = None
+) -> Node:
+    return Node(
+        name,
+        text if text is not None else None,
+        children,
+        ((ACTION, "add"), (KEY_VALUE, key)) if text is not None else ((ACTION, "add"),),
+        pos=pos,
+    )
 
 
 def _shown(selector: str) -> str:
@@ -115,8 +162,9 @@ def _shown(selector: str) -> str:
     return "password:..." if selector.startswith("password:") else selector
 
 
-def _password(element: str, account: str, selector: str, hasher: Hash, shown: list[str],
-              pos: Pos) -> Node:
+def _password(
+    element: str, account: str, selector: str, hasher: Hash, shown: list[str], pos: Pos
+) -> Node:
     if selector == "disabled":  # virt-customize: no password login (a locked field)
         return Node(element, None, (Node("Hash", "*"),), pos=pos)
     if selector == "random":
@@ -134,7 +182,7 @@ def _password(element: str, account: str, selector: str, hasher: Hash, shown: li
         if not plain:
             raise UsageError(f"{path}: the first line, the password, is empty")
     else:
-        plain = selector[len("password:"):]
+        plain = selector[len("password:") :]
     return Node(element, None, (Node("Value", plain), Node("PlainText", "true")), pos=pos)
 
 
@@ -142,11 +190,13 @@ def _keys(user: str, selector: str) -> list[str]:
     """The public keys an --ssh-inject names: a file's lines, one string, or the invoking
     user's ~/.ssh/id_*.pub (as virt-customize without a selector)."""
     if selector.startswith("string:"):
-        return [selector[len("string:"):].strip()]
+        return [selector[len("string:") :].strip()]
     files = [selector[5:]] if selector else sorted(glob.glob(os.path.expanduser("~/.ssh/id_*.pub")))
     if not files:
-        raise UsageError(f"--ssh-inject {user}: no ~/.ssh/id_*.pub to inject; give "
-                         f"{user}:file:FILE or {user}:string:KEY")
+        raise UsageError(
+            f"--ssh-inject {user}: no ~/.ssh/id_*.pub to inject; give "
+            f"{user}:file:FILE or {user}:string:KEY"
+        )
     keys = []
     for path in files:
         try:

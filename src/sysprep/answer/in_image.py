@@ -34,20 +34,29 @@ SUPPORTED = "usr/share/i18n/SUPPORTED"
 LOCALE_GEN = "etc/locale.gen"
 LOCALE_GEN_PROGRAM = "usr/sbin/locale-gen"
 BUILTIN_LOCALES = ("C", "POSIX", "C.UTF-8", "C.utf8")
-KEYMAP_DIRS = ("usr/share/kbd/keymaps", "usr/lib/kbd/keymaps", "lib/kbd/keymaps",
-               "usr/share/keymaps")
+KEYMAP_DIRS = (
+    "usr/share/kbd/keymaps",
+    "usr/lib/kbd/keymaps",
+    "lib/kbd/keymaps",
+    "usr/share/keymaps",
+)
 KEYMAP_SUFFIXES = re.compile(r"\.k?map(\.(gz|bz2|xz|zst))?$")
 XKB_SYMBOLS = "usr/share/X11/xkb/symbols"
 PATH_DIRS = tuple(d.lstrip("/") for d in SANDBOX_PATH.split(":"))
 SHELLS = ("bin/bash", "usr/bin/bash", "bin/sh")  # what useradd is given (firstboot.apply)
-TOOL_PACKAGES = {"useradd": "passwd (shadow-utils)", "chpasswd": "passwd (shadow-utils)",
-                 "runuser": "util-linux"}
+TOOL_PACKAGES = {
+    "useradd": "passwd (shadow-utils)",
+    "chpasswd": "passwd (shadow-utils)",
+    "runuser": "util-linux",
+}
 
 # What /bin/sh runs without looking for a program: POSIX keywords and builtins.
-_SHELL_WORDS = ("! { } ( ) if then else elif fi case esac for while until do done in function "
-                "select . : [ alias bg break cd command continue echo eval exec exit export "
-                "false fg getopts hash jobs kill local printf pwd read readonly return set shift "
-                "source test times trap true type ulimit umask unalias unset wait")
+_SHELL_WORDS = (
+    "! { } ( ) if then else elif fi case esac for while until do done in function "
+    "select . : [ alias bg break cd command continue echo eval exec exit export "
+    "false fg getopts hash jobs kill local printf pwd read readonly return set shift "
+    "source test times trap true type ulimit umask unalias unset wait"
+)
 SHELL_WORDS = frozenset(_SHELL_WORDS.split(" "))
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _DYNAMIC = re.compile(r"[$`*?\[\]{}~<>|;&()]")
@@ -87,6 +96,7 @@ def enforce(answer: Answer, fs: Confined) -> Answer:
 
 # -- reading the image ---------------------------------------------------------------------
 
+
 def normalized_locale(name: str) -> str:
     """A locale name as glibc files it: the codeset lower-case, letters and digits only
     (de_DE.UTF-8 -> de_DE.utf8)."""
@@ -104,8 +114,14 @@ def normalized_locale(name: str) -> str:
 def archive_names(data: bytes) -> set[str]:
     """The locales compiled into a glibc locale-archive (its name table), in either byte
     order; an unknown or truncated file gives what could be read."""
-    order = next((o for o in "<>" if len(data) >= 20 and
-                  struct.unpack_from(o + "I", data)[0] == ARCHIVE_MAGIC), None)
+    order = next(
+        (
+            o
+            for o in "<>"
+            if len(data) >= 20 and struct.unpack_from(o + "I", data)[0] == ARCHIVE_MAGIC
+        ),
+        None,
+    )
     if order is None:
         return set()
     _, _, table, _, size = struct.unpack_from(order + "5I", data)
@@ -125,8 +141,14 @@ def _archive_head(fs: Confined) -> bytes:
     """The part of the locale archive that holds its name table (the archive itself may be
     hundreds of MB: every language of a distribution)."""
     head = fs.read_bytes(LOCALE_ARCHIVE, head=20) or b""
-    order = next((o for o in "<>" if len(head) == 20 and
-                  struct.unpack_from(o + "I", head)[0] == ARCHIVE_MAGIC), None)
+    order = next(
+        (
+            o
+            for o in "<>"
+            if len(head) == 20 and struct.unpack_from(o + "I", head)[0] == ARCHIVE_MAGIC
+        ),
+        None,
+    )
     if order is None:
         return b""
     header = fs.read_bytes(LOCALE_ARCHIVE, head=56) or b""
@@ -166,9 +188,14 @@ class _Image:
 
     def compiled_locales(self) -> set[str]:
         if self._compiled is None:
-            found = {normalized_locale(n) for n in self.fs.listdir(LOCALE_DIR)
-                     if self.fs.is_dir(f"{LOCALE_DIR}/{n}")}
-            self._compiled = found | {normalized_locale(n) for n in archive_names(_archive_head(self.fs))}
+            found = {
+                normalized_locale(n)
+                for n in self.fs.listdir(LOCALE_DIR)
+                if self.fs.is_dir(f"{LOCALE_DIR}/{n}")
+            }
+            self._compiled = found | {
+                normalized_locale(n) for n in archive_names(_archive_head(self.fs))
+            }
         return self._compiled
 
     def generable_locales(self) -> set[str]:
@@ -217,8 +244,6 @@ class _Image:
         return None
 
 
-
-
 def program_of(command: str) -> str | None:
     """The program a /bin/sh command line runs first: its first word after variable
     assignments; None for a shell keyword or builtin, or a word the shell computes."""
@@ -244,6 +269,7 @@ def mentions(text: str, name: str) -> bool:
 
 # -- the checks ----------------------------------------------------------------------------
 
+
 class _Checker:
     def __init__(self, answer: Answer, fs: Confined) -> None:
         self.answer = answer
@@ -266,10 +292,16 @@ class _Checker:
         if earlier is None:
             self.errors.append(Problem(self.answer.source, pos.line, pos.col, message, hint))
             return
-        self.warnings.append(Problem(
-            self.answer.source, pos.line, pos.col, message,
-            f"expected from {earlier.pass_name} Order {earlier.order}, which mentions it",
-            Severity.WARNING))
+        self.warnings.append(
+            Problem(
+                self.answer.source,
+                pos.line,
+                pos.col,
+                message,
+                f"expected from {earlier.pass_name} Order {earlier.order}, which mentions it",
+                Severity.WARNING,
+            )
+        )
 
     def earlier_mention(self, name: str, before: list[Command]) -> Command | None:
         return next((c for c in reversed(before) if mentions(c.text, name)), None)
@@ -287,8 +319,11 @@ class _Checker:
         if node is None or not zone or self.image.fs.is_file(f"{ZONEINFO}/{zone}"):
             return
         named = "" if zone == (node.text or "").strip() else f" ({(node.text or '').strip()})"
-        self.problem(node.pos, f"TimeZone {zone}{named} is not installed in the image "
-                     f"(/{ZONEINFO}/{zone})", "install tzdata in the image, or name a zone it has")
+        self.problem(
+            node.pos,
+            f"TimeZone {zone}{named} is not installed in the image (/{ZONEINFO}/{zone})",
+            "install tzdata in the image, or name a zone it has",
+        )
 
     def locales(self, p: str) -> None:
         for name in ("SystemLocale", "UILanguage", "UserLocale"):
@@ -301,16 +336,20 @@ class _Checker:
             wanted = normalized_locale(locale)
             if wanted in self.image.compiled_locales() or wanted in self.image.generable_locales():
                 continue
-            self.problem(node.pos, f"{name}: the locale {locale} is not in the image and cannot "
-                         f"be generated there (not in /{LOCALE_DIR}, nor listed in /{SUPPORTED} "
-                         f"with /{LOCALE_GEN} and /{LOCALE_GEN_PROGRAM})",
-                         "install the locale in the image (Debian: locales; Fedora: "
-                         "glibc-langpack-*), or name one it has")
+            self.problem(
+                node.pos,
+                f"{name}: the locale {locale} is not in the image and cannot "
+                f"be generated there (not in /{LOCALE_DIR}, nor listed in /{SUPPORTED} "
+                f"with /{LOCALE_GEN} and /{LOCALE_GEN_PROGRAM})",
+                "install the locale in the image (Debian: locales; Fedora: "
+                "glibc-langpack-*), or name one it has",
+            )
 
     def keyboard(self, p: str) -> None:
         keymap = self.answer.keymap(p)
-        node = (self.answer.setting(p, INTERNATIONAL, "Keymap")
-                or self.answer.setting(p, INTERNATIONAL, "InputLocale"))
+        node = self.answer.setting(p, INTERNATIONAL, "Keymap") or self.answer.setting(
+            p, INTERNATIONAL, "InputLocale"
+        )
         if not keymap or node is None or keymap in self.image.keymaps():
             return
         layout = locales.xkb_layout(keymap)
@@ -318,9 +357,13 @@ class _Checker:
         if debian and self.image.fs.is_file(f"{XKB_SYMBOLS}/{layout}"):
             return
         where = f"console keymap {keymap} (kbd)" + (
-            f" nor XKB layout {layout} (/{XKB_SYMBOLS}/{layout})" if debian else "")
-        self.problem(node.pos, f"{node.name}: the image has no {where}",
-                     "install kbd (or console-setup) in the image, or name a keymap it has")
+            f" nor XKB layout {layout} (/{XKB_SYMBOLS}/{layout})" if debian else ""
+        )
+        self.problem(
+            node.pos,
+            f"{node.name}: the image has no {where}",
+            "install kbd (or console-setup) in the image, or name a keymap it has",
+        )
 
     def accounts(self, p: str) -> None:
         ua = self.answer.setting(p, SHELL, "UserAccounts")
@@ -331,15 +374,22 @@ class _Checker:
             if name not in self.image.accounts():
                 self.tools(item.pos, f"LocalAccount {name}", ("useradd",), before)
                 if not any(self.image.fs.is_file(s) for s in SHELLS):
-                    self.problem(item.pos, f"LocalAccount {name}: the image has no login shell "
-                                 "(/bin/bash or /bin/sh) for it", "install bash or dash")
+                    self.problem(
+                        item.pos,
+                        f"LocalAccount {name}: the image has no login shell "
+                        "(/bin/bash or /bin/sh) for it",
+                        "install bash or dash",
+                    )
             group = item.child("Group")
             pos = group.pos if group is not None else item.pos
             for g in checks.linux_groups(item.value("Group") or ""):
                 if g not in self.image.groups():
-                    self.problem(pos, f"LocalAccount {name}: group {g} does not exist in the "
-                                 "image", "create it with an earlier command (groupadd), or "
-                                 "leave it out", earlier=self.earlier_mention(g, before))
+                    self.problem(
+                        pos,
+                        f"LocalAccount {name}: group {g} does not exist in the image",
+                        "create it with an earlier command (groupadd), or leave it out",
+                        earlier=self.earlier_mention(g, before),
+                    )
             if item.child("Password") is not None:
                 self.tools(item.pos, f"LocalAccount {name}", ("chpasswd",), before)
         admin = ua.child("AdministratorPassword") if ua is not None else None
@@ -354,21 +404,28 @@ class _Checker:
         """The tools the boot runs for a setting (firstboot.apply, passes.runsync)."""
         for prog in programs:
             if self.image.program(prog) is None:
-                self.problem(pos, f"{what}: {prog} is not in the image",
-                             f"install {TOOL_PACKAGES[prog]} in the image",
-                             earlier=self.earlier_mention(prog, before))
+                self.problem(
+                    pos,
+                    f"{what}: {prog} is not in the image",
+                    f"install {TOOL_PACKAGES[prog]} in the image",
+                    earlier=self.earlier_mention(prog, before),
+                )
 
     def account(self, pos: Pos, what: str, user: str, before: list[Command]) -> None:
         """An account that must exist: in the image, made by LocalAccounts, or by a command."""
         if user in self.image.accounts() or user in self._made_accounts():
             return
-        self.problem(pos, f"{what}: the account {user} does not exist in the image and the "
-                     "answer file does not create it", "add it to LocalAccounts",
-                     earlier=self.earlier_mention(user, before))
+        self.problem(
+            pos,
+            f"{what}: the account {user} does not exist in the image and the "
+            "answer file does not create it",
+            "add it to LocalAccounts",
+            earlier=self.earlier_mention(user, before),
+        )
 
     def _made_accounts(self, until: str = "oobeSystem") -> set[str]:
         out = set()
-        for p in schema.APPLICABLE[:schema.APPLICABLE.index(until) + 1]:
+        for p in schema.APPLICABLE[: schema.APPLICABLE.index(until) + 1]:
             ua = self.answer.setting(p, SHELL, "UserAccounts")
             lst = ua.child("LocalAccounts") if ua is not None else None
             items = lst.children if lst is not None else ()
@@ -383,33 +440,49 @@ class _Checker:
             lists = [(self.answer.setting(p, DEPLOYMENT, "RunSynchronous"), "Path")]
             lists.append((self.answer.setting(p, SHELL, "FirstLogonCommands"), "CommandLine"))
             for lst, field in lists:
-                items = sorted(lst.children if lst is not None else (),
-                               key=lambda n: int((n.value("Order") or "0").strip()))
+                items = sorted(
+                    lst.children if lst is not None else (),
+                    key=lambda n: int((n.value("Order") or "0").strip()),
+                )
                 for item in items:
                     path = item.child(field)
                     cred = item.child("Credentials")
                     user = (cred.value("Username") or "").strip() if cred is not None else ""
-                    yield Command(p, int((item.value("Order") or "0").strip()),
-                                  path.text or "" if path is not None else "", user or None,
-                                  path.pos if path is not None else item.pos)
+                    yield Command(
+                        p,
+                        int((item.value("Order") or "0").strip()),
+                        path.text or "" if path is not None else "",
+                        user or None,
+                        path.pos if path is not None else item.pos,
+                    )
 
     def command(self, cmd: Command, before: list[Command]) -> None:
         what = f"{cmd.pass_name} Order {cmd.order}"
         if self.image.program("/bin/sh") is None:
-            self.problem(cmd.pos, f"{what}: the image has no /bin/sh to run the command",
-                         "install a shell (dash or bash)")
+            self.problem(
+                cmd.pos,
+                f"{what}: the image has no /bin/sh to run the command",
+                "install a shell (dash or bash)",
+            )
             return
         if cmd.user:
             self.tools(cmd.pos, what, ("runuser",), before)
             made = self._made_accounts(cmd.pass_name)
             if cmd.user not in self.image.accounts() and cmd.user not in made:
-                self.problem(cmd.pos, f"{what}: the account {cmd.user} it runs as does not "
-                             "exist in the image by then", "create it in LocalAccounts of an "
-                             "earlier pass", earlier=self.earlier_mention(cmd.user, before))
+                self.problem(
+                    cmd.pos,
+                    f"{what}: the account {cmd.user} it runs as does not "
+                    "exist in the image by then",
+                    "create it in LocalAccounts of an earlier pass",
+                    earlier=self.earlier_mention(cmd.user, before),
+                )
         program = program_of(cmd.text)
         if program is None or self.image.program(program) is not None:
             return
         where = "" if "/" in program else f" (looked in {', '.join('/' + d for d in PATH_DIRS)})"
-        self.problem(cmd.pos, f"{what}: {program} is not in the image{where}",
-                     "install it in the image, or have an earlier command provide it",
-                     earlier=self.earlier_mention(program, before))
+        self.problem(
+            cmd.pos,
+            f"{what}: {program} is not in the image{where}",
+            "install it in the image, or have an earlier command provide it",
+            earlier=self.earlier_mention(program, before),
+        )

@@ -16,8 +16,13 @@ from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import ACTION, KEY_VALUE, Component, Document, Node, Pos, grouped
 
 # processorArchitecture values and the machines (platform.machine()) they mean.
-ARCHITECTURES = {"amd64": ("x86_64", "amd64"), "x86": ("i386", "i486", "i586", "i686", "x86"),
-                 "arm64": ("aarch64", "arm64"), "arm": ("armv7l", "armv6l", "arm")}
+ARCHITECTURES = {
+    "amd64": ("x86_64", "amd64"),
+    "x86": ("i386", "i486", "i586", "i686", "x86"),
+    "arm64": ("aarch64", "arm64"),
+    "arm": ("armv7l", "armv6l", "arm"),
+}
+
 
 def machine_architecture() -> str:
     """This machine as processorArchitecture names it (amd64, x86, arm64...)."""
@@ -65,10 +70,13 @@ class Merger:
                     key = (spec.name, node.name)
                     if key in found and st.kind not in (Kind.LIST, Kind.GROUP):
                         first = found[key][1][0].pos
-                        self.error(node.pos, f"{node.name} is set twice in pass {p.name} "
-                                   f"(first at {first.line}:{first.col})",
-                                   "keep one (the Windows and Linux names of a component are "
-                                   "the same component)")
+                        self.error(
+                            node.pos,
+                            f"{node.name} is set twice in pass {p.name} "
+                            f"(first at {first.line}:{first.col})",
+                            "keep one (the Windows and Linux names of a component are "
+                            "the same component)",
+                        )
                         continue
                     found.setdefault(key, (st, []))[1].append(node)
             for (comp, name), (st, nodes) in found.items():
@@ -95,8 +103,12 @@ class Merger:
                 continue
             if len(same) > 1 and field.kind not in (Kind.LIST, Kind.GROUP):
                 first = same[0].pos
-                self.error(same[1].pos, f"{st.name}/{name} is set twice in the pass (first at "
-                           f"{first.line}:{first.col})", "keep one")
+                self.error(
+                    same[1].pos,
+                    f"{st.name}/{name} is set twice in the pass (first at "
+                    f"{first.line}:{first.col})",
+                    "keep one",
+                )
             kept.append(self.merge_all(field, same))
         first_node = nodes[0]
         return Node(first_node.name, None if kept else "", tuple(kept), (), first_node.pos)
@@ -133,20 +145,27 @@ class Merger:
                 if action == "add":
                     if key in items:
                         first = where[key]
-                        self.error(child.pos, f"duplicate {keyname} {shown} in {lst.name} "
-                                   f"(first at {first.line}:{first.col})",
-                                   f"give each {st.item} its own {keyname}")
+                        self.error(
+                            child.pos,
+                            f"duplicate {keyname} {shown} in {lst.name} "
+                            f"(first at {first.line}:{first.col})",
+                            f"give each {st.item} its own {keyname}",
+                        )
                         continue
                     items[key] = self.effective(item, child) if item.kind is Kind.GROUP else child
                     where[key] = child.pos
                 elif key not in items:
-                    self.error(child.pos, f"wcm:action {action}: no {st.item} with {keyname} "
-                               f"{shown} comes before it")
+                    self.error(
+                        child.pos,
+                        f"wcm:action {action}: no {st.item} with {keyname} {shown} comes before it",
+                    )
                 elif action == "remove":
                     del items[key]
                 else:
-                    items[key] = _modified(items[key], self.effective(item, child)
-                                           if item.kind is Kind.GROUP else child)
+                    items[key] = _modified(
+                        items[key],
+                        self.effective(item, child) if item.kind is Kind.GROUP else child,
+                    )
         first_list = lists[0]
         merged = tuple(Node(n.name, n.text, n.children, (), n.pos) for n in items.values())
         return Node(first_list.name, None if merged else "", merged, (), first_list.pos)
@@ -163,7 +182,6 @@ class Merger:
             t = text.strip()
             return str(int(t)) if re.match(r"^-?[0-9]{1,9}$", t) else None
         return text.strip()
-
 
 
 def _modified(old: Node, new: Node) -> Node:

@@ -45,8 +45,9 @@ class Answer:
     YAML form of one file are equal)."""
 
     document: Document
-    effective: dict[tuple[str, str], dict[str, Node]] = field(compare=False, repr=False,
-                                                             default_factory=dict)
+    effective: dict[tuple[str, str], dict[str, Node]] = field(
+        compare=False, repr=False, default_factory=dict
+    )
     secrets: frozenset[str] = field(compare=False, repr=False, default=frozenset())
     architecture: str = field(compare=False, default="")
     warnings: tuple[Problem, ...] = field(compare=False, repr=False, default=())
@@ -135,7 +136,9 @@ class Answer:
         """An IANA name (Windows names are mapped)."""
         return self._meaning(pass_name, SHELL, "TimeZone")
 
-    def local_accounts(self, pass_name: str, hasher: Hash | None = None) -> tuple[LocalAccount, ...]:
+    def local_accounts(
+        self, pass_name: str, hasher: Hash | None = None
+    ) -> tuple[LocalAccount, ...]:
         """UserAccounts/LocalAccounts with crypt hashes as passwords. A cached answer file
         holds hashes already; a plain password is hashed by `hasher`, else as the target the
         answer file was found in asks (cache.find), else SHA-512."""
@@ -148,41 +151,49 @@ class Answer:
             groups = checks.split_groups(item.value("Group") or "")
             sudo = _bool(item.value("Sudo"), False) or "Administrators" in groups
             keys = item.child("AuthorizedKeys")
-            out.append(LocalAccount(
-                name=(item.value("Name") or "").strip(),
-                groups=checks.linux_groups(item.value("Group") or ""),
-                password_hash=_password_hash(item.child("Password"), self._hash(hasher)),
-                display_name=(item.value("DisplayName") or "").strip(),
-                authorized_keys=tuple((k.text or "").strip() for k in keys.children
-                                      if (k.text or "").strip()) if keys is not None else (),
-                sudo=sudo,
-            ))
+            out.append(
+                LocalAccount(
+                    name=(item.value("Name") or "").strip(),
+                    groups=checks.linux_groups(item.value("Group") or ""),
+                    password_hash=_password_hash(item.child("Password"), self._hash(hasher)),
+                    display_name=(item.value("DisplayName") or "").strip(),
+                    authorized_keys=tuple(
+                        (k.text or "").strip() for k in keys.children if (k.text or "").strip()
+                    )
+                    if keys is not None
+                    else (),
+                    sudo=sudo,
+                )
+            )
         return tuple(out)
 
     def administrator_password(self, pass_name: str, hasher: Hash | None = None) -> str | None:
         """root's password hash (UserAccounts/AdministratorPassword); hashed as
         local_accounts does."""
         ua = self.setting(pass_name, SHELL, "UserAccounts")
-        return _password_hash(ua.child("AdministratorPassword") if ua else None,
-                              self._hash(hasher))
+        return _password_hash(ua.child("AdministratorPassword") if ua else None, self._hash(hasher))
 
     def auto_logon(self, pass_name: str) -> AutoLogon | None:
         node = self.setting(pass_name, SHELL, "AutoLogon")
         if node is None:
             return None
         count = node.value("LogonCount")
-        return AutoLogon(username=(node.value("Username") or "").strip(),
-                         enabled=_bool(node.value("Enabled"), True),
-                         logon_count=int(count) if count is not None else 1)
+        return AutoLogon(
+            username=(node.value("Username") or "").strip(),
+            enabled=_bool(node.value("Enabled"), True),
+            logon_count=int(count) if count is not None else 1,
+        )
 
     def oobe(self, pass_name: str = "oobeSystem") -> Oobe | None:
         node = self.setting(pass_name, SHELL, "OOBE")
         if node is None:
             return None
         eula = node.value("EulaFile")
-        return Oobe(hide_eula_page=_bool(node.value("HideEULAPage"), False),
-                    eula_file=eula.strip() if eula and eula.strip() else None,
-                    skip_machine_oobe=_bool(node.value("SkipMachineOOBE"), False))
+        return Oobe(
+            hide_eula_page=_bool(node.value("HideEULAPage"), False),
+            eula_file=eula.strip() if eula and eula.strip() else None,
+            skip_machine_oobe=_bool(node.value("SkipMachineOOBE"), False),
+        )
 
     # -- Linux-International-Core --------------------------------------------------------
 
@@ -197,8 +208,9 @@ class Answer:
 
     def keymap(self, pass_name: str) -> str | None:
         """The console keymap: Keymap, else the first InputLocale."""
-        return (self._meaning(pass_name, INTERNATIONAL, "Keymap")
-                or self._meaning(pass_name, INTERNATIONAL, "InputLocale"))
+        return self._meaning(pass_name, INTERNATIONAL, "Keymap") or self._meaning(
+            pass_name, INTERNATIONAL, "InputLocale"
+        )
 
     def _meaning(self, pass_name: str, component: str, name: str) -> str | None:
         text = self._text(pass_name, component, name)
@@ -220,7 +232,8 @@ class Answer:
                 if not eff:
                     continue
                 out.setdefault(p, {})[spec.name] = {
-                    name: _shown(spec.setting(name), node) for name, node in eff.items()}
+                    name: _shown(spec.setting(name), node) for name, node in eff.items()
+                }
         return out
 
 
@@ -235,8 +248,9 @@ def _bool(text: str | None, default: bool) -> bool:
     return default if text is None else schema.canonical_bool(text)
 
 
-def _choice(spec: schema.ComponentSpec, path: tuple[str, ...], text: str | None,
-            default: str) -> str:
+def _choice(
+    spec: schema.ComponentSpec, path: tuple[str, ...], text: str | None, default: str
+) -> str:
     st = schema.lookup(spec, path)
     if text is None or st is None:
         return default
@@ -253,14 +267,22 @@ def _commands(node: Node | None, path_field: str) -> tuple[SyncCommand, ...]:
         if cred is not None and (cred.value("Username") or "").strip():
             user = (cred.value("Username") or "").strip()
         will = item.value("WillReboot")
-        cmds.append(SyncCommand(
-            order=int((item.value("Order") or "0").strip()),
-            path=item.value(path_field) or "",
-            description=(item.value("Description") or "").strip(),
-            will_reboot=WillReboot(_choice(schema.DEPLOYMENT, ("RunSynchronous",
-                                   "RunSynchronousCommand", "WillReboot"), will, "Never")),
-            user=user,
-        ))
+        cmds.append(
+            SyncCommand(
+                order=int((item.value("Order") or "0").strip()),
+                path=item.value(path_field) or "",
+                description=(item.value("Description") or "").strip(),
+                will_reboot=WillReboot(
+                    _choice(
+                        schema.DEPLOYMENT,
+                        ("RunSynchronous", "RunSynchronousCommand", "WillReboot"),
+                        will,
+                        "Never",
+                    )
+                ),
+                user=user,
+            )
+        )
     return tuple(sorted(cmds, key=lambda c: c.order))
 
 
@@ -296,10 +318,14 @@ def _password_hash(node: Node | None, hasher: Hash) -> str | None:
     return hasher(plain_password(node))
 
 
-_SECRET_SHOWN = {"none": None, "empty": "(empty: no password)",
-                 "deleted": "(used and deleted: " + passwords.DELETED + ")",
-                 "hash": "(crypt hash)", "plain": "(plain text: hashed before use)",
-                 "windows": "(Windows-encoded: hashed before use)"}
+_SECRET_SHOWN = {
+    "none": None,
+    "empty": "(empty: no password)",
+    "deleted": "(used and deleted: " + passwords.DELETED + ")",
+    "hash": "(crypt hash)",
+    "plain": "(plain text: hashed before use)",
+    "windows": "(Windows-encoded: hashed before use)",
+}
 
 
 def _shown(st: Setting | None, node: Node) -> Any:

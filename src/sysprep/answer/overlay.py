@@ -33,9 +33,13 @@ def overlay(base: Answer, top: Answer) -> Answer:
     source = f"{base.source} + {top.source}"
     doc = Document(passes=_passes(effective), source=source)
     merged, _ = reader.model(doc, arch=base.architecture or None)
-    return replace(merged, secrets=base.secrets | top.secrets,
-                   warnings=base.warnings + top.warnings, origin=top.origin,
-                   hasher=base.hasher or top.hasher)
+    return replace(
+        merged,
+        secrets=base.secrets | top.secrets,
+        warnings=base.warnings + top.warnings,
+        origin=top.origin,
+        hasher=base.hasher or top.hasher,
+    )
 
 
 def collisions(a: Answer, b: Answer) -> list[str]:
@@ -117,8 +121,11 @@ def _passes(effective: dict[tuple[str, str], dict[str, Node]]) -> tuple[PassSett
     """The effective settings written as a document, passes and components in schema order."""
     out = []
     for pass_name in schema.APPLICABLE:
-        comps = tuple(Component(spec.name, (), tuple(effective[(pass_name, spec.name)].values()))
-                      for spec in schema.COMPONENTS if effective.get((pass_name, spec.name)))
+        comps = tuple(
+            Component(spec.name, (), tuple(effective[(pass_name, spec.name)].values()))
+            for spec in schema.COMPONENTS
+            if effective.get((pass_name, spec.name))
+        )
         if comps:
             out.append(PassSettings(pass_name, comps))
     return tuple(out)

@@ -58,8 +58,12 @@ class Method(str, enum.Enum):
     BCRYPT = "$2b$"
 
 
-_BY_NAME = {"YESCRYPT": Method.YESCRYPT, "SHA512": Method.SHA512, "SHA256": Method.SHA256,
-            "BCRYPT": Method.BCRYPT}
+_BY_NAME = {
+    "YESCRYPT": Method.YESCRYPT,
+    "SHA512": Method.SHA512,
+    "SHA256": Method.SHA256,
+    "BCRYPT": Method.BCRYPT,
+}
 # Methods login.defs may name that are too weak to generate: SHA-512 is used instead.
 _WEAK = ("DES", "MD5")
 
@@ -84,15 +88,22 @@ def policy_from_login_defs(text: str | None) -> Policy:
     if not name:
         return Policy(Method.SHA512, note="login.defs names no ENCRYPT_METHOD: SHA-512 is used")
     if name in _WEAK:
-        return Policy(Method.SHA512, note=f"login.defs asks for {name}, which is too weak: "
-                      "SHA-512 is used instead")
+        return Policy(
+            Method.SHA512,
+            note=f"login.defs asks for {name}, which is too weak: SHA-512 is used instead",
+        )
     method = _BY_NAME.get(name)
     if method is None:
-        return Policy(Method.SHA512, note=f"login.defs asks for unknown method {name}: "
-                      "SHA-512 is used")
+        return Policy(
+            Method.SHA512, note=f"login.defs asks for unknown method {name}: SHA-512 is used"
+        )
     cost = 0
-    key = {Method.YESCRYPT: "YESCRYPT_COST_FACTOR", Method.BCRYPT: "BCRYPT_MIN_ROUNDS",
-           Method.SHA512: "SHA_CRYPT_MIN_ROUNDS", Method.SHA256: "SHA_CRYPT_MIN_ROUNDS"}[method]
+    key = {
+        Method.YESCRYPT: "YESCRYPT_COST_FACTOR",
+        Method.BCRYPT: "BCRYPT_MIN_ROUNDS",
+        Method.SHA512: "SHA_CRYPT_MIN_ROUNDS",
+        Method.SHA256: "SHA_CRYPT_MIN_ROUNDS",
+    }[method]
     if values.get(key, "").isdigit():
         cost = int(values[key])
     return Policy(method, cost)
@@ -114,11 +125,19 @@ class _Crypt:
             except OSError:
                 continue
         if lib is None:
-            raise RunError("hashing passwords needs the host's libcrypt (libxcrypt): install "
-                           "it (apt install libcrypt1 / dnf install libxcrypt)")
+            raise RunError(
+                "hashing passwords needs the host's libcrypt (libxcrypt): install "
+                "it (apt install libcrypt1 / dnf install libxcrypt)"
+            )
         self.gensalt = lib.crypt_gensalt_rn
-        self.gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int,
-                                 ctypes.c_char_p, ctypes.c_int]
+        self.gensalt.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_ulong,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
         self.gensalt.restype = ctypes.c_char_p
         self.crypt = lib.crypt_rn
         self.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
@@ -127,17 +146,21 @@ class _Crypt:
     def hash(self, password: str, policy: Policy) -> str:
         out = ctypes.create_string_buffer(_OUTPUT_SIZE)
         # rbytes=NULL: libxcrypt takes the salt's random bytes from the kernel itself
-        setting = self.gensalt(policy.method.value.encode(), policy.cost, None, 0, out,
-                               _OUTPUT_SIZE)
+        setting = self.gensalt(
+            policy.method.value.encode(), policy.cost, None, 0, out, _OUTPUT_SIZE
+        )
         if not setting:
-            raise RunError(f"the host's libcrypt cannot make {policy.method.name} hashes "
-                           f"(errno {ctypes.get_errno()})")
+            raise RunError(
+                f"the host's libcrypt cannot make {policy.method.name} hashes "
+                f"(errno {ctypes.get_errno()})"
+            )
         data = ctypes.create_string_buffer(_CRYPT_DATA_SIZE)
         try:
             result = self.crypt(password.encode("utf-8"), setting, data, _CRYPT_DATA_SIZE)
             if not result or result.startswith(b"*"):
-                raise RunError(f"the host's libcrypt failed to hash a password with "
-                               f"{policy.method.name}")
+                raise RunError(
+                    f"the host's libcrypt failed to hash a password with {policy.method.name}"
+                )
             return bytes(result).decode("ascii")
         finally:
             ctypes.memset(data, 0, _CRYPT_DATA_SIZE)  # the password was copied into it
@@ -165,7 +188,10 @@ class Hasher:
                 if self.policy.method is Method.SHA512:
                     raise
                 # an older host library without yescrypt: SHA-512 is understood everywhere
-                self.policy = Policy(Method.SHA512, note=f"the host's libcrypt cannot make "
-                                     f"{self.policy.method.name} hashes: SHA-512 is used")
+                self.policy = Policy(
+                    Method.SHA512,
+                    note=f"the host's libcrypt cannot make "
+                    f"{self.policy.method.name} hashes: SHA-512 is used",
+                )
                 self._done[password] = self._crypt.hash(password, self.policy)
         return self._done[password]

@@ -43,8 +43,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]")
 
 def one_line(text: str) -> str:
     """Escape what would break a one-line message (newlines, controls, lone surrogates)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
+    return _CONTROL.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
 
 
 def show(value: str, limit: int = 40) -> str:
@@ -59,8 +63,10 @@ def fail(problems: Iterable[Problem]) -> NoReturn:
     lines = [p.render() for p in found[:MAX_REPORTED]]
     if len(found) > MAX_REPORTED:
         last = found[MAX_REPORTED]
-        lines.append(f"{one_line(last.file)}:{last.line}:{last.col}: ... and "
-                     f"{len(found) - MAX_REPORTED} more errors")
+        lines.append(
+            f"{one_line(last.file)}:{last.line}:{last.col}: ... and "
+            f"{len(found) - MAX_REPORTED} more errors"
+        )
     raise LocatedError(lines)
 
 

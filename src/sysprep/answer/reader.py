@@ -35,8 +35,9 @@ def detect(name: str, data: bytes) -> Format:
 def document(data: bytes, file: str, fmt: Format | None = None) -> tuple[Document, list[Problem]]:
     """The tree of a file's bytes (LocatedError when it cannot be read), and reader warnings."""
     if len(data) > MAX_BYTES:
-        fail_at(file, 1, 1, f"the file is larger than {MAX_BYTES} bytes, the limit for an "
-                "answer file")
+        fail_at(
+            file, 1, 1, f"the file is larger than {MAX_BYTES} bytes, the limit for an answer file"
+        )
     if not data.strip():
         fail_at(file, 1, 1, "the answer file is empty")
     fmt = fmt or detect(file, data)
@@ -56,8 +57,12 @@ def normalize(doc: Document) -> Document:
     """What both forms mean the same way, written the same way: an item of a known list
     without wcm:action is an "add" (as in Windows), and wcm:action comes before
     wcm:keyValue."""
-    return replace(doc, passes=tuple(
-        replace(p, components=tuple(_component(c) for c in p.components)) for p in doc.passes))
+    return replace(
+        doc,
+        passes=tuple(
+            replace(p, components=tuple(_component(c) for c in p.components)) for p in doc.passes
+        ),
+    )
 
 
 def _component(c: Component) -> Component:
@@ -66,8 +71,12 @@ def _component(c: Component) -> Component:
 
 
 def _node(spec: schema.ComponentSpec | None, path: tuple[str, ...], n: Node, item: bool) -> Node:
-    attrs = sorted(n.attrs, key=lambda kv: ITEM_ATTRIBUTES.index(kv[0])
-                   if kv[0] in ITEM_ATTRIBUTES else len(ITEM_ATTRIBUTES))
+    attrs = sorted(
+        n.attrs,
+        key=lambda kv: (
+            ITEM_ATTRIBUTES.index(kv[0]) if kv[0] in ITEM_ATTRIBUTES else len(ITEM_ATTRIBUTES)
+        ),
+    )
     if item and n.attr(ACTION) is None:
         attrs.insert(0, (ACTION, "add"))
     st = schema.lookup(spec, path) if spec is not None else None
@@ -76,8 +85,13 @@ def _node(spec: schema.ComponentSpec | None, path: tuple[str, ...], n: Node, ite
     return replace(n, attrs=tuple(attrs), children=children)
 
 
-def model(doc: Document, warnings: list[Problem] | None = None, *, strict: bool = False,
-          arch: str | None = None) -> tuple[Answer, list[Problem]]:
+def model(
+    doc: Document,
+    warnings: list[Problem] | None = None,
+    *,
+    strict: bool = False,
+    arch: str | None = None,
+) -> tuple[Answer, list[Problem]]:
     """Validate a tree; LocatedError (exit 2) listing every error, else the model and the
     warnings (settings without a Linux meaning)."""
     result = validate.check(doc, strict=strict, arch=arch)
@@ -94,8 +108,14 @@ def model(doc: Document, warnings: list[Problem] | None = None, *, strict: bool 
     return Answer(doc, result.effective, result.secrets, arch_name, tuple(warned)), warned
 
 
-def parse(data: bytes, file: str, *, strict: bool = False, fmt: Format | None = None,
-          arch: str | None = None) -> tuple[Answer, list[Problem]]:
+def parse(
+    data: bytes,
+    file: str,
+    *,
+    strict: bool = False,
+    fmt: Format | None = None,
+    arch: str | None = None,
+) -> tuple[Answer, list[Problem]]:
     doc, warnings = document(data, file, fmt)
     return model(doc, warnings, strict=strict, arch=arch)
 

@@ -42,8 +42,11 @@ def _rows(s: Setting, prefix: str, passes: tuple[str, ...]) -> Iterator[str]:
     path = f"{prefix}{s.name}"
     notes = []
     if not s.linux:
-        notes.append("No Linux meaning: accepted from Windows files, reported, ignored."
-                     if s.windows else "Retired: accepted, reported, ignored.")
+        notes.append(
+            "No Linux meaning: accepted from Windows files, reported, ignored."
+            if s.windows
+            else "Retired: accepted, reported, ignored."
+        )
     elif not s.windows:
         notes.append("Linux only.")
     if s.required:
@@ -52,8 +55,10 @@ def _rows(s: Setting, prefix: str, passes: tuple[str, ...]) -> Iterator[str]:
         notes.append("Secret: never logged.")
     example = f"`{s.example}`" if s.example else ""
     default = f"`{s.default}`" if s.default else ""
-    yield (f"| `{path}` | {_type(s)} | {', '.join(passes)} | {default} | {_cell(example)} | "
-           f"{_cell(s.help + (' ' if notes else '') + ' '.join(notes))} |")
+    yield (
+        f"| `{path}` | {_type(s)} | {', '.join(passes)} | {default} | {_cell(example)} | "
+        f"{_cell(s.help + (' ' if notes else '') + ' '.join(notes))} |"
+    )
     inner = f"{path}/{s.item}/" if s.kind is Kind.LIST and s.item_kind is None else f"{path}/"
     for c in s.children:
         yield from _rows(c, inner, passes)
@@ -178,9 +183,16 @@ def markdown() -> str:
     ]
     for c in schema.COMPONENTS:
         aliases = ", ".join(f"`{a}`" for a in c.aliases)
-        out += [f"### {c.name}", "", c.help, "", f"Windows names: {aliases}.", "",
-                "| setting | type | passes | default | example | meaning |",
-                "|---|---|---|---|---|---|"]
+        out += [
+            f"### {c.name}",
+            "",
+            c.help,
+            "",
+            f"Windows names: {aliases}.",
+            "",
+            "| setting | type | passes | default | example | meaning |",
+            "|---|---|---|---|---|---|",
+        ]
         for s in c.settings:
             out.extend(_rows(s, "", s.passes))
         out.append("")

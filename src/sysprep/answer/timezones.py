@@ -198,8 +198,9 @@ def to_iana(value: str) -> str:
     if text in ("UTC", "Etc/UTC", "GMT"):
         return "Etc/UTC"
     if not _IANA.match(text) or ("/" not in text and text not in known_iana()):
-        raise ValueError(f"{text!r} is neither an IANA time zone (Area/City) nor a Windows "
-                         "time-zone name")
+        raise ValueError(
+            f"{text!r} is neither an IANA time zone (Area/City) nor a Windows time-zone name"
+        )
     zones = known_iana()
     if zones and text not in zones:
         raise ValueError(f"unknown time zone {text!r}")
@@ -223,4 +224,6 @@ def suggest(value: str) -> str:
     close = difflib.get_close_matches(text, pool, n=1, cutoff=0.75)
     if close:
         return f"did you mean {close[0]}?"
-    return "use an IANA name such as Europe/Berlin, or a Windows name such as W. Europe Standard Time"
+    return (
+        "use an IANA name such as Europe/Berlin, or a Windows name such as W. Europe Standard Time"
+    )

@@ -69,8 +69,11 @@ class _Builder:
         pos = self.here()
         self.count += 1
         if len(self.stack) >= MAX_DEPTH:
-            raise _Stop(pos, f"elements nested deeper than {MAX_DEPTH} levels",
-                        "an answer file is a few levels deep: check the structure")
+            raise _Stop(
+                pos,
+                f"elements nested deeper than {MAX_DEPTH} levels",
+                "an answer file is a few levels deep: check the structure",
+            )
         if self.count > MAX_ELEMENTS:
             raise _Stop(pos, f"more than {MAX_ELEMENTS} elements")
         el = _Raw(tag, dict(attrs), pos)
@@ -95,15 +98,20 @@ class _Parser(DefusedXMLParser):
     """defusedxml's parser with DTDs forbidden outright; refusals carry their position."""
 
     def __init__(self, builder: _Builder) -> None:
-        super().__init__(target=builder, forbid_dtd=True, forbid_entities=True,
-                         forbid_external=True)
+        super().__init__(
+            target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
         self.builder = builder
         builder.expat = self.parser
 
-    def defused_start_doctype_decl(self, name: str, sysid: Any, pubid: Any,
-                                   has_internal_subset: Any) -> None:
-        raise _Stop(self.builder.here(), "a DOCTYPE (DTD) is not allowed in an answer file",
-                    "remove the <!DOCTYPE ...> declaration; entities are never expanded")
+    def defused_start_doctype_decl(
+        self, name: str, sysid: Any, pubid: Any, has_internal_subset: Any
+    ) -> None:
+        raise _Stop(
+            self.builder.here(),
+            "a DOCTYPE (DTD) is not allowed in an answer file",
+            "remove the <!DOCTYPE ...> declaration; entities are never expanded",
+        )
 
     def defused_entity_decl(self, *args: Any) -> None:
         raise _Stop(self.builder.here(), "entity declarations are not allowed")
@@ -134,8 +142,13 @@ def parse(data: bytes, file: str) -> tuple[Document, list[Problem]]:
     except RecursionError:  # cannot happen below MAX_DEPTH; kept so no traceback escapes
         fail_at(file, 1, 1, "elements nested too deeply")
     except (LookupError, UnicodeError) as e:  # an encoding the declaration names, unknown
-        fail_at(file, 1, 1, f"the XML declaration names an encoding that cannot be read ({e})",
-                "write the file in UTF-8 and declare encoding=\"utf-8\"")
+        fail_at(
+            file,
+            1,
+            1,
+            f"the XML declaration names an encoding that cannot be read ({e})",
+            'write the file in UTF-8 and declare encoding="utf-8"',
+        )
     if builder.root is None:
         fail_at(file, 1, 1, "no XML element found")
     return _Converter(file).document(builder.root)
@@ -162,8 +175,12 @@ class _Converter:
     def local(self, el: _Raw) -> str:
         ns, local = _split(el.tag)
         if ns != self.ns:
-            self.stop(el, f"element <{local}> is in namespace {show(ns)}, not in the answer "
-                      f"file's {show(self.ns)}", f"use the namespace {UNATTEND_NS}")
+            self.stop(
+                el,
+                f"element <{local}> is in namespace {show(ns)}, not in the answer "
+                f"file's {show(self.ns)}",
+                f"use the namespace {UNATTEND_NS}",
+            )
         return local
 
     def text(self, el: _Raw) -> str:
@@ -176,11 +193,18 @@ class _Converter:
     def document(self, root: _Raw) -> tuple[Document, list[Problem]]:
         ns, local = _split(root.tag)
         if local != "unattend":
-            self.stop(root, f"the root element is <{local}>, not <unattend>",
-                      f'start with <unattend xmlns="{UNATTEND_NS}">')
+            self.stop(
+                root,
+                f"the root element is <{local}>, not <unattend>",
+                f'start with <unattend xmlns="{UNATTEND_NS}">',
+            )
         if ns not in (UNATTEND_NS, ""):
-            self.stop(root, f"the root element <unattend> is in namespace {show(ns)}, not in "
-                      f"{show(UNATTEND_NS)}", f'start with <unattend xmlns="{UNATTEND_NS}">')
+            self.stop(
+                root,
+                f"the root element <unattend> is in namespace {show(ns)}, not in "
+                f"{show(UNATTEND_NS)}",
+                f'start with <unattend xmlns="{UNATTEND_NS}">',
+            )
         self.ns = ns
         self.no_text(root)
         passes: list[PassSettings] = []
@@ -194,19 +218,30 @@ class _Converter:
             if name == "settings":
                 passes.append(self.settings(el))
             elif name == "servicing":
-                self.warnings.append(Problem(self.file, el.pos.line, el.pos.col,
-                                             "<servicing> (Windows packages and features) has "
-                                             "no Linux meaning; ignored", severity=Severity.WARNING))
+                self.warnings.append(
+                    Problem(
+                        self.file,
+                        el.pos.line,
+                        el.pos.col,
+                        "<servicing> (Windows packages and features) has no Linux meaning; ignored",
+                        severity=Severity.WARNING,
+                    )
+                )
             else:
-                self.stop(el, f"unknown element <{name}> in <unattend>",
-                          "only <settings pass=...> elements belong here")
+                self.stop(
+                    el,
+                    f"unknown element <{name}> in <unattend>",
+                    "only <settings pass=...> elements belong here",
+                )
         return Document(tuple(passes), offline_image, self.file), self.warnings
 
     def settings(self, el: _Raw) -> PassSettings:
         self.no_text(el)
         name = el.attrs.get("pass")
         if name is None:
-            self.stop(el, "<settings> without a pass attribute", 'write <settings pass="generalize">')
+            self.stop(
+                el, "<settings> without a pass attribute", 'write <settings pass="generalize">'
+            )
         assert name is not None
         for attr in el.attrs:
             if attr != "pass":
@@ -214,8 +249,11 @@ class _Converter:
         comps = []
         for c in el.children:
             if self.local(c) != "component":
-                self.stop(c, f"unknown element <{_split(c.tag)[1]}> in <settings>",
-                          'only <component name="..."> elements belong here')
+                self.stop(
+                    c,
+                    f"unknown element <{_split(c.tag)[1]}> in <settings>",
+                    'only <component name="..."> elements belong here',
+                )
             comps.append(self.component(c))
         return PassSettings(name, tuple(comps), el.pos)
 
@@ -223,8 +261,11 @@ class _Converter:
         self.no_text(el)
         name = el.attrs.get("name")
         if not name:
-            self.stop(el, "<component> without a name attribute",
-                      'write <component name="Linux-Shell-Setup">')
+            self.stop(
+                el,
+                "<component> without a name attribute",
+                'write <component name="Linux-Shell-Setup">',
+            )
         assert name is not None
         attrs = []
         for attr, value in el.attrs.items():
@@ -232,8 +273,11 @@ class _Converter:
             if attr == "name":
                 continue
             if ans or alocal not in COMPONENT_ATTRIBUTES:
-                self.stop(el, f"unknown attribute {show(alocal)} on <component>",
-                          "components take name, " + ", ".join(COMPONENT_ATTRIBUTES))
+                self.stop(
+                    el,
+                    f"unknown attribute {show(alocal)} on <component>",
+                    "components take name, " + ", ".join(COMPONENT_ATTRIBUTES),
+                )
             attrs.append((alocal, value))
         return Component(name, tuple(attrs), grouped(self.node(c) for c in el.children), el.pos)
 
@@ -245,11 +289,16 @@ class _Converter:
             if ans == WCM_NS and alocal in ("action", "keyValue"):
                 attrs.append((ACTION if alocal == "action" else KEY_VALUE, value))
             else:
-                self.stop(el, f"unknown attribute {show(alocal)} on <{name}>",
-                          "settings take only wcm:action and wcm:keyValue")
+                self.stop(
+                    el,
+                    f"unknown attribute {show(alocal)} on <{name}>",
+                    "settings take only wcm:action and wcm:keyValue",
+                )
         if el.children:
             self.no_text(el)
-            return Node(name, None, grouped(self.node(c) for c in el.children), tuple(attrs), el.pos)
+            return Node(
+                name, None, grouped(self.node(c) for c in el.children), tuple(attrs), el.pos
+            )
         return Node(name, self.text(el), (), tuple(attrs), el.pos)
 
 
@@ -271,8 +320,10 @@ def _attr(s: str) -> str:
 
 def write(doc: Document) -> bytes:
     """The document as unattend.xml, laid out the way Windows System Image Manager does."""
-    out = ['<?xml version="1.0" encoding="utf-8"?>',
-           f'<unattend xmlns="{UNATTEND_NS}" xmlns:wcm="{WCM_NS}">']
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<unattend xmlns="{UNATTEND_NS}" xmlns:wcm="{WCM_NS}">',
+    ]
     for p in doc.passes:
         if not p.components:
             out.append(f"    <settings pass={_attr(p.name)} />")
@@ -289,8 +340,9 @@ def write(doc: Document) -> bytes:
             out.append("        </component>")
         out.append("    </settings>")
     if doc.offline_image is not None:
-        out.append(f'    <cpi:offlineImage cpi:source={_attr(doc.offline_image)} '
-                   f'xmlns:cpi="{CPI_NS}" />')
+        out.append(
+            f'    <cpi:offlineImage cpi:source={_attr(doc.offline_image)} xmlns:cpi="{CPI_NS}" />'
+        )
     out.append("</unattend>")
     return ("\n".join(out) + "\n").encode("utf-8")
 

@@ -47,8 +47,10 @@ from sysprep.answer.tree import (
 
 OFFLINE_IMAGE = "cpi:offlineImage"
 VALUE = "value"
-_CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "bool", "int", "float", "null", "map",
-                                                  "seq", "timestamp", "merge")}
+_CORE_TAGS = {
+    f"tag:yaml.org,2002:{t}"
+    for t in ("str", "bool", "int", "float", "null", "map", "seq", "timestamp", "merge")
+}
 _NULL = "tag:yaml.org,2002:null"
 
 YNode = Union[ScalarNode, SequenceNode, MappingNode]
@@ -73,17 +75,23 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _Stop(event.start_mark, "YAML aliases (*name) are not allowed in an answer "
-                        "file", "write the value out")
+            raise _Stop(
+                event.start_mark,
+                "YAML aliases (*name) are not allowed in an answer file",
+                "write the value out",
+            )
         self.count += 1
         if self.count > MAX_ELEMENTS:
-            raise _Stop(self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-                        f"more than {MAX_ELEMENTS} YAML nodes")
+            raise _Stop(
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                f"more than {MAX_ELEMENTS} YAML nodes",
+            )
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _Stop(self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-                        f"collections nested deeper than "
-                        f"{MAX_DEPTH} levels")
+            raise _Stop(
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                f"collections nested deeper than {MAX_DEPTH} levels",
+            )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -105,8 +113,13 @@ def _decode(data: bytes, file: str) -> str:
         before = body[: e.start]
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
-        fail_at(file, line, col, f"not UTF-8 text (byte 0x{body[e.start]:02x})",
-                "save the answer file as UTF-8")
+        fail_at(
+            file,
+            line,
+            col,
+            f"not UTF-8 text (byte 0x{body[e.start]:02x})",
+            "save the answer file as UTF-8",
+        )
 
 
 def parse(data: bytes, file: str) -> tuple[Document, list[Problem]]:
@@ -121,8 +134,12 @@ def parse(data: bytes, file: str) -> tuple[Document, list[Problem]]:
     except yaml.reader.ReaderError as e:
         before = text[: e.position]
         line = before.count("\n") + 1
-        fail_at(file, line, len(before) - (before.rfind("\n") + 1) + 1,
-                f"character {e.character!r} is not allowed in YAML")
+        fail_at(
+            file,
+            line,
+            len(before) - (before.rfind("\n") + 1) + 1,
+            f"character {e.character!r} is not allowed in YAML",
+        )
     except yaml.MarkedYAMLError as e:
         p = _pos(e.problem_mark or e.context_mark)
         fail_at(file, p.line, p.col, f"not valid YAML: {e.problem or e.context}")
@@ -169,8 +186,11 @@ class _Reader:
 
     def check_tag(self, node: YNode) -> None:
         if node.tag not in _CORE_TAGS:
-            self.stop(node, f"YAML tag {show(node.tag)} is not allowed",
-                      "write plain values, without !tags")
+            self.stop(
+                node,
+                f"YAML tag {show(node.tag)} is not allowed",
+                "write plain values, without !tags",
+            )
 
     def scalar(self, node: YNode, what: str) -> str:
         if not isinstance(node, ScalarNode):
@@ -225,14 +245,17 @@ class _Reader:
             self.check_tag(value)
             item = schema.list_item(comp, path)
             if item is not None:  # a list setting: its items
-                items = tuple(self.element(comp, (*path, item), v, _pos(v.start_mark), item=True)
-                              for v in value.value)
+                items = tuple(
+                    self.element(comp, (*path, item), v, _pos(v.start_mark), item=True)
+                    for v in value.value
+                )
                 return [Node(name, None if items else "", items, (), pos)]
             return [self.element(comp, path, v, _pos(v.start_mark)) for v in value.value]
         return [self.element(comp, path, value, pos)]
 
-    def element(self, comp: str, path: tuple[str, ...], value: YNode, pos: Pos,
-                item: bool = False) -> Node:
+    def element(
+        self, comp: str, path: tuple[str, ...], value: YNode, pos: Pos, item: bool = False
+    ) -> Node:
         name = path[-1]
         if isinstance(value, ScalarNode):
             return Node(name, self.scalar(value, name), (), (), pos)
@@ -257,8 +280,9 @@ class _Reader:
 
 # -- writing ---------------------------------------------------------------------------------
 
-HEADER = ("# sysprep answer file, YAML form of unattend.xml "
-          "(reference: docs/answer-file-reference.md)\n")
+HEADER = (
+    "# sysprep answer file, YAML form of unattend.xml (reference: docs/answer-file-reference.md)\n"
+)
 
 
 def write(doc: Document) -> bytes:
@@ -269,8 +293,15 @@ def write(doc: Document) -> bytes:
         data[OFFLINE_IMAGE] = doc.offline_image
     buf = io.StringIO()
     buf.write(HEADER)
-    yaml.dump(data, buf, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-              default_flow_style=False, width=1 << 30)  # never folded: values read back exact
+    yaml.dump(
+        data,
+        buf,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1 << 30,
+    )  # never folded: values read back exact
     return buf.getvalue().encode("utf-8")
 
 
@@ -347,8 +378,12 @@ def _scalar(comp: str, path: tuple[str, ...], text: str) -> Any:
 
 def _value(comp: str, path: tuple[str, ...], node: Node, known_item: bool = False) -> Any:
     item = schema.list_item(comp, path)
-    if item is not None and node.children and not node.attrs \
-            and all(c.name == item for c in node.children):
+    if (
+        item is not None
+        and node.children
+        and not node.attrs
+        and all(c.name == item for c in node.children)
+    ):
         return [_value(comp, (*path, item), c, known_item=True) for c in node.children]
     # wcm:action add is what an item of a known list means without it (see reader.normalize)
     attrs = [(k, v) for k, v in node.attrs if not (known_item and (k, v) == (ACTION, "add"))]

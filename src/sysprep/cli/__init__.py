@@ -84,8 +84,13 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser(prog: str = "sysprep") -> Parser:
-    p = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
-               formatter_class=argparse.RawDescriptionHelpFormatter, add_help=True)
+    p = Parser(
+        prog=prog,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=True,
+    )
     p.add_argument("--version", action="version", version=f"sysprep {__version__}")
     add_options(p, OPTIONS)
     return p
@@ -101,8 +106,9 @@ def add_options(p: argparse.ArgumentParser, options: Sequence[Opt]) -> None:
         if o.metavar is None:
             g.add_argument(*flags, dest=dest, action="store_true", help=o.help)
         elif o.repeat:
-            g.add_argument(*flags, dest=dest, metavar=o.metavar, action="append", default=[],
-                           help=o.help)
+            g.add_argument(
+                *flags, dest=dest, metavar=o.metavar, action="append", default=[], help=o.help
+            )
         else:
             g.add_argument(*flags, dest=dest, metavar=o.metavar, help=o.help)
 
@@ -140,8 +146,10 @@ def translate_windows(argv: Sequence[str]) -> list[str]:
         if tok == "--" and not expects_value:  # what follows is not an option, of either syntax
             extra = list(rest)
             if extra:
-                raise UsageError(f"unexpected argument {extra[0]!r} after --: sysprep takes no "
-                                 "arguments, only options (given before --)")
+                raise UsageError(
+                    f"unexpected argument {extra[0]!r} after --: sysprep takes no "
+                    "arguments, only options (given before --)"
+                )
             return out
         if expects_value:
             out.append(tok)
@@ -152,8 +160,11 @@ def translate_windows(argv: Sequence[str]) -> list[str]:
             name, value = m.group(1).lower(), m.group(2)
             opt = WINDOWS.get(name)
             if opt is None:
-                raise UsageError(f"unknown option {tok} (Windows-style options: "
-                                 + " ".join("/" + n for n in WINDOWS) + ")")
+                raise UsageError(
+                    f"unknown option {tok} (Windows-style options: "
+                    + " ".join("/" + n for n in WINDOWS)
+                    + ")"
+                )
             if opt.metavar is None and value is not None:
                 raise UsageError(f"/{name} takes no value (got {tok})")
             if opt.metavar is not None and not value:
@@ -191,8 +202,10 @@ def to_request(ns: argparse.Namespace) -> Request:
         if not ns.generalize:
             raise UsageError("--no-boot-passes is only valid with --generalize")
         if ns.audit or ns.oobe:
-            raise UsageError(f"--no-boot-passes excludes --{'audit' if ns.audit else 'oobe'}: "
-                             "the welcome and audit mode are boot-time passes")
+            raise UsageError(
+                f"--no-boot-passes excludes --{'audit' if ns.audit else 'oobe'}: "
+                "the welcome and audit mode are boot-time passes"
+            )
     finish = [n for n in ("quit", "reboot", "shutdown") if getattr(ns, n)]
     if len(finish) > 1:
         raise UsageError("choose at most one of /reboot, /shutdown and /quit")
@@ -202,8 +215,10 @@ def to_request(ns: argparse.Namespace) -> Request:
 
     target = _target(ns)
     if target.offline and power is not Power.QUIT:
-        raise UsageError(f"/{power.value} only applies to the live system; an offline target "
-                         "is not rebooted or shut down by sysprep (omit it)")
+        raise UsageError(
+            f"/{power.value} only applies to the live system; an offline target "
+            "is not rebooted or shut down by sysprep (omit it)"
+        )
     reseal = Reseal.AUDIT if ns.audit else Reseal.OOBE if ns.oobe else None
     options = []
     if ns.keep_user_accounts:
@@ -269,11 +284,15 @@ def _customize(ns: argparse.Namespace) -> Customize:
         elif selector and not selector.startswith("string:"):
             raise UsageError(f"--ssh-inject {item}: the selector is file:FILE or string:KEY")
         keys.append((user, selector))
-    c = Customize(hostname=ns.hostname,
-                  root_password=_password_selector(root, "--root-password") if root else None,
-                  passwords=tuple(passwords), ssh_inject=tuple(keys), timezone=ns.timezone,
-                  firstboot_commands=tuple(ns.firstboot_command),
-                  run_commands=tuple(ns.run_command))
+    c = Customize(
+        hostname=ns.hostname,
+        root_password=_password_selector(root, "--root-password") if root else None,
+        passwords=tuple(passwords),
+        ssh_inject=tuple(keys),
+        timezone=ns.timezone,
+        firstboot_commands=tuple(ns.firstboot_command),
+        run_commands=tuple(ns.run_command),
+    )
     if c.run_commands and not ns.generalize:
         raise UsageError("--run-command runs in the generalize pass: add --generalize")
     return c
@@ -297,13 +316,24 @@ def _target(ns: argparse.Namespace) -> TargetSpec:
         for img in ns.image:
             if not os.path.exists(img):
                 raise UsageError(f"--image {img}: no such file")
-        return TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(i) for i in ns.image),
-                          image_format=ns.format.lower() if ns.format else None,
-                          allow_block_device=bool(getattr(ns, "allow_block_device", False)),
-                          root_fs=ns.root_fs, sparsify=bool(getattr(ns, "sparsify", False)),
-                          zero_free_space=bool(getattr(ns, "zero_free_space", False)))
-    if ns.format or ns.root_fs or getattr(ns, "sparsify", False) or getattr(ns, "zero_free_space", False):
-        raise UsageError("--format, --root-fs, --sparsify and --zero-free-space only apply with --image")
+        return TargetSpec(
+            TargetKind.IMAGE,
+            images=tuple(os.path.abspath(i) for i in ns.image),
+            image_format=ns.format.lower() if ns.format else None,
+            allow_block_device=bool(getattr(ns, "allow_block_device", False)),
+            root_fs=ns.root_fs,
+            sparsify=bool(getattr(ns, "sparsify", False)),
+            zero_free_space=bool(getattr(ns, "zero_free_space", False)),
+        )
+    if (
+        ns.format
+        or ns.root_fs
+        or getattr(ns, "sparsify", False)
+        or getattr(ns, "zero_free_space", False)
+    ):
+        raise UsageError(
+            "--format, --root-fs, --sparsify and --zero-free-space only apply with --image"
+        )
     if ns.root is not None:
         return root_spec(ns.root)
     return TargetSpec(TargetKind.LIVE)
@@ -315,8 +345,10 @@ def root_spec(root: str) -> TargetSpec:
         raise UsageError(f"--root {root}: not a directory")
     real = os.path.realpath(root)
     if real == "/" or hostroot.is_host_root(real):  # a bind mount of / is / too
-        raise UsageError(f"--root {root} names the running system (it is its /): omit --root "
-                         "to prepare the live system")
+        raise UsageError(
+            f"--root {root} names the running system (it is its /): omit --root "
+            "to prepare the live system"
+        )
     return TargetSpec(TargetKind.ROOT, root=real)
 
 
@@ -324,8 +356,15 @@ def add_target_options(p: argparse.ArgumentParser, images: bool = True) -> None:
     """--root (and --image) for the sub-commands that read or change a target."""
     p.add_argument("--root", metavar="DIR", help=BY_NAME["root"].help)
     if images:
-        p.add_argument(*BY_NAME["image"].long, "-a", dest="image", metavar="FILE",
-                       action="append", default=[], help=BY_NAME["image"].help)
+        p.add_argument(
+            *BY_NAME["image"].long,
+            "-a",
+            dest="image",
+            metavar="FILE",
+            action="append",
+            default=[],
+            help=BY_NAME["image"].help,
+        )
         p.add_argument("--format", metavar="FORMAT", help=BY_NAME["format"].help)
         p.add_argument("--root-fs", metavar="DEV", help=BY_NAME["root-fs"].help)
 

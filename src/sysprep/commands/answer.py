@@ -17,33 +17,50 @@ from sysprep.errors import UsageError
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True,
-                           help="validate FILE | show [FILE] | convert FILE | reference")
-    v = sub.add_parser("validate", help="check the whole file (and, with --root or --image, "
-                       "that the target has what it names); every mistake as FILE:LINE:COL: "
-                       "message (exit 2)")
+    sub = p.add_subparsers(
+        dest="action",
+        metavar="ACTION",
+        required=True,
+        help="validate FILE | show [FILE] | convert FILE | reference",
+    )
+    v = sub.add_parser(
+        "validate",
+        help="check the whole file (and, with --root or --image, "
+        "that the target has what it names); every mistake as FILE:LINE:COL: "
+        "message (exit 2)",
+    )
     v.add_argument("file", metavar="FILE", help="unattend.xml or YAML answer file")
-    v.add_argument("--strict", action="store_true", help="settings without a Linux meaning are "
-                   "errors")
+    v.add_argument(
+        "--strict", action="store_true", help="settings without a Linux meaning are errors"
+    )
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     cli.add_target_options(v)
     s = sub.add_parser("show", help="the settings in effect, per pass, in their Linux meaning")
-    s.add_argument("file", metavar="FILE", nargs="?", help="answer file (default: the copy "
-                   "cached in the target)")
-    s.add_argument("--strict", action="store_true", help="settings without a Linux meaning are "
-                   "errors")
+    s.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="?",
+        help="answer file (default: the copy cached in the target)",
+    )
+    s.add_argument(
+        "--strict", action="store_true", help="settings without a Linux meaning are errors"
+    )
     s.add_argument("--json", action="store_true", help="print as JSON")
     cli.add_target_options(s, images=False)
     c = sub.add_parser("convert", help="unattend.xml to YAML or back, without loss")
     c.add_argument("file", metavar="FILE", help="the answer file to convert")
-    c.add_argument("--to", choices=("xml", "yaml"), help="the form to write (default: the "
-                   "other one)")
-    c.add_argument("-o", "--output", metavar="OUT", help="write here instead of the standard "
-                   "output")
-    c.add_argument("--strict", action="store_true", help="settings without a Linux meaning are "
-                   "errors")
-    sub.add_parser("reference", help="print the answer-file reference (Markdown), generated "
-                   "from the schema")
+    c.add_argument(
+        "--to", choices=("xml", "yaml"), help="the form to write (default: the other one)"
+    )
+    c.add_argument(
+        "-o", "--output", metavar="OUT", help="write here instead of the standard output"
+    )
+    c.add_argument(
+        "--strict", action="store_true", help="settings without a Linux meaning are errors"
+    )
+    sub.add_parser(
+        "reference", help="print the answer-file reference (Markdown), generated from the schema"
+    )
 
 
 def _warn(warnings: list[Problem] | tuple[Problem, ...]) -> None:
@@ -63,9 +80,18 @@ def run(ns: argparse.Namespace, name: str) -> int:
             with open_target_readonly(cli.target_from(ns)) as target:
                 warnings = list(in_image.enforce(answer, target.fs).warnings)
         if ns.json:
-            print(json.dumps({"schema_version": schemas.VERSION, "file": ns.file, "valid": True,
-                              "passes": list(answer.passes()),
-                              "warnings": [w.render() for w in warnings]}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "schema_version": schemas.VERSION,
+                        "file": ns.file,
+                        "valid": True,
+                        "passes": list(answer.passes()),
+                        "warnings": [w.render() for w in warnings],
+                    },
+                    indent=2,
+                )
+            )
         else:
             _warn(warnings)
             print(f"{ns.file}: valid ({text.plural(len(warnings), 'warning')})")
@@ -87,22 +113,36 @@ def _show(ns: argparse.Namespace) -> int:
         with open_target_readonly(cli.target_from(ns)) as target:
             found = cache.read(target.fs, strict=ns.strict)
         if found is None:
-            raise UsageError(f"no answer file is cached in {target.spec.describe()} "
-                             f"(/{cache.CACHE})")
+            raise UsageError(
+                f"no answer file is cached in {target.spec.describe()} (/{cache.CACHE})"
+            )
         answer, warnings, where = found, list(found.warnings), found.source
     _warn(warnings)
     shown = answer.show()
     if ns.json:
-        print(json.dumps({"schema_version": schemas.VERSION, "file": where,
-                          "architecture": answer.architecture,
-                          "passes": shown}, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "schema_version": schemas.VERSION,
+                    "file": where,
+                    "architecture": answer.architecture,
+                    "passes": shown,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"# {where}: settings in effect on {answer.architecture}")
     if not shown:
         print("# (no settings with a Linux meaning)")
         return 0
-    print(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                         width=100), end="")
+    print(
+        yaml.safe_dump(
+            shown, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+        ),
+        end="",
+    )
     return 0
 
 
@@ -111,8 +151,11 @@ def _convert(ns: argparse.Namespace) -> int:
     fmt = reader.detect(ns.file, data)
     answer, warnings = reader.parse(data, ns.file, strict=ns.strict, fmt=fmt)
     _warn(warnings)
-    to = reader.Format(ns.to) if ns.to else (reader.Format.YAML if fmt is reader.Format.XML
-                                             else reader.Format.XML)
+    to = (
+        reader.Format(ns.to)
+        if ns.to
+        else (reader.Format.YAML if fmt is reader.Format.XML else reader.Format.XML)
+    )
     out = render(answer, to)
     if ns.output is None:
         sys.stdout.write(out.decode("utf-8"))

@@ -32,7 +32,12 @@ BAR = 24
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
     p.description = (__doc__ or "").split("\n\n", 1)[1].replace("\n", " ")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="disk image files (raw, qcow2 with or without a backing file, vmdk, vhdx, vdi, vpc)")
+    p.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="disk image files (raw, qcow2 with or without a backing file, vmdk, vhdx, vdi, vpc)",
+    )
     cli.add_options(p, cli.BATCH_OPTIONS)
     cli.add_options(p, [cli.BY_NAME[n] for n in cli.BATCH_PASSED])
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
@@ -74,12 +79,17 @@ class Job:
                 if p.get("status") == "failed" and p.get("errors"):
                     return f"{p['name']}: {p['errors'][0]}"
         lines = [line for line in self.err if line.startswith("sysprep: ") and "[" not in line[:12]]
-        return (lines[-1] if lines else (self.err[-1] if self.err else "")).removeprefix("sysprep: ")
+        return (lines[-1] if lines else (self.err[-1] if self.err else "")).removeprefix(
+            "sysprep: "
+        )
 
     def changes(self) -> tuple[int, int, int]:
         provs = (self.report or {}).get("providers", [])
-        return (sum(p.get("actions", 0) for p in provs), sum(p.get("files", 0) for p in provs),
-                sum(p.get("bytes", 0) for p in provs))
+        return (
+            sum(p.get("actions", 0) for p in provs),
+            sum(p.get("files", 0) for p in provs),
+            sum(p.get("bytes", 0) for p in provs),
+        )
 
 
 def _passed_args(ns: argparse.Namespace) -> list[str]:
@@ -113,7 +123,9 @@ def run(ns: argparse.Namespace, name: str) -> int:
     jobs = os.cpu_count() or 1
     if ns.jobs is not None:
         if not ns.jobs.isdigit() or int(ns.jobs) < 1:
-            raise UsageError(f"--jobs {ns.jobs}: give a number of images to prepare at once (1 or more)")
+            raise UsageError(
+                f"--jobs {ns.jobs}: give a number of images to prepare at once (1 or more)"
+            )
         jobs = int(ns.jobs)
     seen: set[tuple[int, int]] = set()
     for image in ns.images:
@@ -129,7 +141,9 @@ def run(ns: argparse.Namespace, name: str) -> int:
     request, _ = cli.parse(["--generalize", *passed, "--image", os.path.abspath(ns.images[0])])
     # -v: each operation's heading on stderr moves the image's progress bar
     base = [sys.executable, "-m", "sysprep", "--generalize", "--verbose", *passed]
-    queue = [Job(os.path.abspath(i), [*base, "--image", os.path.abspath(i), "--json"]) for i in ns.images]
+    queue = [
+        Job(os.path.abspath(i), [*base, "--image", os.path.abspath(i), "--json"]) for i in ns.images
+    ]
     total_steps = _planned_steps(request.selection)
     started = time.monotonic()
     view = Progress(sys.stderr, queue, total_steps, quiet=ns.json)
@@ -170,9 +184,15 @@ def _schedule(queue: list[Job], jobs: int, view: Progress) -> None:
             job = waiting.pop(0)
             job.start = time.monotonic()
             job.step = "opening the image"
-            job.proc = subprocess.Popen(job.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, errors="replace",
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            job.proc = subprocess.Popen(
+                job.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
             assert job.proc.stdout is not None and job.proc.stderr is not None
             sel.register(job.proc.stdout, selectors.EVENT_READ, (job, "out"))
             sel.register(job.proc.stderr, selectors.EVENT_READ, (job, "err"))
@@ -193,7 +213,8 @@ def _schedule(queue: list[Job], jobs: int, view: Progress) -> None:
         for job in list(running):
             assert job.proc is not None
             if job.proc.poll() is not None and not any(
-                    k.data[0] is job for k in sel.get_map().values()):
+                k.data[0] is job for k in sel.get_map().values()
+            ):
                 _finish(job, job.proc.returncode)
                 running.remove(job)
     view.draw()
@@ -202,7 +223,7 @@ def _schedule(queue: list[Job], jobs: int, view: Progress) -> None:
 def _progress(job: Job, line: str) -> None:
     text = line.strip().removeprefix("sysprep: ")
     if text.startswith("[") and "]" in text:
-        name = text[1:text.index("]")]
+        name = text[1 : text.index("]")]
         if name != job.step:
             job.done_steps += 1
             job.step = name
@@ -234,10 +255,16 @@ class Progress:
             frac = 0.0
         filled = int(frac * BAR)
         bar = "#" * filled + "-" * (BAR - filled)
-        secs = job.seconds if job.exit_code is not None else (
-            time.monotonic() - job.start if job.proc is not None else 0.0)
-        return text.fit(f"{os.path.basename(job.image):<{self.width}} [{bar}] {frac * 100:3.0f}% "
-                        f"{secs:6.1f}s  {job.step}", text.columns())  # one line: redrawn in place
+        secs = (
+            job.seconds
+            if job.exit_code is not None
+            else (time.monotonic() - job.start if job.proc is not None else 0.0)
+        )
+        return text.fit(
+            f"{os.path.basename(job.image):<{self.width}} [{bar}] {frac * 100:3.0f}% "
+            f"{secs:6.1f}s  {job.step}",
+            text.columns(),
+        )  # one line: redrawn in place
 
     def draw(self) -> None:
         if self.quiet:
@@ -264,13 +291,27 @@ def _report(queue: list[Job], jobs: int, seconds: float) -> dict[str, Any]:
     images = []
     for j in queue:
         actions, files, size = j.changes()
-        images.append({"image": j.image, "result": j.result, "exit_code": j.exit_code,
-                       "seconds": j.seconds, "changes": actions, "files": files, "bytes": size,
-                       "error": j.error, "report": j.report})
-    return {"schema_version": schemas.VERSION, "jobs": jobs, "seconds": round(seconds, 2),
-            "images": images,
-            "ok": sum(1 for j in queue if j.exit_code == 0),
-            "failed": sum(1 for j in queue if j.exit_code not in (0,))}
+        images.append(
+            {
+                "image": j.image,
+                "result": j.result,
+                "exit_code": j.exit_code,
+                "seconds": j.seconds,
+                "changes": actions,
+                "files": files,
+                "bytes": size,
+                "error": j.error,
+                "report": j.report,
+            }
+        )
+    return {
+        "schema_version": schemas.VERSION,
+        "jobs": jobs,
+        "seconds": round(seconds, 2),
+        "images": images,
+        "ok": sum(1 for j in queue if j.exit_code == 0),
+        "failed": sum(1 for j in queue if j.exit_code not in (0,)),
+    }
 
 
 def _table(queue: list[Job], out: IO[str]) -> None:
@@ -278,7 +319,11 @@ def _table(queue: list[Job], out: IO[str]) -> None:
     rows = [("IMAGE", "RESULT", "TIME", "CHANGED", "NOTE")]
     for j in queue:
         _, files, size = j.changes()
-        changed = f"{text.plural(files, 'file')}, {text.size(size)}" if j.report and "providers" in j.report else "-"
+        changed = (
+            f"{text.plural(files, 'file')}, {text.size(size)}"
+            if j.report and "providers" in j.report
+            else "-"
+        )
         rows.append((os.path.basename(j.image), j.result, f"{j.seconds:.1f}s", changed, j.error))
     for line in text.table(rows):
         print(printable(line), file=out)  # an error names files of the image

@@ -23,14 +23,24 @@ from sysprep.ui.boot import ConsoleUI
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("--stage", choices=(*boot.STAGES, "dialog"), required=True,
-                   help="specialize (early in the boot), passes (oobeSystem / audit, later), or "
-                   "dialog (audit mode: the Sysprep dialog on the console)")
-    p.add_argument("--retry", action="store_true",
-                   help="run a pass again after it failed (once its cause is fixed)")
-    p.add_argument("--record-failure", action="store_true",
-                   help="(the units' ExecStopPost) when the stage's unit did not succeed "
-                   "($SERVICE_RESULT: a timeout, a signal), record it in the image state")
+    p.add_argument(
+        "--stage",
+        choices=(*boot.STAGES, "dialog"),
+        required=True,
+        help="specialize (early in the boot), passes (oobeSystem / audit, later), or "
+        "dialog (audit mode: the Sysprep dialog on the console)",
+    )
+    p.add_argument(
+        "--retry",
+        action="store_true",
+        help="run a pass again after it failed (once its cause is fixed)",
+    )
+    p.add_argument(
+        "--record-failure",
+        action="store_true",
+        help="(the units' ExecStopPost) when the stage's unit did not succeed "
+        "($SERVICE_RESULT: a timeout, a signal), record it in the image state",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     cli.add_target_options(p, images=False)
 
@@ -41,8 +51,13 @@ def run(ns: argparse.Namespace, name: str) -> int:
     log = RunLog()
     if ns.record_failure:
         try:
-            boot.record_failure(spec, ns.stage, os.environ.get("SERVICE_RESULT", ""),
-                                os.environ.get("EXIT_STATUS", ""), log)
+            boot.record_failure(
+                spec,
+                ns.stage,
+                os.environ.get("SERVICE_RESULT", ""),
+                os.environ.get("EXIT_STATUS", ""),
+                log,
+            )
         finally:
             log.close()
         return int(ExitCode.OK)
@@ -54,8 +69,11 @@ def run(ns: argparse.Namespace, name: str) -> int:
     finally:
         log.close()
     if ns.json:
-        print(json.dumps({"schema_version": schemas.VERSION, "stage": ns.stage,
-                          "result": result.value}))
+        print(
+            json.dumps(
+                {"schema_version": schemas.VERSION, "stage": ns.stage, "result": result.value}
+            )
+        )
     boot.power(result, not spec.offline, log)
     return int(ExitCode.FAILURE if result is boot.Result.FAILED else ExitCode.OK)
 

@@ -30,7 +30,8 @@ def build(p: argparse.ArgumentParser, name: str) -> None:
         "registrations with subscription services found in the image (Red Hat, SUSE, Ubuntu "
         "Pro, ...) and counts one rearm, unless the answer file sets SkipRearm=1. The count "
         "never blocks a run unless the answer file sets RearmLimit "
-        "(Linux-Security-Licensing, generalize pass).")
+        "(Linux-Security-Licensing, generalize pass)."
+    )
     cli.add_target_options(p)
     p.add_argument("--json", action="store_true", help="print it as JSON")
 
@@ -50,8 +51,12 @@ def registrations(target: Target) -> list[dict[str, str | list[str]]]:
     for p in reg.providers:
         if ACTIVATION not in p.tags:
             continue
-        files = {"/" + f for pattern in _signs(p) for f in target.fs.glob(pattern)
-                 if target.fs.is_file(f)}
+        files = {
+            "/" + f
+            for pattern in _signs(p)
+            for f in target.fs.glob(pattern)
+            if target.fs.is_file(f)
+        }
         if files:
             found.append({"provider": p.name, "heading": p.heading, "files": sorted(files)})
     return found
@@ -76,9 +81,13 @@ def run(ns: argparse.Namespace, name: str) -> int:
     remaining = lic.remaining
     info: dict[str, object] = {
         "schema_version": schemas.VERSION,
-        "activation": "none", "rearms": lic.rearms, "last_rearm": lic.last_rearm,
-        "rearm_limit": lic.limit, "remaining_rearms": "unlimited" if remaining is None else remaining,
-        "skip_rearm": skip, "registrations": regs,
+        "activation": "none",
+        "rearms": lic.rearms,
+        "last_rearm": lic.last_rearm,
+        "rearm_limit": lic.limit,
+        "remaining_rearms": "unlimited" if remaining is None else remaining,
+        "skip_rearm": skip,
+        "registrations": regs,
     }
     if note:
         info["note"] = note
@@ -92,15 +101,26 @@ def run(ns: argparse.Namespace, name: str) -> int:
         print("Registrations found:")
         for r in regs:
             print(f"  {r['provider']}: {printable(', '.join(r['files']))}")  # the image's names
-    print(f"Rearms counted:      {lic.rearms}" + (f" (last {lic.last_rearm})" if lic.last_rearm else ""))
+    print(
+        f"Rearms counted:      {lic.rearms}"
+        + (f" (last {lic.last_rearm})" if lic.last_rearm else "")
+    )
     if lic.limit is None:
         print("Rearm limit:         none (set one with RearmLimit in the answer file)")
     else:
-        print(f"Rearm limit:         {lic.limit} (RearmLimit of the cached answer file; "
-              f"{remaining} left)")
+        print(
+            f"Rearm limit:         {lic.limit} (RearmLimit of the cached answer file; "
+            f"{remaining} left)"
+        )
     if skip is not None:
-        print("Next /generalize:    " + ("keeps the registrations (SkipRearm=1 in the cached "
-                                          "answer file)" if skip else "rearms"))
+        print(
+            "Next /generalize:    "
+            + (
+                "keeps the registrations (SkipRearm=1 in the cached answer file)"
+                if skip
+                else "rearms"
+            )
+        )
     if note:
         print(f"Note:                {printable(note)}")
     return 0

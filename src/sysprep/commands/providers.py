@@ -36,22 +36,38 @@ def list_operations(spec: TargetSpec | None, *, as_json: bool = False) -> int:
 
 def _print_list(reg: Registry) -> int:
     """The providers as one JSON document (schema: providers)."""
-    print(json.dumps({"schema_version": schemas.VERSION,
-                      "providers": [_info(p) for p in reg.providers]}, indent=2))
+    print(
+        json.dumps(
+            {"schema_version": schemas.VERSION, "providers": [_info(p) for p in reg.providers]},
+            indent=2,
+        )
+    )
     return 0
 
 
 def _info(p: Provider) -> dict[str, object]:
-    return {"name": p.name, "heading": p.heading, "description": p.description,
-            "phase": p.phase.value, "default": p.default, "tags": sorted(p.tags),
-            "paths": list(p.paths), "limits": p.limits, "source": p.source,
-            "options": list(p.options)}
+    return {
+        "name": p.name,
+        "heading": p.heading,
+        "description": p.description,
+        "phase": p.phase.value,
+        "default": p.default,
+        "tags": sorted(p.tags),
+        "paths": list(p.paths),
+        "limits": p.limits,
+        "source": p.source,
+        "options": list(p.options),
+    }
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("words", nargs="*", metavar="[list | show NAME | NAME]",
-                   help="list the providers (the default), or show one in full: its description, "
-                        "the paths it touches and its known limits")
+    p.add_argument(
+        "words",
+        nargs="*",
+        metavar="[list | show NAME | NAME]",
+        help="list the providers (the default), or show one in full: its description, "
+        "the paths it touches and its known limits",
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
     cli.add_target_options(p, images=False)
 
@@ -75,8 +91,16 @@ def run(ns: argparse.Namespace, name: str) -> int:
         if ns.json:
             return _print_list(reg)
         rows = [("NAME", "ON", "PHASE", "TAGS", "HEADING")]  # ON: runs by default
-        rows += [(p.name, "yes" if p.default else "no", p.phase.value,
-                  ",".join(sorted(p.tags)) or "-", p.heading) for p in reg.providers]
+        rows += [
+            (
+                p.name,
+                "yes" if p.default else "no",
+                p.phase.value,
+                ",".join(sorted(p.tags)) or "-",
+                p.heading,
+            )
+            for p in reg.providers
+        ]
         for line in text.table(rows):  # the headings wrap; the whole record is in --json
             print(line)
         return 0

@@ -24,15 +24,29 @@ FINDINGS = 3  # exit status: findings at or above --fail-on (0, 1 and 2 as for e
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
     cli.add_target_options(p)
-    p.add_argument("--json", action="store_true",
-                   help="print the findings as one JSON document (schemas/scan.schema.json)")
-    p.add_argument("--sarif", metavar="FILE",
-                   help="also write the findings as SARIF 2.1.0 (GitHub code scanning)")
-    p.add_argument("--fail-on", choices=FAIL_ON, default="high",
-                   help="exit 3 when a finding is at or above this severity (default: high; "
-                        "none: never)")
-    p.add_argument("--max-size", metavar="BYTES", type=int, default=MAX_SIZE,
-                   help=f"read the content of files up to this size (default: {MAX_SIZE})")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the findings as one JSON document (schemas/scan.schema.json)",
+    )
+    p.add_argument(
+        "--sarif",
+        metavar="FILE",
+        help="also write the findings as SARIF 2.1.0 (GitHub code scanning)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="high",
+        help="exit 3 when a finding is at or above this severity (default: high; none: never)",
+    )
+    p.add_argument(
+        "--max-size",
+        metavar="BYTES",
+        type=int,
+        default=MAX_SIZE,
+        help=f"read the content of files up to this size (default: {MAX_SIZE})",
+    )
 
 
 def run(ns: argparse.Namespace, name: str) -> int:
@@ -68,16 +82,22 @@ def _scan(ns: argparse.Namespace) -> ScanResult:
         for f in walked:
             found.setdefault((f.rule, f.path, f.line), replace(f, fix=scanner.fix_for(f.path)))
         result.stats = scanner.stats
-    result.findings = sorted(found.values(), key=lambda f: (-f.severity.rank, f.category, f.path,
-                                                            f.line or 0, f.rule))
+    result.findings = sorted(
+        found.values(), key=lambda f: (-f.severity.rank, f.category, f.path, f.line or 0, f.rule)
+    )
     result.seconds = round(time.monotonic() - start, 3)
     return result
 
 
 def _scanner(target: Target, library: Library, max_size: int) -> Scanner:
     os_id = target.os_release.id if target.os_release is not None else ""
-    return Scanner(target.fs, tokens.collect(target.fs, os_id), tokens.read_record(target.fs),
-                   library, max_size=max_size)
+    return Scanner(
+        target.fs,
+        tokens.collect(target.fs, os_id),
+        tokens.read_record(target.fs),
+        library,
+        max_size=max_size,
+    )
 
 
 def _write_sarif(path: str, text: str) -> None:

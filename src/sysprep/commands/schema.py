@@ -9,8 +9,12 @@ from sysprep.errors import UsageError
 
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("name", nargs="?", metavar="NAME", help="the schema to print (without NAME: "
-                   "the list): " + ", ".join(schemas.NAMES))
+    p.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help="the schema to print (without NAME: the list): " + ", ".join(schemas.NAMES),
+    )
 
 
 def run(ns: argparse.Namespace, name: str) -> int:
@@ -21,6 +25,7 @@ def run(ns: argparse.Namespace, name: str) -> int:
     try:
         print(schemas.text(ns.name), end="")
     except KeyError:
-        raise UsageError(f"no schema {ns.name!r}: the schemas are "
-                         + ", ".join(schemas.NAMES)) from None
+        raise UsageError(
+            f"no schema {ns.name!r}: the schemas are " + ", ".join(schemas.NAMES)
+        ) from None
     return 0

@@ -24,18 +24,33 @@ POLL = 0.5  # seconds between two looks at the state while waiting
 
 def build(p: argparse.ArgumentParser, name: str) -> None:
     cli.add_target_options(p)
-    p.add_argument("--json", action="store_true", help="print it as JSON (with --follow: one JSON "
-                   "object a line, each time the progress changes)")
-    p.add_argument("--follow", "-f", action="store_true",
-                   help="show the RunSynchronous progress of the pass under way as it goes (the "
-                   "AuditUI on a terminal; one line per change otherwise) until nothing runs")
-    p.add_argument("--wait", action="store_true", help="block until no pass is pending or "
-                   "running (in this boot), then exit with the status of the state")
-    p.add_argument("--timeout", metavar="S", type=float, help="with --wait: give up after S "
-                   "seconds (exit 3)")
-    p.epilog = ("exit status: 0 a final good state (or sysprep never ran there), 1 "
-                "UNDEPLOYABLE (a pass or run failed or was interrupted), 2 usage error, 3 a pass "
-                "is running or will run in this boot (see docs/contract.md)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print it as JSON (with --follow: one JSON "
+        "object a line, each time the progress changes)",
+    )
+    p.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="show the RunSynchronous progress of the pass under way as it goes (the "
+        "AuditUI on a terminal; one line per change otherwise) until nothing runs",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="block until no pass is pending or "
+        "running (in this boot), then exit with the status of the state",
+    )
+    p.add_argument(
+        "--timeout", metavar="S", type=float, help="with --wait: give up after S seconds (exit 3)"
+    )
+    p.epilog = (
+        "exit status: 0 a final good state (or sysprep never ran there), 1 "
+        "UNDEPLOYABLE (a pass or run failed or was interrupted), 2 usage error, 3 a pass "
+        "is running or will run in this boot (see docs/contract.md)"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,29 +99,44 @@ def _due_this_boot(target: Target) -> bool:
     return st.st_mtime < booted or (log is not None and log.st_mtime >= max(st.st_mtime, booted))
 
 
-def classify(target: Target, st: state.State | None, record: progress.Progress | None,
-             held: bool) -> Status:
+def classify(
+    target: Target, st: state.State | None, record: progress.Progress | None, held: bool
+) -> Status:
     if st is None:
         return Status("none", ExitCode.OK, "sysprep has not run on this system")
     if st.image_state is ImageState.UNDEPLOYABLE:
         if st.last_error:
-            return Status("failed", ExitCode.FAILURE, f"{st.running or 'the run'} failed: "
-                          f"{st.last_error}")
+            return Status(
+                "failed", ExitCode.FAILURE, f"{st.running or 'the run'} failed: {st.last_error}"
+            )
         if held:
             return Status("running", ExitCode.PENDING, f"{st.running or 'a run'} is under way")
         if record is not None and record.reboot_pending and record.pass_name == st.running:
-            return Status("pending", ExitCode.PENDING, f"the {st.running} pass goes on after the "
-                          "reboot a command asked for")
+            return Status(
+                "pending",
+                ExitCode.PENDING,
+                f"the {st.running} pass goes on after the reboot a command asked for",
+            )
         if st.pending and not target.spec.offline and _due_this_boot(target):
             # between the two boot units (the specialize commands wait for the network): a
             # stage that dies records a LastError through its ExecStopPost
-            return Status("pending", ExitCode.PENDING, f"the boot-time units go on with "
-                          f"{', '.join(st.pending)} in this boot")
-        return Status("interrupted", ExitCode.FAILURE, f"{st.running or 'a run'} stopped before "
-                      "it finished (crash or power loss): run it again to finish it")
+            return Status(
+                "pending",
+                ExitCode.PENDING,
+                f"the boot-time units go on with {', '.join(st.pending)} in this boot",
+            )
+        return Status(
+            "interrupted",
+            ExitCode.FAILURE,
+            f"{st.running or 'a run'} stopped before "
+            "it finished (crash or power loss): run it again to finish it",
+        )
     if st.pending and not target.spec.offline and _due_this_boot(target):
-        return Status("pending", ExitCode.PENDING, f"the boot-time units run {', '.join(st.pending)} "
-                      "in this boot")
+        return Status(
+            "pending",
+            ExitCode.PENDING,
+            f"the boot-time units run {', '.join(st.pending)} in this boot",
+        )
     after = f"; the next boot runs {', '.join(st.pending)}" if st.pending else ""
     return Status("final", ExitCode.OK, f"{st.image_state.value}{after}")
 
@@ -120,18 +150,30 @@ def look(target: Target) -> tuple[state.State | None, progress.Progress | None, 
     return st, record, classify(target, st, record, before or held())
 
 
-def document(st: state.State | None, record: progress.Progress | None,
-             status: Status) -> dict[str, Any]:
+def document(
+    st: state.State | None, record: progress.Progress | None, status: Status
+) -> dict[str, Any]:
     """The `state --json` document (schema: state)."""
-    info: dict[str, Any] = {"schema_version": schemas.VERSION, "status": status.name,
-                            "exit_code": int(status.exit_code), "why": status.why}
+    info: dict[str, Any] = {
+        "schema_version": schemas.VERSION,
+        "status": status.name,
+        "exit_code": int(status.exit_code),
+        "why": status.why,
+    }
     if st is None:
         info.update({"image_state": None, "pending": [], "running": "", "last_error": ""})
         if status.name == "none":
             info["note"] = "sysprep has not run on this system"
     else:
-        info.update({"image_state": st.image_state.value, "pending": list(st.pending),
-                     "running": st.running, "last_error": st.last_error, "updated": st.updated})
+        info.update(
+            {
+                "image_state": st.image_state.value,
+                "pending": list(st.pending),
+                "running": st.running,
+                "last_error": st.last_error,
+                "updated": st.updated,
+            }
+        )
     if record is not None:
         info["progress"] = record.to_json()
     return info
@@ -141,8 +183,9 @@ def run(ns: argparse.Namespace, name: str) -> int:
     if ns.timeout is not None and (not ns.wait or ns.timeout < 0):
         raise UsageError("--timeout S goes with --wait, and S is 0 or more seconds")
     if ns.wait and ns.follow:
-        raise UsageError("--wait and --follow exclude each other: --follow also ends when "
-                         "nothing runs")
+        raise UsageError(
+            "--wait and --follow exclude each other: --follow also ends when nothing runs"
+        )
     spec = cli.target_from(ns)
     end = None if ns.timeout is None else time.monotonic() + ns.timeout
     while True:
@@ -168,8 +211,9 @@ def run(ns: argparse.Namespace, name: str) -> int:
     return int(status.exit_code)
 
 
-def _wait(target: Target, end: float | None) -> tuple[state.State | None,
-                                                     progress.Progress | None, Status]:
+def _wait(
+    target: Target, end: float | None
+) -> tuple[state.State | None, progress.Progress | None, Status]:
     while True:
         st, record, status = look(target)
         if status.settled or (end is not None and time.monotonic() >= end):
@@ -179,8 +223,11 @@ def _wait(target: Target, end: float | None) -> tuple[state.State | None,
 
 def _print(st: state.State | None, record: progress.Progress | None, status: Status) -> None:
     if st is None:
-        print(printable(status.why) if status.name == "running" else
-              "no image state: sysprep has not run on this system")
+        print(
+            printable(status.why)
+            if status.name == "running"
+            else "no image state: sysprep has not run on this system"
+        )
         return
     print(st.image_state.value)
     if st.pending:
@@ -191,7 +238,11 @@ def _print(st: state.State | None, record: progress.Progress | None, status: Sta
         print(f"last error: {printable(st.last_error)}")
     if not status.settled or status.name == "interrupted":
         print(f"status: {status.why}")
-    if record is not None and record.items and (not record.finished or record.pass_name in st.pending):
+    if (
+        record is not None
+        and record.items
+        and (not record.finished or record.pass_name in st.pending)
+    ):
         print(f"RunSynchronous of {record.pass_name}:")
         for item in record.items:
             mark = MARKS.get(item.status, item.status)
@@ -199,5 +250,11 @@ def _print(st: state.State | None, record: progress.Progress | None, status: Sta
             print(f"  {mark} {item.order:>3}  {printable(item.label)}{code}")
 
 
-MARKS = {progress.SUCCEEDED: "[ok]  ", progress.FAILED: "[fail]", progress.FATAL: "[FATAL]",
-         progress.RUNNING: "[..]  ", progress.PENDING: "[ ]   ", progress.RERUN: "[ ]   "}
+MARKS = {
+    progress.SUCCEEDED: "[ok]  ",
+    progress.FAILED: "[fail]",
+    progress.FATAL: "[FATAL]",
+    progress.RUNNING: "[..]  ",
+    progress.PENDING: "[ ]   ",
+    progress.RERUN: "[ ]   ",
+}

@@ -23,8 +23,9 @@ def _dialog(req: Request, argv: Sequence[str]) -> list[str] | None:
     args = cli.translate_windows(argv)
     base = [t for t in args if t not in finish_options]
     given = any(t in finish_options for t in args)
-    choice = dialog.ask(req.target.describe(), req.target.offline, base,
-                        power=req.power if given else None)
+    choice = dialog.ask(
+        req.target.describe(), req.target.offline, base, power=req.power if given else None
+    )
     return None if choice is None else [*choice.argv(), *base]
 
 
@@ -46,12 +47,15 @@ def main(argv: Sequence[str]) -> int:
         return list_operations(req.target, as_json=req.json)
     if not req.has_action:
         if req.json:  # a machine asked: the dialog is for a person, and prints no document
-            raise UsageError("nothing to do: give /generalize, /oobe or /audit (--json runs "
-                             "no dialog)")
+            raise UsageError(
+                "nothing to do: give /generalize, /oobe or /audit (--json runs no dialog)"
+            )
         if not cli.stdin_is_terminal():
             sys.stderr.write(cli.build_parser().format_usage())
-            raise UsageError("nothing to do: give /generalize, /oobe or /audit, or run sysprep "
-                             "on a terminal for the dialog (see sysprep --help)")
+            raise UsageError(
+                "nothing to do: give /generalize, /oobe or /audit, or run sysprep "
+                "on a terminal for the dialog (see sysprep --help)"
+            )
         chosen = _dialog(req, argv)
         if chosen is None:
             print("sysprep: cancelled; nothing was changed")

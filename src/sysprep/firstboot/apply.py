@@ -21,7 +21,9 @@ from sysprep.rules.names import valid_account, valid_hostname
 from sysprep.target.sandbox import run_in_target
 
 ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$|^C(\.UTF-8)?$|^POSIX$")
+LOCALE = re.compile(
+    r"^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$|^C(\.UTF-8)?$|^POSIX$"
+)
 KEYMAP = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
@@ -29,7 +31,9 @@ def set_hostname(ctx: Context, name: str) -> str:
     if name == "*":
         name = generate_computer_name()
     if not valid_hostname(name):
-        raise UsageError(f"ComputerName {name!r} is not a valid host name (letters, digits and '-')")
+        raise UsageError(
+            f"ComputerName {name!r} is not a valid host name (letters, digits and '-')"
+        )
     short = name.split(".")[0]
     old = (ctx.fs.read_text("etc/hostname") or "").strip()
     if old != name:
@@ -60,8 +64,10 @@ def set_timezone(ctx: Context, zone: str) -> None:
     if not ZONE.match(zone) or ".." in zone:
         raise UsageError(f"TimeZone {zone!r} is not a time-zone name")
     if not ctx.fs.is_file(f"usr/share/zoneinfo/{zone}"):
-        ctx.fail(f"time zone {zone} is not installed in the image (usr/share/zoneinfo/{zone}); "
-                 "install tzdata")
+        ctx.fail(
+            f"time zone {zone} is not installed in the image (usr/share/zoneinfo/{zone}); "
+            "install tzdata"
+        )
         return
     if ctx.fs.readlink("etc/localtime") != f"/usr/share/zoneinfo/{zone}":
         ctx.symlink(f"/usr/share/zoneinfo/{zone}", "etc/localtime")
@@ -175,13 +181,17 @@ def ensure_account(ctx: Context, account: LocalAccount) -> None:
             argv += ["--no-user-group", "--gid", "users" if "users" in known else name]
         done = run_in_target(ctx.target, [*argv, name])
         if done.returncode != 0:
-            ctx.fail(f"useradd {name} failed with status {done.returncode}: {done.stderr.strip()[-300:]}")
+            ctx.fail(
+                f"useradd {name} failed with status {done.returncode}: {done.stderr.strip()[-300:]}"
+            )
             return
         ctx.info(f"created the account {name}")
     elif groups:
         run_in_target(ctx.target, ["usermod", "--append", "--groups", ",".join(groups), name])
     if account.password_hash:
-        done = run_in_target(ctx.target, ["chpasswd", "--encrypted"], input=f"{name}:{account.password_hash}\n")
+        done = run_in_target(
+            ctx.target, ["chpasswd", "--encrypted"], input=f"{name}:{account.password_hash}\n"
+        )
         if done.returncode != 0:
             ctx.fail(f"setting the password of {name} failed with status {done.returncode}")
             return
@@ -248,5 +258,8 @@ def set_autologon(ctx: Context, auto: AutoLogon | None, *, tty: str = "tty1") ->
     if not valid_account(auto.username):
         raise UsageError(f"AutoLogon user {auto.username!r} is not an account name")
     ctx.mkdir(path.rsplit("/", 1)[0])
-    ctx.write(path, "# written by sysprep (AutoLogon)\n[Service]\nExecStart=\n"
-                    f"ExecStart=-/sbin/agetty --autologin {auto.username} --noclear %I $TERM\n")
+    ctx.write(
+        path,
+        "# written by sysprep (AutoLogon)\n[Service]\nExecStart=\n"
+        f"ExecStart=-/sbin/agetty --autologin {auto.username} --noclear %I $TERM\n",
+    )

@@ -27,8 +27,20 @@ MIN_PYTHON = (3, 9)
 # textual's own imports: rich, markdown_it (+ mdurl, mdit_py_plugins, linkify_it, uc_micro for
 # its Markdown widget), pygments, platformdirs, typing_extensions; pyproject keeps each at a
 # version that runs on Python 3.9.
-VENDORED = ("defusedxml", "yaml", "rich", "textual", "markdown_it", "mdit_py_plugins",
-            "mdurl", "linkify_it", "uc_micro", "pygments", "platformdirs", "typing_extensions")
+VENDORED = (
+    "defusedxml",
+    "yaml",
+    "rich",
+    "textual",
+    "markdown_it",
+    "mdit_py_plugins",
+    "mdurl",
+    "linkify_it",
+    "uc_micro",
+    "pygments",
+    "platformdirs",
+    "typing_extensions",
+)
 
 # sysprep's own folders that never go into an image: the dirty roots and disk images of the
 # tests, the demo and the benchmarks (not in the wheel either: pyproject.toml)
@@ -49,13 +61,17 @@ def _running_bundle() -> Path | None:
     return Path(m.group(1)) if m and os.path.isfile(m.group(1)) else None
 
 
-def _add_tree(zf: zipfile.ZipFile, root: Path, arc_prefix: str, *, skip: tuple[str, ...] = ()) -> None:
+def _add_tree(
+    zf: zipfile.ZipFile, root: Path, arc_prefix: str, *, skip: tuple[str, ...] = ()
+) -> None:
     for path in sorted(root.rglob("*")):
         if "__pycache__" in path.parts or path.suffix in (".pyc", ".so") or not path.is_file():
             continue
         if path.relative_to(root).parts[0] in skip:
             continue
-        info = zipfile.ZipInfo(f"{arc_prefix}/{path.relative_to(root).as_posix()}", (2020, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo(
+            f"{arc_prefix}/{path.relative_to(root).as_posix()}", (2020, 1, 1, 0, 0, 0)
+        )
         info.external_attr = 0o644 << 16
         info.compress_type = zipfile.ZIP_DEFLATED
         zf.writestr(info, path.read_bytes())
@@ -68,9 +84,11 @@ def _vendored_roots() -> list[tuple[str, Path]]:
     for name in VENDORED:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:  # the image's runtime would fail at boot
-            raise RunError(f"the runtime for the image needs the Python package {name!r}, which "
-                           "is not installed here: install sysprep with its dependencies "
-                           "(pip install sysprep)")
+            raise RunError(
+                f"the runtime for the image needs the Python package {name!r}, which "
+                "is not installed here: install sysprep with its dependencies "
+                "(pip install sysprep)"
+            )
         origin = Path(spec.origin)
         found.append((name, origin.parent if origin.name == "__init__.py" else origin))
     return found
@@ -88,17 +106,24 @@ def _plugin_roots(plugins: list[tuple[str, str]]) -> list[tuple[str, Path]]:
             continue
         spec = importlib.util.find_spec(top)
         if spec is None or spec.origin is None:
-            raise UsageError(f"provider entry point {name} ({value}): its package {top} cannot be "
-                             "found to put it into the image's runtime")
+            raise UsageError(
+                f"provider entry point {name} ({value}): its package {top} cannot be "
+                "found to put it into the image's runtime"
+            )
         origin = Path(spec.origin)
         root = origin.parent if origin.name == "__init__.py" else origin
-        compiled = [p for p in ([root] if root.is_file() else root.rglob("*"))
-                    if p.suffix in (".so", ".pyd")]
+        compiled = [
+            p
+            for p in ([root] if root.is_file() else root.rglob("*"))
+            if p.suffix in (".so", ".pyd")
+        ]
         if compiled:
-            raise UsageError(f"provider entry point {name} ({value}): its package {top} contains "
-                             f"compiled code ({compiled[0].name}) and cannot run from the image's "
-                             "runtime; ship it in the image as an executable provider "
-                             "(/etc/sysprep/providers.d/PHASE/) instead")
+            raise UsageError(
+                f"provider entry point {name} ({value}): its package {top} contains "
+                f"compiled code ({compiled[0].name}) and cannot run from the image's "
+                "runtime; ship it in the image as an executable provider "
+                "(/etc/sysprep/providers.d/PHASE/) instead"
+            )
         roots[top] = root
     return sorted(roots.items())
 
@@ -160,7 +185,8 @@ def target_python(fs: Confined) -> tuple[str, tuple[int, int]] | None:
             return "/" + cand, (int(m.group(1)), int(m.group(2)))
         versions = sorted(
             (int(x.group(1)), int(x.group(2)))
-            for x in (re.match(r"^python(\d+)\.(\d+)$", n) for n in fs.listdir("usr/lib")) if x
+            for x in (re.match(r"^python(\d+)\.(\d+)$", n) for n in fs.listdir("usr/lib"))
+            if x
         )
         if versions:
             return "/" + cand, versions[-1]
@@ -174,8 +200,10 @@ def python_problem(fs: Confined) -> str | None:
         return "the image has no python3 (sysprep's boot-time passes run on the image's own python3, 3.9 or newer)"
     _, version = found
     if version < MIN_PYTHON:
-        return (f"the image's python3 is {version[0]}.{version[1]} (sysprep's boot-time passes "
-                "need 3.9 or newer)")
+        return (
+            f"the image's python3 is {version[0]}.{version[1]} (sysprep's boot-time passes "
+            "need 3.9 or newer)"
+        )
     return None
 
 
@@ -183,8 +211,10 @@ def require_python(fs: Confined) -> str:
     problem = python_problem(fs)
     found = target_python(fs)
     if problem is not None or found is None:
-        raise UsageError(f"{problem}: install or upgrade it (e.g. apt install python3-minimal) "
-                         "before generalizing")
+        raise UsageError(
+            f"{problem}: install or upgrade it (e.g. apt install python3-minimal) "
+            "before generalizing"
+        )
     return found[0]
 
 
@@ -227,8 +257,11 @@ def precompile(target: Target, fs: Confined) -> str | None:
     from sysprep.target.sandbox import run_in_target
 
     try:
-        done = run_in_target(target, [require_python(fs), "-c", PRECOMPILE, "/" + BUNDLE,
-                                      *NOT_PRECOMPILED], timeout=600)
+        done = run_in_target(
+            target,
+            [require_python(fs), "-c", PRECOMPILE, "/" + BUNDLE, *NOT_PRECOMPILED],
+            timeout=600,
+        )
     except SysprepError as e:
         return str(e)
     if done.returncode != 0:
@@ -241,7 +274,9 @@ def install(fs: Confined, runtime: bytes | None = None) -> list[Outcome]:
     python = require_python(fs)
     out = [o for o in (fs.mkdir("usr/lib/sysprep", 0o755),) if o]
     out.append(fs.write(BUNDLE, runtime if runtime is not None else build(), mode=0o644))
-    out.append(fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755))
+    out.append(
+        fs.write(WRAPPER, _WRAPPER.format(python=python, bundle=BUNDLE).encode(), mode=0o755)
+    )
     out.append(fs.write(README, _README.encode(), mode=0o644))
     if fs.is_dir("usr/share/man"):
         from sysprep.docs import man_page

@@ -35,8 +35,13 @@ class Choices:
 
 
 def apply_choices(target: Target, log: RunLog, choices: Choices) -> None:
-    p = Provider(name="oobe-welcome", heading="Apply the choices made in the welcome",
-                 description="", phase=Phase.SPECIALIZE, run=lambda ctx: None)
+    p = Provider(
+        name="oobe-welcome",
+        heading="Apply the choices made in the welcome",
+        description="",
+        phase=Phase.SPECIALIZE,
+        run=lambda ctx: None,
+    )
     ctx = Context(target, log, p, Settings(), dry_run=False)
     if choices.locale:
         apply.set_locale(ctx, choices.locale)
@@ -47,8 +52,11 @@ def apply_choices(target: Target, log: RunLog, choices: Choices) -> None:
     if choices.eula is not None:
         digest = hashlib.sha256(choices.eula.encode()).hexdigest()
         ctx.mkdir(EULA_RECORD.rsplit("/", 1)[0])
-        ctx.write(EULA_RECORD, f"accepted={time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
-                               f"file=/{choices.eula_path}\nsha256={digest}\n")
+        ctx.write(
+            EULA_RECORD,
+            f"accepted={time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+            f"file=/{choices.eula_path}\nsha256={digest}\n",
+        )
     if choices.hostname:
         apply.set_hostname(ctx, choices.hostname)
     if choices.account:

@@ -130,8 +130,14 @@ def install(fs: Confined) -> list[Outcome]:
 
 
 def _enable(fs: Confined, path: str, text: str, mode: int, link: str) -> list[Outcome]:
-    out = [o for o in (fs.mkdir(folder, 0o755) for folder in
-                       dict.fromkeys(p.rsplit("/", 1)[0] for p in (path, link))) if o]
+    out = [
+        o
+        for o in (
+            fs.mkdir(folder, 0o755)
+            for folder in dict.fromkeys(p.rsplit("/", 1)[0] for p in (path, link))
+        )
+        if o
+    ]
     out.append(fs.write(path, text.encode(), mode=mode))
     if fs.readlink(link) != f"/{path}":
         out.append(fs.symlink(f"/{path}", link))

@@ -169,8 +169,11 @@ def has_systemd(fs: Confined) -> bool:
 def enabled_units(fs: Confined) -> list[str]:
     """Unit names enabled in the target (symlinks in the .wants/.requires/.upholds folders)."""
     names: set[str] = set()
-    for folder in fs.glob(f"{UNIT_DIR}/*.wants") + fs.glob(f"{UNIT_DIR}/*.requires") + \
-            fs.glob(f"{UNIT_DIR}/*.upholds"):
+    for folder in (
+        fs.glob(f"{UNIT_DIR}/*.wants")
+        + fs.glob(f"{UNIT_DIR}/*.requires")
+        + fs.glob(f"{UNIT_DIR}/*.upholds")
+    ):
         for name in fs.listdir(folder):
             st = fs.lstat(f"{folder}/{name}")
             if st is not None and stat.S_ISLNK(st.st_mode):
@@ -180,9 +183,11 @@ def enabled_units(fs: Confined) -> list[str]:
 
 def preset_pin(fs: Confined) -> str:
     """A preset file that keeps every unit as the template has it, whatever first boot does."""
-    lines = ["# Installed by sysprep: the template's enabled units, so that systemd's first-boot",
-             "# preset-all enables nothing the image builder left disabled. Removed when the",
-             "# boot-time passes are done."]
+    lines = [
+        "# Installed by sysprep: the template's enabled units, so that systemd's first-boot",
+        "# preset-all enables nothing the image builder left disabled. Removed when the",
+        "# boot-time passes are done.",
+    ]
     for name in enabled_units(fs):
         if name in (SPECIALIZE_UNIT, PASSES_UNIT, DIALOG_UNIT):
             continue  # ours, from an earlier (or a crashed) run: not the template's
@@ -200,8 +205,7 @@ def passes_unit(*, person: bool) -> str:
     return PASSES.replace("@TIMEOUT@", PERSON_TIMEOUT if person else PASSES_TIMEOUT)
 
 
-def install(fs: Confined, *, audit_autologin: bool = False,
-            person: bool = True) -> list[Outcome]:
+def install(fs: Confined, *, audit_autologin: bool = False, person: bool = True) -> list[Outcome]:
     """Install and enable the boot-time units and guards (after generalize, before the boot)."""
     out: list[Outcome] = []
 
@@ -216,8 +220,16 @@ def install(fs: Confined, *, audit_autologin: bool = False,
     note(fs.mkdir(f"{UNIT_DIR}/multi-user.target.wants", 0o755))
     # the pin first: it must list the template's units, not ours
     pin = preset_pin(fs)
-    note(fs.symlink(f"/{UNIT_DIR}/{SPECIALIZE_UNIT}", f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}"))
-    note(fs.symlink(f"/{UNIT_DIR}/{PASSES_UNIT}", f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}"))
+    note(
+        fs.symlink(
+            f"/{UNIT_DIR}/{SPECIALIZE_UNIT}", f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}"
+        )
+    )
+    note(
+        fs.symlink(
+            f"/{UNIT_DIR}/{PASSES_UNIT}", f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}"
+        )
+    )
     note(fs.mkdir("etc/systemd/system-preset", 0o755))
     note(fs.write(PRESET, pin.encode(), mode=0o644))
     note(fs.mkdir(FIRSTBOOT_DROPIN.rsplit("/", 1)[0], 0o755))
@@ -236,8 +248,15 @@ def set_audit_autologin(fs: Confined, on: bool) -> list[Outcome]:
     image is resealed to OOBE)."""
     wants = f"{UNIT_DIR}/multi-user.target.wants/{DIALOG_UNIT}"
     if not on:
-        return [o for o in (fs.remove(AUTOLOGIN_DROPIN), fs.remove(wants),
-                            fs.remove(f"{UNIT_DIR}/{DIALOG_UNIT}")) if o]
+        return [
+            o
+            for o in (
+                fs.remove(AUTOLOGIN_DROPIN),
+                fs.remove(wants),
+                fs.remove(f"{UNIT_DIR}/{DIALOG_UNIT}"),
+            )
+            if o
+        ]
     out = [o for o in (fs.mkdir(AUTOLOGIN_DROPIN.rsplit("/", 1)[0], 0o755),) if o]
     out.append(fs.write(AUTOLOGIN_DROPIN, AUTOLOGIN.encode(), mode=0o644))
     # the Sysprep dialog after the audit passes
@@ -251,9 +270,15 @@ def set_audit_autologin(fs: Confined, on: bool) -> list[Outcome]:
 def disable(fs: Confined) -> list[Outcome]:
     """Nothing is pending any more: the units disable themselves and the guards go."""
     out = []
-    for path in (f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}",
-                 f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}",
-                 PRESET, FIRSTBOOT_DROPIN, CLOUD_CFG, MARKER, SYSTEMCTL_SHIM):
+    for path in (
+        f"{UNIT_DIR}/sysinit.target.wants/{SPECIALIZE_UNIT}",
+        f"{UNIT_DIR}/multi-user.target.wants/{PASSES_UNIT}",
+        PRESET,
+        FIRSTBOOT_DROPIN,
+        CLOUD_CFG,
+        MARKER,
+        SYSTEMCTL_SHIM,
+    ):
         o = fs.remove(path)
         if o is not None:
             out.append(o)

@@ -49,8 +49,10 @@ from sysprep.target import Target, open_target
 from sysprep.target.confined import Refused
 from sysprep.target.sandbox import run_in_target
 
-STAGES = {"specialize": ("specialize",),
-          "passes": ("specialize", "oobeSystem", "auditSystem", "auditUser")}
+STAGES = {
+    "specialize": ("specialize",),
+    "passes": ("specialize", "oobeSystem", "auditSystem", "auditUser"),
+}
 COMMAND_LOGS = f"{BOOT_LOGS}/commands"
 CREDENTIALS_STEP = "credentials"
 HOST_KEYS_STEP = "host-keys-after-cloud-init"
@@ -123,8 +125,10 @@ def with_credentials(target: Target, log: RunLog, answer: Answer | None) -> Answ
     top = in_image.enforce(replace(top, hasher=Hasher.for_target(fs)), fs)
     merged = top if answer is None else overlay(answer, top)
     won = collisions(answer, top) if answer is not None else []
-    log.step(f"using the systemd credential(s) {', '.join(f'{n} ({p})' for n, (p, _) in found.items())}"
-             + (f"; they replace the cached answer file's {', '.join(won)}" if won else ""))
+    log.step(
+        f"using the systemd credential(s) {', '.join(f'{n} ({p})' for n, (p, _) in found.items())}"
+        + (f"; they replace the cached answer file's {', '.join(won)}" if won else "")
+    )
     _, retired = answer_cache.adopt(fs, merged)
     for r in retired:
         log.warning(r.warning())
@@ -132,7 +136,9 @@ def with_credentials(target: Target, log: RunLog, answer: Answer | None) -> Answ
     return merged
 
 
-def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: bool = False) -> Result:
+def run_stage(
+    spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: bool = False
+) -> Result:
     with open_target(spec, dry_run=False) as target:
         fs = target.fs
         st = state.read(fs)
@@ -148,8 +154,10 @@ def run_stage(spec: TargetSpec, stage: str, log: RunLog, *, ui: BootUI, retry: b
             checkpoint("boot-start")
             if st.last_error and st.image_state is ImageState.UNDEPLOYABLE:
                 if not retry:
-                    log.error(f"the {st.running or st.pending[0]} pass failed earlier: {st.last_error}. "
-                              f"Fix the cause, then run: sysprep boot --retry --stage {stage}")
+                    log.error(
+                        f"the {st.running or st.pending[0]} pass failed earlier: {st.last_error}. "
+                        f"Fix the cause, then run: sysprep boot --retry --stage {stage}"
+                    )
                     return Result.FAILED
                 st = _clear_failure(fs, st)
             answer = load_answer(target, log)
@@ -220,7 +228,9 @@ def _run(br: BootRun, stage: str) -> Result:
     if not br.st.pending:
         for o in units.disable(fs):
             br.log.info(f"removed /{o.path}")
-        br.log.step(f"no pass pending: the boot-time units are disabled ({br.st.image_state.value})")
+        br.log.step(
+            f"no pass pending: the boot-time units are disabled ({br.st.image_state.value})"
+        )
         return Result.DONE
     return Result.DONE
 
@@ -235,8 +245,10 @@ def _run_pass(br: BootRun, name: str) -> Result:
     if commands and br.stage == "specialize":
         # early in the boot, a command that needs the network or starts a unit would wait
         # for what waits for this stage: they run in the later stage, still before logins
-        br.log.step(f"the specialize pass's {len(commands)} command(s) run later in this boot, "
-                    "once the network is up")
+        br.log.step(
+            f"the specialize pass's {len(commands)} command(s) run later in this boot, "
+            "once the network is up"
+        )
         return Result.LATER
     result = _run_commands(br, name, commands)
     if result is not Result.DONE:
@@ -261,8 +273,9 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
     runner = runsync.target_runner(br.target, br.log, name, env=_command_env(br))
     viewer = _audit_ui(br, name)
     try:
-        res = runsync.run_pass(br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS,
-                               this_boot=br.boot_id)
+        res = runsync.run_pass(
+            br.target.fs, br.log, name, commands, runner, log_dir=COMMAND_LOGS, this_boot=br.boot_id
+        )
     finally:
         if viewer is not None:
             time.sleep(AUDIT_UI_LINGER)  # let the last check or cross be seen
@@ -271,8 +284,10 @@ def _run_commands(br: BootRun, name: str, commands: tuple[Any, ...]) -> Result:
         return _fail(br, name, res.message, res.item)
     if res.outcome is runsync.Outcome.REBOOT:
         checkpoint("before-reboot")
-        br.log.step(f"rebooting as {res.item.label if res.item else 'a command'} asked; "
-                    f"the {name} pass continues at the next boot")
+        br.log.step(
+            f"rebooting as {res.item.label if res.item else 'a command'} asked; "
+            f"the {name} pass continues at the next boot"
+        )
         return Result.REBOOT
     return Result.DONE
 
@@ -321,9 +336,11 @@ def _fail(br: BootRun, name: str, message: str, item: prog.Item | None) -> Resul
     br.st = br.st.but(image_state=ImageState.UNDEPLOYABLE, running=name, last_error=message)
     state.write(br.target.fs, br.st)
     if not handled:
-        br.log.error("sysprep cannot complete the installation of this clone: see "
-                     f"/{BOOT_LOGS}/setuperr.log ({'no' if not handled else 'the'} error handler "
-                     f"/{runsync.ERRORHANDLER})")
+        br.log.error(
+            "sysprep cannot complete the installation of this clone: see "
+            f"/{BOOT_LOGS}/setuperr.log ({'no' if not handled else 'the'} error handler "
+            f"/{runsync.ERRORHANDLER})"
+        )
     return Result.FAILED
 
 
@@ -333,8 +350,12 @@ def _specialize_providers(br: BootRun) -> str | None:
     from sysprep.passes.prepare import run_providers
 
     fs = br.target.fs
-    registry = Registry.load(extra=[p for p in external.discover(fs) if p.phase is Phase.SPECIALIZE])
-    settings = Settings(persist_devices=br.st.persist_devices, mode_vm=br.st.mode_vm, answer=br.answer)
+    registry = Registry.load(
+        extra=[p for p in external.discover(fs) if p.phase is Phase.SPECIALIZE]
+    )
+    settings = Settings(
+        persist_devices=br.st.persist_devices, mode_vm=br.st.mode_vm, answer=br.answer
+    )
     steps = Steps(fs)
     report = Report(target=br.target.spec.describe(), dry_run=False, action="specialize")
     for p in registry.providers:
@@ -347,8 +368,9 @@ def _specialize_providers(br: BootRun) -> str | None:
             br.log.info("already done in this cycle", p.name)
             continue
         checkpoint("before-provider")
-        failed = run_providers(br.target, [p], settings, br.log, report, dry_run=False,
-                               announce=True)
+        failed = run_providers(
+            br.target, [p], settings, br.log, report, dry_run=False, announce=True
+        )
         if failed:
             return failed
         steps.mark(f"provider:{p.name}")
@@ -361,7 +383,9 @@ def _missing_host_keys(br: BootRun) -> str | None:
     from sysprep.passes.prepare import run_providers
 
     steps = Steps(br.target.fs)
-    if not steps.is_done(f"provider:{new_ssh_hostkeys.PROVIDER.name}") or steps.is_done(HOST_KEYS_STEP):
+    if not steps.is_done(f"provider:{new_ssh_hostkeys.PROVIDER.name}") or steps.is_done(
+        HOST_KEYS_STEP
+    ):
         return None
     net = replace(new_ssh_hostkeys.PROVIDER, run=new_ssh_hostkeys.make_missing)
     report = Report(target=br.target.spec.describe(), dry_run=False, action="specialize")
@@ -372,8 +396,13 @@ def _missing_host_keys(br: BootRun) -> str | None:
 
 
 def _context(br: BootRun, name: str) -> Context:
-    p = Provider(name=f"unattend-{name}".lower(), heading=f"Apply the {name} settings of the answer file",
-                 description="", phase=Phase.SPECIALIZE, run=lambda ctx: None)
+    p = Provider(
+        name=f"unattend-{name}".lower(),
+        heading=f"Apply the {name} settings of the answer file",
+        description="",
+        phase=Phase.SPECIALIZE,
+        run=lambda ctx: None,
+    )
     return Context(br.target, br.unattend, p, Settings(answer=br.answer), dry_run=False)
 
 
@@ -443,9 +472,11 @@ def _oobe(br: BootRun) -> Result:
     if outcome is Outcome.AUDIT:
         return _reseal_to_audit(br)
     if outcome is Outcome.NO_CONSOLE:
-        br.st = br.st.but(image_state=ImageState.SPECIALIZE_RESEAL_TO_OOBE, running="",
-                          last_error="the welcome had no console to ask on; it runs again at the "
-                                     "next boot")
+        br.st = br.st.but(
+            image_state=ImageState.SPECIALIZE_RESEAL_TO_OOBE,
+            running="",
+            last_error="the welcome had no console to ask on; it runs again at the next boot",
+        )
         state.write(br.target.fs, br.st)
         return Result.WAITING
     return Result.DONE
@@ -525,19 +556,33 @@ def record_failure(spec: TargetSpec, stage: str, result: str, status: str, log: 
     with open_target(spec, dry_run=False) as target:
         fs = target.fs
         st = state.read(fs)
-        if st is None or not st.pending or (st.image_state is ImageState.UNDEPLOYABLE and st.last_error):
+        if (
+            st is None
+            or not st.pending
+            or (st.image_state is ImageState.UNDEPLOYABLE and st.last_error)
+        ):
             return False  # nothing was under way, or the engine recorded the failure itself
         unit = units.SPECIALIZE_UNIT if stage == "specialize" else units.PASSES_UNIT
-        why = {"timeout": "timed out (TimeoutStartSec; a drop-in can raise it)",
-               "signal": f"was killed (signal {status})",
-               "core-dump": f"crashed (signal {status})",
-               "exit-code": f"exited with status {status}"}.get(result, f"failed ({result})")
+        why = {
+            "timeout": "timed out (TimeoutStartSec; a drop-in can raise it)",
+            "signal": f"was killed (signal {status})",
+            "core-dump": f"crashed (signal {status})",
+            "exit-code": f"exited with status {status}",
+        }.get(result, f"failed ({result})")
         message = f"{unit} {why} during the {st.running or st.pending[0]} pass"
-        state.write(fs, st.but(image_state=ImageState.UNDEPLOYABLE, running=st.running or st.pending[0],
-                               last_error=message))
+        state.write(
+            fs,
+            st.but(
+                image_state=ImageState.UNDEPLOYABLE,
+                running=st.running or st.pending[0],
+                last_error=message,
+            ),
+        )
         log.attach(fs, BOOT_LOGS, journal=target.live)
-        log.error(f"{message}: see /{BOOT_LOGS}/setupact.log; fix the cause, then run: "
-                  f"sysprep boot --retry --stage {stage}")
+        log.error(
+            f"{message}: see /{BOOT_LOGS}/setupact.log; fix the cause, then run: "
+            f"sysprep boot --retry --stage {stage}"
+        )
         return True
 
 

@@ -12,15 +12,15 @@ _seen: dict[str, int] = {}
 
 # Every checkpoint the engine has, in the order a pass meets them.
 POINTS = (
-    "boot-start",            # lock taken, nothing done yet
-    "before-state",          # before a state write
-    "after-state",           # after a state write
-    "before-provider",       # between providers
-    "before-command",        # a command's start is recorded, it has not run
-    "after-command",         # the command exited, its completion is not recorded
-    "after-record",          # the completion is recorded
-    "before-reboot",         # everything recorded, the reboot not yet asked
-    "pass-done",             # a pass finished, the next not started
+    "boot-start",  # lock taken, nothing done yet
+    "before-state",  # before a state write
+    "after-state",  # after a state write
+    "before-provider",  # between providers
+    "before-command",  # a command's start is recorded, it has not run
+    "after-command",  # the command exited, its completion is not recorded
+    "after-record",  # the completion is recorded
+    "before-reboot",  # everything recorded, the reboot not yet asked
+    "pass-done",  # a pass finished, the next not started
 )
 
 

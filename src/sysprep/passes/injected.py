@@ -26,8 +26,10 @@ def use_answer(target: Target, plan: Plan, log: RunLog) -> None:
     if stored is not None:
         log.record({"provider": "unattend", **stored.record()})
         verb = "would cache" if target.fs.dry_run else "cached"
-        log.info(f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords "
-                 "hashed)", "unattend")
+        log.info(
+            f"{verb} the answer file in /{answer_cache.CACHE} (mode 0600; passwords hashed)",
+            "unattend",
+        )
     for r in retired:
         for o in r.outcomes:
             log.record({"provider": "unattend", **o.record()})
@@ -56,12 +58,19 @@ def generalize_commands(answer: Answer) -> Provider:
             runsync.run_errorhandler(ctx.target, ctx.log, "generalize", res.item)
             ctx.fail(res.message)
         elif res.outcome is runsync.Outcome.REBOOT:
-            ctx.fail(f"{res.message}, asking for a reboot: the generalize pass cannot reboot "
-                     "half-way (use WillReboot Never, or reboot from the specialize pass)")
+            ctx.fail(
+                f"{res.message}, asking for a reboot: the generalize pass cannot reboot "
+                "half-way (use WillReboot Never, or reboot from the specialize pass)"
+            )
 
-    return Provider(name="runsynchronous", heading="Run the answer file's RunSynchronous "
-                    "commands of the generalize pass", description="", phase=Phase.GENERALIZE,
-                    run=run, order=0)
+    return Provider(
+        name="runsynchronous",
+        heading="Run the answer file's RunSynchronous commands of the generalize pass",
+        description="",
+        phase=Phase.GENERALIZE,
+        run=run,
+        order=0,
+    )
 
 
 def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
@@ -71,8 +80,10 @@ def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
     rearms = None
     if plan.license is not None:
         if plan.license.unreadable:
-            log.warning(f"/{rearm.LICENSE_FILE} is malformed ({plan.license.problem}): the rearm "
-                        "count starts again")
+            log.warning(
+                f"/{rearm.LICENSE_FILE} is malformed ({plan.license.problem}): the rearm "
+                "count starts again"
+            )
         lic = rearm.record(fs, plan.license, rearmed=True, cycle=plan.cycle)
         verb = "would be" if fs.dry_run else "is"
         log.step(f"rearm {lic.rearms} {verb} counted ({lic.describe_limit()})")
@@ -83,8 +94,10 @@ def finish_answer(target: Target, plan: Plan, log: RunLog) -> int | None:
     if plan.answer is not None and not fs.dry_run:
         n = answer_cache.scrub_secrets(fs, "generalize")
         if n:
-            log.info(f"deleted {n} password(s) of the generalize pass from the cached answer "
-                     "file", "unattend")
+            log.info(
+                f"deleted {n} password(s) of the generalize pass from the cached answer file",
+                "unattend",
+            )
     return rearms
 
 
@@ -101,32 +114,47 @@ def boot_passes_provider(plan: Plan) -> Provider:
             for o in made:
                 ctx.note(o)
             if not made and keygen.needed(fs):
-                ctx.warning("the image has neither systemd, OpenRC nor SysV init: nothing makes "
-                            "the clone's SSH host keys at boot; run ssh-keygen -A there before "
-                            "sshd starts")
-            ctx.log.step("no boot-time passes: nothing of sysprep runs at the next boot"
-                         + (" but the one that makes the SSH host keys" if made else ""))
+                ctx.warning(
+                    "the image has neither systemd, OpenRC nor SysV init: nothing makes "
+                    "the clone's SSH host keys at boot; run ssh-keygen -A there before "
+                    "sshd starts"
+                )
+            ctx.log.step(
+                "no boot-time passes: nothing of sysprep runs at the next boot"
+                + (" but the one that makes the SSH host keys" if made else "")
+            )
             return
         if not units.has_systemd(fs):
-            ctx.warning("the image has no systemd: the boot-time passes are not installed, so "
-                        "the clone will not specialize itself at boot")
+            ctx.warning(
+                "the image has no systemd: the boot-time passes are not installed, so "
+                "the clone will not specialize itself at boot"
+            )
             return
         for o in bundle.install(fs, plan.runtime):
             ctx.note(o)
         if not ctx.dry_run:
             problem = bundle.precompile(ctx.target, fs)
             if problem:
-                ctx.info(f"the image's python3 did not compile the runtime ({problem}): each "
-                         "boot stage compiles it from source")
-        for o in units.install(fs, audit_autologin=plan.reseal is Reseal.AUDIT,
-                               person=plan.welcome or plan.reseal is Reseal.AUDIT):
+                ctx.info(
+                    f"the image's python3 did not compile the runtime ({problem}): each "
+                    "boot stage compiles it from source"
+                )
+        for o in units.install(
+            fs,
+            audit_autologin=plan.reseal is Reseal.AUDIT,
+            person=plan.welcome or plan.reseal is Reseal.AUDIT,
+        ):
             ctx.note(o)
         if plan.reseal is Reseal.OOBE:
             for o in units.set_audit_autologin(fs, False):
                 ctx.note(o)
         ctx.log.step(f"the next boot runs: {', '.join(plan.pending)}")
 
-    return Provider(name="boot-passes", heading="Install sysprep and its boot-time units into the image",
-                    description="", phase=Phase.GENERALIZE, run=run, order=1000)
-
-
+    return Provider(
+        name="boot-passes",
+        heading="Install sysprep and its boot-time units into the image",
+        description="",
+        phase=Phase.GENERALIZE,
+        run=run,
+        order=1000,
+    )

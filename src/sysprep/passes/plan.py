@@ -41,13 +41,17 @@ class Plan:
     def action(self) -> str:
         what = "generalize, " if Phase.GENERALIZE in self.phases else "cleanup, "
         if self.cleanup_only:
-            return ("cleanup only (no operation of the selection resets the identity: the image "
-                    "is not recorded as generalized)")
+            return (
+                "cleanup only (no operation of the selection resets the identity: the image "
+                "is not recorded as generalized)"
+            )
         if not self.boot_passes:
             return f"{what}no boot-time passes ({self.final.value})"
         if self.reseal is Reseal.OOBE and not self.welcome:
-            return (f"{what}reseal headless ({self.final.value}: the next boot runs "
-                    f"{' and '.join(self.pending)} unattended, no welcome)")
+            return (
+                f"{what}reseal headless ({self.final.value}: the next boot runs "
+                f"{' and '.join(self.pending)} unattended, no welcome)"
+            )
         return f"{what}reseal to {self.reseal.value.upper()} ({self.final.value})"
 
 
@@ -62,9 +66,15 @@ def boot_passes_needed(answer: Answer | None) -> tuple[str, ...]:
 def no_boot_passes(plan: Plan, note: str = "") -> Plan:
     """The plan without boot-time passes: nothing is pending, so the image is complete as it
     is (its clones get machine-id and SSH host keys from systemd and the key unit)."""
-    return replace(plan, boot_passes=False, final=ImageState.COMPLETE, pending=(),
-                   welcome=False, notes=(*plan.notes, note) if note else plan.notes,
-                   settings=replace(plan.settings, boot_passes=False))
+    return replace(
+        plan,
+        boot_passes=False,
+        final=ImageState.COMPLETE,
+        pending=(),
+        welcome=False,
+        notes=(*plan.notes, note) if note else plan.notes,
+        settings=replace(plan.settings, boot_passes=False),
+    )
 
 
 def answer_settings(answer: Answer | None) -> dict[str, object]:
@@ -84,5 +94,3 @@ def answer_settings(answer: Answer | None) -> dict[str, object]:
     if oobe is not None and not oobe.skip_machine_oobe:
         extra["welcome"] = True
     return extra
-
-

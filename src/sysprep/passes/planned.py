@@ -49,8 +49,11 @@ def planned(target: Target, selection: Selection) -> list[Planned]:
     for rec in log.take_records():
         op, path, name = rec.get("op"), rec.get("path"), rec.get("provider")
         if isinstance(path, str) and isinstance(name, str):
-            out.append(Planned(name, phases.get(name, ""), str(op), path.lstrip("/"),
-                               bool(rec.get("bytes"))))
+            out.append(
+                Planned(
+                    name, phases.get(name, ""), str(op), path.lstrip("/"), bool(rec.get("bytes"))
+                )
+            )
     return out
 
 
@@ -67,7 +70,14 @@ def findings(items: list[Planned]) -> list[Finding]:
         # generalize-phase state is the identity of the machine; cleanup-phase state (logs,
         # histories, caches) is what a clone would inherit of its past
         severity = Severity.HIGH if p.phase == "generalize" else Severity.MEDIUM
-        out.append(Finding(IDENTITY, f"identity.provider.{p.provider}", severity, "/" + p.path,
-                           f"the {p.provider} provider would {p.op} it",
-                           f"removed by the {p.provider} provider"))
+        out.append(
+            Finding(
+                IDENTITY,
+                f"identity.provider.{p.provider}",
+                severity,
+                "/" + p.path,
+                f"the {p.provider} provider would {p.op} it",
+                f"removed by the {p.provider} provider",
+            )
+        )
     return out

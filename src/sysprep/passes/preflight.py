@@ -41,9 +41,11 @@ def require_writable(target: Target) -> None:
     except OSError:
         return
     if readonly:
-        raise UsageError(f"{target.spec.describe()} is on a read-only file system "
-                         f"({target.fs.host_path}): sysprep changes the target; mount it "
-                         "read-write, or use --dry-run to see the plan")
+        raise UsageError(
+            f"{target.spec.describe()} is on a read-only file system "
+            f"({target.fs.host_path}): sysprep changes the target; mount it "
+            "read-write, or use --dry-run to see the plan"
+        )
 
 
 def recorded_release(target: Target) -> tuple[str, str] | None:
@@ -61,11 +63,21 @@ def record_release(target: Target) -> str:
     """Remember the target's release as the one sysprep was installed on; returns it."""
     rel = target.os_release
     if rel is None:
-        raise UsageError(f"{target.spec.describe()}: no etc/os-release or usr/lib/os-release; "
-                         "is this the root of a Linux installation?")
-    text = records.render({"Release": {"ID": rel.id, "VERSION_ID": rel.version_id,
-                                       "PRETTY_NAME": rel.pretty_name,
-                                       "RecordedBy": f"sysprep {__version__}", "Recorded": records.now()}})
+        raise UsageError(
+            f"{target.spec.describe()}: no etc/os-release or usr/lib/os-release; "
+            "is this the root of a Linux installation?"
+        )
+    text = records.render(
+        {
+            "Release": {
+                "ID": rel.id,
+                "VERSION_ID": rel.version_id,
+                "PRETTY_NAME": rel.pretty_name,
+                "RecordedBy": f"sysprep {__version__}",
+                "Recorded": records.now(),
+            }
+        }
+    )
     if not target.fs.dry_run:
         target.fs.mkdir(STATE_DIR, 0o755)
         target.fs.write(RELEASE_FILE, text.encode(), mode=0o644)
@@ -117,14 +129,17 @@ def require_same_release(target: Target) -> None:
     installed on it (validation: changes nothing)."""
     rel = target.os_release
     if rel is None:
-        raise UsageError(f"{target.spec.describe()}: no etc/os-release or usr/lib/os-release; "
-                         "is this the root of a Linux installation?")
+        raise UsageError(
+            f"{target.spec.describe()}: no etc/os-release or usr/lib/os-release; "
+            "is this the root of a Linux installation?"
+        )
     recorded = recorded_release(target)
     if recorded is not None and change(recorded, rel) is Change.MAJOR:
         raise UsageError(
             f"sysprep was installed on {_described(recorded)} but the target now runs "
             f"{rel.key}: another distribution or major version. After checking the upgrade, "
-            f"record the new release with: {install_command(target.spec)}")
+            f"record the new release with: {install_command(target.spec)}"
+        )
 
 
 def check_release(target: Target, log: RunLog) -> str:

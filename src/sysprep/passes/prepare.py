@@ -51,8 +51,10 @@ from sysprep.target.temps import TempJournal
 if TYPE_CHECKING:  # the proof scan is generalize's: the boot engine, which imports this
     from sysprep.scan.tokens import Token  # module for run_providers, does not load it
 
-GENERALIZE_PASSES = {Reseal.OOBE: ("specialize", "oobeSystem"),
-                     Reseal.AUDIT: ("specialize", "auditSystem", "auditUser")}
+GENERALIZE_PASSES = {
+    Reseal.OOBE: ("specialize", "oobeSystem"),
+    Reseal.AUDIT: ("specialize", "auditSystem", "auditUser"),
+}
 # the temp files a run makes, for a rerun after a crash to remove (target.temps)
 TEMP_FILES = f"{state.STATE_DIR}/temp-files"
 RESEAL_PASSES = {Reseal.OOBE: ("oobeSystem",), Reseal.AUDIT: ("auditSystem", "auditUser")}
@@ -94,21 +96,36 @@ def make_plan(req: Request, target: Target, registry: Registry, extra: dict[str,
         else:
             run_list.append(p)
     if generalize:
-        final = ImageState.GENERALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.GENERALIZE_RESEAL_TO_AUDIT
+        final = (
+            ImageState.GENERALIZE_RESEAL_TO_OOBE
+            if reseal is Reseal.OOBE
+            else ImageState.GENERALIZE_RESEAL_TO_AUDIT
+        )
         pending = GENERALIZE_PASSES[reseal]
     else:
-        final = ImageState.SPECIALIZE_RESEAL_TO_OOBE if reseal is Reseal.OOBE else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
+        final = (
+            ImageState.SPECIALIZE_RESEAL_TO_OOBE
+            if reseal is Reseal.OOBE
+            else ImageState.SPECIALIZE_RESEAL_TO_AUDIT
+        )
         pending = RESEAL_PASSES[reseal]
     # --generalize alone is headless: the welcome only when asked for (--oobe, the answer
     # file's OOBE section); resealing without generalize (--oobe) always asks for it
-    welcome = reseal is Reseal.OOBE and (req.reseal is Reseal.OOBE or not req.generalize
-                                         or bool(extra.get("welcome")))
-    plan = Plan(phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending,
-                welcome=welcome)
+    welcome = reseal is Reseal.OOBE and (
+        req.reseal is Reseal.OOBE or not req.generalize or bool(extra.get("welcome"))
+    )
+    plan = Plan(
+        phases, tuple(run_list), tuple(skipped), settings, reseal, final, pending, welcome=welcome
+    )
     if cleanup_only and (req.reseal or extra.get("reseal")):
-        plan = replace(plan, notes=("no operation of the selection resets the identity: "
-                                    f"resealing to {reseal.value.upper()} without generalizing "
-                                    f"(as --{reseal.value} alone)",))
+        plan = replace(
+            plan,
+            notes=(
+                "no operation of the selection resets the identity: "
+                f"resealing to {reseal.value.upper()} without generalizing "
+                f"(as --{reseal.value} alone)",
+            ),
+        )
     elif cleanup_only:
         return replace(no_boot_passes(plan), cleanup_only=True)
     return no_boot_passes(plan) if req.no_boot_passes else plan
@@ -119,9 +136,11 @@ def _check_selection(req: Request, chosen: Sequence[Provider]) -> None:
     from an unset shell variable, `all,-all`), rather than record a state for nothing done."""
     if not chosen:
         phases = "cleanup or generalize" if req.generalize else "cleanup"
-        raise UsageError(f"the selection of operations leaves no {phases} operation to run: "
-                         "name at least one (sysprep --list-operations), or leave out "
-                         "--operations for the defaults")
+        raise UsageError(
+            f"the selection of operations leaves no {phases} operation to run: "
+            "name at least one (sysprep --list-operations), or leave out "
+            "--operations for the defaults"
+        )
 
 
 def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider]) -> None:
@@ -131,11 +150,17 @@ def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider])
         if owners and not any(p in chosen for p in owners):
             name = owners[0].name
             selected = owners[0] in registry.select(req.selection, tuple(Phase))
-            how = (f"enable it with --enable {name}" if not selected
-                   else "it runs only with --generalize" if owners[0].phase is Phase.GENERALIZE
-                   else f"it runs only in the {owners[0].phase.value} pass")
-            raise UsageError(f"--{key} is an option of the {name} operation, which this run "
-                             f"does not include: {how}")
+            how = (
+                f"enable it with --enable {name}"
+                if not selected
+                else "it runs only with --generalize"
+                if owners[0].phase is Phase.GENERALIZE
+                else f"it runs only in the {owners[0].phase.value} pass"
+            )
+            raise UsageError(
+                f"--{key} is an option of the {name} operation, which this run "
+                f"does not include: {how}"
+            )
 
 
 def _with_options(req: Request, fs: Confined, answer: Answer | None, log: RunLog) -> Answer | None:
@@ -148,8 +173,10 @@ def _with_options(req: Request, fs: Confined, answer: Answer | None, log: RunLog
     if answer is not None and req.unattend is not None:
         both = collisions(answer, top)
         if both:
-            raise UsageError(f"the answer file {req.unattend} and the command line's options "
-                             f"both set {', '.join(both)}: give each setting once")
+            raise UsageError(
+                f"the answer file {req.unattend} and the command line's options "
+                f"both set {', '.join(both)}: give each setting once"
+            )
     for line in shown:
         log.add_secret(line.split(": ", 1)[1])
         if not req.dry_run:
@@ -170,12 +197,19 @@ def prepare(req: Request, log: RunLog) -> Report:
         plan = make_plan(req, target, registry, answer_settings(answer))
         previous = state.read(target.fs)
         # a rerun after a crash continues the interrupted run (its rearm is counted once)
-        cycle = previous.cycle if previous is not None and previous.image_state is \
-            ImageState.UNDEPLOYABLE and previous.cycle else uuid.uuid4().hex
+        cycle = (
+            previous.cycle
+            if previous is not None
+            and previous.image_state is ImageState.UNDEPLOYABLE
+            and previous.cycle
+            else uuid.uuid4().hex
+        )
         license = None
         if Phase.GENERALIZE in plan.phases and not plan.settings.skip_rearm:
             license = rearm.for_run(target.fs, answer)
-            rearm.check(license, cycle)  # past the answer file's RearmLimit: refused, nothing changed
+            rearm.check(
+                license, cycle
+            )  # past the answer file's RearmLimit: refused, nothing changed
         plan = replace(plan, answer=answer, license=license, cycle=cycle)
         if not req.dry_run and not target.live:
             # the image's own code (its providers, answer-file commands, the tools providers
@@ -193,8 +227,10 @@ def prepare(req: Request, log: RunLog) -> Report:
                 left = temps.start()
                 target.fs.checkpoint = checkpoint
                 if left:
-                    log.step(f"removed {len(left)} temp file(s) left by an interrupted run: "
-                             + ", ".join("/" + p for p in left))
+                    log.step(
+                        f"removed {len(left)} temp file(s) left by an interrupted run: "
+                        + ", ".join("/" + p for p in left)
+                    )
             plan = replace(plan, release_note=preflight.check_release(target, log))
             report = _execute(req, target, plan, log)
         finally:
@@ -213,29 +249,39 @@ def _choose_boot_passes(req: Request, target: Target, plan: Plan) -> Plan:
     needed = boot_passes_needed(plan.answer)
     if not plan.boot_passes:
         if needed and plan.cleanup_only:
-            raise UsageError(f"the selection resets no identity (cleanup only: nothing runs at "
-                             f"the next boot), but the answer file sets the {', '.join(needed)} "
-                             "pass: select generalize operations too, or drop those settings")
+            raise UsageError(
+                f"the selection resets no identity (cleanup only: nothing runs at "
+                f"the next boot), but the answer file sets the {', '.join(needed)} "
+                "pass: select generalize operations too, or drop those settings"
+            )
         if needed:
-            raise UsageError(f"--no-boot-passes: the answer file sets the {', '.join(needed)} "
-                             "pass, which only runs at the clone's boot; drop --no-boot-passes "
-                             "or those settings")
+            raise UsageError(
+                f"--no-boot-passes: the answer file sets the {', '.join(needed)} "
+                "pass, which only runs at the clone's boot; drop --no-boot-passes "
+                "or those settings"
+            )
         return plan
     if not units.has_systemd(target.fs):
         if needed or req.reseal is not None:
             return plan  # boot_passes_provider warns that nothing will run them
-        return no_boot_passes(plan, "the image has no systemd: generalizing without "
-                              "boot-time passes (as --no-boot-passes)")
+        return no_boot_passes(
+            plan,
+            "the image has no systemd: generalizing without boot-time passes (as --no-boot-passes)",
+        )
     problem = bundle.python_problem(target.fs)
     if problem is None:
         return replace(plan, runtime=bundle.build())  # refuses unbundlable plugins now
     if needed or req.reseal is not None or not req.generalize:
-        wanted = (f"the answer file's {', '.join(needed)} pass" if needed
-                  else f"--{plan.reseal.value}")
+        wanted = (
+            f"the answer file's {', '.join(needed)} pass" if needed else f"--{plan.reseal.value}"
+        )
         raise UsageError(f"{problem}; {wanted} needs it at the clone's boot")
-    return no_boot_passes(plan, f"{problem}: generalizing without boot-time passes (as "
-                          "--no-boot-passes); the clones get their machine-id from systemd "
-                          "and their SSH host keys from a small unit")
+    return no_boot_passes(
+        plan,
+        f"{problem}: generalizing without boot-time passes (as "
+        "--no-boot-passes); the clones get their machine-id from systemd "
+        "and their SSH host keys from a small unit",
+    )
 
 
 def _finish_image(target: Target, report: Report, log: RunLog) -> None:
@@ -261,8 +307,12 @@ def _finish_image(target: Target, report: Report, log: RunLog) -> None:
 
 def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     fs = target.fs
-    report = Report(target=req.target.describe(), dry_run=req.dry_run, action=plan.action,
-                    release=plan.release_note)
+    report = Report(
+        target=req.target.describe(),
+        dry_run=req.dry_run,
+        action=plan.action,
+        release=plan.release_note,
+    )
     tokens: list[Token] = []
     if Phase.GENERALIZE in plan.phases:  # before the first change, and before any log line
         from sysprep.scan import proof
@@ -282,20 +332,31 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
         log.info(f"not entering /{rel}: {why}")
     for note in (*target.notes, *plan.notes):
         log.warning(note)
-    log.info(f"sysprep {plan.action} on {req.target.describe()}"
-             f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}")
+    log.info(
+        f"sysprep {plan.action} on {req.target.describe()}"
+        f"{' (dry run)' if req.dry_run else ''}; release {target.os_release.key if target.os_release else '?'}"
+    )
     running = "generalize" if Phase.GENERALIZE in plan.phases else "cleanup"
     previous = state.read(fs)
     if plan.cleanup_only:
         # a cleanup resets no identity: the image's state stays what it was (none, a
         # generalized image's, or an earlier failure's UNDEPLOYABLE), recorded again at the end
         plan = replace(plan, kept_state=previous)
-    undeployable = State(ImageState.UNDEPLOYABLE, running=running, cycle=plan.cycle,
-                         persist_devices=plan.settings.persist_devices, mode_vm=plan.settings.mode_vm)
+    undeployable = State(
+        ImageState.UNDEPLOYABLE,
+        running=running,
+        cycle=plan.cycle,
+        persist_devices=plan.settings.persist_devices,
+        mode_vm=plan.settings.mode_vm,
+    )
     state.write(fs, undeployable)
     try:
         failed = _work(req, target, plan, log, report, undeployable, tokens)
-    except (SysprepError, OSError, KeyboardInterrupt) as e:  # whatever stopped the run is in the state
+    except (
+        SysprepError,
+        OSError,
+        KeyboardInterrupt,
+    ) as e:  # whatever stopped the run is in the state
         with shielded():
             log.error(reason(e), console=False)  # the final message says it on the terminal
             try:
@@ -320,16 +381,25 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     elif plan.cleanup_only:
         log.info(f"image state unchanged: {now}")
     elif target.image is not None and target.image.recording:
-        log.step(f"image state becomes {plan.final.value} once the work that waits for the "
-                 "file systems to be unmounted is done")
+        log.step(
+            f"image state becomes {plan.final.value} once the work that waits for the "
+            "file systems to be unmounted is done"
+        )
     else:
         log.info(f"image state is now {plan.final.value}")  # the summary's last lines say it
         os.sync()
     return report
 
 
-def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
-          undeployable: State, tokens: list[Token]) -> str | None:
+def _work(
+    req: Request,
+    target: Target,
+    plan: Plan,
+    log: RunLog,
+    report: Report,
+    undeployable: State,
+    tokens: list[Token],
+) -> str | None:
     """The run proper, once the state says UNDEPLOYABLE: the failure of a provider, or None
     when everything is done and the final state is recorded (or, for work that waits until
     the image is unmounted, handed to the image session to record after it)."""
@@ -339,17 +409,27 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
         use_answer(target, plan, log)
         if Phase.GENERALIZE in plan.phases and plan.answer.run_synchronous("generalize"):
             # first, so that the generalization then removes what the commands leave behind
-            failed = run_providers(target, [generalize_commands(plan.answer)], plan.settings, log,
-                                   report, dry_run=req.dry_run)
+            failed = run_providers(
+                target,
+                [generalize_commands(plan.answer)],
+                plan.settings,
+                log,
+                report,
+                dry_run=req.dry_run,
+            )
     if failed is None:
-        failed = run_providers(target, plan.providers, plan.settings, log, report,
-                               dry_run=req.dry_run)
+        failed = run_providers(
+            target, plan.providers, plan.settings, log, report, dry_run=req.dry_run
+        )
     for p, why in plan.skipped:
-        report.providers.append(ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why))
+        report.providers.append(
+            ProviderResult(p.name, p.heading, p.phase.value, "skipped", note=why)
+        )
         log.info(f"skipped: {why}", p.name)
     if failed is None and not plan.cleanup_only:
-        failed = run_providers(target, [boot_passes_provider(plan)], plan.settings, log, report,
-                               dry_run=req.dry_run)
+        failed = run_providers(
+            target, [boot_passes_provider(plan)], plan.settings, log, report, dry_run=req.dry_run
+        )
     if failed is None and target.image is not None:
         target.image.finalize(log)
     # generalize proves itself: no copy of the old identity left (a dry run changed nothing
@@ -360,8 +440,11 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
         hits = proof.leftovers(fs, tokens)
         report.leftovers = proof.report(log, hits)
         if hits and req.strict:
-            failed = (f"the template's identity is left in {len(hits)} place(s) (--strict): "
-                      + ", ".join(f.path for f in hits[:5]) + (", ..." if len(hits) > 5 else ""))
+            failed = (
+                f"the template's identity is left in {len(hits)} place(s) (--strict): "
+                + ", ".join(f.path for f in hits[:5])
+                + (", ..." if len(hits) > 5 else "")
+            )
             log.error(failed)
             report.error = failed  # no provider failed: the report must still say the run did
     report.warnings, report.errors = log.warnings, log.errors
@@ -382,8 +465,14 @@ def _work(req: Request, target: Target, plan: Plan, log: RunLog, report: Report,
     report.rearms = finish_answer(target, plan, log)
     report.warnings = log.warnings
     checkpoint("before-state")
-    final = State(plan.final, pending=plan.pending, persist_devices=plan.settings.persist_devices,
-                  mode_vm=plan.settings.mode_vm, welcome=plan.welcome, boot_passes=plan.boot_passes)
+    final = State(
+        plan.final,
+        pending=plan.pending,
+        persist_devices=plan.settings.persist_devices,
+        mode_vm=plan.settings.mode_vm,
+        welcome=plan.welcome,
+        boot_passes=plan.boot_passes,
+    )
     if target.image is not None and target.image.has_deferred:
         # new UUIDs are given once the file systems are unmounted: until that is done too, the
         # image stays UNDEPLOYABLE (its fstab already names them)
@@ -422,7 +511,9 @@ def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
     plan = make_plan(req, target, Registry.load(extra=external.discover(target.fs)), {})
     if units.has_systemd(target.fs):
         plan = replace(plan, runtime=bundle.build())
-    log.step(f"resealing to {reseal.value.upper()}: the cleanup phase runs now; its log is in /{PANTHER}")
+    log.step(
+        f"resealing to {reseal.value.upper()}: the cleanup phase runs now; its log is in /{PANTHER}"
+    )
     cleanup_log = RunLog(quiet=log.quiet)  # cleanup empties var/log: log where generalize logs
     try:
         report = _execute(req, target, plan, cleanup_log)
@@ -432,8 +523,16 @@ def reseal_in_place(target: Target, reseal: Reseal, log: RunLog) -> None:
         raise RunError(f"resealing to {reseal.value.upper()} failed: see /{PANTHER}/setuperr.log")
 
 
-def run_providers(target: Target, providers: Sequence[Provider], settings: Settings, log: RunLog,
-                  report: Report, *, dry_run: bool, announce: bool = False) -> str | None:
+def run_providers(
+    target: Target,
+    providers: Sequence[Provider],
+    settings: Settings,
+    log: RunLog,
+    report: Report,
+    *,
+    dry_run: bool,
+    announce: bool = False,
+) -> str | None:
     """Run providers in order; stops at the first failure and returns its message.
 
     A follow-up (the CA store rebuild) that some of them call for runs once, in the context
@@ -462,7 +561,9 @@ def run_providers(target: Target, providers: Sequence[Provider], settings: Setti
         except OSError as e:  # the system refused (a full disk, a read-only folder): no bug
             ctx.fail(reason(e))
         except Exception as e:  # a provider's bug must leave the image marked undeployable
-            for line in "".join(traceback.format_exception(type(e), e, e.__traceback__)).splitlines():
+            for line in "".join(
+                traceback.format_exception(type(e), e, e.__traceback__)
+            ).splitlines():
                 log.info(line, p.name)  # a log line holds one line
             ctx.fail(f"internal error: {type(e).__name__}: {e}")
         result.seconds = round(time.monotonic() - start, 3)

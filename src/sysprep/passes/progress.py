@@ -37,7 +37,13 @@ PROGRESS_FILE = "var/lib/sysprep/progress.json"
 VERSION = 1
 
 PENDING, RUNNING, SUCCEEDED, FAILED, RERUN, FATAL = (
-    "pending", "running", "succeeded", "failed", "rerun", "fatal")
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "rerun",
+    "fatal",
+)
 UNPROCESSED = frozenset({PENDING, RUNNING, RERUN})
 
 
@@ -84,19 +90,32 @@ class Progress:
         return [i for i in self.items if not i.processed]
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": VERSION, "pass": self.pass_name, "boot_id": self.boot_id,
-                "reboot_pending": self.reboot_pending, "reboot_order": self.reboot_order,
-                "finished": self.finished,
-                "items": [asdict(i) for i in self.items], "updated": self.updated}
+        return {
+            "version": VERSION,
+            "pass": self.pass_name,
+            "boot_id": self.boot_id,
+            "reboot_pending": self.reboot_pending,
+            "reboot_order": self.reboot_order,
+            "finished": self.finished,
+            "items": [asdict(i) for i in self.items],
+            "updated": self.updated,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Progress:
-        items = [Item(**{k: v for k, v in raw.items() if k in Item.__dataclass_fields__})
-                 for raw in data.get("items", [])]
-        return cls(str(data.get("pass", "")), items, str(data.get("boot_id", "")),
-                   bool(data.get("reboot_pending", False)), bool(data.get("finished", False)),
-                   str(data.get("updated", "")),
-                   int(data["reboot_order"]) if isinstance(data.get("reboot_order"), int) else None)
+        items = [
+            Item(**{k: v for k, v in raw.items() if k in Item.__dataclass_fields__})
+            for raw in data.get("items", [])
+        ]
+        return cls(
+            str(data.get("pass", "")),
+            items,
+            str(data.get("boot_id", "")),
+            bool(data.get("reboot_pending", False)),
+            bool(data.get("finished", False)),
+            str(data.get("updated", "")),
+            int(data["reboot_order"]) if isinstance(data.get("reboot_order"), int) else None,
+        )
 
 
 def read(fs: Confined) -> Progress | None:
@@ -119,5 +138,9 @@ def write(fs: Confined, progress: Progress) -> None:
     progress.updated = now()
     fs.mkdir(PROGRESS_FILE.rsplit("/", 1)[0], 0o755)
     # 0600: command lines may carry tokens, like the answer file they come from
-    fs.write(PROGRESS_FILE, (json.dumps(progress.to_json(), indent=1) + "\n").encode(), mode=0o600,
-             fresh=True)
+    fs.write(
+        PROGRESS_FILE,
+        (json.dumps(progress.to_json(), indent=1) + "\n").encode(),
+        mode=0o600,
+        fresh=True,
+    )

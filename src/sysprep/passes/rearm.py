@@ -86,17 +86,23 @@ def check(lic: License, cycle: str = "") -> None:
     a run that already counted its rearm is not a new rearm. Without a limit, never."""
     if lic.limit is None or lic.counted(cycle):
         return
-    how = ("set SkipRearm to 1 (Linux-Security-Licensing, generalize pass) to generalize "
-           "without rearming, or raise RearmLimit")
+    how = (
+        "set SkipRearm to 1 (Linux-Security-Licensing, generalize pass) to generalize "
+        "without rearming, or raise RearmLimit"
+    )
     if lic.unreadable:
         # an unreadable counter must not hand out fresh rearms under a limit
-        raise UsageError(f"/{LICENSE_FILE} is malformed ({lic.problem}), so the rearms counted "
-                         f"so far are unknown and RearmLimit {lic.limit} cannot be honoured: {how}, or "
-                         "remove the file to count from 0")
+        raise UsageError(
+            f"/{LICENSE_FILE} is malformed ({lic.problem}), so the rearms counted "
+            f"so far are unknown and RearmLimit {lic.limit} cannot be honoured: {how}, or "
+            "remove the file to count from 0"
+        )
     if lic.remaining == 0:
-        raise UsageError(f"this image was rearmed {lic.rearms} times, the RearmLimit of the "
-                         f"answer file: /generalize cannot rearm it again; {how} (see "
-                         "'sysprep license')")
+        raise UsageError(
+            f"this image was rearmed {lic.rearms} times, the RearmLimit of the "
+            f"answer file: /generalize cannot rearm it again; {how} (see "
+            "'sysprep license')"
+        )
 
 
 def record(fs: Confined, lic: License, *, rearmed: bool, cycle: str = "") -> License:
@@ -104,12 +110,24 @@ def record(fs: Confined, lic: License, *, rearmed: bool, cycle: str = "") -> Lic
     run even when a crash makes it run twice (the run's cycle is remembered with the count)."""
     if rearmed and lic.counted(cycle):
         return lic
-    new = replace(lic, rearms=lic.rearms + 1, last_rearm=records.now(),
-                  counted_cycle=cycle, problem="") if rearmed else lic
+    new = (
+        replace(
+            lic, rearms=lic.rearms + 1, last_rearm=records.now(), counted_cycle=cycle, problem=""
+        )
+        if rearmed
+        else lic
+    )
     if fs.dry_run:
         return new
-    text = records.render({"License": {"RearmCount": str(new.rearms), "LastRearm": new.last_rearm,
-                                       "CountedRun": new.counted_cycle}})
+    text = records.render(
+        {
+            "License": {
+                "RearmCount": str(new.rearms),
+                "LastRearm": new.last_rearm,
+                "CountedRun": new.counted_cycle,
+            }
+        }
+    )
     fs.mkdir(STATE_DIR, 0o755)
     fs.write(LICENSE_FILE, text.encode(), mode=0o644)
     return new

@@ -48,8 +48,12 @@ class Report:
 
     def to_json(self) -> str:
         """The report as JSON (schema: report); every field kept, new ones only added."""
-        doc = {"schema_version": schemas.VERSION, **asdict(self), "failed": self.failed,
-               "exit_code": 1 if self.failed else 0}
+        doc = {
+            "schema_version": schemas.VERSION,
+            **asdict(self),
+            "failed": self.failed,
+            "exit_code": 1 if self.failed else 0,
+        }
         return json.dumps(doc, indent=2, sort_keys=True)
 
     def print_text(self, out: IO[str], *, verbose: bool = False) -> None:
@@ -59,13 +63,27 @@ class Report:
         width = text.columns()
         verb = "Plan for" if self.dry_run else "Prepared"
         action = self.action.split(" (IMAGE_STATE_")[0]  # the state has its own line below
-        print(textwrap.fill(printable(f"{verb} {self.target}: {action}"), width,
-                            break_on_hyphens=False, subsequent_indent="  "), file=out)
+        print(
+            textwrap.fill(
+                printable(f"{verb} {self.target}: {action}"),
+                width,
+                break_on_hyphens=False,
+                subsequent_indent="  ",
+            ),
+            file=out,
+        )
         if self.dry_run:
             for rec in self.plan:  # wrapped, never cut: the plan is exact
-                print(textwrap.fill(printable("  " + describe_record(rec)), width,
-                                    subsequent_indent=" " * 34, break_long_words=False,
-                                    break_on_hyphens=False), file=out)
+                print(
+                    textwrap.fill(
+                        printable("  " + describe_record(rec)),
+                        width,
+                        subsequent_indent=" " * 34,
+                        break_long_words=False,
+                        break_on_hyphens=False,
+                    ),
+                    file=out,
+                )
             print("", file=out)
         lines = [*(self._table(width) if verbose else ()), *self._summary(width)]
         if self.error:
@@ -84,18 +102,30 @@ class Report:
     def _table(self, width: int) -> list[str]:
         rows = []
         for p in self.providers:
-            mark = {"ok": "ok", "planned": "plan", "failed": "FAIL", "skipped": "skip"}.get(p.status, p.status)
-            rows.append((mark, p.name, text.plural(p.actions, "change"), text.plural(p.files, "file"),
-                         text.size(p.bytes), p.note or (p.errors[0] if p.errors else "")))
+            mark = {"ok": "ok", "planned": "plan", "failed": "FAIL", "skipped": "skip"}.get(
+                p.status, p.status
+            )
+            rows.append(
+                (
+                    mark,
+                    p.name,
+                    text.plural(p.actions, "change"),
+                    text.plural(p.files, "file"),
+                    text.size(p.bytes),
+                    p.note or (p.errors[0] if p.errors else ""),
+                )
+            )
         return text.table(rows, width, indent="  ", right=(2, 3, 4))
 
     def _summary(self, width: int) -> list[str]:
         did = [p for p in self.providers if p.actions]
         files = sum(p.files for p in self.providers)
         verb = "Would change" if self.dry_run else "Changed"
-        lines = [f"{verb} {text.plural(files, 'file')} ({text.size(sum(p.bytes for p in self.providers))}) "
-                 f"with {len(did)} of {text.plural(len(self.providers), 'operation')}"
-                 + (", files (or changes) each:" if did else ".")]
+        lines = [
+            f"{verb} {text.plural(files, 'file')} ({text.size(sum(p.bytes for p in self.providers))}) "
+            f"with {len(did)} of {text.plural(len(self.providers), 'operation')}"
+            + (", files (or changes) each:" if did else ".")
+        ]
         lines += _by_operation(did, width)
         skipped: dict[str, list[str]] = {}
         for p in self.providers:
@@ -103,8 +133,10 @@ class Report:
                 skipped.setdefault(p.note, []).append(p.name)
         for why, names in skipped.items():
             lines += text.flow([f"Skipped {', '.join(names)}: {why}"], width, indent="")
-        lines.append(f"{text.plural(self.warnings, 'warning')}, {text.plural(self.errors, 'error')}"
-                     + (" (see the logs)" if self.warnings or self.errors else ""))
+        lines.append(
+            f"{text.plural(self.warnings, 'warning')}, {text.plural(self.errors, 'error')}"
+            + (" (see the logs)" if self.warnings or self.errors else "")
+        )
         return lines
 
 
@@ -132,8 +164,10 @@ def describe_record(rec: dict[str, object]) -> str:
     line = f"{rec.get('provider', ''):<22} {op:<8} {rec.get('path', '')}"
     if rec.get("kind") == "dir" and op in ("remove", "clean"):
         files, dirs = int(str(rec.get("files", 0))), int(str(rec.get("dirs", 0)))
-        line += (f"  ({text.plural(files, 'file')}, {text.plural(dirs, 'folder')}, "
-                 f"{text.size(int(str(rec.get('bytes', 0))))})")
+        line += (
+            f"  ({text.plural(files, 'file')}, {text.plural(dirs, 'folder')}, "
+            f"{text.size(int(str(rec.get('bytes', 0))))})"
+        )
     elif op in ("remove", "truncate", "write"):
         line += f"  ({text.size(int(str(rec.get('bytes', 0))))})"
     if rec.get("detail"):

@@ -67,7 +67,9 @@ class PassResult:
     def message(self) -> str:
         if self.item is None:
             return ""
-        return f"{self.item.label} (Order {self.item.order}) exited with status {self.item.exit_code}"
+        return (
+            f"{self.item.label} (Order {self.item.order}) exited with status {self.item.exit_code}"
+        )
 
 
 # Runs one command, its output streamed to the log file; returns its exit status.
@@ -96,8 +98,11 @@ def run_pass(
     this_boot = boot_id() if this_boot is None else this_boot
     record = prog.read(fs)
     if record is None or record.pass_name != pass_name:
-        record = prog.Progress(pass_name, [prog.Item.of(c) for c in sorted(commands, key=lambda c: c.order)],
-                               boot_id=this_boot)
+        record = prog.Progress(
+            pass_name,
+            [prog.Item.of(c) for c in sorted(commands, key=lambda c: c.order)],
+            boot_id=this_boot,
+        )
         for item in record.items:
             item.log = f"/{log_dir}/{pass_name}-{item.order}.log"
         prog.write(fs, record)
@@ -119,10 +124,17 @@ def run_pass(
         cmd = by_order.get(item.order)
         if cmd is None:  # the answer file changed under a pass in progress
             item.status, item.finished = prog.FAILED, prog.now()
-            log.warning(f"Order {item.order} ({item.label}) is no longer in the answer file; skipped")
+            log.warning(
+                f"Order {item.order} ({item.label}) is no longer in the answer file; skipped"
+            )
             prog.write(fs, record)
             continue
-        item.status, item.started, item.finished, item.exit_code = prog.RUNNING, prog.now(), "", None
+        item.status, item.started, item.finished, item.exit_code = (
+            prog.RUNNING,
+            prog.now(),
+            "",
+            None,
+        )
         item.boot = this_boot
         prog.write(fs, record)
         checkpoint("before-command")
@@ -136,11 +148,17 @@ def run_pass(
         record.boot_id = this_boot
         prog.write(fs, record)
         checkpoint("after-record")
-        mark = {prog.SUCCEEDED: "succeeded", prog.FAILED: "failed (not fatal)",
-                prog.RERUN: "asked to run again after a reboot", prog.FATAL: "failed: fatal"}[d.status]
+        mark = {
+            prog.SUCCEEDED: "succeeded",
+            prog.FAILED: "failed (not fatal)",
+            prog.RERUN: "asked to run again after a reboot",
+            prog.FATAL: "failed: fatal",
+        }[d.status]
         line = f"Order {item.order} ({item.label}) exited with status {code}: {mark}"
         if d.status in (prog.FAILED, prog.FATAL):
-            log.error(line, "RunSynchronous") if d.status == prog.FATAL else log.warning(line, "RunSynchronous")
+            log.error(line, "RunSynchronous") if d.status == prog.FATAL else log.warning(
+                line, "RunSynchronous"
+            )
         else:
             log.step(line, "RunSynchronous")
         if d.status == prog.FATAL:
@@ -152,8 +170,9 @@ def run_pass(
     return PassResult(Outcome.DONE)
 
 
-def target_runner(target: Target, log: RunLog, pass_name: str,
-                  env: Mapping[str, str] | None = None) -> Runner:
+def target_runner(
+    target: Target, log: RunLog, pass_name: str, env: Mapping[str, str] | None = None
+) -> Runner:
     """Run commands in the target: directly on the live system, sandboxed offline."""
 
     def runner(cmd: SyncCommand, log_path: str) -> int:
@@ -162,8 +181,9 @@ def target_runner(target: Target, log: RunLog, pass_name: str,
             argv = ["runuser", "-u", cmd.user, "--", *argv]
         fd = target.fs.open_append(log_path, 0o600)
         try:
-            done = run_in_target(target, argv, env={**(env or {}), "SYSPREP_PASS": pass_name},
-                                 output_fd=fd)
+            done = run_in_target(
+                target, argv, env={**(env or {}), "SYSPREP_PASS": pass_name}, output_fd=fd
+            )
         finally:
             os.close(fd)
         return done.returncode
@@ -177,11 +197,19 @@ def run_errorhandler(target: Target, log: RunLog, pass_name: str, failed: prog.I
         return False
     env = {"SYSPREP_PASS": pass_name}
     if failed is not None:
-        env.update({"SYSPREP_FAILED_COMMAND": failed.path, "SYSPREP_FAILED_ORDER": str(failed.order),
-                    "SYSPREP_FAILED_DESCRIPTION": failed.label,
-                    "SYSPREP_EXIT_CODE": str(failed.exit_code)})
+        env.update(
+            {
+                "SYSPREP_FAILED_COMMAND": failed.path,
+                "SYSPREP_FAILED_ORDER": str(failed.order),
+                "SYSPREP_FAILED_DESCRIPTION": failed.label,
+                "SYSPREP_EXIT_CODE": str(failed.exit_code),
+            }
+        )
     done = run_in_target(target, ["/" + ERRORHANDLER], env=env)
     for line in (done.stdout + done.stderr).splitlines():
         log.info(f"| {line}", "errorhandler")
-    log.warning(f"error handler /{ERRORHANDLER} ran and exited with status {done.returncode}", "errorhandler")
+    log.warning(
+        f"error handler /{ERRORHANDLER} ran and exited with status {done.returncode}",
+        "errorhandler",
+    )
     return True

@@ -29,7 +29,9 @@ class Steps:
         done = data.get("done", [])
         self.done: list[str] = [str(d) for d in done] if isinstance(done, list) else []
         values = data.get("values", {})
-        self.values: dict[str, str] = {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
+        self.values: dict[str, str] = (
+            {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
+        )
 
     def is_done(self, step: str) -> bool:
         return step in self.done
@@ -50,5 +52,8 @@ class Steps:
     def _save(self) -> None:
         if self.fs.dry_run:
             return
-        self.fs.write(STEPS_FILE, (json.dumps({"done": self.done, "values": self.values}, indent=1)
-                                   + "\n").encode(), mode=0o600)
+        self.fs.write(
+            STEPS_FILE,
+            (json.dumps({"done": self.done, "values": self.values}, indent=1) + "\n").encode(),
+            mode=0o600,
+        )

@@ -19,7 +19,7 @@ def kernel_cmdline(path: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for w in words:
         if w.startswith("sysprep."):
-            key, _, value = w[len("sysprep."):].partition("=")
+            key, _, value = w[len("sysprep.") :].partition("=")
             out[key] = value
     return out
 

@@ -40,8 +40,13 @@ class Remove:
     keep: tuple[str, ...] = ()
     then: Followup | None = None
 
-    def __init__(self, *patterns: str, files_only: bool = False, keep: tuple[str, ...] = (),
-                 then: Followup | None = None) -> None:
+    def __init__(
+        self,
+        *patterns: str,
+        files_only: bool = False,
+        keep: tuple[str, ...] = (),
+        then: Followup | None = None,
+    ) -> None:
         object.__setattr__(self, "patterns", patterns)
         object.__setattr__(self, "files_only", files_only)
         object.__setattr__(self, "keep", keep)
@@ -63,7 +68,9 @@ class Clean:
     keep_dirs: bool = False
     then: Followup | None = None
 
-    def __init__(self, *patterns: str, keep_dirs: bool = False, then: Followup | None = None) -> None:
+    def __init__(
+        self, *patterns: str, keep_dirs: bool = False, then: Followup | None = None
+    ) -> None:
         object.__setattr__(self, "patterns", patterns)
         object.__setattr__(self, "keep_dirs", keep_dirs)
         object.__setattr__(self, "then", then)
@@ -112,7 +119,7 @@ def _expand(ctx: Context, patterns: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for p in patterns:
         if p.startswith(HOME):
-            out.extend(ctx.in_homes(p[len(HOME):]))
+            out.extend(ctx.in_homes(p[len(HOME) :]))
         else:
             out.append(p)
     return out

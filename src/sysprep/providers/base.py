@@ -72,7 +72,9 @@ class Provider:
     tags: frozenset[str] = frozenset()
     # what it touches, for `sysprep providers show`: the paths of `actions` come first
     paths: tuple[str, ...] = ()
-    actions: tuple[Action, ...] = ()  # paths removed, emptied or truncated (sysprep.providers.actions)
+    actions: tuple[
+        Action, ...
+    ] = ()  # paths removed, emptied or truncated (sysprep.providers.actions)
     limits: str = ""
     order: int = 50  # within a phase; ties are broken by name
     source: str = "built-in"
@@ -150,8 +152,12 @@ class Context:
             self.warning(f"skipped /{path}: {reason}")
         for path, err in outcome.errors:
             self.fail(f"could not {outcome.op} /{path}: {err}")
-        if outcome.files or outcome.dirs or outcome.op not in ("remove", "clean", "truncate") \
-                or outcome.errors:
+        if (
+            outcome.files
+            or outcome.dirs
+            or outcome.op not in ("remove", "clean", "truncate")
+            or outcome.errors
+        ):
             self.actions += 1
             self.files += outcome.files
             self.bytes += outcome.bytes
@@ -176,8 +182,14 @@ class Context:
         """Empty every matching regular file, keeping the file."""
         return self._each(patterns, self.fs.truncate)
 
-    def _each(self, patterns: tuple[str, ...], op: Callable[[str], Outcome | None], *,
-              dirs: bool = True, keep: frozenset[str] = frozenset()) -> int:
+    def _each(
+        self,
+        patterns: tuple[str, ...],
+        op: Callable[[str], Outcome | None],
+        *,
+        dirs: bool = True,
+        keep: frozenset[str] = frozenset(),
+    ) -> int:
         done = 0
         for pattern in patterns:
             for path in self.fs.glob(pattern):
@@ -192,11 +204,21 @@ class Context:
         st = self.fs.lstat(path)
         return st is None or stat.S_ISDIR(st.st_mode)
 
-    def write(self, path: str, data: bytes | str, *, mode: int = 0o644, uid: int = 0, gid: int = 0,
-              make_parents: bool = False) -> None:
+    def write(
+        self,
+        path: str,
+        data: bytes | str,
+        *,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+        make_parents: bool = False,
+    ) -> None:
         raw = data.encode() if isinstance(data, str) else data
         try:
-            self.note(self.fs.write(path, raw, mode=mode, uid=uid, gid=gid, make_parents=make_parents))
+            self.note(
+                self.fs.write(path, raw, mode=mode, uid=uid, gid=gid, make_parents=make_parents)
+            )
         except Refused as r:
             self.fail(f"could not write /{r.path}: {r.reason}")
 
@@ -219,7 +241,9 @@ class Context:
         found: list[str] = []
         for e in passwd.entries(self.fs.read_text("etc/passwd") or ""):
             if e.home.startswith("/") and e.home != "/":
-                if e.shell.endswith(("nologin", "/false")) and not e.home.startswith(("/home/", "/root")):
+                if e.shell.endswith(("nologin", "/false")) and not e.home.startswith(
+                    ("/home/", "/root")
+                ):
                     continue
                 found.append(e.home)
         found.extend(["root", *(f"home/{n}" for n in self.fs.listdir("home"))])
@@ -239,12 +263,21 @@ class Context:
 
 
 def _describe(o: Outcome) -> str:
-    verb = {"remove": "Removed", "clean": "Emptied", "truncate": "Truncated", "write": "Wrote",
-            "mkdir": "Created", "symlink": "Linked", "chmod": "Changed mode of",
-            "run": "Ran"}.get(o.op, o.op)
+    verb = {
+        "remove": "Removed",
+        "clean": "Emptied",
+        "truncate": "Truncated",
+        "write": "Wrote",
+        "mkdir": "Created",
+        "symlink": "Linked",
+        "chmod": "Changed mode of",
+        "run": "Ran",
+    }.get(o.op, o.op)
     what = f"/{o.path}"
     if o.op in ("remove", "clean") and o.kind == "dir":
-        what += f" ({plural(o.files, 'file')}, {plural(o.dirs, 'folder')}, {plural(o.bytes, 'byte')})"
+        what += (
+            f" ({plural(o.files, 'file')}, {plural(o.dirs, 'folder')}, {plural(o.bytes, 'byte')})"
+        )
     elif o.op in ("remove", "truncate", "write"):
         what += f" ({plural(o.bytes, 'byte')})"
     if o.detail:

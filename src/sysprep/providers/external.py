@@ -40,8 +40,8 @@ def _provider(phase: Phase, name: str, path: str) -> Provider:
         name=pname if pname.startswith("x-") else f"x-{pname}",
         heading=f"Run the image's own {phase.value} provider /{path}",
         description=f"An executable shipped in the target at /{path}. It runs with SYSPREP_PHASE="
-                    f"{phase.value} in its environment; on an offline target inside a sandbox "
-                    "whose root is the target, without network.",
+        f"{phase.value} in its environment; on an offline target inside a sandbox "
+        "whose root is the target, without network.",
         phase=phase,
         run=lambda ctx: _run(ctx, path),
         paths=("/" + path,),
@@ -54,8 +54,10 @@ def _run(ctx: Context, path: str) -> None:
     ctx.note(Outcome("run", path, "file"))
     if ctx.dry_run:
         return
-    env = {"SYSPREP_PHASE": ctx.provider.phase.value,
-           "SYSPREP_TARGET": "live" if ctx.target.live else "offline"}
+    env = {
+        "SYSPREP_PHASE": ctx.provider.phase.value,
+        "SYSPREP_TARGET": "live" if ctx.target.live else "offline",
+    }
     done = run_in_target(ctx.target, ["/" + path], env=env, timeout=TIMEOUT)
     for line in (done.stdout + done.stderr).splitlines():
         ctx.info(f"| {line}")

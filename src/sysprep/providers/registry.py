@@ -48,8 +48,10 @@ def from_package(name: str, path: Iterable[str]) -> list[Provider]:
         mod = importlib.import_module(f"{name}.{info.name}")
         obj = getattr(mod, "PROVIDERS", None) or getattr(mod, "PROVIDER", None)
         if obj is None:
-            raise TypeError(f"{mod.__name__}: a provider module must define PROVIDER "
-                            "(or PROVIDERS); helpers belong in a module named _*")
+            raise TypeError(
+                f"{mod.__name__}: a provider module must define PROVIDER "
+                "(or PROVIDERS); helpers belong in a module named _*"
+            )
         found.extend(_collect(obj, mod.__name__))
     return found
 
@@ -65,9 +67,13 @@ def entry_points() -> tuple[Provider, ...]:
         try:
             loaded = ep.load()
         except Exception as e:
-            raise UsageError(f"provider entry point {ep.name} ({ep.value}) cannot be loaded: {e}") from None
-        for p in _collect(loaded() if callable(loaded) and not isinstance(loaded, Provider) else loaded,
-                          f"entry point {ep.name}"):
+            raise UsageError(
+                f"provider entry point {ep.name} ({ep.value}) cannot be loaded: {e}"
+            ) from None
+        for p in _collect(
+            loaded() if callable(loaded) and not isinstance(loaded, Provider) else loaded,
+            f"entry point {ep.name}",
+        ):
             found.append(_with_source(p, f"entry point {ep.value}"))
     return tuple(found)
 
@@ -121,7 +127,9 @@ def check(providers: Iterable[Provider]) -> None:
     seen: set[str] = set()
     for p in providers:
         if not NAME.match(p.name):
-            raise ValueError(f"provider name {p.name!r} must be lower-case letters, digits, '.', '_', '-'")
+            raise ValueError(
+                f"provider name {p.name!r} must be lower-case letters, digits, '.', '_', '-'"
+            )
         if p.name in seen:
             raise ValueError(f"two providers are named {p.name}")
         seen.add(p.name)
@@ -146,7 +154,9 @@ class Registry:
         try:
             return self.by_name[name]
         except KeyError:
-            raise UsageError(f"unknown operation {name!r} (see sysprep --list-operations)") from None
+            raise UsageError(
+                f"unknown operation {name!r} (see sysprep --list-operations)"
+            ) from None
 
     def check_names(self, sel: Selection) -> None:
         """Reject unknown names in a selection (before anything is touched)."""

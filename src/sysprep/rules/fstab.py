@@ -11,10 +11,33 @@ MAX_ENTRIES = 1000
 # File systems that hold no part of an installed system: never descended into.
 VIRTUAL_FS = frozenset(
     {
-        "proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2",
-        "mqueue", "debugfs", "tracefs", "securityfs", "pstore", "efivarfs", "bpf",
-        "configfs", "fusectl", "hugetlbfs", "autofs", "binfmt_misc", "rpc_pipefs",
-        "nsfs", "overlay", "squashfs", "fuse", "fuse.portal", "fuse.gvfsd-fuse",
+        "proc",
+        "sysfs",
+        "devtmpfs",
+        "devpts",
+        "tmpfs",
+        "ramfs",
+        "cgroup",
+        "cgroup2",
+        "mqueue",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "pstore",
+        "efivarfs",
+        "bpf",
+        "configfs",
+        "fusectl",
+        "hugetlbfs",
+        "autofs",
+        "binfmt_misc",
+        "rpc_pipefs",
+        "nsfs",
+        "overlay",
+        "squashfs",
+        "fuse",
+        "fuse.portal",
+        "fuse.gvfsd-fuse",
     }
 )
 NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "sshfs"})

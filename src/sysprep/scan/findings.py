@@ -32,9 +32,14 @@ class Finding:
     redacted: str = ""  # a redacted form of what was found
 
     def record(self) -> dict[str, object]:
-        rec: dict[str, object] = {"category": self.category, "rule": self.rule,
-                                  "severity": self.severity.value, "path": self.path,
-                                  "reason": self.reason, "fix": self.fix}
+        rec: dict[str, object] = {
+            "category": self.category,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "path": self.path,
+            "reason": self.reason,
+            "fix": self.fix,
+        }
         if self.line is not None:
             rec["line"] = self.line
         if self.redacted:

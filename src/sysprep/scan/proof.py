@@ -10,9 +10,14 @@ from sysprep.scan.findings import IDENTITY, Finding
 from sysprep.scan.scanner import Scanner
 from sysprep.target.confined import Confined
 
-_LABELS = {tok.MACHINE_ID: "machine-id", tok.HOSTNAME: "hostname",
-           tok.SSH_HOST_KEY: "ssh-host-key", tok.MAC: "mac-address",
-           tok.UUID: "connection-uuid", tok.DUID: "dhcp-duid"}
+_LABELS = {
+    tok.MACHINE_ID: "machine-id",
+    tok.HOSTNAME: "hostname",
+    tok.SSH_HOST_KEY: "ssh-host-key",
+    tok.MAC: "mac-address",
+    tok.UUID: "connection-uuid",
+    tok.DUID: "dhcp-duid",
+}
 
 
 def start(fs: Confined, os_id: str, log: RunLog, *, record: bool) -> list[tok.Token]:

@@ -25,9 +25,20 @@ _NAMED_TREES = ("etc/", "var/", "root/", "home/", "srv/", "opt/")
 # content never read: databases and indexes the package manager and the kernel build write
 # from the distribution's own metadata (the same on every installation; a third of the text
 # of a Debian root). Names are still checked.
-_NOT_READ = ("var/lib/dpkg/", "var/lib/apt/lists/", "var/cache/apt/", "var/lib/rpm/",
-             "var/cache/dnf/", "usr/lib/modules/", "lib/modules/", "etc/ssh/moduli",
-             "usr/share/man/", "usr/share/locale/", "usr/share/i18n/", "usr/share/zoneinfo/")
+_NOT_READ = (
+    "var/lib/dpkg/",
+    "var/lib/apt/lists/",
+    "var/cache/apt/",
+    "var/lib/rpm/",
+    "var/cache/dnf/",
+    "usr/lib/modules/",
+    "lib/modules/",
+    "etc/ssh/moduli",
+    "usr/share/man/",
+    "usr/share/locale/",
+    "usr/share/i18n/",
+    "usr/share/zoneinfo/",
+)
 _TOKEN_REASONS = {
     tok.MACHINE_ID: "the template's machine-id",
     tok.HOSTNAME: "the template's host name",
@@ -78,8 +89,11 @@ class Scanner:
                     self.stats.entries += 1
                     path = f"/{dirpath}/{name}" if dirpath else f"/{name}"
                     yield from self._name(path)
-                    if not stat.S_ISREG(st.st_mode) or st.st_size == 0 \
-                            or path[1:].startswith(_NOT_READ):
+                    if (
+                        not stat.S_ISREG(st.st_mode)
+                        or st.st_size == 0
+                        or path[1:].startswith(_NOT_READ)
+                    ):
                         continue
                     if st.st_size > self.max_size:
                         self.stats.skipped_large += 1
@@ -103,8 +117,14 @@ class Scanner:
         name = path.rpartition("/")[2]
         for m in self._tokens.finditer(name):
             kind = self._kinds.get(m.group(), tok.MACHINE_ID)
-            yield Finding(IDENTITY, f"identity.{kind}-in-name", Severity.HIGH, path,
-                          f"{_TOKEN_REASONS[kind]} in a file name", self.fix_for(path))
+            yield Finding(
+                IDENTITY,
+                f"identity.{kind}-in-name",
+                Severity.HIGH,
+                path,
+                f"{_TOKEN_REASONS[kind]} in a file name",
+                self.fix_for(path),
+            )
             return
 
     def _read(self, dfd: int, name: str, *, binary: bool) -> bytes | None:
@@ -129,7 +149,7 @@ class Scanner:
                 size += len(chunk)
             self.stats.files_read += 1
             self.stats.bytes_read += size
-            return b"".join(chunks)[:self.max_size]
+            return b"".join(chunks)[: self.max_size]
         except OSError:
             return None
         finally:
@@ -153,8 +173,9 @@ class Scanner:
                 yield _secret(path, hit, fix)
         for hit in self.library.hits(text):
             # a private key is reported once, by the rule that knows about passphrases
-            if (hit.rule, hit.line) in found or (hit.rule == "secret.private-key"
-                                                 and any(r == hit.rule for r, _ in found)):
+            if (hit.rule, hit.line) in found or (
+                hit.rule == "secret.private-key" and any(r == hit.rule for r, _ in found)
+            ):
                 continue
             yield _secret(path, hit, fix)
 
@@ -171,17 +192,18 @@ class Scanner:
             for kind, offset in self.recorded.find(text, hostnames=named):
                 if kind not in seen:
                     seen.add(kind)
-                    yield _copy(path, kind, text.count("\n", 0, offset) + 1, fix,
-                                recorded=True)
+                    yield _copy(path, kind, text.count("\n", 0, offset) + 1, fix, recorded=True)
 
 
 def _copy(path: str, kind: str, line: int, fix: str, *, recorded: bool = False) -> Finding:
     what = _TOKEN_REASONS.get(kind, kind)
     how = " (recorded, hashed, when the image was generalized)" if recorded else ""
-    return Finding(IDENTITY, f"identity.{kind}", Severity.HIGH, path,
-                   f"a copy of {what}{how}", fix, line=line)
+    return Finding(
+        IDENTITY, f"identity.{kind}", Severity.HIGH, path, f"a copy of {what}{how}", fix, line=line
+    )
 
 
 def _secret(path: str, hit: sec.Hit, fix: str) -> Finding:
-    return Finding(SECRET, hit.rule, hit.severity, path, hit.reason, fix, line=hit.line,
-                   redacted=hit.redacted)
+    return Finding(
+        SECRET, hit.rule, hit.severity, path, hit.reason, fix, line=hit.line, redacted=hit.redacted
+    )

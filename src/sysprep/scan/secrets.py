@@ -38,8 +38,13 @@ class Hit:
 # detect-secrets' detectors left out: public IP addresses are no secret; the keyword-context
 # expressions of four legacy vendors cost more than all the others together (3 s on a Debian
 # root) and their keys, when present, are long tokens the entropy-free rules above miss anyway
-_LEFT_OUT = {"Public IP (ipv4)", "IBM COS HMAC Credentials", "IBM Cloud IAM Key",
-             "Cloudant Credentials", "SoftLayer Credentials"}
+_LEFT_OUT = {
+    "Public IP (ipv4)",
+    "IBM COS HMAC Credentials",
+    "IBM Cloud IAM Key",
+    "Cloudant Credentials",
+    "SoftLayer Credentials",
+}
 
 
 class Library:
@@ -51,11 +56,16 @@ class Library:
             from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
             from detect_secrets.plugins.base import RegexBasedDetector
         except ImportError:
-            raise UsageError("sysprep scan needs detect-secrets: install it with "
-                             "pip install 'sysprep[scan]' (or pip install detect-secrets)") from None
+            raise UsageError(
+                "sysprep scan needs detect-secrets: install it with "
+                "pip install 'sysprep[scan]' (or pip install detect-secrets)"
+            ) from None
         mapping: dict[str, Any] = dict(get_mapping_from_secret_type_to_class())
-        self.detectors: list[Any] = [cls() for kind, cls in sorted(mapping.items())
-                                     if issubclass(cls, RegexBasedDetector) and kind not in _LEFT_OUT]
+        self.detectors: list[Any] = [
+            cls()
+            for kind, cls in sorted(mapping.items())
+            if issubclass(cls, RegexBasedDetector) and kind not in _LEFT_OUT
+        ]
         # each expression on its own: an alternation of them all loses re's literal-prefix
         # search and is slower than running them one after the other
         self.patterns = [(d, rx) for d in self.detectors for rx in d.denylist]
@@ -75,8 +85,13 @@ class Library:
                 done.add((i, d.secret_type))
                 lineno, line = lines[i]
                 for value in d.analyze_string(line):  # the detector's own checks decide
-                    yield Hit("secret." + _slug(d.secret_type), Severity.HIGH,
-                              f"{d.secret_type} (detect-secrets)", lineno, redact(value))
+                    yield Hit(
+                        "secret." + _slug(d.secret_type),
+                        Severity.HIGH,
+                        f"{d.secret_type} (detect-secrets)",
+                        lineno,
+                        redact(value),
+                    )
                     break
 
 
@@ -128,23 +143,43 @@ def private_keys(path: str, text: str) -> Iterator[Hit]:
     for m in _PEM.finditer(text):
         lineno = text.count("\n", 0, m.start()) + 1
         kind = m.group(1).strip() or "PKCS#8"
-        body = text[m.end():m.end() + 8192]
+        body = text[m.end() : m.end() + 8192]
         if kind == "ENCRYPTED" or "ENCRYPTED" in body[:200]:
-            yield Hit("secret.private-key", Severity.MEDIUM,
-                      f"{kind} private key protected by a passphrase", lineno, "-----BEGIN …")
+            yield Hit(
+                "secret.private-key",
+                Severity.MEDIUM,
+                f"{kind} private key protected by a passphrase",
+                lineno,
+                "-----BEGIN …",
+            )
         elif kind == "OPENSSH" and _openssh_encrypted(body):
-            yield Hit("secret.private-key", Severity.MEDIUM,
-                      "OpenSSH private key protected by a passphrase", lineno, "-----BEGIN …")
+            yield Hit(
+                "secret.private-key",
+                Severity.MEDIUM,
+                "OpenSSH private key protected by a passphrase",
+                lineno,
+                "-----BEGIN …",
+            )
         else:
-            yield Hit("secret.private-key", Severity.HIGH,
-                      f"{kind} private key without a passphrase", lineno, "-----BEGIN …")
+            yield Hit(
+                "secret.private-key",
+                Severity.HIGH,
+                f"{kind} private key without a passphrase",
+                lineno,
+                "-----BEGIN …",
+            )
     for m in _PUTTY.finditer(text):
         lineno = text.count("\n", 0, m.start()) + 1
-        enc = re.search(r"^Encryption: (\S+)", text[m.start():m.start() + 4096], re.M)
+        enc = re.search(r"^Encryption: (\S+)", text[m.start() : m.start() + 4096], re.M)
         clear = enc is None or enc.group(1) == "none"
-        yield Hit("secret.private-key", Severity.HIGH if clear else Severity.MEDIUM,
-                  "PuTTY private key " + ("without a passphrase" if clear else "protected by a passphrase"),
-                  lineno, "PuTTY-User-Key-File …")
+        yield Hit(
+            "secret.private-key",
+            Severity.HIGH if clear else Severity.MEDIUM,
+            "PuTTY private key "
+            + ("without a passphrase" if clear else "protected by a passphrase"),
+            lineno,
+            "PuTTY-User-Key-File …",
+        )
 
 
 def _openssh_encrypted(body: str) -> bool:
@@ -156,17 +191,25 @@ def _openssh_encrypted(body: str) -> bool:
     magic = b"openssh-key-v1\0"
     if not raw.startswith(magic) or len(raw) < len(magic) + 4:
         return False
-    n = int.from_bytes(raw[len(magic):len(magic) + 4], "big")
-    return raw[len(magic) + 4:len(magic) + 4 + n] != b"none"
+    n = int.from_bytes(raw[len(magic) : len(magic) + 4], "big")
+    return raw[len(magic) + 4 : len(magic) + 4 + n] != b"none"
 
 
 def gcp_service_account(path: str, text: str) -> Iterator[Hit]:
     if '"service_account"' in text and '"private_key"' in text:
         doc = _json(text)
-        if isinstance(doc, dict) and doc.get("type") == "service_account" and doc.get("private_key"):
-            yield Hit("secret.gcp-service-account", Severity.HIGH,
-                      "Google Cloud service-account key (JSON with a private key)", None,
-                      redact(str(doc.get("private_key_id", ""))))
+        if (
+            isinstance(doc, dict)
+            and doc.get("type") == "service_account"
+            and doc.get("private_key")
+        ):
+            yield Hit(
+                "secret.gcp-service-account",
+                Severity.HIGH,
+                "Google Cloud service-account key (JSON with a private key)",
+                None,
+                redact(str(doc.get("private_key_id", ""))),
+            )
 
 
 def docker_auths(path: str, text: str) -> Iterator[Hit]:
@@ -177,9 +220,13 @@ def docker_auths(path: str, text: str) -> Iterator[Hit]:
     if isinstance(auths, dict):
         for registry, entry in auths.items():
             if isinstance(entry, dict) and (entry.get("auth") or entry.get("identitytoken")):
-                yield Hit("secret.docker-auth", Severity.HIGH,
-                          f"container registry credentials for {registry}", None,
-                          redact(str(entry.get("auth") or entry.get("identitytoken"))))
+                yield Hit(
+                    "secret.docker-auth",
+                    Severity.HIGH,
+                    f"container registry credentials for {registry}",
+                    None,
+                    redact(str(entry.get("auth") or entry.get("identitytoken"))),
+                )
 
 
 _KUBE = re.compile(r"^\s*(client-key-data|token|password):\s*(\S+)", re.M)
@@ -189,8 +236,13 @@ def kubeconfig(path: str, text: str) -> Iterator[Hit]:
     if "apiVersion" not in text or "kind: Config" not in text:
         return
     for m in _KUBE.finditer(text):
-        yield Hit("secret.kubeconfig", Severity.HIGH, f"kubeconfig {m.group(1)}",
-                  text.count("\n", 0, m.start()) + 1, redact(m.group(2)))
+        yield Hit(
+            "secret.kubeconfig",
+            Severity.HIGH,
+            f"kubeconfig {m.group(1)}",
+            text.count("\n", 0, m.start()) + 1,
+            redact(m.group(2)),
+        )
 
 
 _NETRC = re.compile(r"\bpassword\s+(\S+)")
@@ -208,19 +260,32 @@ _CRED_URL = re.compile(r"^\w[\w+.-]*://[^:/@\s]+:([^@\s]+)@")
 def git_credentials(path: str, text: str) -> Iterator[Hit]:
     if posixpath.basename(path) == ".git-credentials" or path.endswith("/git/credentials"):
         for n, m in _lines(text, _CRED_URL):
-            yield Hit("secret.git-credentials", Severity.HIGH, "git credential store entry", n,
-                      redact(m.group(1)))
+            yield Hit(
+                "secret.git-credentials",
+                Severity.HIGH,
+                "git credential store entry",
+                n,
+                redact(m.group(1)),
+            )
 
 
 _PSK = re.compile(r"^\s*(?:psk|wep-key0|password|sae-password)\s*=\s*\"?([^\"\s]+)")
 
 
 def wifi_psk(path: str, text: str) -> Iterator[Hit]:
-    if "/NetworkManager/system-connections/" in path or "wpa_supplicant" in path \
-            or path.startswith("/var/lib/iwd/"):
+    if (
+        "/NetworkManager/system-connections/" in path
+        or "wpa_supplicant" in path
+        or path.startswith("/var/lib/iwd/")
+    ):
         for n, m in _lines(text, _PSK):
-            yield Hit("secret.wifi-psk", Severity.HIGH, "Wi-Fi pre-shared key or password", n,
-                      redact(m.group(1)))
+            yield Hit(
+                "secret.wifi-psk",
+                Severity.HIGH,
+                "Wi-Fi pre-shared key or password",
+                n,
+                redact(m.group(1)),
+            )
 
 
 # a password on a command line: mysql -pSECRET, --password=SECRET, sshpass -p SECRET,
@@ -228,25 +293,32 @@ def wifi_psk(path: str, text: str) -> Iterator[Hit]:
 _HISTORY_PASSWORD = re.compile(
     r"(?:--password[= ]|\bsshpass\s+-p\s*|\bmysql(?:dump|admin)?\b.*?\s-p(?=\S)|"
     r"\b[A-Z_]*PASS(?:WORD|WD)?=|\becho\s+['\"]?[\w.-]+:(?=\S+\s*['\"]?\s*\|\s*chpasswd))"
-    r"['\"]?([^\s'\"|;]+)")
+    r"['\"]?([^\s'\"|;]+)"
+)
 
 
 def shell_history(path: str, text: str) -> Iterator[Hit]:
     name = posixpath.basename(path)
     if name.endswith("_history") or name in ("fish_history", ".histfile"):
         for n, m in _lines(text, _HISTORY_PASSWORD):
-            yield Hit("secret.history-password", Severity.HIGH,
-                      "password typed on a command line, kept in a shell history", n,
-                      redact(m.group(1)))
+            yield Hit(
+                "secret.history-password",
+                Severity.HIGH,
+                "password typed on a command line, kept in a shell history",
+                n,
+                redact(m.group(1)),
+            )
 
 
 _XML_PASSWORD = re.compile(
     r"<(?:Password|AdministratorPassword)>\s*<Value>([^<]+)</Value>\s*<PlainText>true</PlainText>",
-    re.S | re.I)
+    re.S | re.I,
+)
 _PRESEED = re.compile(r"^\s*d-i\s+passwd/\S*password\s+password\s+(\S+)", re.M)
 _KICKSTART = re.compile(r"^\s*(?:rootpw|user\s.*--password)\s+(?:--plaintext\s+)?(\S+)", re.M)
-_YAML_PASSWORD = re.compile(r"^\s*(?:plain_text_passwd|password|Password):\s*['\"]?([^'\"\s#]+)",
-                            re.M)
+_YAML_PASSWORD = re.compile(
+    r"^\s*(?:plain_text_passwd|password|Password):\s*['\"]?([^'\"\s#]+)", re.M
+)
 
 
 def answer_files(path: str, text: str) -> Iterator[Hit]:
@@ -259,24 +331,31 @@ def answer_files(path: str, text: str) -> Iterator[Hit]:
         checks.append(_PRESEED)
     if name.endswith(".ks") or name.endswith("-ks.cfg") or name == "ks.cfg":
         checks.append(_KICKSTART)
-    if name in ("user-data", "user-data.txt") or (name.endswith((".yaml", ".yml"))
-                                                  and ("unattend" in name or "cloud-config" in text)):
+    if name in ("user-data", "user-data.txt") or (
+        name.endswith((".yaml", ".yml")) and ("unattend" in name or "cloud-config" in text)
+    ):
         checks.append(_YAML_PASSWORD)
     for rx in checks:
         for m in rx.finditer(text):
             value = m.group(1)
             if value.startswith("$") or value in ("*SENSITIVE*DATA*DELETED*", "*", "!"):
                 continue  # a crypt hash, or already deleted
-            yield Hit("secret.answer-file-password", Severity.HIGH,
-                      "clear password in an answer file", text.count("\n", 0, m.start()) + 1,
-                      redact(value))
+            yield Hit(
+                "secret.answer-file-password",
+                Severity.HIGH,
+                "clear password in an answer file",
+                text.count("\n", 0, m.start()) + 1,
+                redact(value),
+            )
 
 
-_CLOUD_FILES = {".aws/credentials": "AWS credentials file",
-                ".azure/accessTokens.json": "Azure CLI access tokens",
-                ".azure/msal_token_cache.json": "Azure CLI token cache",
-                ".config/gcloud/credentials.db": "gcloud credentials",
-                ".config/gcloud/access_tokens.db": "gcloud access tokens"}
+_CLOUD_FILES = {
+    ".aws/credentials": "AWS credentials file",
+    ".azure/accessTokens.json": "Azure CLI access tokens",
+    ".azure/msal_token_cache.json": "Azure CLI token cache",
+    ".config/gcloud/credentials.db": "gcloud credentials",
+    ".config/gcloud/access_tokens.db": "gcloud access tokens",
+}
 _AWS_SECRET = re.compile(r"^\s*aws_secret_access_key\s*=\s*(\S+)", re.M)
 
 
@@ -286,13 +365,27 @@ def cloud_credentials(path: str, text: str) -> Iterator[Hit]:
             m = _AWS_SECRET.search(text)
             if suffix == ".aws/credentials" and m is None:
                 return
-            yield Hit("secret.cloud-credentials", Severity.HIGH, what,
-                      text.count("\n", 0, m.start()) + 1 if m else None,
-                      redact(m.group(1)) if m else "")
+            yield Hit(
+                "secret.cloud-credentials",
+                Severity.HIGH,
+                what,
+                text.count("\n", 0, m.start()) + 1 if m else None,
+                redact(m.group(1)) if m else "",
+            )
 
 
-RULES: Sequence[Rule] = (private_keys, gcp_service_account, docker_auths, kubeconfig, netrc,
-                         git_credentials, wifi_psk, shell_history, answer_files, cloud_credentials)
+RULES: Sequence[Rule] = (
+    private_keys,
+    gcp_service_account,
+    docker_auths,
+    kubeconfig,
+    netrc,
+    git_credentials,
+    wifi_psk,
+    shell_history,
+    answer_files,
+    cloud_credentials,
+)
 
 # file names whose content is read even when binary or large (matched by name first)
 PKCS12 = (".p12", ".pfx")
@@ -303,9 +396,14 @@ BINARY_BY_NAME = (*PKCS12, "credentials.db", "access_tokens.db")
 def pkcs12(data: bytes) -> Hit:
     """A PKCS#12 bundle: severe when it opens without a passphrase."""
     clear = _opens_without_passphrase(data)
-    return Hit("secret.pkcs12", Severity.HIGH if clear else Severity.MEDIUM,
-               "PKCS#12 bundle " + ("without a passphrase" if clear else
-                                    "(protected by a passphrase, or not readable)"), None, "")
+    return Hit(
+        "secret.pkcs12",
+        Severity.HIGH if clear else Severity.MEDIUM,
+        "PKCS#12 bundle "
+        + ("without a passphrase" if clear else "(protected by a passphrase, or not readable)"),
+        None,
+        "",
+    )
 
 
 def _opens_without_passphrase(data: bytes) -> bool:
@@ -314,9 +412,15 @@ def _opens_without_passphrase(data: bytes) -> bool:
         return True  # cannot tell: the severe answer
     for extra in ([], ["-legacy"]):
         # run() passes text input; the bundle is binary: fed on stdin, never a file of the target
-        p = subprocess.run([openssl, "pkcs12", *extra, "-noout", "-passin", "pass:"], input=data,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
-                           env={"PATH": "/usr/bin:/bin"}, check=False)
+        p = subprocess.run(
+            [openssl, "pkcs12", *extra, "-noout", "-passin", "pass:"],
+            input=data,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+            env={"PATH": "/usr/bin:/bin"},
+            check=False,
+        )
         if p.returncode == 0:
             return True
     return False

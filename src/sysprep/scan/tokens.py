@@ -34,14 +34,31 @@ _UUID_LINE = re.compile(r"^uuid=([0-9a-fA-F-]{36})\s*$", re.M)
 _DUID = re.compile(r"default-duid\s+\"([^\"]+)\"")
 _NOT_A_MAC = {"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"}
 # host names every installation of a distribution shares: not the identity of one machine
-_GENERIC_NAMES = {"", "localhost", "localhost.localdomain", "debian", "ubuntu", "fedora",
-                  "archlinux", "localdomain", "(none)"}
+_GENERIC_NAMES = {
+    "",
+    "localhost",
+    "localhost.localdomain",
+    "debian",
+    "ubuntu",
+    "fedora",
+    "archlinux",
+    "localdomain",
+    "(none)",
+}
 _MIN_NAME = 4
 # where MAC addresses and connection ids of this machine are written
-_NETWORK_FILES = ("etc/NetworkManager/system-connections/*", "etc/udev/rules.d/*persistent-net*",
-                  "etc/netplan/*", "etc/systemd/network/*", "etc/network/interfaces",
-                  "etc/network/interfaces.d/*", "etc/sysconfig/network-scripts/ifcfg-*",
-                  "var/lib/dhcp/*", "var/lib/dhclient/*", "var/lib/NetworkManager/*.lease")
+_NETWORK_FILES = (
+    "etc/NetworkManager/system-connections/*",
+    "etc/udev/rules.d/*persistent-net*",
+    "etc/netplan/*",
+    "etc/systemd/network/*",
+    "etc/network/interfaces",
+    "etc/network/interfaces.d/*",
+    "etc/sysconfig/network-scripts/ifcfg-*",
+    "var/lib/dhcp/*",
+    "var/lib/dhclient/*",
+    "var/lib/NetworkManager/*.lease",
+)
 
 
 def _distinctive(name: str, os_id: str) -> bool:
@@ -49,8 +66,12 @@ def _distinctive(name: str, os_id: str) -> bool:
     name of a few letters ("vm") or a plain word ("server", "sysprep") stands in ordinary
     text and file names everywhere, so only names with a digit, a hyphen or a dot count
     ("web-01", "build7", "host.example.com"), and never a distribution's default."""
-    return (len(name) >= _MIN_NAME and name.lower() not in _GENERIC_NAMES
-            and name.lower() != os_id.lower() and any(c.isdigit() or c in "-." for c in name))
+    return (
+        len(name) >= _MIN_NAME
+        and name.lower() not in _GENERIC_NAMES
+        and name.lower() != os_id.lower()
+        and any(c.isdigit() or c in "-." for c in name)
+    )
 
 
 @dataclass(frozen=True)
@@ -183,8 +204,10 @@ class Recorded:
             for m in shape.finditer(text):
                 word = m.group()
                 if self.hashes.get(digest(self.salt, word)) == kind or (
-                        kind == HOSTNAME and "." in word
-                        and self.hashes.get(digest(self.salt, word.split(".")[0])) == kind):
+                    kind == HOSTNAME
+                    and "." in word
+                    and self.hashes.get(digest(self.salt, word.split(".")[0])) == kind
+                ):
                     yield kind, m.start()
 
 

@@ -10,8 +10,20 @@ from typing import Any
 # Raised when a field is removed or changes meaning; adding a field keeps the version.
 VERSION = 1
 
-NAMES = ("report", "state", "state-follow", "batch", "answer-validate", "providers",
-         "provider", "license", "answer-show", "boot", "scan", "error")
+NAMES = (
+    "report",
+    "state",
+    "state-follow",
+    "batch",
+    "answer-validate",
+    "providers",
+    "provider",
+    "license",
+    "answer-show",
+    "boot",
+    "scan",
+    "error",
+)
 
 
 def text(name: str) -> str:

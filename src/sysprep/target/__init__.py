@@ -51,8 +51,10 @@ def open_target(spec: TargetSpec, *, dry_run: bool) -> Iterator[Target]:
     if spec.kind is TargetKind.IMAGE:
         from sysprep.target.image import open_image
 
-        with open_image(spec, dry_run=dry_run) as session, \
-                Confined(session.root_path, dry_run=dry_run, own_mounts=session.own_mounts) as fs:
+        with (
+            open_image(spec, dry_run=dry_run) as session,
+            Confined(session.root_path, dry_run=dry_run, own_mounts=session.own_mounts) as fs,
+        ):
             yield Target(spec, fs, osrelease.read(fs), image=session, notes=list(session.notes))
         return
     root = "/" if spec.kind is TargetKind.LIVE else spec.root

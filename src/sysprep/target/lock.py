@@ -23,7 +23,9 @@ def _lock_dir() -> str:
                 return d
         except OSError:
             continue
-    raise RunError("no writable folder for sysprep's lock files (tried " + ", ".join(LOCK_DIRS) + ")")
+    raise RunError(
+        "no writable folder for sysprep's lock files (tried " + ", ".join(LOCK_DIRS) + ")"
+    )
 
 
 class TargetLock:
@@ -50,8 +52,10 @@ class TargetLock:
                 holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
                 os.close(fd)
                 if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    raise Busy(f"another sysprep (PID {holder}) is already running on "
-                               f"{self.what}; wait for it to finish") from None
+                    raise Busy(
+                        f"another sysprep (PID {holder}) is already running on "
+                        f"{self.what}; wait for it to finish"
+                    ) from None
                 raise
             if self._current(fd):
                 break
@@ -88,8 +92,11 @@ class TargetLock:
         except OSError:
             return False
         ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-        return any(line.split()[5:6] == [ident] for line in table.splitlines()
-                   if " FLOCK " in line and "->" not in line)
+        return any(
+            line.split()[5:6] == [ident]
+            for line in table.splitlines()
+            if " FLOCK " in line and "->" not in line
+        )
 
     def __enter__(self) -> TargetLock:
         self.acquire()

@@ -7,8 +7,15 @@ from typing import Iterable, Sequence
 
 from sysprep.rules.fstab import NETWORK_FS, VIRTUAL_FS, unescape
 
-__all__ = ["NETWORK_FS", "VIRTUAL_FS", "Mount", "is_own_mount", "mounts_below", "parse_mountinfo",
-           "read_mounts"]
+__all__ = [
+    "NETWORK_FS",
+    "VIRTUAL_FS",
+    "Mount",
+    "is_own_mount",
+    "mounts_below",
+    "parse_mountinfo",
+    "read_mounts",
+]
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,11 @@ def _decode(data: bytes, path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise UsageError(f"/{path} of the target is not valid UTF-8 (byte 0x{data[e.start]:02x} "
-                         f"on line {line}): fix the file, os-release is UTF-8 text") from None
+        line = data[: e.start].count(b"\n") + 1
+        raise UsageError(
+            f"/{path} of the target is not valid UTF-8 (byte 0x{data[e.start]:02x} "
+            f"on line {line}): fix the file, os-release is UTF-8 text"
+        ) from None
 
 
 def read(fs: Confined) -> OsRelease | None:

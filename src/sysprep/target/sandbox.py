@@ -32,36 +32,58 @@ SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # opens any inode of a file system the sandbox can see a file of, by handle, so the image's
 # code could read the host's files beside a --root directory ("shocker"); DAC_OVERRIDE
 # already reads and searches everything the sandbox shows.
-KEPT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
-             "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SETFCAP")
+KEPT_CAPS = (
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_SETUID",
+    "CAP_SETGID",
+    "CAP_KILL",
+    "CAP_SETFCAP",
+)
 
 
 def bwrap() -> str:
     path = shutil.which("bwrap", path=SANDBOX_PATH)
     if path is None:
-        raise UsageError("running code from an offline target needs bubblewrap (bwrap): install "
-                         "it (apt install bubblewrap / dnf install bubblewrap), or disable the "
-                         "image's own providers with --disable NAME")
+        raise UsageError(
+            "running code from an offline target needs bubblewrap (bwrap): install "
+            "it (apt install bubblewrap / dnf install bubblewrap), or disable the "
+            "image's own providers with --disable NAME"
+        )
     return path
 
 
-def sandbox_argv(target: Target, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/") -> list[str]:
+def sandbox_argv(
+    target: Target, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/"
+) -> list[str]:
     """The bwrap command line that runs `argv` with the target as its root."""
     cmd = [
         bwrap(),
-        "--bind", target.host_root, "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
+        "--bind",
+        target.host_root,
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
         # network, pid, ipc, uts, cgroup: nothing of the host; not the user namespace (see
         # above): the image's uids and gids stay themselves
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
-        "--hostname", "sysprep-sandbox",
+        "--hostname",
+        "sysprep-sandbox",
         "--clearenv",
         # root inside, but without CAP_SYS_ADMIN and friends: no mount or umount (the masks
         # below hold), no module loading, no raw devices or ptrace
-        "--cap-drop", "ALL",
+        "--cap-drop",
+        "ALL",
         *(a for cap in KEPT_CAPS for a in ("--cap-add", cap)),
     ]
     # bwrap binds recursively: mask mounts under the root that are not the target's own
@@ -94,7 +116,13 @@ def run_in_target(
     """Run a program of the target (a path inside it); output captured or streamed to a fd."""
     env = dict(env or {})
     if target.live:
-        return run(argv, env=env, timeout=timeout, check=check, cwd="/", output_fd=output_fd,
-                   input=input)
-    return run(sandbox_argv(target, argv, env), timeout=timeout, check=check, output_fd=output_fd,
-               input=input)
+        return run(
+            argv, env=env, timeout=timeout, check=check, cwd="/", output_fd=output_fd, input=input
+        )
+    return run(
+        sandbox_argv(target, argv, env),
+        timeout=timeout,
+        check=check,
+        output_fd=output_fd,
+        input=input,
+    )

@@ -39,15 +39,18 @@ class TempJournal:
             self._fd = self.fs.open_append(self.path, 0o600)
         data = (json.dumps(path) + "\n").encode()  # a name may hold a newline
         while data:
-            data = data[os.write(self._fd, data):]
+            data = data[os.write(self._fd, data) :]
         os.fsync(self._fd)  # on disk before the temp file is
 
     def sweep(self) -> list[str]:
         removed = []
         for path in self._noted():
             st = self.fs.lstat(path)
-            if st is not None and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) \
-                    and is_temp_name(path.rpartition("/")[2]):
+            if (
+                st is not None
+                and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))
+                and is_temp_name(path.rpartition("/")[2])
+            ):
                 self.fs.remove(path)
                 removed.append(path)
         self.fs.remove(self.path)

@@ -38,8 +38,14 @@ class DirtyRoot:
 FLAVOURS = ("debian", "fedora", "suse", "arch")
 
 
-def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob"),
-          systemd_version: int = 252, flavour: str = "debian") -> DirtyRoot:
+def build(
+    root: str,
+    *,
+    bulk: int = 0,
+    users: tuple[str, ...] = ("alice", "bob"),
+    systemd_version: int = 252,
+    flavour: str = "debian",
+) -> DirtyRoot:
     """Make a dirty root at `root` (created if missing); `bulk` extra files in logs, temp and homes.
 
     `flavour` adds the layout of another distribution family (fedora: Red Hat; suse; arch)
@@ -55,12 +61,34 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     def W(rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> str:
         return write_file(root, rel, data, mode, uid, gid)
 
-    for d in ("bin", "sbin", "lib", "usr/bin", "usr/sbin", "usr/lib", "etc", "var/lib", "var/cache",
-              "var/spool", "var/tmp", "tmp", "run", "proc", "sys", "dev", "home", "root", "opt",
-              "usr/local/bin", "boot"):
+    for d in (
+        "bin",
+        "sbin",
+        "lib",
+        "usr/bin",
+        "usr/sbin",
+        "usr/lib",
+        "etc",
+        "var/lib",
+        "var/cache",
+        "var/spool",
+        "var/tmp",
+        "tmp",
+        "run",
+        "proc",
+        "sys",
+        "dev",
+        "home",
+        "root",
+        "opt",
+        "usr/local/bin",
+        "boot",
+    ):
         make_dir(root, d, 0o1777 if d in ("tmp", "var/tmp") else 0o700 if d == "root" else 0o755)
-    os_release = ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
-                  'VERSION_ID="12"\nVERSION="12 (bookworm)"\nID=debian\n')
+    os_release = (
+        'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
+        'VERSION_ID="12"\nVERSION="12 (bookworm)"\nID=debian\n'
+    )
     W("usr/lib/os-release", os_release)
     if not os.path.lexists(os.path.join(root, "etc/os-release")):
         os.symlink("../usr/lib/os-release", os.path.join(root, "etc/os-release"))
@@ -74,11 +102,18 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     _add_shell(root)
     _add_account_tools(root)
 
-    passwd = ["root:x:0:0:root:/root:/bin/bash", "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
-              "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
-              "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin"]
-    shadow = ["root:$y$j9T$abc$def:19700:0:99999:7:::", "daemon:*:19700:0:99999:7:::",
-              "www-data:*:19700:0:99999:7:::", "sshd:*:19700:0:99999:7:::"]
+    passwd = [
+        "root:x:0:0:root:/root:/bin/bash",
+        "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
+        "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+        "sshd:x:100:65534::/run/sshd:/usr/sbin/nologin",
+    ]
+    shadow = [
+        "root:$y$j9T$abc$def:19700:0:99999:7:::",
+        "daemon:*:19700:0:99999:7:::",
+        "www-data:*:19700:0:99999:7:::",
+        "sshd:*:19700:0:99999:7:::",
+    ]
     group = ["root:x:0:", "daemon:x:1:", "sudo:x:27:", "www-data:x:33:", "users:x:100:"]
     for i, name in enumerate(users):
         uid = 1000 + i
@@ -93,8 +128,11 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     W("etc/passwd-", "\n".join(passwd) + "\n")
     W("etc/shadow-", "\n".join(shadow) + "\n", 0o600)
     W("etc/login.defs", "UID_MIN 1000\nUID_MAX 60000\nENCRYPT_METHOD YESCRYPT\n")
-    W("etc/fstab", "UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 errors=remount-ro 0 1\n"
-                   "UUID=0a1b2c3d-0000-4000-8000-000000000002 none swap sw 0 0\n")
+    W(
+        "etc/fstab",
+        "UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 errors=remount-ro 0 1\n"
+        "UUID=0a1b2c3d-0000-4000-8000-000000000002 none swap sw 0 0\n",
+    )
     W("etc/hostname", r.hostname + "\n")
     W("etc/hosts", f"127.0.0.1 localhost\n127.0.1.1 {r.hostname}\n10.1.1.1 fileserver\n")
     r.changed["etc/hostname"] = r.hostname
@@ -107,43 +145,79 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     r.identity.append(W("var/lib/dbus/machine-id", r.machine_id + "\n", 0o444))
     r.identity.append(W("var/lib/systemd/random-seed", secrets.token_bytes(512), 0o600))
     for kind in ("rsa", "ecdsa", "ed25519"):
-        r.identity.append(W(f"etc/ssh/ssh_host_{kind}_key",
-                            f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_hex(64)}\n"
-                            "-----END OPENSSH PRIVATE KEY-----\n", 0o600))
-        r.identity.append(W(f"etc/ssh/ssh_host_{kind}_key.pub",
-                            f"ssh-{kind} {secrets.token_hex(32)} root@{r.hostname}\n"))
-    r.keep.append(W("etc/ssh/sshd_config", "PermitRootLogin prohibit-password\nHostKey /etc/ssh/ssh_host_ed25519_key\n"))
+        r.identity.append(
+            W(
+                f"etc/ssh/ssh_host_{kind}_key",
+                f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_hex(64)}\n"
+                "-----END OPENSSH PRIVATE KEY-----\n",
+                0o600,
+            )
+        )
+        r.identity.append(
+            W(
+                f"etc/ssh/ssh_host_{kind}_key.pub",
+                f"ssh-{kind} {secrets.token_hex(32)} root@{r.hostname}\n",
+            )
+        )
+    r.keep.append(
+        W(
+            "etc/ssh/sshd_config",
+            "PermitRootLogin prohibit-password\nHostKey /etc/ssh/ssh_host_ed25519_key\n",
+        )
+    )
     r.keep.append(W("etc/ssh/ssh_config", "Host *\n"))
     make_dir(root, "etc/ssh/sshd_config.d")
     r.keep.append(W("etc/ssl/certs/ca-certificates.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n"))
     r.keep.append(W("etc/pki/tls/certs/ca-bundle.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n"))
-    r.identity.append(W("var/lib/dhcp/dhclient.enp1s0.leases",
-                        "lease {\n  interface \"enp1s0\";\n  fixed-address 10.0.2.15;\n}\n"))
+    r.identity.append(
+        W(
+            "var/lib/dhcp/dhclient.enp1s0.leases",
+            'lease {\n  interface "enp1s0";\n  fixed-address 10.0.2.15;\n}\n',
+        )
+    )
     r.identity.append(W("var/lib/NetworkManager/internal-6c2f-enp1s0.lease", "ADDRESS=10.0.2.15\n"))
     r.identity.append(W("var/lib/NetworkManager/secret_key", secrets.token_bytes(32), 0o600))
-    r.identity.append(W("etc/udev/rules.d/70-persistent-net.rules",
-                        'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"\n'))
+    r.identity.append(
+        W(
+            "etc/udev/rules.d/70-persistent-net.rules",
+            'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"\n',
+        )
+    )
     r.keep.append(W("etc/udev/rules.d/99-local.rules", "# local rules\n"))
-    W("etc/network/interfaces", "auto lo\niface lo inet loopback\nauto enp1s0\niface enp1s0 inet dhcp\n"
-                                "    hwaddress ether 52:54:00:12:34:56\n")
+    W(
+        "etc/network/interfaces",
+        "auto lo\niface lo inet loopback\nauto enp1s0\niface enp1s0 inet dhcp\n"
+        "    hwaddress ether 52:54:00:12:34:56\n",
+    )
     r.changed["etc/network/interfaces"] = "52:54:00:12:34:56"
 
     # logs
     log_files: dict[str, str | bytes] = {
         "var/log/syslog": "Nov 25 10:00:00 build kernel: boot\n",
-        "var/log/syslog.1": "old\n", "var/log/syslog.2.gz": b"\x1f\x8b\x08\x00",
+        "var/log/syslog.1": "old\n",
+        "var/log/syslog.2.gz": b"\x1f\x8b\x08\x00",
         "var/log/auth.log": "sshd: Accepted publickey for alice from 10.0.2.2\n",
-        "var/log/kern.log": "kernel\n", "var/log/dpkg.log": "install foo\n",
-        "var/log/alternatives.log": "update-alternatives\n", "var/log/bootstrap.log": "debootstrap\n",
-        "var/log/apt/history.log": "Start-Date: 2026\n", "var/log/apt/term.log": "Log started\n",
-        "var/log/apt/eipp.log.xz": b"\xfd7zXZ", "var/log/installer/syslog": "d-i\n",
-        "var/log/wtmp": b"\x07" * 384, "var/log/btmp": b"", "var/log/lastlog": b"\x00" * 292,
-        "var/log/faillog": b"\x00" * 64, "var/log/messages": "msg\n",
+        "var/log/kern.log": "kernel\n",
+        "var/log/dpkg.log": "install foo\n",
+        "var/log/alternatives.log": "update-alternatives\n",
+        "var/log/bootstrap.log": "debootstrap\n",
+        "var/log/apt/history.log": "Start-Date: 2026\n",
+        "var/log/apt/term.log": "Log started\n",
+        "var/log/apt/eipp.log.xz": b"\xfd7zXZ",
+        "var/log/installer/syslog": "d-i\n",
+        "var/log/wtmp": b"\x07" * 384,
+        "var/log/btmp": b"",
+        "var/log/lastlog": b"\x00" * 292,
+        "var/log/faillog": b"\x00" * 64,
+        "var/log/messages": "msg\n",
         f"var/log/journal/{r.machine_id}/system.journal": secrets.token_bytes(4096),
         f"var/log/journal/{r.machine_id}/user-1000.journal": secrets.token_bytes(4096),
-        "var/log/nginx/access.log": "GET /\n", "var/log/nginx/error.log": "err\n",
-        "var/log/private/app/state.log": "x\n", "var/log/unattended-upgrades/unattended-upgrades.log": "u\n",
-        "var/log/cloud-init.log": "ci\n", "var/log/cloud-init-output.log": "ci\n",
+        "var/log/nginx/access.log": "GET /\n",
+        "var/log/nginx/error.log": "err\n",
+        "var/log/private/app/state.log": "x\n",
+        "var/log/unattended-upgrades/unattended-upgrades.log": "u\n",
+        "var/log/cloud-init.log": "ci\n",
+        "var/log/cloud-init-output.log": "ci\n",
     }
     for rel, data in log_files.items():
         r.identity.append(W(rel, data, 0o640))
@@ -159,14 +233,20 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     for name, uid in r.users.items():
         home = f"home/{name}"
         make_dir(root, home, 0o750, uid, uid)
-        r.identity.append(W(f"{home}/.bash_history", f"cd\ncat secret-{name}.txt\n", 0o600, uid, uid))
+        r.identity.append(
+            W(f"{home}/.bash_history", f"cd\ncat secret-{name}.txt\n", 0o600, uid, uid)
+        )
         r.identity.append(W(f"{home}/.zsh_history", ": 1700000000:0;ls\n", 0o600, uid, uid))
         r.identity.append(W(f"{home}/.python_history", "import os\n", 0o600, uid, uid))
-        r.identity.append(W(f"{home}/.local/share/fish/fish_history", "- cmd: ls\n", 0o600, uid, uid))
+        r.identity.append(
+            W(f"{home}/.local/share/fish/fish_history", "- cmd: ls\n", 0o600, uid, uid)
+        )
         r.identity.append(W(f"{home}/.ssh/known_hosts", "host ssh-ed25519 AAAA\n", 0o600, uid, uid))
         r.identity.append(W(f"{home}/.cache/pip/http/x", "cache\n", 0o600, uid, uid))
         r.identity.append(W(f"{home}/notes.txt~", "backup\n", 0o600, uid, uid))
-        r.identity.append(W(f"{home}/.ssh/authorized_keys", "ssh-ed25519 AAAA user\n", 0o600, uid, uid))
+        r.identity.append(
+            W(f"{home}/.ssh/authorized_keys", "ssh-ed25519 AAAA user\n", 0o600, uid, uid)
+        )
         r.keep.append(W(f"{home}/notes.txt", "keep me\n", 0o644, uid, uid))
         r.keep.append(W(f"{home}/project/history.txt", "not a shell history\n", 0o644, uid, uid))
         r.keep.append(W(f"{home}/.bashrc", "# bashrc\n", 0o644, uid, uid))
@@ -188,16 +268,35 @@ def build(root: str, *, bulk: int = 0, users: tuple[str, ...] = ("alice", "bob")
     r.keep.append(W("usr/local/bin/tool", "#!/bin/sh\n", 0o755))
 
     flavours.add_catalogue(r, W)
-    {"debian": lambda: None, "fedora": lambda: flavours.add_redhat(r, W), "suse": lambda: flavours.add_suse(r, W),
-     "arch": lambda: flavours.add_arch(r, W)}[flavour]()
+    {
+        "debian": lambda: None,
+        "fedora": lambda: flavours.add_redhat(r, W),
+        "suse": lambda: flavours.add_suse(r, W),
+        "arch": lambda: flavours.add_arch(r, W),
+    }[flavour]()
     if bulk:
         add_bulk(root, bulk, r.users)
     return r
 
 
 BUSYBOX = ("/bin/busybox", "/usr/bin/busybox")
-SHELL_TOOLS = ("sh", "sleep", "cat", "echo", "touch", "ls", "rm", "mkdir", "true", "false", "id",
-               "env", "printf", "test", "[")
+SHELL_TOOLS = (
+    "sh",
+    "sleep",
+    "cat",
+    "echo",
+    "touch",
+    "ls",
+    "rm",
+    "mkdir",
+    "true",
+    "false",
+    "id",
+    "env",
+    "printf",
+    "test",
+    "[",
+)
 
 USERADD = r"""#!/bin/sh
 # useradd stand-in for fixture roots: passwd, shadow, group and home
@@ -259,7 +358,9 @@ def _add_shell(root: str) -> None:
 
 def add_bulk(root: str, count: int, users: dict[str, int]) -> int:
     """Spread `count` small files over logs, temp folders and users' caches (a used machine)."""
-    places = ["var/log/app", "tmp/work", "var/tmp/build"] + [f"home/{u}/.cache/thumbnails" for u in users]
+    places = ["var/log/app", "tmp/work", "var/tmp/build"] + [
+        f"home/{u}/.cache/thumbnails" for u in users
+    ]
     made = 0
     per_dir = 500
     payload = b"x" * 100
@@ -275,19 +376,29 @@ def add_bulk(root: str, count: int, users: dict[str, int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sysprep.testing.dirty_root",
-                                description="Build a realistic dirty Linux root for trying sysprep.")
+    p = argparse.ArgumentParser(
+        prog="python -m sysprep.testing.dirty_root",
+        description="Build a realistic dirty Linux root for trying sysprep.",
+    )
     p.add_argument("dir")
-    p.add_argument("--bulk", type=int, default=0, help="extra files in logs, temp folders and homes")
-    p.add_argument("--flavour", choices=FLAVOURS, default="debian",
-                   help="the layout of a distribution family to add (default: debian)")
+    p.add_argument(
+        "--bulk", type=int, default=0, help="extra files in logs, temp folders and homes"
+    )
+    p.add_argument(
+        "--flavour",
+        choices=FLAVOURS,
+        default="debian",
+        help="the layout of a distribution family to add (default: debian)",
+    )
     ns = p.parse_args(argv)
     if os.path.realpath(ns.dir) == "/":
         print("refusing to dirty /", file=sys.stderr)
         return 2
     r = build(ns.dir, bulk=ns.bulk, flavour=ns.flavour)
-    print(f"dirty root at {r.path}: machine-id {r.machine_id}, host {r.hostname}, "
-          f"users {', '.join(r.users)}")
+    print(
+        f"dirty root at {r.path}: machine-id {r.machine_id}, host {r.hostname}, "
+        f"users {', '.join(r.users)}"
+    )
     return 0
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 
 
-def write_file(root: str, rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> str:
+def write_file(
+    root: str, rel: str, data: str | bytes, mode: int = 0o644, uid: int = 0, gid: int = 0
+) -> str:
     """Write `rel` under a fixture root (its folders made), with this mode and owner."""
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)

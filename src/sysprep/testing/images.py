@@ -49,6 +49,7 @@ from sysprep.testing.recipe import run as run
 if TYPE_CHECKING:
     from sysprep.target.confined import Confined
 
+
 def cached(recipe: Recipe, cache: str = CACHE) -> tuple[str, Facts]:
     """The cached image for a recipe (built first if missing) and its facts."""
     os.makedirs(os.path.join(cache, "images"), exist_ok=True)
@@ -120,16 +121,40 @@ def build(recipe: Recipe, out: str, work: str) -> Facts:
 
 # -- dirtying a real Debian root -------------------------------------------------------
 
+
 def in_root(root: str, *argv: str) -> str:
     """Run a program of the root in a bubblewrap sandbox whose / is the root."""
-    return run("bwrap", "--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run",
-               "--unshare-pid", "--unshare-net", "--die-with-parent", "--clearenv",
-               "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "--setenv", "HOME", "/root",
-               "--setenv", "LC_ALL", "C.UTF-8", *argv)
+    return run(
+        "bwrap",
+        "--bind",
+        root,
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/run",
+        "--unshare-pid",
+        "--unshare-net",
+        "--die-with-parent",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/sbin:/usr/bin:/sbin:/bin",
+        "--setenv",
+        "HOME",
+        "/root",
+        "--setenv",
+        "LC_ALL",
+        "C.UTF-8",
+        *argv,
+    )
 
 
 def dirty_debian(root: str, facts: Facts) -> None:
     """Use the Debian root as a machine would have been: users, histories, logs, keys, leases."""
+
     def w(rel: str, data: str | bytes, mode: int = 0o644) -> None:
         facts.identity.append(write_file(root, rel, data, mode))
 
@@ -141,8 +166,11 @@ def dirty_debian(root: str, facts: Facts) -> None:
     with open(os.path.join(root, "etc/machine-id"), "w") as f:
         f.write(facts.machine_id + "\n")
     in_root(root, "ssh-keygen", "-A")
-    facts.identity += [os.path.relpath(os.path.join(root, "etc/ssh", n), root)
-                       for n in os.listdir(os.path.join(root, "etc/ssh")) if "_host_" in n]
+    facts.identity += [
+        os.path.relpath(os.path.join(root, "etc/ssh", n), root)
+        for n in os.listdir(os.path.join(root, "etc/ssh"))
+        if "_host_" in n
+    ]
     with open(os.path.join(root, "etc/hostname"), "w") as f:
         f.write("build-host\n")
     w("root/.bash_history", "apt-get install -y nginx\nhistory -c\n", 0o600)
@@ -157,20 +185,30 @@ def dirty_debian(root: str, facts: Facts) -> None:
     w(f"var/log/journal/{facts.machine_id}/system.journal", secrets.token_bytes(65536), 0o640)
     w("var/log/nginx/access.log", "10.0.2.2 - - GET /\n", 0o640)
     w("var/log/apt/eipp.log.xz", b"\xfd7zXZ\x00", 0o600)
-    w("var/lib/dhcp/dhclient.eth0.leases", "lease {\n  interface \"eth0\";\n  fixed-address 10.0.2.15;\n}\n")
+    w(
+        "var/lib/dhcp/dhclient.eth0.leases",
+        'lease {\n  interface "eth0";\n  fixed-address 10.0.2.15;\n}\n',
+    )
     w("var/lib/systemd/random-seed", secrets.token_bytes(512), 0o600)
     w("var/cache/apt/pkgcache.bin", secrets.token_bytes(4096))
     w("tmp/build.sh", "#!/bin/sh\necho build\n", 0o755)
     w("var/tmp/systemd-private-abc/tmp/x", "x\n")
     w("root/.ssh/known_hosts", "github.com ssh-ed25519 AAAAC3Nza\n", 0o600)
-    w("etc/udev/rules.d/70-persistent-net.rules",
-      'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"\n')
-    for rel in ("var/log/dpkg.log", "var/log/alternatives.log", "var/log/bootstrap.log",
-                "var/log/apt/history.log", "var/log/apt/term.log"):
+    w(
+        "etc/udev/rules.d/70-persistent-net.rules",
+        'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"\n',
+    )
+    for rel in (
+        "var/log/dpkg.log",
+        "var/log/alternatives.log",
+        "var/log/bootstrap.log",
+        "var/log/apt/history.log",
+        "var/log/apt/term.log",
+    ):
         if os.path.exists(os.path.join(root, rel)):
             facts.identity.append(rel)
     kernels = sorted(n for n in os.listdir(os.path.join(root, "boot")) if n.startswith("vmlinuz-"))
-    facts.kernel = kernels[-1][len("vmlinuz-"):] if kernels else ""
+    facts.kernel = kernels[-1][len("vmlinuz-") :] if kernels else ""
 
 
 def volume_ids(image: str) -> dict[str, tuple[str, str]]:
@@ -185,11 +223,16 @@ def volume_ids(image: str) -> dict[str, tuple[str, str]]:
 
         def reader(base: int, length: int):  # type: ignore[no-untyped-def]
             def read(off: int, n: int) -> bytes:
-                return os.pread(fd, max(0, min(n, length - off)), base + off) if off < length else b""
+                return (
+                    os.pread(fd, max(0, min(n, length - off)), base + off) if off < length else b""
+                )
+
             return read
 
         table = partitions.read_table(reader(0, size), size)
-        parts = [(f"/dev/sda{p.number}", p.start, p.size) for p in table.partitions] or [("/dev/sda", 0, size)]
+        parts = [(f"/dev/sda{p.number}", p.start, p.size) for p in table.partitions] or [
+            ("/dev/sda", 0, size)
+        ]
         for name, start, length in parts:
             read = reader(start, length)
             found = probe.probe(read, length)
@@ -236,9 +279,23 @@ def _helper(*args: str) -> object:
     from sysprep.target.image import namespace
 
     env = {**os.environ, namespace.ENV: str(namespace.current())}
-    p = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", sys.executable,
-                        "-m", "sysprep.testing.images", *args], capture_output=True, text=True,
-                       env=env, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            sys.executable,
+            "-m",
+            "sysprep.testing.images",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     if p.returncode != 0:
         raise RuntimeError(f"reading {args[1]} failed: {p.stderr.strip()[-2000:]}")
     return json.loads(p.stdout)
@@ -253,8 +310,10 @@ def _open(image: str | list[str], *, write: bool = False) -> Iterator[Confined]:
 
     disks = [image] if isinstance(image, str) else image
     spec = TargetSpec(TargetKind.IMAGE, images=tuple(os.path.abspath(d) for d in disks))
-    with open_image(spec, dry_run=not write) as s, \
-            Confined(s.root_path, dry_run=not write, own_mounts=s.own_mounts) as fs:
+    with (
+        open_image(spec, dry_run=not write) as s,
+        Confined(s.root_path, dry_run=not write, own_mounts=s.own_mounts) as fs,
+    ):
         yield fs
 
 
@@ -279,7 +338,11 @@ def _list_main(image: str) -> dict[str, list[object]]:
                 rel = f"{dirpath}/{name}" if dirpath else name
                 if st_mod.S_ISREG(st.st_mode):
                     data = fs.read_bytes(rel, limit=1 << 30) if st.st_size <= 256 * 1024 else None
-                    digest = hashlib.sha256(data).hexdigest() if data is not None else f"mtime:{st.st_mtime_ns}"
+                    digest = (
+                        hashlib.sha256(data).hexdigest()
+                        if data is not None
+                        else f"mtime:{st.st_mtime_ns}"
+                    )
                     out[rel] = ["file", st.st_size, digest]
                 elif st_mod.S_ISLNK(st.st_mode):
                     out[rel] = ["link", 0, fs.readlink(rel) or ""]
@@ -302,17 +365,38 @@ def main(argv: list[str] | None = None) -> int:
         _write_main(args[1], json.loads(args[2]))
         print("{}")
         return 0
-    p = argparse.ArgumentParser(prog="python -m sysprep.testing.images",
-                                description="Build a test disk image (for trying sysprep --image).")
-    p.add_argument("layout", choices=("gpt-lvm", "mbr-ext4", "gpt-xfs", "gpt-btrfs", "two-roots",
-                                      "two-disks", "srv-data"))
+    p = argparse.ArgumentParser(
+        prog="python -m sysprep.testing.images",
+        description="Build a test disk image (for trying sysprep --image).",
+    )
+    p.add_argument(
+        "layout",
+        choices=(
+            "gpt-lvm",
+            "mbr-ext4",
+            "gpt-xfs",
+            "gpt-btrfs",
+            "two-roots",
+            "two-disks",
+            "srv-data",
+        ),
+    )
     p.add_argument("out", help="where to write the image")
-    p.add_argument("--debian", metavar="TARBALL", help="use this debootstrap root (else a synthetic dirty root)")
+    p.add_argument(
+        "--debian",
+        metavar="TARBALL",
+        help="use this debootstrap root (else a synthetic dirty root)",
+    )
     p.add_argument("--format", choices=("raw", "qcow2"), default="raw")
     p.add_argument("--bulk", type=int, default=0, help="extra files in logs, temp and homes")
     ns = p.parse_args(args)
-    recipe = Recipe(ns.layout, "debian" if ns.debian else "dirty", ns.format, bulk=ns.bulk,
-                    tarball=ns.debian or "")
+    recipe = Recipe(
+        ns.layout,
+        "debian" if ns.debian else "dirty",
+        ns.format,
+        bulk=ns.bulk,
+        tarball=ns.debian or "",
+    )
     src, facts = cached(recipe)
     copy(src, ns.out)
     print(json.dumps(asdict(facts), indent=2))

@@ -19,6 +19,7 @@ from sysprep.testing.recipe import GRUB_DIR, LVM_CONFIG, MIB, Facts, Recipe, run
 
 # -- low-level helpers -------------------------------------------------------------------
 
+
 def _gpt(raw: str, size_mb: int, parts: list[tuple[int, str, str]]) -> list[tuple[int, int]]:
     """Make a GPT disk; parts are (size in MiB or 0 for the rest, type code, name).
     Returns (offset, size) in bytes of each partition."""
@@ -37,7 +38,9 @@ def _gpt(raw: str, size_mb: int, parts: list[tuple[int, str, str]]) -> list[tupl
     return out
 
 
-def _mkfs_ext4(raw: str, offset: int, size: int, tree: str | None, fs_uuid: str, label: str) -> None:
+def _mkfs_ext4(
+    raw: str, offset: int, size: int, tree: str | None, fs_uuid: str, label: str
+) -> None:
     args = ["mkfs.ext4", "-q", "-F", "-U", fs_uuid, "-L", label, "-E", f"offset={offset}"]
     if tree is not None:
         args += ["-d", tree]
@@ -70,8 +73,12 @@ def _mounted(dev: str, work: str, *opts: str) -> Iterator[str]:
 
 
 def _copy_tree(src: str, dest: str) -> None:
-    run("sh", "-c", f'tar -C "{src}" --xattrs --acls --numeric-owner -cf - . | '
-                    f'tar -C "{dest}" --xattrs --acls --numeric-owner -xf -')
+    run(
+        "sh",
+        "-c",
+        f'tar -C "{src}" --xattrs --acls --numeric-owner -cf - . | '
+        f'tar -C "{dest}" --xattrs --acls --numeric-owner -xf -',
+    )
 
 
 def _split_boot(tree: str, work: str) -> str:
@@ -100,6 +107,7 @@ def densify(tree: str) -> None:
 
 # -- layouts -----------------------------------------------------------------------------
 
+
 def _size(recipe: Recipe, tree: str, extra_mb: int) -> int:
     if recipe.size_mb:
         return recipe.size_mb
@@ -113,28 +121,65 @@ def _gpt_lvm(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> No
     root_mb = _size(recipe, tree, 0)
     boot_mb = max(64, tree_size_mb(boot) + 48)
     disk_mb = 2 + boot_mb + root_mb + swap_mb + 8
-    write_file(tree, "etc/fstab",
-               "# /etc/fstab: static file system information (as the Debian installer writes it)\n"
-               "/dev/mapper/debian--vg-root /               ext4    errors=remount-ro 0       1\n"
-               f"# /boot was on /dev/sda2 during installation\nUUID={facts.boot_uuid} /boot           "
-               "ext4    defaults        0       2\n"
-               "/dev/mapper/debian--vg-swap_1 none            swap    sw              0       0\n")
+    write_file(
+        tree,
+        "etc/fstab",
+        "# /etc/fstab: static file system information (as the Debian installer writes it)\n"
+        "/dev/mapper/debian--vg-root /               ext4    errors=remount-ro 0       1\n"
+        f"# /boot was on /dev/sda2 during installation\nUUID={facts.boot_uuid} /boot           "
+        "ext4    defaults        0       2\n"
+        "/dev/mapper/debian--vg-swap_1 none            swap    sw              0       0\n",
+    )
     write_file(tree, "etc/initramfs-tools/conf.d/resume", "RESUME=/dev/mapper/debian--vg-swap_1\n")
-    write_file(tree, "etc/default/grub", 'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200n8"\n')
+    write_file(
+        tree,
+        "etc/default/grub",
+        'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX="console=ttyS0,115200n8"\n',
+    )
     _grub_config(boot, facts, "/dev/mapper/debian--vg-root")
-    (_, _), (boot_off, boot_size), (pv_off, pv_size) = _gpt(raw, disk_mb, [
-        (1, "ef02", "bios"), (boot_mb, "8300", "boot"), (0, "8e00", "lvm")])
+    (_, _), (boot_off, boot_size), (pv_off, pv_size) = _gpt(
+        raw, disk_mb, [(1, "ef02", "bios"), (boot_mb, "8300", "boot"), (0, "8e00", "lvm")]
+    )
     _mkfs_ext4(raw, boot_off, boot_size, boot, facts.boot_uuid, "boot")
     with _loop(raw, pv_off, pv_size) as dev:
         cfg = LVM_CONFIG.format(dev=dev)
-        for cmd in (["pvcreate", "-ff", "-y", dev], ["vgcreate", "debian-vg", dev],
-                    ["lvcreate", "--driverloaded", "n", "-an", "-Zn", "-y", "-L", f"{root_mb}M", "-n", "root", "debian-vg"],
-                    ["lvcreate", "--driverloaded", "n", "-an", "-Zn", "-y", "-L", f"{swap_mb}M", "-n", "swap_1", "debian-vg"]):
+        for cmd in (
+            ["pvcreate", "-ff", "-y", dev],
+            ["vgcreate", "debian-vg", dev],
+            [
+                "lvcreate",
+                "--driverloaded",
+                "n",
+                "-an",
+                "-Zn",
+                "-y",
+                "-L",
+                f"{root_mb}M",
+                "-n",
+                "root",
+                "debian-vg",
+            ],
+            [
+                "lvcreate",
+                "--driverloaded",
+                "n",
+                "-an",
+                "-Zn",
+                "-y",
+                "-L",
+                f"{swap_mb}M",
+                "-n",
+                "swap_1",
+                "debian-vg",
+            ],
+        ):
             run("lvm", cmd[0], "--config", cfg, *cmd[1:])
     fd = os.open(raw, os.O_RDONLY)
     try:
+
         def read(off: int, n: int) -> bytes:
             return os.pread(fd, n, pv_off + off)
+
         label = lvm.read_label(read)
         assert label is not None
         text = lvm.read_metadata_text(read, label)
@@ -156,9 +201,15 @@ def _grub_config(boot: str, facts: Facts, root_dev: str) -> None:
     os.makedirs(os.path.join(boot, "grub"), exist_ok=True)
     if os.path.isdir(GRUB_DIR):
         shutil.copytree(GRUB_DIR, os.path.join(boot, "grub", "i386-pc"), dirs_exist_ok=True)
-    write_file(boot, "grub/i386-pc/load.cfg",
-               f"search.fs_uuid {facts.boot_uuid} root hd0,gpt2\nset prefix=($root)'/grub'\n")
-    write_file(boot, "grub/grub.cfg", f"""\
+    write_file(
+        boot,
+        "grub/i386-pc/load.cfg",
+        f"search.fs_uuid {facts.boot_uuid} root hd0,gpt2\nset prefix=($root)'/grub'\n",
+    )
+    write_file(
+        boot,
+        "grub/grub.cfg",
+        f"""\
 # as grub-mkconfig writes it (abridged)
 set default="0"
 set timeout=1
@@ -178,7 +229,8 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
 	echo	'Loading initial ramdisk ...'
 	initrd	/initrd.img-{kernel}
 }}
-""")
+""",
+    )
 
 
 def _install_grub(raw: str, boot_uuid: str) -> None:
@@ -189,8 +241,24 @@ def _install_grub(raw: str, boot_uuid: str) -> None:
     core = raw + ".core.img"
     with open(load_cfg, "w") as f:
         f.write(f"search.fs_uuid {boot_uuid} root hd0,gpt2\nset prefix=($root)'/grub'\n")
-    run("grub-mkimage", "-O", "i386-pc", "-d", GRUB_DIR, "-c", load_cfg, "-p", "(hd0,gpt2)/grub",
-        "-o", core, "biosdisk", "part_gpt", "ext2", "search_fs_uuid", "normal")
+    run(
+        "grub-mkimage",
+        "-O",
+        "i386-pc",
+        "-d",
+        GRUB_DIR,
+        "-c",
+        load_cfg,
+        "-p",
+        "(hd0,gpt2)/grub",
+        "-o",
+        core,
+        "biosdisk",
+        "part_gpt",
+        "ext2",
+        "search_fs_uuid",
+        "normal",
+    )
     with open(core, "rb") as f:
         core_img = bytearray(f.read())
     with open(os.path.join(GRUB_DIR, "boot.img"), "rb") as f:
@@ -232,8 +300,12 @@ def _two_disks(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
     os.mkdir(os.path.join(tree, "home"), 0o755)
     facts.root_uuid, facts.home_uuid, facts.disks = str(uuid.uuid4()), str(uuid.uuid4()), 2
     size_mb = _size(recipe, tree, 0)
-    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
-                                  f"UUID={facts.home_uuid} /home ext4 defaults 0 2\n")
+    write_file(
+        tree,
+        "etc/fstab",
+        f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+        f"UUID={facts.home_uuid} /home ext4 defaults 0 2\n",
+    )
     with open(raw, "wb") as f:
         f.truncate((size_mb + 2) * MIB)
     run("sfdisk", "-q", raw, input="label: dos\nstart=2048, type=83\n")
@@ -254,12 +326,21 @@ def _srv_data(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> N
     os.mkdir(inside, 0o755)
     facts.root_uuid, facts.data_uuid = str(uuid.uuid4()), str(uuid.uuid4())
     root_mb, data_mb = _size(recipe, tree, 0), max(64, tree_size_mb(data) * 2 + 32)
-    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
-                                  f"UUID={facts.data_uuid} /srv/data ext4 defaults 0 2\n")
+    write_file(
+        tree,
+        "etc/fstab",
+        f"UUID={facts.root_uuid} / ext4 errors=remount-ro 0 1\n"
+        f"UUID={facts.data_uuid} /srv/data ext4 defaults 0 2\n",
+    )
     with open(raw, "wb") as f:
         f.truncate((root_mb + data_mb + 2) * MIB)
-    run("sfdisk", "-q", raw, input=f"label: dos\nstart=2048, size={root_mb * 2048}, type=83\n"
-                                   f"start={2048 + root_mb * 2048}, type=83\n")
+    run(
+        "sfdisk",
+        "-q",
+        raw,
+        input=f"label: dos\nstart=2048, size={root_mb * 2048}, type=83\n"
+        f"start={2048 + root_mb * 2048}, type=83\n",
+    )
     _mkfs_ext4(raw, MIB, root_mb * MIB, tree, facts.root_uuid, "root")
     _mkfs_ext4(raw, (root_mb + 1) * MIB, data_mb * MIB, data, facts.data_uuid, "data")
 
@@ -268,8 +349,9 @@ def _two_roots(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
     facts.root_uuid = str(uuid.uuid4())
     other = str(uuid.uuid4())
     size_mb = _size(recipe, tree, 0)
-    (a_off, a_size), (b_off, b_size) = _gpt(raw, 2 * size_mb + 4, [(size_mb, "8300", "one"),
-                                                                    (0, "8300", "two")])
+    (a_off, a_size), (b_off, b_size) = _gpt(
+        raw, 2 * size_mb + 4, [(size_mb, "8300", "one"), (0, "8300", "two")]
+    )
     write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / ext4 defaults 0 1\n")
     _mkfs_ext4(raw, a_off, a_size, tree, facts.root_uuid, "one")
     write_file(tree, "etc/fstab", f"UUID={other} / ext4 defaults 0 1\n")
@@ -280,10 +362,15 @@ def _gpt_xfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> No
     boot = _split_boot(tree, work)
     facts.root_uuid, facts.boot_uuid = str(uuid.uuid4()), str(uuid.uuid4())
     size_mb = max(320, _size(recipe, tree, 0))  # xfs wants 300 MiB at least
-    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / xfs defaults 0 1\n"
-                                  f"UUID={facts.boot_uuid} /boot ext4 defaults 0 2\n")
-    (boot_off, boot_size), (root_off, root_size) = _gpt(raw, size_mb + 70, [(64, "8300", "boot"),
-                                                                            (0, "8300", "root")])
+    write_file(
+        tree,
+        "etc/fstab",
+        f"UUID={facts.root_uuid} / xfs defaults 0 1\n"
+        f"UUID={facts.boot_uuid} /boot ext4 defaults 0 2\n",
+    )
+    (boot_off, boot_size), (root_off, root_size) = _gpt(
+        raw, size_mb + 70, [(64, "8300", "boot"), (0, "8300", "root")]
+    )
     _mkfs_ext4(raw, boot_off, boot_size, boot, facts.boot_uuid, "boot")
     with _loop(raw, root_off, root_size) as dev:
         run("mkfs.xfs", "-q", "-f", "-m", f"uuid={facts.root_uuid}", dev)
@@ -294,8 +381,12 @@ def _gpt_xfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> No
 def _gpt_btrfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> None:
     facts.root_uuid = str(uuid.uuid4())
     size_mb = max(300, _size(recipe, tree, 0))
-    write_file(tree, "etc/fstab", f"UUID={facts.root_uuid} / btrfs subvol=@,defaults 0 0\n"
-                                  f"UUID={facts.root_uuid} /home btrfs subvol=@home,defaults 0 0\n")
+    write_file(
+        tree,
+        "etc/fstab",
+        f"UUID={facts.root_uuid} / btrfs subvol=@,defaults 0 0\n"
+        f"UUID={facts.root_uuid} /home btrfs subvol=@home,defaults 0 0\n",
+    )
     ((off, size),) = _gpt(raw, size_mb + 4, [(0, "8300", "root")])
     with _loop(raw, off, size) as dev:
         run("mkfs.btrfs", "-q", "-f", "-U", facts.root_uuid, dev)
@@ -311,4 +402,12 @@ def _gpt_btrfs(recipe: Recipe, tree: str, raw: str, work: str, facts: Facts) -> 
             subprocess.run(["btrfs", "device", "scan", "--forget", dev], capture_output=True)
 
 
-BUILDERS: dict[str, Callable[[Recipe, str, str, str, Facts], None]] = {"gpt-lvm": _gpt_lvm, "mbr-ext4": _mbr_ext4, "gpt-xfs": _gpt_xfs, "gpt-btrfs": _gpt_btrfs, "two-roots": _two_roots, "two-disks": _two_disks, "srv-data": _srv_data}
+BUILDERS: dict[str, Callable[[Recipe, str, str, str, Facts], None]] = {
+    "gpt-lvm": _gpt_lvm,
+    "mbr-ext4": _mbr_ext4,
+    "gpt-xfs": _gpt_xfs,
+    "gpt-btrfs": _gpt_btrfs,
+    "two-roots": _two_roots,
+    "two-disks": _two_disks,
+    "srv-data": _srv_data,
+}

@@ -13,10 +13,12 @@ CACHE = os.environ.get("SYSPREP_TEST_CACHE", "/var/cache/sysprep-tests")
 GRUB_DIR = "/usr/lib/grub/i386-pc"
 MIB = 1024 * 1024
 VERSION = "v4"  # bump when the builder changes what it makes
-LVM_CONFIG = ('devices {{ filter=["a|^{dev}$|","r|.*|"] global_filter=["a|^{dev}$|","r|.*|"] '
-              'use_devicesfile=0 obtain_device_list_from_udev=0 scan_lvs=0 }} '
-              'backup {{ backup=0 archive=0 }} '
-              'activation {{ udev_sync=0 udev_rules=0 monitoring=0 }}')
+LVM_CONFIG = (
+    'devices {{ filter=["a|^{dev}$|","r|.*|"] global_filter=["a|^{dev}$|","r|.*|"] '
+    "use_devicesfile=0 obtain_device_list_from_udev=0 scan_lvs=0 }} "
+    "backup {{ backup=0 archive=0 }} "
+    "activation {{ udev_sync=0 udev_rules=0 monitoring=0 }}"
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,10 @@ class Recipe:
     extra: tuple[tuple[str, str, int], ...] = ()
 
     def key(self) -> str:
-        data = json.dumps({**asdict(self), "tarball": os.path.basename(self.tarball),
-                           "v": VERSION}, sort_keys=True)
+        data = json.dumps(
+            {**asdict(self), "tarball": os.path.basename(self.tarball), "v": VERSION},
+            sort_keys=True,
+        )
         return hashlib.sha256(data.encode()).hexdigest()[:12]
 
     @property
@@ -57,8 +61,13 @@ class Facts:
 
 
 def run(*argv: str, input: str | None = None) -> str:
-    p = subprocess.run(list(argv), capture_output=True, text=True, input=input,
-                       stdin=None if input is not None else subprocess.DEVNULL)
+    p = subprocess.run(
+        list(argv),
+        capture_output=True,
+        text=True,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({p.returncode}): {p.stderr.strip()[-2000:]}")
     return p.stdout

@@ -43,9 +43,15 @@ class Snapshot:
 
     def key(self) -> str:
         st = self.state
-        return json.dumps([st.image_state.value if st else None, st.running if st else "",
-                           st.last_error if st else "", self.record.to_json() if self.record else None],
-                          sort_keys=True)
+        return json.dumps(
+            [
+                st.image_state.value if st else None,
+                st.running if st else "",
+                st.last_error if st else "",
+                self.record.to_json() if self.record else None,
+            ],
+            sort_keys=True,
+        )
 
 
 def snapshot(fs: Confined) -> Snapshot:
@@ -90,8 +96,13 @@ def mark(item: prog.Item, glyphs: Glyphs, frame: int = 0) -> str:
     return " " * len(glyphs.ok)
 
 
-STYLE = {prog.SUCCEEDED: "green", prog.RERUN: "green", prog.FAILED: "red", prog.FATAL: "bold red",
-         prog.RUNNING: "yellow"}
+STYLE = {
+    prog.SUCCEEDED: "green",
+    prog.RERUN: "green",
+    prog.FAILED: "red",
+    prog.FATAL: "bold red",
+    prog.RUNNING: "yellow",
+}
 
 
 def summary(snap: Snapshot) -> str:
@@ -106,8 +117,10 @@ def summary(snap: Snapshot) -> str:
     running = next((i for i in items if i.status == prog.RUNNING), None)
     fatal = next((i for i in items if i.status == prog.FATAL), None)
     if fatal is not None:
-        return f"{head}; Order {fatal.order} failed with status {fatal.exit_code}: the pass stopped " \
-               "(see /var/log/sysprep/setuperr.log)"
+        return (
+            f"{head}; Order {fatal.order} failed with status {fatal.exit_code}: the pass stopped "
+            "(see /var/log/sysprep/setuperr.log)"
+        )
     if rec.reboot_pending:
         return f"{head}; a command asked for a reboot: the pass continues after it"
     if running is not None:
@@ -141,17 +154,29 @@ def _app_class() -> Any:
     from sysprep.ui.base import SysprepApp
 
     class AuditApp(SysprepApp[None]):
-        CSS = SysprepApp.CSS + """
+        CSS = (
+            SysprepApp.CSS
+            + """
         #status { height: auto; padding: 0 1; }
         #items { height: 1fr; min-height: 5; border: solid $primary; }
         #logtitle { height: 1; padding: 0 1; color: $text-muted; }
         #log { height: 9; border: solid $panel; }
         """
-        BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit_if_allowed", "Quit", show=False)]
+        )
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("q", "quit_if_allowed", "Quit", show=False)
+        ]
 
-        def __init__(self, read: Callable[[], Snapshot], tail: Callable[[prog.Item | None], str], *,
-                     console: bool = False, can_quit: bool = True,
-                     stop: Callable[[], bool] | None = None, title: str = "Audit mode") -> None:
+        def __init__(
+            self,
+            read: Callable[[], Snapshot],
+            tail: Callable[[prog.Item | None], str],
+            *,
+            console: bool = False,
+            can_quit: bool = True,
+            stop: Callable[[], bool] | None = None,
+            title: str = "Audit mode",
+        ) -> None:
             super().__init__(console=console)
             self.read, self.tail, self.can_quit, self.stop = read, tail, can_quit, stop
             self.heading = title
@@ -164,8 +189,10 @@ def _app_class() -> Any:
 
         def compose(self) -> ComposeResult:
             yield self.title_bar(self.heading)
-            yield self.key_bar("Up/Down: choose a command to see its output"
-                               + ("  q: quit" if self.can_quit else ""))
+            yield self.key_bar(
+                "Up/Down: choose a command to see its output"
+                + ("  q: quit" if self.can_quit else "")
+            )
             with Vertical():
                 yield Static("", id="status", markup=False)
                 yield OptionList(id="items", compact=True)
@@ -240,7 +267,8 @@ def _app_class() -> Any:
                 return
             self.last_log = text
             self.query_one("#logtitle", Static).update(
-                f"Output of Order {item.order} ({item.log})" if item else "")
+                f"Output of Order {item.order} ({item.log})" if item else ""
+            )
             log = self.query_one("#log", RichLog)
             log.clear()
             log.write(text)
@@ -252,27 +280,53 @@ def _app_class() -> Any:
     return AuditApp
 
 
-def make_app(fs: Confined, *, console: bool = False, can_quit: bool = True,
-             stop: Callable[[], bool] | None = None, title: str = "Audit mode") -> Any:
-    return _app_class()(lambda: snapshot(fs), lambda item: log_tail(fs, item), console=console,
-                        can_quit=can_quit, stop=stop, title=title)
+def make_app(
+    fs: Confined,
+    *,
+    console: bool = False,
+    can_quit: bool = True,
+    stop: Callable[[], bool] | None = None,
+    title: str = "Audit mode",
+) -> Any:
+    return _app_class()(
+        lambda: snapshot(fs),
+        lambda item: log_tail(fs, item),
+        console=console,
+        can_quit=can_quit,
+        stop=stop,
+        title=title,
+    )
 
 
 # -- plain and JSON ------------------------------------------------------------------------
 
 
 def _plain_line(item: prog.Item) -> str:
-    word = {prog.PENDING: "pending", prog.RUNNING: "running", prog.SUCCEEDED: "ok",
-            prog.FAILED: "failed", prog.FATAL: "FATAL", prog.RERUN: "ok (runs again after the reboot)"}
+    word = {
+        prog.PENDING: "pending",
+        prog.RUNNING: "running",
+        prog.SUCCEEDED: "ok",
+        prog.FAILED: "failed",
+        prog.FATAL: "FATAL",
+        prog.RERUN: "ok (runs again after the reboot)",
+    }
     code = "" if item.exit_code is None else f", exit {item.exit_code}"
     took = elapsed(item)
-    return f"[{word.get(item.status, item.status)}] {item.order:>3} {item.label}" + \
-        (f" ({took}{code})" if took or code else "")
+    return f"[{word.get(item.status, item.status)}] {item.order:>3} {item.label}" + (
+        f" ({took}{code})" if took or code else ""
+    )
 
 
-def follow_plain(read: Callable[[], Snapshot], out: IO[str], *, as_json: bool = False,
-                 interval: float = 0.5, until_idle: bool = True,
-                 stop: Callable[[], bool] | None = None, timeout: float | None = None) -> Snapshot:
+def follow_plain(
+    read: Callable[[], Snapshot],
+    out: IO[str],
+    *,
+    as_json: bool = False,
+    interval: float = 0.5,
+    until_idle: bool = True,
+    stop: Callable[[], bool] | None = None,
+    timeout: float | None = None,
+) -> Snapshot:
     """One line per change (an item's status, or the record as JSON); ends when nothing is
     under way any more."""
     seen: dict[int, str] = {}
@@ -289,8 +343,10 @@ def follow_plain(read: Callable[[], Snapshot], out: IO[str], *, as_json: bool = 
             elif snap.record is not None:
                 for item in visible(snap.record):
                     line = _plain_line(item)
-                    if seen.get(item.order) != line and not (item.status == prog.RUNNING and
-                                                             seen.get(item.order, "").startswith("[running]")):
+                    if seen.get(item.order) != line and not (
+                        item.status == prog.RUNNING
+                        and seen.get(item.order, "").startswith("[running]")
+                    ):
                         out.write(line + "\n")
                         seen[item.order] = line
             text = summary(snap)
@@ -314,12 +370,15 @@ def follow_plain(read: Callable[[], Snapshot], out: IO[str], *, as_json: bool = 
 
 def _json(snap: Snapshot) -> dict[str, Any]:
     st = snap.state
-    return {"schema_version": schemas.VERSION,
-            "image_state": st.image_state.value if st else None,
-            "pending": list(st.pending) if st else [], "running": st.running if st else "",
-            "last_error": st.last_error if st else "",
-            "summary": summary(snap),
-            "progress": snap.record.to_json() if snap.record else None}
+    return {
+        "schema_version": schemas.VERSION,
+        "image_state": st.image_state.value if st else None,
+        "pending": list(st.pending) if st else [],
+        "running": st.running if st else "",
+        "last_error": st.last_error if st else "",
+        "summary": summary(snap),
+        "progress": snap.record.to_json() if snap.record else None,
+    }
 
 
 def follow(fs: Confined, terminal: Terminal, out: IO[str], *, as_json: bool = False) -> int:
@@ -348,15 +407,21 @@ def show_on_console(target: Target, log: RunLog, pass_name: str) -> Any:
         term = detect(0, 1)
         if term.full:
             try:
-                make_app(target.fs, console=term.console, can_quit=False, stop=channel.stop_requested,
-                         title=f"sysprep - {pass_name} - RunSynchronous").run()
+                make_app(
+                    target.fs,
+                    console=term.console,
+                    can_quit=False,
+                    stop=channel.stop_requested,
+                    title=f"sysprep - {pass_name} - RunSynchronous",
+                ).run()
                 return {}
             except Exception:  # the console could not run textual: lines instead
                 pass
         import sys
 
-        follow_plain(lambda: snapshot(target.fs), sys.stdout, until_idle=False,
-                     stop=channel.stop_requested)
+        follow_plain(
+            lambda: snapshot(target.fs), sys.stdout, until_idle=False, stop=channel.stop_requested
+        )
         return {}
 
     child = console.ConsoleChild(where, work)

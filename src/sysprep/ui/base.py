@@ -61,7 +61,9 @@ class SysprepApp(App[T]):
 
 
 class Radio(RadioButton):
-    def __init__(self, label: str, *, value: bool = False, ascii: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, label: str, *, value: bool = False, ascii: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(label, value=value, **kwargs)
         if ascii:
             self.BUTTON_LEFT, self.BUTTON_INNER, self.BUTTON_RIGHT = "(", "*", ")"
@@ -90,9 +92,13 @@ class Choices(RadioSet, inherit_bindings=False):
 class Check(Checkbox, inherit_bindings=False):
     """A check box toggled by Space (Enter is left to the dialog's default button)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_button", "Toggle", show=False)
+    ]
 
-    def __init__(self, label: str, *, value: bool = False, ascii: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, label: str, *, value: bool = False, ascii: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(label, value=value, **kwargs)
         if ascii:
             self.BUTTON_LEFT, self.BUTTON_INNER, self.BUTTON_RIGHT = "[", "X", "]"

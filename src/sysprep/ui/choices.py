@@ -16,15 +16,70 @@ from sysprep.rules.names import hostname_problem as _hostname_problem
 from sysprep.target.confined import Confined
 
 # Offered when the image does not list its own (checked only for their form then).
-COMMON_LOCALES = ("C.UTF-8", "en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8",
-                  "es_ES.UTF-8", "it_IT.UTF-8", "nl_NL.UTF-8", "pt_BR.UTF-8", "pl_PL.UTF-8",
-                  "sv_SE.UTF-8", "ja_JP.UTF-8", "zh_CN.UTF-8", "ru_RU.UTF-8")
-COMMON_KEYMAPS = ("us", "gb", "de", "fr", "es", "it", "nl", "pt", "br", "pl", "se", "no", "dk",
-                  "fi", "ch", "be", "jp", "ru", "cz", "hu")
-WEAK = frozenset({"password", "passw0rd", "123456", "1234567", "12345678", "123456789",
-                  "1234567890", "qwerty", "qwertyuiop", "letmein", "welcome", "admin",
-                  "changeme", "iloveyou", "abc123", "111111", "000000", "secret", "linux",
-                  "root", "toor", "default"})
+COMMON_LOCALES = (
+    "C.UTF-8",
+    "en_US.UTF-8",
+    "en_GB.UTF-8",
+    "de_DE.UTF-8",
+    "fr_FR.UTF-8",
+    "es_ES.UTF-8",
+    "it_IT.UTF-8",
+    "nl_NL.UTF-8",
+    "pt_BR.UTF-8",
+    "pl_PL.UTF-8",
+    "sv_SE.UTF-8",
+    "ja_JP.UTF-8",
+    "zh_CN.UTF-8",
+    "ru_RU.UTF-8",
+)
+COMMON_KEYMAPS = (
+    "us",
+    "gb",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "nl",
+    "pt",
+    "br",
+    "pl",
+    "se",
+    "no",
+    "dk",
+    "fi",
+    "ch",
+    "be",
+    "jp",
+    "ru",
+    "cz",
+    "hu",
+)
+WEAK = frozenset(
+    {
+        "password",
+        "passw0rd",
+        "123456",
+        "1234567",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwerty",
+        "qwertyuiop",
+        "letmein",
+        "welcome",
+        "admin",
+        "changeme",
+        "iloveyou",
+        "abc123",
+        "111111",
+        "000000",
+        "secret",
+        "linux",
+        "root",
+        "toor",
+        "default",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +108,7 @@ class Catalog:
 def _keyvalues(text: str | None) -> dict[str, str]:
     out = {}
     for line in (text or "").splitlines():
-        m = re.match(r'^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$', line)
+        m = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
         if m:
             out[m.group(1)] = m.group(2).strip().strip('"').strip("'")
     return out
@@ -100,7 +155,9 @@ def keymaps(fs: Confined) -> Catalog:
 
 def time_zones(fs: Confined) -> Catalog:
     names: set[str] = set()
-    for line in (fs.read_text("usr/share/zoneinfo/tzdata.zi", limit=4 * 1024 * 1024) or "").splitlines():
+    for line in (
+        fs.read_text("usr/share/zoneinfo/tzdata.zi", limit=4 * 1024 * 1024) or ""
+    ).splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0] in ("Z", "Zone", "L", "Link"):
             names.add(parts[1] if parts[0] in ("Z", "Zone") else parts[-1])
@@ -134,9 +191,11 @@ def current_locale(fs: Confined) -> str:
 
 
 def current_keymap(fs: Confined) -> str:
-    return (_keyvalues(fs.read_text("etc/vconsole.conf")).get("KEYMAP")
-            or _keyvalues(fs.read_text("etc/default/keyboard")).get("XKBLAYOUT", "").split(",")[0]
-            or "us")
+    return (
+        _keyvalues(fs.read_text("etc/vconsole.conf")).get("KEYMAP")
+        or _keyvalues(fs.read_text("etc/default/keyboard")).get("XKBLAYOUT", "").split(",")[0]
+        or "us"
+    )
 
 
 def current_zone(fs: Confined) -> str:
@@ -162,8 +221,10 @@ def account_problem(fs: Confined, name: str) -> str | None:
     if not name:
         return "type a user name"
     if not ACCOUNT.match(name):
-        return ("a user name is lower-case letters, digits, '_' and '-', starts with a letter "
-                "or '_', and has at most 32 characters")
+        return (
+            "a user name is lower-case letters, digits, '_' and '-', starts with a letter "
+            "or '_', and has at most 32 characters"
+        )
     if name in _names(fs, "etc/passwd"):
         return f"the account {name} already exists on this system: choose another name"
     if name in _names(fs, "etc/group"):
@@ -175,8 +236,10 @@ def hostname_problem(name: str) -> str | None:
     if not name:
         return "type a host name"
     if _hostname_problem(name) is not None:
-        return ("a host name is letters, digits and '-' (not at either end), at most 63 per "
-                "dot-separated part and 64 in all")
+        return (
+            "a host name is letters, digits and '-' (not at either end), at most 63 per "
+            "dot-separated part and 64 in all"
+        )
     return None
 
 
@@ -191,8 +254,14 @@ def strength(password: str, user: str = "") -> int:
     low = password.lower()
     if low in WEAK or len(set(password)) <= 2 or (user and user.lower() in low):
         return 0
-    kinds = sum((any(c.islower() for c in password), any(c.isupper() for c in password),
-                 any(c.isdigit() for c in password), any(not c.isalnum() for c in password)))
+    kinds = sum(
+        (
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        )
+    )
     score = 0
     if len(password) >= 8:
         score += 1
@@ -209,7 +278,9 @@ def password_problem(password: str, again: str, user: str = "") -> str | None:
     if not password:
         return "type a password"
     if strength(password, user) == 0:
-        return "this password is too easy to guess: make it longer, or mix letters, digits and signs"
+        return (
+            "this password is too easy to guess: make it longer, or mix letters, digits and signs"
+        )
     if password != again:
         return "the two passwords differ: type the same password twice"
     return None

@@ -45,8 +45,9 @@ CHORD_SEQUENCE = b"\x1b[1;6R"
 SPARE_FUNC = 254  # an F-key slot (F245) no keymap uses, for a chord mapped to nothing
 
 
-def console_path(interactive: bool = False, cmdline: dict[str, str] | None = None, *,
-                 live: bool = True) -> str | None:
+def console_path(
+    interactive: bool = False, cmdline: dict[str, str] | None = None, *, live: bool = True
+) -> str | None:
     """Where to show a boot-time UI: SYSPREP_CONSOLE, else sysprep.console= on the kernel
     command line, else this terminal when run by hand from one, else tty1 (None: no console).
     An offline target never gets the host's tty1."""
@@ -107,8 +108,11 @@ class Chord:
         kind, index = value >> 8, value & 0xFF
         if kind == KT_FN:
             old = _string(fd, index)
-            self.before = (f"function key {index} sending {old!r}" if old
-                           else f"function key {index} with no string: it sends nothing")
+            self.before = (
+                f"function key {index} sending {old!r}"
+                if old
+                else f"function key {index} with no string: it sends nothing"
+            )
             if old == CHORD_SEQUENCE:
                 return self.before
             _set_string(fd, index, CHORD_SEQUENCE)
@@ -136,8 +140,12 @@ class Chord:
 class Channel:
     """The child's side: report events to the engine, notice when it asks to stop."""
 
-    def __init__(self, out_fd: int | None, stop_fd: int | None,
-                 on_event: Callable[[Message], None] | None = None) -> None:
+    def __init__(
+        self,
+        out_fd: int | None,
+        stop_fd: int | None,
+        on_event: Callable[[Message], None] | None = None,
+    ) -> None:
         self._out, self._stop, self._on_event = out_fd, stop_fd, on_event
         self.stopped = False
 
@@ -167,7 +175,9 @@ Work = Callable[[Channel], Optional[Message]]
 class ConsoleChild:
     """A UI running on a terminal in a child process (or in this process for `-`)."""
 
-    def __init__(self, path: str, work: Work, *, on_event: Callable[[Message], None] | None = None) -> None:
+    def __init__(
+        self, path: str, work: Work, *, on_event: Callable[[Message], None] | None = None
+    ) -> None:
         self.path, self.work, self.on_event = path, work, on_event
         self.pid = 0
         self._events_r = -1
@@ -195,7 +205,10 @@ class ConsoleChild:
                 code = _child(self.path, self.work, events_w, stop_r)
             except BaseException:
                 try:
-                    os.write(events_w, (json.dumps({"error": traceback.format_exc(limit=5)}) + "\n").encode())
+                    os.write(
+                        events_w,
+                        (json.dumps({"error": traceback.format_exc(limit=5)}) + "\n").encode(),
+                    )
                 except OSError:
                     pass
             finally:
@@ -325,7 +338,9 @@ def _child(path: str, work: Work, events_w: int, stop_r: int) -> int:
             try:
                 channel.send({"event": "chord", "before": chord.patch()})
             except OSError as e:
-                channel.send({"event": "chord", "before": f"unknown (the keymap could not be read: {e})"})
+                channel.send(
+                    {"event": "chord", "before": f"unknown (the keymap could not be read: {e})"}
+                )
         result = work(channel)
         channel.send({"result": result})
     finally:

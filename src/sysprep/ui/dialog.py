@@ -14,11 +14,15 @@ from sysprep.request import Power, Reseal
 from sysprep.ui.terminal import Terminal, detect
 
 TITLE = "System Preparation Tool (sysprep)"
-INTRO = ("sysprep prepares this installation for imaging or delivery: it can generalize it "
-         "(remove what makes it one particular machine) and reseal it, so that the next boot "
-         "runs the welcome (OOBE) or audit mode.")
-ACTIONS = {Reseal.OOBE: "Enter System Out-of-Box Experience (OOBE)",
-           Reseal.AUDIT: "Enter System Audit Mode"}
+INTRO = (
+    "sysprep prepares this installation for imaging or delivery: it can generalize it "
+    "(remove what makes it one particular machine) and reseal it, so that the next boot "
+    "runs the welcome (OOBE) or audit mode."
+)
+ACTIONS = {
+    Reseal.OOBE: "Enter System Out-of-Box Experience (OOBE)",
+    Reseal.AUDIT: "Enter System Audit Mode",
+}
 POWERS = {Power.QUIT: "Quit", Power.REBOOT: "Reboot", Power.SHUTDOWN: "Shutdown"}
 
 
@@ -57,7 +61,9 @@ def _app_class() -> Any:
     from sysprep.ui.base import Check, Choices, Radio, SysprepApp
 
     class DialogApp(SysprepApp[Choice]):
-        CSS = SysprepApp.CSS + """
+        CSS = (
+            SysprepApp.CSS
+            + """
         #body { padding: 0 2; height: 1fr; }
         #intro { height: auto; margin: 1 0 0 0; }
         RadioSet { width: 100%; height: auto; }
@@ -66,18 +72,29 @@ def _app_class() -> Any:
         #command { height: auto; margin: 1 0 0 0; color: $text-muted; }
         #target { height: auto; color: $text-muted; }
         """
-        BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False),
-                    Binding("enter", "ok", "OK", show=False)]
+        )
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("escape", "cancel", "Cancel", show=False),
+            Binding("enter", "ok", "OK", show=False),
+        ]
 
-        def __init__(self, target: str, offline: bool, base: list[str], *, console: bool = False,
-                     power: Power | None = None) -> None:
+        def __init__(
+            self,
+            target: str,
+            offline: bool,
+            base: list[str],
+            *,
+            console: bool = False,
+            power: Power | None = None,
+        ) -> None:
             super().__init__(console=console)
             self.target, self.offline, self.base = target, offline, base
             self.choice = default_choice(offline, power)
 
         def compose(self) -> ComposeResult:
             yield from self.compose_bars(
-                TITLE, "Tab: next field  Arrows: choose  Space: tick  Enter: OK  Esc: Cancel")
+                TITLE, "Tab: next field  Arrows: choose  Space: tick  Enter: OK  Esc: Cancel"
+            )
             ascii = self.console_mode
             with Vertical(id="body"):
                 yield Static(INTRO, id="intro")
@@ -85,16 +102,30 @@ def _app_class() -> Any:
                 yield Static("System Cleanup Action", classes="heading")
                 with Choices(id="action", compact=True):
                     for r, label in ACTIONS.items():
-                        yield Radio(label, value=r is self.choice.reseal, ascii=ascii, id=f"action-{r.value}")
-                yield Check("Generalize", value=self.choice.generalize, ascii=ascii, id="generalize",
-                            compact=True)
+                        yield Radio(
+                            label,
+                            value=r is self.choice.reseal,
+                            ascii=ascii,
+                            id=f"action-{r.value}",
+                        )
+                yield Check(
+                    "Generalize",
+                    value=self.choice.generalize,
+                    ascii=ascii,
+                    id="generalize",
+                    compact=True,
+                )
                 yield Static("Shutdown Options", classes="heading")
                 with Choices(id="power", compact=True):
                     for p, label in POWERS.items():
                         disabled = self.offline and p is not Power.QUIT
-                        yield Radio(label + (" (live system only)" if disabled else ""),
-                                    value=p is self.choice.power, ascii=ascii, id=f"power-{p.value}",
-                                    disabled=disabled)
+                        yield Radio(
+                            label + (" (live system only)" if disabled else ""),
+                            value=p is self.choice.power,
+                            ascii=ascii,
+                            id=f"power-{p.value}",
+                            disabled=disabled,
+                        )
                 yield Static("", id="command", markup=False)
                 with Horizontal(id="buttons"):
                     yield Button("OK", id="ok", variant="primary", compact=True)
@@ -106,14 +137,20 @@ def _app_class() -> Any:
             self._show_command()
 
         def _show_command(self) -> None:
-            self.query_one("#command", Static).update("Runs: " + command_line(self.choice, self.base))
+            self.query_one("#command", Static).update(
+                "Runs: " + command_line(self.choice, self.base)
+            )
 
         def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
             pressed = event.pressed.id or ""
             if pressed.startswith("action-"):
-                self.choice = Choice(Reseal(pressed[len("action-"):]), self.choice.generalize, self.choice.power)
+                self.choice = Choice(
+                    Reseal(pressed[len("action-") :]), self.choice.generalize, self.choice.power
+                )
             elif pressed.startswith("power-"):
-                self.choice = Choice(self.choice.reseal, self.choice.generalize, Power(pressed[len("power-"):]))
+                self.choice = Choice(
+                    self.choice.reseal, self.choice.generalize, Power(pressed[len("power-") :])
+                )
             self._show_command()
 
         def on_checkbox_changed(self, event: Check.Changed) -> None:
@@ -135,8 +172,14 @@ def _app_class() -> Any:
     return DialogApp
 
 
-def make_app(target: str, offline: bool, base: list[str], *, console: bool = False,
-             power: Power | None = None) -> Any:
+def make_app(
+    target: str,
+    offline: bool,
+    base: list[str],
+    *,
+    console: bool = False,
+    power: Power | None = None,
+) -> Any:
     return _app_class()(target, offline, base, console=console, power=power)
 
 
@@ -181,21 +224,34 @@ def _yes(out: IO[str], inp: IO[str], prompt: str, default: bool) -> bool | None:
         out.write("  please answer y or n\n")
 
 
-def ask_plain(target: str, offline: bool, base: list[str], out: IO[str], inp: IO[str],
-              power: Power | None = None) -> Choice | None:
+def ask_plain(
+    target: str,
+    offline: bool,
+    base: list[str],
+    out: IO[str],
+    inp: IO[str],
+    power: Power | None = None,
+) -> Choice | None:
     """The dialog as line prompts (EOF or 'n' at the end: cancelled)."""
     out.write(f"{TITLE}\n{INTRO}\nTarget: {target}\n\n")
     d = default_choice(offline, power)
     actions = list(ACTIONS)
-    a = _pick(out, inp, "System Cleanup Action", [ACTIONS[r] for r in actions], actions.index(d.reseal))
+    a = _pick(
+        out, inp, "System Cleanup Action", [ACTIONS[r] for r in actions], actions.index(d.reseal)
+    )
     if a is None:
         return None
     g = _yes(out, inp, "Generalize", d.generalize)
     if g is None:
         return None
     powers = [Power.QUIT] if offline else list(POWERS)
-    p = _pick(out, inp, "Shutdown Options" + (" (an offline target only quits)" if offline else ""),
-              [POWERS[x] for x in powers], powers.index(d.power))
+    p = _pick(
+        out,
+        inp,
+        "Shutdown Options" + (" (an offline target only quits)" if offline else ""),
+        [POWERS[x] for x in powers],
+        powers.index(d.power),
+    )
     if p is None:
         return None
     choice = Choice(actions[a], g, powers[p])
@@ -206,8 +262,15 @@ def ask_plain(target: str, offline: bool, base: list[str], out: IO[str], inp: IO
 # -- entry point ---------------------------------------------------------------------------
 
 
-def ask(target: str, offline: bool, base: list[str], terminal: Terminal | None = None,
-        out: IO[str] | None = None, inp: IO[str] | None = None, power: Power | None = None) -> Choice | None:
+def ask(
+    target: str,
+    offline: bool,
+    base: list[str],
+    terminal: Terminal | None = None,
+    out: IO[str] | None = None,
+    inp: IO[str] | None = None,
+    power: Power | None = None,
+) -> Choice | None:
     """Show the dialog on this terminal (full screen or plain); the choice, or None (Cancel)."""
     import sys
 
@@ -218,5 +281,7 @@ def ask(target: str, offline: bool, base: list[str], terminal: Terminal | None =
             result: Choice | None = app.run()
             return result
         except Exception as e:  # textual could not drive this terminal: ask line by line
-            (out or sys.stdout).write(f"(the full-screen dialog could not start: {e}; asking line by line)\n")
+            (out or sys.stdout).write(
+                f"(the full-screen dialog could not start: {e}; asking line by line)\n"
+            )
     return ask_plain(target, offline, base, out or sys.stdout, inp or sys.stdin, power)

@@ -33,10 +33,18 @@ class Glyphs:
     arrow: str
 
 
-UNICODE = Glyphs(ok="✔", fail="✘", pending="·", rerun="↻",
-                 spinner=("⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"), arrow="›")
+UNICODE = Glyphs(
+    ok="✔",
+    fail="✘",
+    pending="·",
+    rerun="↻",
+    spinner=("⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"),
+    arrow="›",
+)
 # Every console font (the kernel's VGA font, Debian's Lat15/Uni2) has these.
-ASCII = Glyphs(ok="OK", fail="XX", pending="..", rerun="<>", spinner=("|", "/", "-", "\\"), arrow=">")
+ASCII = Glyphs(
+    ok="OK", fail="XX", pending="..", rerun="<>", spinner=("|", "/", "-", "\\"), arrow=">"
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,9 @@ def textual_available() -> bool:
     return True
 
 
-def detect(fd_in: int | None = None, fd_out: int | None = None,
-           env: Mapping[str, str] | None = None) -> Terminal:
+def detect(
+    fd_in: int | None = None, fd_out: int | None = None, env: Mapping[str, str] | None = None
+) -> Terminal:
     """Full-screen when the terminal can show it; the plain fallback otherwise."""
     env = os.environ if env is None else env
     fd_in = sys.stdin.fileno() if fd_in is None and sys.stdin is not None else (fd_in or 0)
@@ -98,8 +107,12 @@ def detect(fd_in: int | None = None, fd_out: int | None = None,
     if size.columns == 0 or size.lines == 0:
         return Terminal(PLAIN, console, "the terminal reports no size (a serial console?)")
     if size.columns < MIN_COLUMNS or size.lines < MIN_ROWS:
-        return Terminal(PLAIN, console, f"the terminal is {size.columns}x{size.lines}; "
-                        f"the full-screen UI needs {MIN_COLUMNS}x{MIN_ROWS}")
+        return Terminal(
+            PLAIN,
+            console,
+            f"the terminal is {size.columns}x{size.lines}; "
+            f"the full-screen UI needs {MIN_COLUMNS}x{MIN_ROWS}",
+        )
     if not textual_available():
         return Terminal(PLAIN, console, "textual is not available")
     return Terminal(FULL, console)

@@ -54,13 +54,22 @@ if TYPE_CHECKING:
     from sysprep.ui.welcome_app import WelcomeApp
 
 
-def make_app(plan: Plan, hasher: Hasher, fs: Confined | None = None, *, console: bool = False,
-             idle_timeout: float | None = None, on_ready: Callable[[], None] | None = None) -> WelcomeApp:
+def make_app(
+    plan: Plan,
+    hasher: Hasher,
+    fs: Confined | None = None,
+    *,
+    console: bool = False,
+    idle_timeout: float | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> WelcomeApp:
     """The welcome app; with `fs`, the account and time-zone pages check against the target.
     textual is imported here, when the terminal can show it."""
     from sysprep.ui.welcome_app import WelcomeApp
 
-    return WelcomeApp(plan, hasher, fs, console=console, idle_timeout=idle_timeout, on_ready=on_ready)
+    return WelcomeApp(
+        plan, hasher, fs, console=console, idle_timeout=idle_timeout, on_ready=on_ready
+    )
 
 
 # -- running it at boot --------------------------------------------------------------------
@@ -78,8 +87,9 @@ def default_hasher(fs: Confined) -> Hasher:
             try:
                 from sysprep.answer.passwords import Hasher as CryptHasher  # type: ignore[import-not-found,unused-ignore]
             except ImportError as e:
-                raise RunError("this runtime cannot hash passwords (sysprep.answer.passwords "
-                               "is missing)") from e
+                raise RunError(
+                    "this runtime cannot hash passwords (sysprep.answer.passwords is missing)"
+                ) from e
             hasher = CryptHasher.for_target(fs)
         return hasher(password)
 
@@ -90,19 +100,34 @@ def _no_hasher(password: str) -> str:
     raise RunError("no account page: nothing to hash")
 
 
-def collect(plan: Plan, hasher: Hasher, fs: Confined, terminal: Terminal, *,
-            idle_timeout: float | None = None, on_ready: Callable[[], None] | None = None) -> Result:
+def collect(
+    plan: Plan,
+    hasher: Hasher,
+    fs: Confined,
+    terminal: Terminal,
+    *,
+    idle_timeout: float | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> Result:
     """Ask on this process's terminal: full screen when it can, line prompts otherwise."""
     if terminal.full:
         try:
-            app = make_app(plan, hasher, fs, console=terminal.console, idle_timeout=idle_timeout,
-                           on_ready=on_ready)
+            app = make_app(
+                plan,
+                hasher,
+                fs,
+                console=terminal.console,
+                idle_timeout=idle_timeout,
+                on_ready=on_ready,
+            )
             result: Result | None = app.run()
             if result is not None:
                 return result
         except Exception as e:  # the terminal could not run textual: ask line by line
-            sys.stdout.write(f"(the full-screen welcome could not start: {type(e).__name__}; "
-                             "asking line by line)\n")
+            sys.stdout.write(
+                f"(the full-screen welcome could not start: {type(e).__name__}; "
+                "asking line by line)\n"
+            )
     if on_ready is not None:
         on_ready()
     return ask_plain(plan, hasher, fs, sys.stdout, sys.stdin)
@@ -111,16 +136,32 @@ def collect(plan: Plan, hasher: Hasher, fs: Confined, terminal: Terminal, *,
 def apply_result(target: Target, log: RunLog, result: Result, plan: Plan | None = None) -> None:
     """Apply what the person chose, as the answer file's settings are applied."""
     a = result.account
-    account = None if a is None else LocalAccount(name=a.name, password_hash=a.password_hash,
-                                                  display_name=a.display_name, sudo=a.admin)
+    account = (
+        None
+        if a is None
+        else LocalAccount(
+            name=a.name, password_hash=a.password_hash, display_name=a.display_name, sudo=a.admin
+        )
+    )
     accepted = result.eula_accepted and plan is not None
-    apply_choices(target, log, Choices(
-        locale=result.locale, keymap=result.keymap, time_zone=result.time_zone,
-        hostname=result.hostname, account=account, eula=plan.eula if accepted and plan else None,
-        eula_path=plan.eula_path if plan else ""))
+    apply_choices(
+        target,
+        log,
+        Choices(
+            locale=result.locale,
+            keymap=result.keymap,
+            time_zone=result.time_zone,
+            hostname=result.hostname,
+            account=account,
+            eula=plan.eula if accepted and plan else None,
+            eula_path=plan.eula_path if plan else "",
+        ),
+    )
 
 
-def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | None = None) -> Outcome:
+def run_welcome(
+    target: Target, answer: Any, log: RunLog, *, hasher: Hasher | None = None
+) -> Outcome:
     """Show the welcome on the console (if anything is left to ask), then apply the choices."""
     from sysprep.ui import console
 
@@ -131,24 +172,32 @@ def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | No
     where = console.console_path(interactive=stdin_is_terminal(), live=target.live)
     asked = ", ".join(PAGE_TITLES[p] for p in plan.pages)
     if where is None and not target.live:
-        log.step(f"no terminal to show the welcome on for an offline target: {asked} keep what "
-                 "the image has")
+        log.step(
+            f"no terminal to show the welcome on for an offline target: {asked} keep what "
+            "the image has"
+        )
         return Outcome.DONE
     if where is None:
-        log.warning(f"the welcome has no console to ask on ({asked}): the oobeSystem pass stays "
-                    "pending and runs again at the next boot (or answer these in the answer file)")
+        log.warning(
+            f"the welcome has no console to ask on ({asked}): the oobeSystem pass stays "
+            "pending and runs again at the next boot (or answer these in the answer file)"
+        )
         return Outcome.NO_CONSOLE
     timeout = timeout_from_cmdline(boot_switches(target.live))
     hash_fn = hasher or (default_hasher(target.fs) if ACCOUNT in plan.pages else _no_hasher)
     shown = "this terminal" if where == console.HERE else where
-    log.step(f"the welcome is waiting on {shown} ({asked}); {AUDIT_HINT} on its first page"
-             + (f"; it gives up after {timeout:g} s untouched" if timeout else ""))
+    log.step(
+        f"the welcome is waiting on {shown} ({asked}); {AUDIT_HINT} on its first page"
+        + (f"; it gives up after {timeout:g} s untouched" if timeout else "")
+    )
 
     def work(channel: console.Channel) -> dict[str, Any]:
         def ready() -> None:
             channel.send({"event": "ready"})
 
-        result = collect(plan, hash_fn, target.fs, detect(0, 1), idle_timeout=timeout, on_ready=ready)
+        result = collect(
+            plan, hash_fn, target.fs, detect(0, 1), idle_timeout=timeout, on_ready=ready
+        )
         return result.to_json()
 
     def event(message: dict[str, Any]) -> None:
@@ -156,8 +205,10 @@ def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | No
         if message.get("event") == "ready":
             say(f"the welcome is shown on {shown}")
         elif message.get("event") == "chord":
-            say(f"Ctrl+Shift+F3 on this console's keymap: {message.get('before')}; it is "
-                     "mapped to ESC [1;6R while the welcome shows")
+            say(
+                f"Ctrl+Shift+F3 on this console's keymap: {message.get('before')}; it is "
+                "mapped to ESC [1;6R while the welcome shows"
+            )
 
     child = console.ConsoleChild(where, work, on_event=event)
     try:
@@ -167,16 +218,20 @@ def run_welcome(target: Target, answer: Any, log: RunLog, *, hasher: Hasher | No
         log.warning(f"the welcome could not open {shown}: {e}; the oobeSystem pass stays pending")
         return Outcome.NO_CONSOLE
     if raw is None:
-        log.warning(f"the welcome ended without an answer ({child.error.strip().splitlines()[-1:] or 'no reason'}); "
-                    "the oobeSystem pass stays pending")
+        log.warning(
+            f"the welcome ended without an answer ({child.error.strip().splitlines()[-1:] or 'no reason'}); "
+            "the oobeSystem pass stays pending"
+        )
         return Outcome.NO_CONSOLE
     result = Result.from_json(raw)
     if result.audit:
         log.step("audit mode was asked for on the welcome's first page")
         return Outcome.AUDIT
     if result.timed_out:
-        log.warning(f"nobody answered the welcome within {timeout:g} s: finishing with the answer "
-                    f"file's settings only ({asked} left as the image has them)")
+        log.warning(
+            f"nobody answered the welcome within {timeout:g} s: finishing with the answer "
+            f"file's settings only ({asked} left as the image has them)"
+        )
         return Outcome.TIMED_OUT
     apply_result(target, log, result, plan)
     log.step("the welcome's choices are applied")

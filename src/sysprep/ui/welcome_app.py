@@ -44,11 +44,16 @@ class FilterInput(Input):
             super().__init__()
             self.step = step
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("down", "move(1)", show=False), Binding("up", "move(-1)", show=False),
-                Binding("pagedown", "move(10)", show=False), Binding("pageup", "move(-10)", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", show=False),
+        Binding("up", "move(-1)", show=False),
+        Binding("pagedown", "move(10)", show=False),
+        Binding("pageup", "move(-10)", show=False),
+    ]
 
     def action_move(self, step: int) -> None:
         self.post_message(self.Move(step))
+
 
 class PickList(Vertical):
     """Type to narrow the list, arrows to move, Enter to take the highlighted entry."""
@@ -76,13 +81,18 @@ class PickList(Vertical):
 
     def _fill(self, text: str) -> None:
         low = text.lower()
-        opts = [o for o in self.catalog.options
-                if not low or low in o.value.lower() or low in o.description.lower()]
+        opts = [
+            o
+            for o in self.catalog.options
+            if not low or low in o.value.lower() or low in o.description.lower()
+        ]
         if text and not self.catalog.find(text) and not self.catalog.known:
             opts.insert(0, choices.Option(text, "(typed)"))
         ol = self.query_one(OptionList)
         ol.clear_options()
-        ol.add_options([ListOption(f"{o.value}  {o.description}".rstrip(), id=o.value) for o in opts])
+        ol.add_options(
+            [ListOption(f"{o.value}  {o.description}".rstrip(), id=o.value) for o in opts]
+        )
         self.shown_values = [o.value for o in opts]
         exact = self.catalog.find(text) if text else None
         if self.shown_values:
@@ -124,6 +134,7 @@ class PickList(Vertical):
     def focus_input(self) -> None:
         self.query_one(FilterInput).focus()
 
+
 class ConfirmAudit(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmAudit { align: center middle; }
@@ -136,9 +147,12 @@ class ConfirmAudit(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Enter audit mode?\n\nThe machine restarts into audit mode, where its "
-                         "builder customises and tests it (root is logged in on the console). "
-                         "This is not for the person who will use this computer.", markup=False)
+            yield Static(
+                "Enter audit mode?\n\nThe machine restarts into audit mode, where its "
+                "builder customises and tests it (root is logged in on the console). "
+                "This is not for the person who will use this computer.",
+                markup=False,
+            )
             with Horizontal():
                 yield Button("Audit mode", id="yes", variant="warning", compact=True)
                 yield Button("Cancel", id="no", compact=True)
@@ -152,8 +166,11 @@ class ConfirmAudit(ModalScreen[bool]):
     def action_no(self) -> None:
         self.dismiss(False)
 
+
 class WelcomeApp(SysprepApp[Result]):
-    CSS = SysprepApp.CSS + """
+    CSS = (
+        SysprepApp.CSS
+        + """
     #body { padding: 0 2; height: 1fr; }
     #pages { height: 1fr; }
     .page { height: 1fr; }
@@ -166,6 +183,7 @@ class WelcomeApp(SysprepApp[Result]):
     #strength { height: 1; }
     #summary { height: auto; }
     """
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+f15", "audit", show=False, priority=True),
         Binding("ctrl+shift+f3", "audit", show=False, priority=True),
@@ -173,9 +191,16 @@ class WelcomeApp(SysprepApp[Result]):
         Binding("escape", "prev_page", show=False),
     ]
 
-    def __init__(self, plan: Plan, hasher: Hasher, fs: Confined | None, *, console: bool = False,
-                 idle_timeout: float | None = None,
-                 on_ready: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        hasher: Hasher,
+        fs: Confined | None,
+        *,
+        console: bool = False,
+        idle_timeout: float | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(console=console)
         self.plan, self.hasher, self.fs = plan, hasher, fs
         self.idle_timeout, self.on_ready = idle_timeout, on_ready
@@ -193,24 +218,38 @@ class WelcomeApp(SysprepApp[Result]):
         with Vertical(id="body"):
             with ContentSwitcher(initial=self.steps[0], id="pages"):
                 for page, label, catalog, value, list_id in (
-                        (LOCALE, "Choose the language and region of this computer.", p.locales,
-                         p.locale, "locale-list"),
-                        (KEYBOARD, "Choose the keyboard layout.", p.keymaps, p.keymap, "keymap-list"),
-                        (TIME_ZONE, "Choose the time zone.", p.zones, p.zone, "zone-list")):
+                    (
+                        LOCALE,
+                        "Choose the language and region of this computer.",
+                        p.locales,
+                        p.locale,
+                        "locale-list",
+                    ),
+                    (KEYBOARD, "Choose the keyboard layout.", p.keymaps, p.keymap, "keymap-list"),
+                    (TIME_ZONE, "Choose the time zone.", p.zones, p.zone, "zone-list"),
+                ):
                     if page in p.pages:
                         with Vertical(id=page, classes="page"):
                             yield Static(label, classes="label")
                             yield PickList(catalog, value, id=list_id)
                 if LICENSE in p.pages:
                     with Vertical(id=LICENSE, classes="page"):
-                        yield Static("Read the license terms (PgUp/PgDn to scroll).", classes="label")
+                        yield Static(
+                            "Read the license terms (PgUp/PgDn to scroll).", classes="label"
+                        )
                         with VerticalScroll(id="eula-text"):
                             yield Static(p.eula, markup=False)
-                        yield Check("I accept the license terms", id="eula-accept",
-                                    ascii=self.console_mode, compact=True)
+                        yield Check(
+                            "I accept the license terms",
+                            id="eula-accept",
+                            ascii=self.console_mode,
+                            compact=True,
+                        )
                 if HOST_NAME in p.pages:
                     with Vertical(id=HOST_NAME, classes="page"):
-                        yield Static("Type a name for this computer (its host name).", classes="label")
+                        yield Static(
+                            "Type a name for this computer (its host name).", classes="label"
+                        )
                         yield Input(value=p.hostname, id="hostname", compact=True)
                         yield Static("Letters, digits and '-'; e.g. office-pc-7.", classes="hint")
                 if ACCOUNT in p.pages:
@@ -225,8 +264,13 @@ class WelcomeApp(SysprepApp[Result]):
                         yield Static("Type the password again", classes="label")
                         yield Secret(id="again", compact=True)
                         yield Static("", id="strength", markup=False)
-                        yield Check("Administrator (may use sudo)", value=True, id="admin",
-                                    ascii=self.console_mode, compact=True)
+                        yield Check(
+                            "Administrator (may use sudo)",
+                            value=True,
+                            id="admin",
+                            ascii=self.console_mode,
+                            compact=True,
+                        )
                 with Vertical(id="finish", classes="page"):
                     yield Static("", id="summary", markup=False)
             yield Static("", id="error", classes="error", markup=False)
@@ -282,8 +326,12 @@ class WelcomeApp(SysprepApp[Result]):
     def _summary(self) -> str:
         r = self.result
         lines = ["Ready to finish setting up this computer:", ""]
-        for label, value in (("Language and region", r.locale), ("Keyboard", r.keymap),
-                             ("Time zone", r.time_zone), ("Computer name", r.hostname)):
+        for label, value in (
+            ("Language and region", r.locale),
+            ("Keyboard", r.keymap),
+            ("Time zone", r.time_zone),
+            ("Computer name", r.hostname),
+        ):
             if value:
                 lines.append(f"  {label}: {value}")
         if r.eula_accepted:
@@ -328,7 +376,8 @@ class WelcomeApp(SysprepApp[Result]):
             level = choices.strength(pw, self.query_one("#user", Input).value.strip())
             bar = "#" * (level + 1) + "-" * (4 - level)
             self.query_one("#strength", Static).update(
-                f"Strength: [{bar}] {choices.LEVELS[level]}" if pw else "")
+                f"Strength: [{bar}] {choices.LEVELS[level]}" if pw else ""
+            )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_next()
@@ -361,7 +410,9 @@ class WelcomeApp(SysprepApp[Result]):
                 r.time_zone = value
         elif step == LICENSE:
             if not self.query_one("#eula-accept", Check).value:
-                return "To use this computer you must accept the license terms (Space ticks the box)."
+                return (
+                    "To use this computer you must accept the license terms (Space ticks the box)."
+                )
             r.eula_accepted = True
         elif step == HOST_NAME:
             name = self.query_one("#hostname", Input).value.strip()
@@ -397,8 +448,12 @@ class WelcomeApp(SysprepApp[Result]):
             return f"the password cannot be stored: {e}"
         finally:
             pw.value, again.value = "", ""  # the plain password lives no longer than this
-        self.result.account = Account(name, hashed, self.query_one("#admin", Check).value,
-                                      self.query_one("#fullname", Input).value.strip())
+        self.result.account = Account(
+            name,
+            hashed,
+            self.query_one("#admin", Check).value,
+            self.query_one("#fullname", Input).value.strip(),
+        )
         return None
 
     def account_problem(self, name: str) -> str | None:

@@ -49,15 +49,34 @@ def _secret(out: IO[str], inp: IO[str], prompt: str) -> str:
     return _line(out, inp, prompt)
 
 
-def _choose(out: IO[str], inp: IO[str], title: str, catalog: Catalog, default: str, *,
-            first: bool, check: Callable[[str], str | None]) -> str:
+def _choose(
+    out: IO[str],
+    inp: IO[str],
+    title: str,
+    catalog: Catalog,
+    default: str,
+    *,
+    first: bool,
+    check: Callable[[str], str | None],
+) -> str:
     out.write(f"\n{title}\n")
     while True:
-        answer = _line(out, inp, f"  [{default}] (part of a name and ? lists matches): ", first=first)
+        answer = _line(
+            out, inp, f"  [{default}] (part of a name and ? lists matches): ", first=first
+        )
         if answer.endswith("?"):
             part = answer[:-1].lower()
-            hits = [o.value for o in catalog.options if part in o.value.lower() or part in o.description.lower()]
-            out.write("  " + (", ".join(hits[:60]) or "nothing matches") + (" ..." if len(hits) > 60 else "") + "\n")
+            hits = [
+                o.value
+                for o in catalog.options
+                if part in o.value.lower() or part in o.description.lower()
+            ]
+            out.write(
+                "  "
+                + (", ".join(hits[:60]) or "nothing matches")
+                + (" ..." if len(hits) > 60 else "")
+                + "\n"
+            )
             continue
         value = answer or default
         hits = [o.value for o in catalog.options if value.lower() in o.value.lower()]
@@ -70,30 +89,55 @@ def _choose(out: IO[str], inp: IO[str], title: str, catalog: Catalog, default: s
 
 def _offered(form: re.Pattern[str], catalog: Catalog, what: str) -> Callable[[str], str | None]:
     """The check of a page: `form`, and one of the catalog's values when they are the image's."""
+
     def check(value: str) -> str | None:
         if form.match(value) and (not catalog.known or catalog.has(value)):
             return None
         return f"{value!r} is not {what} of this system"
+
     return check
 
 
 def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[str]) -> Result:
     """The welcome as line prompts (a serial console, TERM=dumb, SYSPREP_UI=plain)."""
     r = Result()
-    out.write("Welcome. A few questions set up this computer.\n"
-              f"(On this first question, {AUDIT_HINT}; on a line-mode console type !audit.)\n")
+    out.write(
+        "Welcome. A few questions set up this computer.\n"
+        f"(On this first question, {AUDIT_HINT}; on a line-mode console type !audit.)\n"
+    )
     try:
         for i, page in enumerate(plan.pages):
             first = i == 0
             if page == LOCALE:
-                r.locale = _choose(out, inp, "Language and region (locale)", plan.locales, plan.locale,
-                                   first=first, check=_offered(choices.LOCALE, plan.locales, "a locale"))
+                r.locale = _choose(
+                    out,
+                    inp,
+                    "Language and region (locale)",
+                    plan.locales,
+                    plan.locale,
+                    first=first,
+                    check=_offered(choices.LOCALE, plan.locales, "a locale"),
+                )
             elif page == KEYBOARD:
-                r.keymap = _choose(out, inp, "Keyboard layout", plan.keymaps, plan.keymap, first=first,
-                                   check=_offered(choices.KEYMAP, plan.keymaps, "a keyboard layout"))
+                r.keymap = _choose(
+                    out,
+                    inp,
+                    "Keyboard layout",
+                    plan.keymaps,
+                    plan.keymap,
+                    first=first,
+                    check=_offered(choices.KEYMAP, plan.keymaps, "a keyboard layout"),
+                )
             elif page == TIME_ZONE:
-                r.time_zone = _choose(out, inp, "Time zone", plan.zones, plan.zone, first=first,
-                                      check=lambda v: choices.valid_zone(fs, v))
+                r.time_zone = _choose(
+                    out,
+                    inp,
+                    "Time zone",
+                    plan.zones,
+                    plan.zone,
+                    first=first,
+                    check=lambda v: choices.valid_zone(fs, v),
+                )
             elif page == LICENSE:
                 out.write("\nLicense terms\n\n" + plan.eula.rstrip() + "\n\n")
                 while True:
@@ -129,7 +173,10 @@ def ask_plain(plan: Plan, hasher: Hasher, fs: Confined, out: IO[str], inp: IO[st
                     if problem is None:
                         break
                     out.write(f"  {problem}\n")
-                admin = _line(out, inp, "  Administrator (may use sudo)? [Y/n]: ").lower() not in ("n", "no")
+                admin = _line(out, inp, "  Administrator (may use sudo)? [Y/n]: ").lower() not in (
+                    "n",
+                    "no",
+                )
                 r.account = Account(name, hasher(pw), admin, full)
                 del pw, again
     except _Audit:

@@ -17,9 +17,21 @@ if TYPE_CHECKING:
 EULA_DEFAULT = "etc/sysprep/eula.txt"
 AUDIT_HINT = "Ctrl+Shift+F3 or F12: audit mode"
 LOCALE, KEYBOARD, TIME_ZONE, LICENSE, HOST_NAME, ACCOUNT = (
-    "locale", "keyboard", "time-zone", "license", "host-name", "account")
-PAGE_TITLES = {LOCALE: "Language and region", KEYBOARD: "Keyboard", TIME_ZONE: "Time zone",
-               LICENSE: "License terms", HOST_NAME: "Computer name", ACCOUNT: "User account"}
+    "locale",
+    "keyboard",
+    "time-zone",
+    "license",
+    "host-name",
+    "account",
+)
+PAGE_TITLES = {
+    LOCALE: "Language and region",
+    KEYBOARD: "Keyboard",
+    TIME_ZONE: "Time zone",
+    LICENSE: "License terms",
+    HOST_NAME: "Computer name",
+    ACCOUNT: "User account",
+}
 # what xterm (and our patched console keymap) sends for Ctrl+Shift+F3, and what F12 sends
 AUDIT_SEQUENCES = ("\x1b[1;6R", "\x1b[24~")
 

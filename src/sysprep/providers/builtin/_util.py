@@ -26,7 +26,9 @@ def remove_files(ctx: Context, *patterns: str) -> int:
     return ctx.remove(*patterns, files_only=True)
 
 
-def remove_files_below(ctx: Context, top: str, keep: Callable[[str], bool] = lambda name: False) -> int:
+def remove_files_below(
+    ctx: Context, top: str, keep: Callable[[str], bool] = lambda name: False
+) -> int:
     """Remove every file under `top` (any depth), keeping the folders and the files whose
     name `keep` accepts (virt-sysprep's rm_rf_only_files)."""
     done = 0
@@ -39,8 +41,15 @@ def remove_files_below(ctx: Context, top: str, keep: Callable[[str], bool] = lam
     return done
 
 
-def walk_matching(ctx: Context, top: str, patterns: Iterable[str], *, regular_only: bool = False,
-                  prune_names: Iterable[str] = (), prune_paths: Iterable[str] = ()) -> Iterator[str]:
+def walk_matching(
+    ctx: Context,
+    top: str,
+    patterns: Iterable[str],
+    *,
+    regular_only: bool = False,
+    prune_names: Iterable[str] = (),
+    prune_paths: Iterable[str] = (),
+) -> Iterator[str]:
     """Non-directories (or, with `regular_only`, regular files) under `top` whose name matches
     one of `patterns` (fnmatch, a leading dot matched like any character), not descending
     into pruned folders."""
@@ -55,7 +64,9 @@ def walk_matching(ctx: Context, top: str, patterns: Iterable[str], *, regular_on
             if stat.S_ISDIR(st.st_mode):
                 if name in names or child in paths:
                     continue
-            elif (not regular_only or stat.S_ISREG(st.st_mode)) and any(fnmatch.fnmatchcase(name, p) for p in pats):
+            elif (not regular_only or stat.S_ISREG(st.st_mode)) and any(
+                fnmatch.fnmatchcase(name, p) for p in pats
+            ):
                 found.append(child)
             keep.append((name, st))
         entries[:] = keep  # prunes the walk (see Confined.tree)
@@ -137,8 +148,9 @@ def update_ca_store(ctx: Context) -> None:
         if st is not None and stat.S_ISREG(st.st_mode):
             run_program(ctx, ["/" + program, *args])
             return
-    ctx.warning("no tool to rebuild the system CA store was found in the target; "
-                "rebuild it at first boot")
+    ctx.warning(
+        "no tool to rebuild the system CA store was found in the target; rebuild it at first boot"
+    )
 
 
 # Removing a certificate from the system store (ca-certificates, ipa-client) calls for it.

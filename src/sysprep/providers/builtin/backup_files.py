@@ -9,8 +9,17 @@ PLACES = ("etc", "root", "srv", "tmp", "var")
 PATTERNS = ("*.bak", "*~")
 # Container and machine images have their own files: a backup inside them is not this
 # machine's. sysprep's own state is never touched (it is protected anyway).
-PRUNE = ("var/lib/docker", "var/lib/containers", "var/lib/containerd", "var/lib/lxc",
-         "var/lib/lxd", "var/lib/machines", "var/lib/snapd", "var/lib/flatpak", "var/lib/sysprep")
+PRUNE = (
+    "var/lib/docker",
+    "var/lib/containers",
+    "var/lib/containerd",
+    "var/lib/lxc",
+    "var/lib/lxd",
+    "var/lib/machines",
+    "var/lib/snapd",
+    "var/lib/flatpak",
+    "var/lib/sysprep",
+)
 
 
 def run(ctx: Context) -> None:
@@ -33,5 +42,5 @@ PROVIDER = Provider(
     order=80,  # after the providers that empty whole folders: less to walk
     paths=tuple(f"/{p}/**/{pat}" for p in PLACES for pat in PATTERNS),
     limits="Container storage (/var/lib/docker, /var/lib/containers...) and snap and flatpak "
-           "trees are not searched: their files belong to images, not to this machine.",
+    "trees are not searched: their files belong to images, not to this machine.",
 )

@@ -8,9 +8,16 @@ from sysprep.providers.base import Context, Phase, Provider
 
 # virt-sysprep's list, plus util-linux's current location under /run.
 PATHS = (
-    "var/run/blkid.tab", "var/run/blkid.tab.old", "etc/blkid/blkid.tab", "etc/blkid/blkid.tab.old",
-    "etc/blkid.tab", "etc/blkid.tab.old", "dev/.blkid.tab", "dev/.blkid.tab.old",
-    "run/blkid/blkid.tab", "run/blkid/blkid.tab.old",
+    "var/run/blkid.tab",
+    "var/run/blkid.tab.old",
+    "etc/blkid/blkid.tab",
+    "etc/blkid/blkid.tab.old",
+    "etc/blkid.tab",
+    "etc/blkid.tab.old",
+    "dev/.blkid.tab",
+    "dev/.blkid.tab.old",
+    "run/blkid/blkid.tab",
+    "run/blkid/blkid.tab.old",
 )
 
 

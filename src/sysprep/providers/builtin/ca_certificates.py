@@ -6,8 +6,14 @@ from sysprep.providers.actions import Remove
 from sysprep.providers.base import Phase, Provider
 from sysprep.providers.builtin._util import REBUILD_CA_STORE
 
-PATHS = ("etc/pki/CA/certs/*.crt", "etc/pki/CA/crl/*.crt", "etc/pki/CA/newcerts/*.crt",
-         "etc/pki/CA/private/*.key", "etc/pki/tls/private/*.key", "etc/pki/tls/certs/*.crt")
+PATHS = (
+    "etc/pki/CA/certs/*.crt",
+    "etc/pki/CA/crl/*.crt",
+    "etc/pki/CA/newcerts/*.crt",
+    "etc/pki/CA/private/*.key",
+    "etc/pki/tls/private/*.key",
+    "etc/pki/tls/certs/*.crt",
+)
 # The distribution's bundles, not certificates of this machine.
 EXCEPT = ("etc/pki/tls/certs/ca-bundle.crt", "etc/pki/tls/certs/ca-bundle.trust.crt")
 
@@ -26,5 +32,5 @@ PROVIDER = Provider(
     default=False,
     actions=(Remove(*PATHS, files_only=True, keep=EXCEPT, then=REBUILD_CA_STORE),),
     limits="Certificates kept elsewhere (/etc/ssl/private, application folders) are not "
-           "looked for.",
+    "looked for.",
 )

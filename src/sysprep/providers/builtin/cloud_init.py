@@ -29,7 +29,12 @@ def run(ctx: Context) -> None:
     for name in ctx.fs.listdir(CLEAN_D):
         path = f"{CLEAN_D}/{name}"
         st = ctx.fs.stat(path)
-        if st is not None and stat.S_ISREG(st.st_mode) and st.st_mode & 0o111 and not name.startswith("."):
+        if (
+            st is not None
+            and stat.S_ISREG(st.st_mode)
+            and st.st_mode & 0o111
+            and not name.startswith(".")
+        ):
             run_program(ctx, ["/" + path])
 
 
@@ -48,6 +53,6 @@ PROVIDER = Provider(
     run=run,
     paths=("/" + CLOUD_DIR + "/*", *("/" + p for p in (*LOGS, *GENERATED)), f"/{CLEAN_D}/* (run)"),
     limits="Log files configured elsewhere than cloud-init's defaults are not found (logfiles "
-           "empties /var/log anyway). A seed baked into /var/lib/cloud/seed on purpose is "
-           "removed too: keep it with --disable cloud-init.",
+    "empties /var/log anyway). A seed baked into /var/lib/cloud/seed on purpose is "
+    "removed too: keep it with --disable cloud-init.",
 )

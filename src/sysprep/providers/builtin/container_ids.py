@@ -28,5 +28,5 @@ PROVIDER = Provider(
     phase=Phase.GENERALIZE,
     actions=(Remove(*PATHS),),
     limits="Podman keeps no machine ID of its own; netavark's address reservations live in "
-           "/run. Rootless engines' state in homes is kept.",
+    "/run. Rootless engines' state in homes is kept.",
 )

@@ -19,5 +19,5 @@ PROVIDER = Provider(
     phase=Phase.GENERALIZE,
     actions=(Remove(*PATHS),),
     limits="Credentials already encrypted with the template's key (with --with-key=host) can "
-           "no longer be decrypted on the clones: encrypt them at first boot instead.",
+    "no longer be decrypted on the clones: encrypt them at first boot instead.",
 )

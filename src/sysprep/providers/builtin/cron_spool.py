@@ -11,8 +11,12 @@ FIRST = b"00000\n"  # at's job counter, as at writes it when it starts afresh
 # (/var/spool/cron, /var/spool/at) and Debian (/var/spool/cron/crontabs, .../atjobs).
 TREES = ("var/spool/cron", "var/spool/at")
 FLAT = ("var/spool/atjobs/*", "var/spool/atspool/*")
-COUNTERS = ("var/spool/cron/atjobs/.SEQ", "var/spool/atjobs/.SEQ", "var/spool/at/.SEQ",
-            "var/spool/at/spool/.SEQ")
+COUNTERS = (
+    "var/spool/cron/atjobs/.SEQ",
+    "var/spool/atjobs/.SEQ",
+    "var/spool/at/.SEQ",
+    "var/spool/at/spool/.SEQ",
+)
 
 
 def run(ctx: Context) -> None:
@@ -35,6 +39,10 @@ PROVIDER = Provider(
     ),
     phase=Phase.GENERALIZE,
     run=run,
-    paths=("/var/spool/cron/** (files, except .SEQ)", "/var/spool/at/** (files, except .SEQ)",
-           *("/" + p for p in FLAT), *(f"/{c} (reset to 00000)" for c in COUNTERS)),
+    paths=(
+        "/var/spool/cron/** (files, except .SEQ)",
+        "/var/spool/at/** (files, except .SEQ)",
+        *("/" + p for p in FLAT),
+        *(f"/{c} (reset to 00000)" for c in COUNTERS),
+    ),
 )

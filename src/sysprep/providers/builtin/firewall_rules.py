@@ -23,5 +23,5 @@ PROVIDER = Provider(
     default=False,
     actions=(Remove(*VIRT_SYSPREP, *MORE, files_only=True),),
     limits="nftables' /etc/nftables.conf and ufw's rules are the distributions' own files "
-           "and are left alone.",
+    "and are left alone.",
 )

@@ -11,12 +11,24 @@ from sysprep.target.confined import Outcome
 
 # Files that name file systems by UUID: mount tables, boot loader and initramfs settings.
 REFERENCES = (
-    "etc/fstab", "etc/crypttab", "etc/default/grub", "etc/default/grub.d/*.cfg",
-    "etc/kernel/cmdline", "etc/initramfs-tools/conf.d/resume", "etc/dracut.conf.d/*.conf",
-    "etc/systemd/system/*.mount", "etc/systemd/system/*.swap",
-    "boot/grub/grub.cfg", "boot/grub2/grub.cfg", "boot/grub/custom.cfg", "boot/grub2/grubenv",
-    "boot/loader/entries/*.conf", "boot/efi/EFI/*/grub.cfg", "boot/efi/loader/entries/*.conf",
-    "etc/mkinitcpio.conf", "etc/sysconfig/grub",
+    "etc/fstab",
+    "etc/crypttab",
+    "etc/default/grub",
+    "etc/default/grub.d/*.cfg",
+    "etc/kernel/cmdline",
+    "etc/initramfs-tools/conf.d/resume",
+    "etc/dracut.conf.d/*.conf",
+    "etc/systemd/system/*.mount",
+    "etc/systemd/system/*.swap",
+    "boot/grub/grub.cfg",
+    "boot/grub2/grub.cfg",
+    "boot/grub/custom.cfg",
+    "boot/grub2/grubenv",
+    "boot/loader/entries/*.conf",
+    "boot/efi/EFI/*/grub.cfg",
+    "boot/efi/loader/entries/*.conf",
+    "etc/mkinitcpio.conf",
+    "etc/sysconfig/grub",
 )
 # grub-install writes the configuration it embeds into GRUB's core image next to the modules:
 # a UUID named there is also inside the core image, which sysprep does not rewrite.
@@ -30,17 +42,29 @@ def pinned(ctx: Context) -> dict[str, str]:
     assert img is not None
     keep: dict[str, str] = {}
     for path in (p for pattern in CORE_IMAGE_CONFIG for p in ctx.fs.glob(pattern)):
-        for found in re.findall(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}",
-                                ctx.fs.read_text(path, limit=MAX_TEXT) or ""):
-            keep[found.lower()] = (f"GRUB's core image finds /boot by it (/{path}); run grub-install "
-                                   "in the guest, then fs-uuids again, to change it")
-    esp = [v for v in img.reachable() if v.partition is not None and v.partition.esp and not img.mounted(v)]
+        for found in re.findall(
+            r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}",
+            ctx.fs.read_text(path, limit=MAX_TEXT) or "",
+        ):
+            keep[found.lower()] = (
+                f"GRUB's core image finds /boot by it (/{path}); run grub-install "
+                "in the guest, then fs-uuids again, to change it"
+            )
+    esp = [
+        v
+        for v in img.reachable()
+        if v.partition is not None and v.partition.esp and not img.mounted(v)
+    ]
     if esp:
-        boot = next((m.volume for m in img.mounts if m.rel == "boot"), img.root.volume if img.root else None)
+        boot = next(
+            (m.volume for m in img.mounts if m.rel == "boot"), img.root.volume if img.root else None
+        )
         if boot is not None and boot.probe.uuid:
-            keep.setdefault(boot.probe.uuid.lower(),
-                            f"the EFI system partition {esp[0].name} could not be mounted here, and "
-                            "its grub.cfg may find /boot by this UUID")
+            keep.setdefault(
+                boot.probe.uuid.lower(),
+                f"the EFI system partition {esp[0].name} could not be mounted here, and "
+                "its grub.cfg may find /boot by this UUID",
+            )
     return keep
 
 
@@ -87,7 +111,9 @@ def run(ctx: Context) -> None:
     for vol, old, new in changes:
         ctx.note(Outcome("set-uuid", vol.name.lstrip("/"), "device", detail=f"{old} -> {new}"))
         if not ctx.dry_run:
-            img.defer(f"{vol.name}: UUID {old} -> {new}", functools.partial(image.set_uuid, img, vol, new))
+            img.defer(
+                f"{vol.name}: UUID {old} -> {new}", functools.partial(image.set_uuid, img, vol, new)
+            )
 
 
 PROVIDER = Provider(
@@ -110,7 +136,7 @@ PROVIDER = Provider(
     tags=frozenset({IMAGE}),
     paths=tuple("/" + p for p in REFERENCES),
     limits="GPT partition GUIDs (PARTUUID) are not changed. GRUB's core image is not rewritten: "
-           "the UUID of the file system holding /boot/grub is kept when it names it. On a "
-           "kernel without vfat the EFI system partition is not read, so the UUID of /boot is kept.",
+    "the UUID of the file system holding /boot/grub is kept when it names it. On a "
+    "kernel without vfat the EFI system partition is not read, so the UUID of /boot is kept.",
     order=95,
 )

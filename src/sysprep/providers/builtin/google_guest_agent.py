@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from sysprep.providers.base import Context, Phase, Provider
 
-SIGNS = ("usr/bin/google_guest_agent", "usr/bin/google-guest-agent", "var/lib/google",
-         "var/lib/google-guest-agent", "etc/default/instance_configs.cfg")
+SIGNS = (
+    "usr/bin/google_guest_agent",
+    "usr/bin/google-guest-agent",
+    "var/lib/google",
+    "var/lib/google-guest-agent",
+    "etc/default/instance_configs.cfg",
+)
 # etc/instance_id: the agent runs its per-instance setup (new host keys among others) only
 # when the instance ID it finds differs from this file's.
 REMOVE = ("etc/instance_id", "etc/boto.cfg")

@@ -58,8 +58,16 @@ def run(ctx: Context) -> None:
             old.update({name, name.split(".")[0]})
             ctx.write(real, f"{NEUTRAL}\n")
     # Red Hat 6 kept it in sysconfig/network; machine-info may carry a pretty name.
-    edit_text(ctx, "etc/sysconfig/network", lambda t: drop_lines(t, lambda line: line.startswith("HOSTNAME=")))
-    edit_text(ctx, "etc/machine-info", lambda t: drop_lines(t, lambda line: line.startswith("PRETTY_HOSTNAME=")))
+    edit_text(
+        ctx,
+        "etc/sysconfig/network",
+        lambda t: drop_lines(t, lambda line: line.startswith("HOSTNAME=")),
+    )
+    edit_text(
+        ctx,
+        "etc/machine-info",
+        lambda t: drop_lines(t, lambda line: line.startswith("PRETTY_HOSTNAME=")),
+    )
     if old:
         edit_text(ctx, "etc/hosts", lambda t: forget_in_hosts(t, old))
 
@@ -76,8 +84,12 @@ PROVIDER = Provider(
     ),
     phase=Phase.GENERALIZE,
     run=run,
-    paths=("/etc/hostname", "/etc/hosts (loopback lines)", "/etc/sysconfig/network (HOSTNAME=)",
-           "/etc/machine-info (PRETTY_HOSTNAME=)"),
+    paths=(
+        "/etc/hostname",
+        "/etc/hosts (loopback lines)",
+        "/etc/sysconfig/network (HOSTNAME=)",
+        "/etc/machine-info (PRETTY_HOSTNAME=)",
+    ),
     limits="Names written in other files (application configuration, certificates) are not "
-           "looked for.",
+    "looked for.",
 )

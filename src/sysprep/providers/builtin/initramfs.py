@@ -20,8 +20,10 @@ from sysprep.providers.builtin._util import first_existing, run_program, shell_v
 DRACUT_DROPIN = "etc/dracut.conf.d/zz-sysprep-generic.conf"
 ITOOLS_DROPIN = "etc/initramfs-tools/conf.d/zz-sysprep-generic"
 MKINITCPIO_DROPIN = "etc/mkinitcpio.conf.d/zz-sysprep-generic.conf"
-HEADER = "# Written by sysprep (initramfs provider): a generic initramfs, so that clones boot\n" \
-         "# on other hardware.\n"
+HEADER = (
+    "# Written by sysprep (initramfs provider): a generic initramfs, so that clones boot\n"
+    "# on other hardware.\n"
+)
 
 
 def _dracut_files(ctx: Context) -> list[str]:
@@ -45,8 +47,11 @@ def dracut_hostonly(ctx: Context) -> str:
 def _itools_files(ctx: Context) -> list[str]:
     files = ["etc/initramfs-tools/initramfs.conf"]
     for d in ("usr/share/initramfs-tools/conf.d", "etc/initramfs-tools/conf.d"):
-        files += [f"{d}/{n}" for n in ctx.fs.listdir(d)
-                  if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", n) and ".dpkg-" not in n]
+        files += [
+            f"{d}/{n}"
+            for n in ctx.fs.listdir(d)
+            if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", n) and ".dpkg-" not in n
+        ]
     return files
 
 
@@ -120,12 +125,30 @@ def _mkinitcpio_why(ctx: Context) -> str | None:
 
 
 GENERATORS = (
-    Generator("dracut", ("usr/bin/dracut", "usr/sbin/dracut", "sbin/dracut"), DRACUT_DROPIN,
-              ("--force", "--regenerate-all"), _dracut_why, _generic_dracut),
-    Generator("initramfs-tools", ("usr/sbin/update-initramfs", "sbin/update-initramfs"), ITOOLS_DROPIN,
-              ("-u", "-k", "all"), _itools_why, _generic_itools),
-    Generator("mkinitcpio", ("usr/bin/mkinitcpio",), MKINITCPIO_DROPIN, ("-P",), _mkinitcpio_why,
-              _generic_mkinitcpio),
+    Generator(
+        "dracut",
+        ("usr/bin/dracut", "usr/sbin/dracut", "sbin/dracut"),
+        DRACUT_DROPIN,
+        ("--force", "--regenerate-all"),
+        _dracut_why,
+        _generic_dracut,
+    ),
+    Generator(
+        "initramfs-tools",
+        ("usr/sbin/update-initramfs", "sbin/update-initramfs"),
+        ITOOLS_DROPIN,
+        ("-u", "-k", "all"),
+        _itools_why,
+        _generic_itools,
+    ),
+    Generator(
+        "mkinitcpio",
+        ("usr/bin/mkinitcpio",),
+        MKINITCPIO_DROPIN,
+        ("-P",),
+        _mkinitcpio_why,
+        _generic_mkinitcpio,
+    ),
 )
 
 
@@ -148,9 +171,9 @@ PROVIDER = Provider(
     heading="Make a host-only initramfs generic and rebuild it",
     description=(
         "When the initramfs is built for this machine's hardware only (dracut with "
-        "hostonly=\"yes\", the default of Fedora, RHEL and SUSE; initramfs-tools with "
+        'hostonly="yes", the default of Fedora, RHEL and SUSE; initramfs-tools with '
         "MODULES=dep; mkinitcpio with the autodetect hook), makes the configuration generic "
-        "(a drop-in /etc/dracut.conf.d/zz-sysprep-generic.conf with hostonly=\"no\", "
+        '(a drop-in /etc/dracut.conf.d/zz-sysprep-generic.conf with hostonly="no", '
         "/etc/initramfs-tools/conf.d/zz-sysprep-generic with MODULES=most, "
         "/etc/mkinitcpio.conf.d/zz-sysprep-generic.conf with HOOKS without autodetect) and rebuilds the initramfs of every installed kernel with the image's own "
         "tool (dracut --regenerate-all, update-initramfs -u -k all, mkinitcpio -P), in the "
@@ -163,7 +186,12 @@ PROVIDER = Provider(
     run=run,
     tags=frozenset({HARDWARE}),
     order=90,  # after the configuration the initramfs may embed was generalized
-    paths=("/" + DRACUT_DROPIN, "/" + ITOOLS_DROPIN, "/" + MKINITCPIO_DROPIN, "/boot/initr* (rebuilt)"),
+    paths=(
+        "/" + DRACUT_DROPIN,
+        "/" + ITOOLS_DROPIN,
+        "/" + MKINITCPIO_DROPIN,
+        "/boot/initr* (rebuilt)",
+    ),
     limits="A generic initramfs is larger and slower to build. The rebuild needs bubblewrap "
-           "for an offline image, and the image's kernels and modules in /usr/lib/modules.",
+    "for an offline image, and the image's kernels and modules in /usr/lib/modules.",
 )

@@ -14,8 +14,10 @@ def run(ctx: Context) -> None:
         if not ctx.fs.exists(gen.dropin):
             continue
         if not ctx.target.live:
-            ctx.info(f"/{gen.dropin}: the host-only initramfs is rebuilt on the clone itself, at its "
-                     "first boot (an offline target has no hardware of its own)")
+            ctx.info(
+                f"/{gen.dropin}: the host-only initramfs is rebuilt on the clone itself, at its "
+                "first boot (an offline target has no hardware of its own)"
+            )
             continue
         program = first_existing(ctx, *gen.programs)
         ctx.remove(gen.dropin)  # the image's own host-only configuration applies again

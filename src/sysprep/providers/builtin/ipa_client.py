@@ -6,11 +6,18 @@ from sysprep.providers.actions import Remove
 from sysprep.providers.base import Phase, Provider
 from sysprep.providers.builtin._util import REBUILD_CA_STORE
 
-PATHS = ("etc/ipa/ca.crt", "etc/ipa/default.conf", "var/lib/ipa-client/sysrestore/*",
-         "var/lib/ipa-client/pki/*")
+PATHS = (
+    "etc/ipa/ca.crt",
+    "etc/ipa/default.conf",
+    "var/lib/ipa-client/sysrestore/*",
+    "var/lib/ipa-client/pki/*",
+)
 # The IPA CA in the system CA store: the store is rebuilt when one of them goes.
-CA_STORE = ("etc/pki/ca-trust/source/anchors/ipa-ca.crt", "usr/local/share/ca-certificates/ipa-ca.crt",
-            "etc/pki/ca-trust/source/ipa.p11-kit")
+CA_STORE = (
+    "etc/pki/ca-trust/source/anchors/ipa-ca.crt",
+    "usr/local/share/ca-certificates/ipa-ca.crt",
+    "etc/pki/ca-trust/source/ipa.p11-kit",
+)
 
 
 PROVIDER = Provider(
@@ -24,5 +31,8 @@ PROVIDER = Provider(
         "removed by kerberos-hostkeytab."
     ),
     phase=Phase.GENERALIZE,
-    actions=(Remove(*PATHS, files_only=True), Remove(*CA_STORE, files_only=True, then=REBUILD_CA_STORE)),
+    actions=(
+        Remove(*PATHS, files_only=True),
+        Remove(*CA_STORE, files_only=True, then=REBUILD_CA_STORE),
+    ),
 )

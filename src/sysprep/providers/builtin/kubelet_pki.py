@@ -9,8 +9,10 @@ CLEAN = ("var/lib/kubelet/pki",)
 REMOVE = (
     "etc/kubernetes/kubelet.conf",  # kubeadm: the node's kubeconfig, bound to its certificate
     "etc/rancher/node/password",  # k3s and RKE2: the node password
-    "var/lib/rancher/k3s/agent/*.crt", "var/lib/rancher/k3s/agent/*.key",
-    "var/lib/rancher/rke2/agent/*.crt", "var/lib/rancher/rke2/agent/*.key",
+    "var/lib/rancher/k3s/agent/*.crt",
+    "var/lib/rancher/k3s/agent/*.key",
+    "var/lib/rancher/rke2/agent/*.crt",
+    "var/lib/rancher/rke2/agent/*.key",
 )
 
 

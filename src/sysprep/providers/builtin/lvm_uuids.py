@@ -23,12 +23,20 @@ def run(ctx: Context) -> None:
         vg = group.vg
         missing = [pv.id for pv in vg.pvs if pv.id not in group.pvs]
         if missing:
-            ctx.warning(f"volume group {vg.name}: physical volumes {', '.join(missing)} are not "
-                        "in the images given; its UUIDs are kept")
+            ctx.warning(
+                f"volume group {vg.name}: physical volumes {', '.join(missing)} are not "
+                "in the images given; its UUIDs are kept"
+            )
             continue
         olds, volumes = list(group.pvs), list(group.pvs.values())
-        ctx.note(Outcome("set-uuid", f"dev/{vg.name}", "device",
-                         detail=f"volume group {vg.id} and {len(volumes)} physical volume(s)"))
+        ctx.note(
+            Outcome(
+                "set-uuid",
+                f"dev/{vg.name}",
+                "device",
+                detail=f"volume group {vg.id} and {len(volumes)} physical volume(s)",
+            )
+        )
         if ctx.dry_run:  # the new UUIDs are not known yet: the devices file keeps its size
             pvids.update({old.replace("-", ""): old.replace("-", "") for old in olds})
             continue

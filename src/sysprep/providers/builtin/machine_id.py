@@ -20,8 +20,12 @@ UNINITIALIZED_SINCE = 247
 
 def systemd_version(ctx: Context) -> int | None:
     """The target's systemd version, from its libsystemd-shared-NNN.so; None without systemd."""
-    for pattern in ("usr/lib/systemd/libsystemd-shared-*", "usr/lib/*/systemd/libsystemd-shared-*",
-                    "usr/lib64/systemd/libsystemd-shared-*", "lib/systemd/libsystemd-shared-*"):
+    for pattern in (
+        "usr/lib/systemd/libsystemd-shared-*",
+        "usr/lib/*/systemd/libsystemd-shared-*",
+        "usr/lib64/systemd/libsystemd-shared-*",
+        "lib/systemd/libsystemd-shared-*",
+    ):
         for path in ctx.fs.glob(pattern):
             m = re.search(r"libsystemd-shared-(\d+)", path)
             if m:
@@ -37,7 +41,9 @@ def run(ctx: Context) -> None:
     if version is None:
         ctx.remove(MACHINE_ID)  # no systemd: whatever makes one makes it when missing
     elif not ctx.settings.boot_passes:
-        if ctx.fs.read_bytes(MACHINE_ID) != NEW_ID_NO_FIRST_BOOT or (st and stat.S_ISLNK(st.st_mode)):
+        if ctx.fs.read_bytes(MACHINE_ID) != NEW_ID_NO_FIRST_BOOT or (
+            st and stat.S_ISLNK(st.st_mode)
+        ):
             ctx.write(MACHINE_ID, NEW_ID_NO_FIRST_BOOT, mode=0o444)
     elif version >= UNINITIALIZED_SINCE:
         if ctx.fs.read_bytes(MACHINE_ID) != FIRST_BOOT or (st and stat.S_ISLNK(st.st_mode)):

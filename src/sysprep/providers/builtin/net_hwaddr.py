@@ -17,7 +17,11 @@ from sysprep.providers.builtin._util import edit_text
 IFCFG = ("etc/sysconfig/network-scripts/ifcfg-*", "etc/sysconfig/network/ifcfg-*")
 INTERFACES = ("etc/network/interfaces", "etc/network/interfaces.d/*")
 NETPLAN = ("etc/netplan/*.yaml", "etc/netplan/*.yml")
-NETWORKD = ("etc/systemd/network/*.link", "etc/systemd/network/*.network", "etc/systemd/network/*.netdev")
+NETWORKD = (
+    "etc/systemd/network/*.link",
+    "etc/systemd/network/*.network",
+    "etc/systemd/network/*.netdev",
+)
 KEYFILES = ("etc/NetworkManager/system-connections/*",)
 
 # HWADDR binds an ifcfg file to a card; MACADDR (Red Hat) and LLADDR (SUSE) set the address.
@@ -66,7 +70,11 @@ def edit_networkd(text: str, kind: str) -> str | None:
                 match_at = len(out)
             out.append(line)
             continue
-        key = stripped.split("=", 1)[0].strip() if "=" in stripped and not stripped.startswith(("#", ";")) else ""
+        key = (
+            stripped.split("=", 1)[0].strip()
+            if "=" in stripped and not stripped.startswith(("#", ";"))
+            else ""
+        )
         if section == "Match" and key in ("MACAddress", "PermanentMACAddress"):
             had_mac_match = True
             continue
@@ -186,6 +194,6 @@ PROVIDER = Provider(
     tags=frozenset({HARDWARE}),
     paths=tuple("/" + p for p in (*IFCFG, *INTERFACES, *NETPLAN, *NETWORKD, *KEYFILES)),
     limits="Configuration under /usr/lib and /run (the distribution's and volatile) is left "
-           "alone. Netplan files are edited line by line: keys split over several lines or "
-           "anchors are not understood.",
+    "alone. Netplan files are edited line by line: keys split over several lines or "
+    "anchors are not understood.",
 )

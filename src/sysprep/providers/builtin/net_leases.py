@@ -8,10 +8,18 @@ from sysprep.providers.base import Phase, Provider
 NM_LEASES = ("var/lib/NetworkManager/*.lease", "var/lib/NetworkManager/dhclient*.conf")
 PATHS = (
     *NM_LEASES,
-    "run/systemd/netif/leases/*", "var/lib/systemd/network/*",  # systemd-networkd
-    "var/lib/dhcpcd/*.lease*", "var/lib/dhcpcd/duid", "var/lib/dhcpcd/secret",  # dhcpcd
-    "var/lib/dhcpcd5/*.lease*", "var/db/dhcpcd/*", "etc/dhcpcd.duid", "etc/dhcpcd.secret",
-    "var/lib/wicked/lease-*", "var/lib/wicked/duid.xml", "var/lib/wicked/iaid.xml",  # wicked
+    "run/systemd/netif/leases/*",
+    "var/lib/systemd/network/*",  # systemd-networkd
+    "var/lib/dhcpcd/*.lease*",
+    "var/lib/dhcpcd/duid",
+    "var/lib/dhcpcd/secret",  # dhcpcd
+    "var/lib/dhcpcd5/*.lease*",
+    "var/db/dhcpcd/*",
+    "etc/dhcpcd.duid",
+    "etc/dhcpcd.secret",
+    "var/lib/wicked/lease-*",
+    "var/lib/wicked/duid.xml",
+    "var/lib/wicked/iaid.xml",  # wicked
     "var/lib/connman/*/*.lease",
 )
 

@@ -9,15 +9,33 @@ FOLDER = "etc/NetworkManager/system-connections"
 PATHS = (f"{FOLDER}/*.nmconnection",)
 # NetworkManager's keyfile plugin also reads profiles without the extension (the older
 # naming, long used by Debian and Ubuntu), ignoring backups and package leftovers.
-_IGNORED = ("~", ".swp", ".bak", ".orig", ".rej", ".rpmnew", ".rpmsave", ".dpkg-new", ".dpkg-old",
-            ".dpkg-dist", ".dpkg-tmp", ".ucf-new", ".ucf-old", ".ucf-dist")
+_IGNORED = (
+    "~",
+    ".swp",
+    ".bak",
+    ".orig",
+    ".rej",
+    ".rpmnew",
+    ".rpmsave",
+    ".dpkg-new",
+    ".dpkg-old",
+    ".dpkg-dist",
+    ".dpkg-tmp",
+    ".ucf-new",
+    ".ucf-old",
+    ".ucf-dist",
+)
 
 
 def _legacy_keyfiles(ctx: Context) -> list[str]:
     found = []
     for name in ctx.fs.listdir(FOLDER):
         path = f"{FOLDER}/{name}"
-        if name.startswith(".") or name.endswith((".nmconnection", *_IGNORED)) or not ctx.fs.is_file(path):
+        if (
+            name.startswith(".")
+            or name.endswith((".nmconnection", *_IGNORED))
+            or not ctx.fs.is_file(path)
+        ):
             continue
         head = (ctx.fs.read_text(path, limit=1 << 20) or "").lstrip()
         if head.startswith("[connection]") or "\n[connection]" in head:

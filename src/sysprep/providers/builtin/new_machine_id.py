@@ -22,8 +22,14 @@ def run(ctx: Context) -> None:
     if _VALID.match(current(ctx)):
         ctx.info("the machine ID was generated at this first boot (systemd first-boot semantics)")
     else:
-        tool = next((t for t in ("usr/bin/systemd-machine-id-setup", "bin/systemd-machine-id-setup")
-                     if ctx.fs.is_file(t)), None)
+        tool = next(
+            (
+                t
+                for t in ("usr/bin/systemd-machine-id-setup", "bin/systemd-machine-id-setup")
+                if ctx.fs.is_file(t)
+            ),
+            None,
+        )
         if tool is not None and not ctx.dry_run:
             done = run_in_target(ctx.target, ["/" + tool])
             if done.returncode != 0:
@@ -33,7 +39,11 @@ def run(ctx: Context) -> None:
         else:
             ctx.info("committed a new machine ID with systemd-machine-id-setup")
     st = ctx.fs.lstat(DBUS_ID)
-    if (st is None and ctx.fs.is_dir("var/lib/dbus")) or (st is not None and stat.S_ISREG(st.st_mode) and ctx.fs.read_text(DBUS_ID) != ctx.fs.read_text(MACHINE_ID)):
+    if (st is None and ctx.fs.is_dir("var/lib/dbus")) or (
+        st is not None
+        and stat.S_ISREG(st.st_mode)
+        and ctx.fs.read_text(DBUS_ID) != ctx.fs.read_text(MACHINE_ID)
+    ):
         ctx.symlink("/etc/machine-id", DBUS_ID)
 
 

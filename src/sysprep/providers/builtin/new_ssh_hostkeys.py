@@ -31,7 +31,11 @@ def _keygen(ctx: Context) -> str | None:
 def cloud_init_makes_keys(ctx: Context) -> bool:
     """cloud-init runs later in this boot and makes the keys itself (making them here too
     would only double the boot's most expensive step)."""
-    return ctx.fs.is_file(CLOUD_DROPIN) and _this_boot(ctx, CLOUD_ENABLED) and not _this_boot(ctx, CLOUD_STARTED)
+    return (
+        ctx.fs.is_file(CLOUD_DROPIN)
+        and _this_boot(ctx, CLOUD_ENABLED)
+        and not _this_boot(ctx, CLOUD_STARTED)
+    )
 
 
 def _this_boot(ctx: Context, rel: str) -> bool:
@@ -68,7 +72,9 @@ def _generate(ctx: Context, tool: str) -> None:
         return
     done = run_in_target(ctx.target, ["/" + tool, "-A"])
     if done.returncode != 0:
-        ctx.fail(f"ssh-keygen -A failed with status {done.returncode}: {done.stderr.strip()[-300:]}")
+        ctx.fail(
+            f"ssh-keygen -A failed with status {done.returncode}: {done.stderr.strip()[-300:]}"
+        )
         return
     made = sorted(set(ctx.fs.glob("etc/ssh/ssh_host_*_key")) - before)
     if not ctx.fs.glob("etc/ssh/ssh_host_*_key"):

@@ -6,8 +6,12 @@ from sysprep.providers.actions import Remove
 from sysprep.providers.base import Phase, Provider
 from sysprep.providers.builtin.net_leases import NM_LEASES
 
-PATHS = ("var/lib/NetworkManager/secret_key", "var/lib/NetworkManager/seen-bssids",
-         "var/lib/NetworkManager/timestamps", *NM_LEASES)
+PATHS = (
+    "var/lib/NetworkManager/secret_key",
+    "var/lib/NetworkManager/seen-bssids",
+    "var/lib/NetworkManager/timestamps",
+    *NM_LEASES,
+)
 
 
 PROVIDER = Provider(

@@ -7,11 +7,16 @@ from sysprep.providers.base import Phase, Provider
 
 # Each package manager's cache, found by what exists (an image may carry several).
 REMOVE = (
-    "var/cache/yum/*", "var/cache/dnf/*", "var/cache/libdnf5/*",  # Red Hat family
-    "var/cache/zypp/packages/*", "var/cache/zypp/raw/*", "var/cache/zypp/solv/*",  # SUSE
+    "var/cache/yum/*",
+    "var/cache/dnf/*",
+    "var/cache/libdnf5/*",  # Red Hat family
+    "var/cache/zypp/packages/*",
+    "var/cache/zypp/raw/*",
+    "var/cache/zypp/solv/*",  # SUSE
     "var/cache/pacman/pkg/*",  # Arch
     "var/cache/apt/*.bin",  # Debian: package lists cache, rebuilt by apt
-    "var/cache/urpmi/rpms/*", "var/cache/PackageKit/*",
+    "var/cache/urpmi/rpms/*",
+    "var/cache/PackageKit/*",
 )
 # apt expects archives/ and archives/partial/ to exist: only their files go.
 FILES_ONLY = ("var/cache/apt/archives",)
@@ -28,5 +33,5 @@ PROVIDER = Provider(
     phase=Phase.CLEANUP,
     actions=(Remove(*REMOVE), Clean(*FILES_ONLY, keep_dirs=True)),
     limits="apt's package lists (/var/lib/apt/lists) are kept, so that the clone can install "
-           "packages before its first apt update.",
+    "packages before its first apt update.",
 )

@@ -58,40 +58,55 @@ def configure_network(ctx: Context, interfaces: list[str]) -> None:
     if ctx.fs.is_dir("etc/netplan"):
         if not ctx.fs.glob("etc/netplan/*.yaml"):
             body = "".join(f"    {i}:\n      dhcp4: true\n      dhcp6: true\n" for i in interfaces)
-            ctx.write("etc/netplan/60-sysprep.yaml",
-                      f"# written by sysprep for this clone's interfaces\nnetwork:\n  version: 2\n"
-                      f"  ethernets:\n{body}", mode=0o600)
+            ctx.write(
+                "etc/netplan/60-sysprep.yaml",
+                f"# written by sysprep for this clone's interfaces\nnetwork:\n  version: 2\n"
+                f"  ethernets:\n{body}",
+                mode=0o600,
+            )
         return
     if "NetworkManager.service" in enabled:
         ctx.info("NetworkManager configures new interfaces by itself")
         return
     if "systemd-networkd.service" in enabled:
         if not ctx.fs.glob("etc/systemd/network/*.network"):
-            ctx.write("etc/systemd/network/80-sysprep-dhcp.network",
-                      "# written by sysprep for this clone's interfaces\n[Match]\nType=ether\n"
-                      "Name=!veth* !docker* !virbr*\n\n[Network]\nDHCP=yes\n", make_parents=True)
+            ctx.write(
+                "etc/systemd/network/80-sysprep-dhcp.network",
+                "# written by sysprep for this clone's interfaces\n[Match]\nType=ether\n"
+                "Name=!veth* !docker* !virbr*\n\n[Network]\nDHCP=yes\n",
+                make_parents=True,
+            )
         return
     if ctx.fs.exists("etc/network/interfaces"):
         configured = _ifupdown_configured(ctx)
         for iface in interfaces:
             if iface not in configured:
-                ctx.write(f"etc/network/interfaces.d/60-sysprep-{iface}",
-                          f"# written by sysprep for this clone's interface\nallow-hotplug {iface}\n"
-                          f"iface {iface} inet dhcp\n", make_parents=True)
+                ctx.write(
+                    f"etc/network/interfaces.d/60-sysprep-{iface}",
+                    f"# written by sysprep for this clone's interface\nallow-hotplug {iface}\n"
+                    f"iface {iface} inet dhcp\n",
+                    make_parents=True,
+                )
         return
     ctx.info("no known network configuration stack in the image; interfaces left as they are")
 
 
 def reimport_lvm(ctx: Context) -> None:
-    if ctx.fs.is_dir("etc/lvm/devices") and not ctx.fs.exists("etc/lvm/devices/system.devices") \
-            and ctx.fs.is_file("usr/sbin/vgimportdevices") and not ctx.dry_run:
+    if (
+        ctx.fs.is_dir("etc/lvm/devices")
+        and not ctx.fs.exists("etc/lvm/devices/system.devices")
+        and ctx.fs.is_file("usr/sbin/vgimportdevices")
+        and not ctx.dry_run
+    ):
         done = run_in_target(ctx.target, ["/usr/sbin/vgimportdevices", "-a"])
         ctx.info(f"vgimportdevices -a exited with status {done.returncode}")
 
 
 def run(ctx: Context) -> None:
     if not ctx.target.live:
-        ctx.info("offline target: there are no devices to scan (this runs at the clone's first boot)")
+        ctx.info(
+            "offline target: there are no devices to scan (this runs at the clone's first boot)"
+        )
         return
     configure_network(ctx, ethernet_interfaces())
     reimport_lvm(ctx)
@@ -110,7 +125,11 @@ PROVIDER = Provider(
     phase=Phase.SPECIALIZE,
     run=run,
     tags=frozenset({HARDWARE}),
-    paths=("/etc/network/interfaces.d/60-sysprep-*", "/etc/systemd/network/80-sysprep-dhcp.network",
-           "/etc/netplan/60-sysprep.yaml", "/etc/lvm/devices/system.devices"),
+    paths=(
+        "/etc/network/interfaces.d/60-sysprep-*",
+        "/etc/systemd/network/80-sysprep-dhcp.network",
+        "/etc/netplan/60-sysprep.yaml",
+        "/etc/lvm/devices/system.devices",
+    ),
     order=30,
 )

@@ -5,8 +5,14 @@ from __future__ import annotations
 from sysprep.providers.actions import Remove
 from sysprep.providers.base import Phase, Provider
 
-PATHS = ("var/log/puppet/*", "var/lib/puppet/*/*", "var/lib/puppet/*/*/*",
-         "var/log/puppetlabs/puppet/*", "opt/puppetlabs/puppet/cache/*/*", "opt/puppetlabs/puppet/cache/*/*/*")
+PATHS = (
+    "var/log/puppet/*",
+    "var/lib/puppet/*/*",
+    "var/lib/puppet/*/*/*",
+    "var/log/puppetlabs/puppet/*",
+    "opt/puppetlabs/puppet/cache/*/*",
+    "opt/puppetlabs/puppet/cache/*/*/*",
+)
 
 
 PROVIDER = Provider(

@@ -7,7 +7,9 @@ from sysprep.providers.base import Phase, Provider
 
 PATHS = (
     "var/lib/systemd/random-seed",  # systemd-random-seed
-    "boot/efi/loader/random-seed", "efi/loader/random-seed", "boot/loader/random-seed",  # systemd-boot
+    "boot/efi/loader/random-seed",
+    "efi/loader/random-seed",
+    "boot/loader/random-seed",  # systemd-boot
     "var/lib/urandom/random-seed",  # Debian's sysvinit urandom script
     "var/lib/random-seed",  # older Red Hat and SUSE
 )
@@ -25,5 +27,5 @@ PROVIDER = Provider(
     phase=Phase.GENERALIZE,
     actions=(Remove(*PATHS),),
     limits="An EFI system partition mounted elsewhere than /boot/efi, /efi or /boot is not "
-           "looked at.",
+    "looked at.",
 )

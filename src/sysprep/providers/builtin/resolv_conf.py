@@ -28,5 +28,5 @@ PROVIDER = Provider(
     run=run,
     paths=("/" + PATH + " (when a regular file)",),
     limits="A resolv.conf written by hand for a static network is emptied too: disable this "
-           "provider (or use a link) for such images.",
+    "provider (or use a link) for such images.",
 )

@@ -5,9 +5,13 @@ from __future__ import annotations
 from sysprep.providers.actions import Remove
 from sysprep.providers.base import ACTIVATION, Phase, Provider
 
-PATHS = ("etc/insights-client/machine-id", "etc/insights-client/.registered",
-         "etc/insights-client/.unregistered", "etc/insights-client/.lastupload",
-         "var/lib/insights/*")
+PATHS = (
+    "etc/insights-client/machine-id",
+    "etc/insights-client/.registered",
+    "etc/insights-client/.unregistered",
+    "etc/insights-client/.lastupload",
+    "var/lib/insights/*",
+)
 
 
 PROVIDER = Provider(

@@ -5,8 +5,13 @@ from __future__ import annotations
 from sysprep.providers.actions import Remove
 from sysprep.providers.base import Phase, Provider
 
-PATHS = ("var/log/samba/old/*", "var/log/samba/*", "var/lib/samba/*/*", "var/lib/samba/*",
-         "var/cache/samba/*")
+PATHS = (
+    "var/log/samba/old/*",
+    "var/log/samba/*",
+    "var/lib/samba/*/*",
+    "var/lib/samba/*",
+    "var/cache/samba/*",
+)
 
 
 PROVIDER = Provider(

@@ -15,14 +15,20 @@ TIMEOUT = 3600.0
 def run(ctx: Context) -> None:
     for script in ctx.settings.option("script"):
         # The record names the host script; it is the same whether or not it ran.
-        ctx.note(Outcome("run", script.lstrip("/"), "file", detail="host script, in the target root"))
+        ctx.note(
+            Outcome("run", script.lstrip("/"), "file", detail="host script, in the target root")
+        )
         if ctx.dry_run:
             continue
         argv = [script] if os.access(script, os.X_OK) else ["/bin/sh", script]
-        env = {"SYSPREP_TARGET": "live" if ctx.target.live else "offline",
-               "SYSPREP_ROOT": ctx.target.host_root}
+        env = {
+            "SYSPREP_TARGET": "live" if ctx.target.live else "offline",
+            "SYSPREP_ROOT": ctx.target.host_root,
+        }
         try:
-            done = run_command(argv, env=env, cwd=ctx.target.host_root, timeout=TIMEOUT, check=False)
+            done = run_command(
+                argv, env=env, cwd=ctx.target.host_root, timeout=TIMEOUT, check=False
+            )
         except RunError as e:
             ctx.fail(str(e))
             continue
@@ -49,5 +55,5 @@ PROVIDER = Provider(
     options=("script",),
     paths=("--script FILE (host), run in the target root",),
     limits="The script runs as root on the host with no sandbox: it is trusted code of the "
-           "person running sysprep, and nothing stops it from touching the host.",
+    "person running sysprep, and nothing stops it from touching the host.",
 )

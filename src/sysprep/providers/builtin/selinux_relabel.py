@@ -13,7 +13,11 @@ def selinux_enabled(ctx: Context) -> bool:
     conf = shell_vars(ctx.fs.read_text(CONFIG) or "")
     mode = conf.get("SELINUX", "").lower()
     policy = conf.get("SELINUXTYPE", "")
-    return mode in ("enforcing", "permissive") and bool(policy) and ctx.fs.is_dir(f"etc/selinux/{policy}")
+    return (
+        mode in ("enforcing", "permissive")
+        and bool(policy)
+        and ctx.fs.is_dir(f"etc/selinux/{policy}")
+    )
 
 
 def run(ctx: Context) -> None:

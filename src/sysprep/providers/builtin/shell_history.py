@@ -7,14 +7,36 @@ from sysprep.providers.base import Phase, Provider
 
 # bash and zsh have their own providers (bash-history, zsh-history), as in virt-sysprep.
 NAMES = (
-    ".local/share/fish/fish_history", ".config/fish/fish_history",  # fish
-    ".ash_history", ".sh_history", ".ksh_history", ".mksh_history", ".histfile", ".zhistory",
-    ".python_history", ".node_repl_history", ".irb_history", ".pry_history", ".Rhistory",
-    ".mysql_history", ".psql_history", ".sqlite_history", ".rediscli_history", ".mongosh",
-    ".dbshell", ".lesshst", ".local/state/lesshst", ".viminfo", ".local/state/nvim/shada",
-    ".local/share/nvim/shada", ".local/share/nano/search_history",
-    ".local/state/nano/search_history", ".local/share/nano/filepos_history",
-    ".local/state/nano/filepos_history", ".wget-hsts", ".gnupg/random_seed",
+    ".local/share/fish/fish_history",
+    ".config/fish/fish_history",  # fish
+    ".ash_history",
+    ".sh_history",
+    ".ksh_history",
+    ".mksh_history",
+    ".histfile",
+    ".zhistory",
+    ".python_history",
+    ".node_repl_history",
+    ".irb_history",
+    ".pry_history",
+    ".Rhistory",
+    ".mysql_history",
+    ".psql_history",
+    ".sqlite_history",
+    ".rediscli_history",
+    ".mongosh",
+    ".dbshell",
+    ".lesshst",
+    ".local/state/lesshst",
+    ".viminfo",
+    ".local/state/nvim/shada",
+    ".local/share/nvim/shada",
+    ".local/share/nano/search_history",
+    ".local/state/nano/search_history",
+    ".local/share/nano/filepos_history",
+    ".local/state/nano/filepos_history",
+    ".wget-hsts",
+    ".gnupg/random_seed",
 )
 
 

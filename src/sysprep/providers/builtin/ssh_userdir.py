@@ -7,7 +7,7 @@ from sysprep.providers.base import Phase, Provider
 
 PROVIDER = Provider(
     name="ssh-userdir",
-    heading="Remove \".ssh\" directories in the guest",
+    heading='Remove ".ssh" directories in the guest',
     description=(
         "Removes the .ssh folder of root and of every user who has one (home directories "
         "from /etc/passwd and /home/*): authorized keys, known hosts, users' own key pairs. "

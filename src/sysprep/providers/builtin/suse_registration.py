@@ -5,8 +5,12 @@ from __future__ import annotations
 from sysprep.providers.base import ACTIVATION, Context, Phase, Provider
 
 SIGNS = ("etc/zypp/credentials.d/SCCcredentials", "etc/SUSEConnect")
-REMOVE = ("etc/SUSEConnect", "etc/zypp/credentials.d/*", "etc/zypp/services.d/*.service",
-          "var/cache/cloudregister/*")
+REMOVE = (
+    "etc/SUSEConnect",
+    "etc/zypp/credentials.d/*",
+    "etc/zypp/services.d/*.service",
+    "var/cache/cloudregister/*",
+)
 
 
 def run(ctx: Context) -> None:
@@ -30,5 +34,5 @@ PROVIDER = Provider(
     paths=tuple("/" + p for p in REMOVE),
     registration=SIGNS,
     limits="Repositories the removed services had added stay in /etc/zypp/repos.d until the "
-           "clone registers again.",
+    "clone registers again.",
 )

@@ -17,14 +17,17 @@ def run(ctx: Context) -> None:
         ctx.info("no swap partition or logical volume in the image")
     for vol in swaps:
         # the record is the same in a dry run: how the zeros got there goes to the log only
-        detail = f"recreated with UUID {vol.probe.uuid}" + (f", label {vol.probe.label}" if vol.probe.label else "")
+        detail = f"recreated with UUID {vol.probe.uuid}" + (
+            f", label {vol.probe.label}" if vol.probe.label else ""
+        )
         ctx.note(Outcome("wipe", vol.name.lstrip("/"), "device", bytes=vol.size, detail=detail))
         if not ctx.dry_run:
             ctx.info(f"{vol.name}: {image.recreate_swap(img, vol)}")
     for e in fstab.parse(ctx.fs.read_text("etc/fstab") or ""):
         if e.fstype == "swap" and e.spec.startswith("/") and not e.spec.startswith("/dev/"):
-            ctx.warning(f"swap file {e.spec} is not wiped (only swap partitions and logical "
-                        "volumes are)")
+            ctx.warning(
+                f"swap file {e.spec} is not wiped (only swap partitions and logical volumes are)"
+            )
 
 
 PROVIDER = Provider(

@@ -10,8 +10,11 @@ AUTH = "etc/apt/auth.conf.d/90ubuntu-advantage"
 # What 'pro attach' leaves (the machine token, apt's credentials) and 'pro detach' removes;
 # the Pro client's configuration and a plain apt source are no attachment.
 ATTACHED = ("var/lib/ubuntu-advantage/private/machine-token.json", AUTH)
-REMOVE = ("var/lib/ubuntu-advantage/private/*", "var/lib/ubuntu-advantage/machine-id",
-          "var/lib/ubuntu-advantage/status.json")
+REMOVE = (
+    "var/lib/ubuntu-advantage/private/*",
+    "var/lib/ubuntu-advantage/machine-id",
+    "var/lib/ubuntu-advantage/status.json",
+)
 SOURCES = ("etc/apt/sources.list.d/*.list", "etc/apt/sources.list.d/*.sources")
 
 

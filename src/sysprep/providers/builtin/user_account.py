@@ -17,13 +17,42 @@ SUBIDS = ("etc/subuid", "etc/subgid")
 MAIL = ("var/spool/mail", "var/mail")
 DEFAULT_UID_MIN, DEFAULT_UID_MAX = 1000, 60000
 # A home that is one of these (or above them) is shared with the system: never removed.
-SYSTEM_DIRS = frozenset({"", "home", "root", "etc", "usr", "var", "opt", "srv", "tmp", "boot", "bin",
-                         "sbin", "lib", "lib64", "dev", "proc", "sys", "run", "mnt", "media",
-                         "var/lib", "var/spool", "var/mail", "var/www", "usr/local", "nonexistent"})
+SYSTEM_DIRS = frozenset(
+    {
+        "",
+        "home",
+        "root",
+        "etc",
+        "usr",
+        "var",
+        "opt",
+        "srv",
+        "tmp",
+        "boot",
+        "bin",
+        "sbin",
+        "lib",
+        "lib64",
+        "dev",
+        "proc",
+        "sys",
+        "run",
+        "mnt",
+        "media",
+        "var/lib",
+        "var/spool",
+        "var/mail",
+        "var/www",
+        "usr/local",
+        "nonexistent",
+    }
+)
 
 
 def _names(ctx: Context, option: str) -> set[str]:
-    return {n.strip() for value in ctx.settings.option(option) for n in value.split(",") if n.strip()}
+    return {
+        n.strip() for value in ctx.settings.option(option) for n in value.split(",") if n.strip()
+    }
 
 
 def uid_range(ctx: Context) -> tuple[int, int]:
@@ -44,8 +73,9 @@ def uid_range(ctx: Context) -> tuple[int, int]:
 
 def _drop_entries(text: str, names: set[str]) -> str:
     """Lines of a colon-separated database whose first field is not in `names`."""
-    return "".join(line for line in text.splitlines(keepends=True)
-                   if line.split(":", 1)[0] not in names)
+    return "".join(
+        line for line in text.splitlines(keepends=True) if line.split(":", 1)[0] not in names
+    )
 
 
 def _drop_members(text: str, names: set[str], fields: tuple[int, ...]) -> str:
@@ -68,9 +98,14 @@ def run(ctx: Context) -> None:
         return
     low, high = uid_range(ctx)
     everyone = passwd_file.entries(passwd)
-    doomed = [a for a in everyone
-              if low <= a.uid <= high and a.name != "root" and a.name not in keep
-              and (not remove_only or a.name in remove_only)]
+    doomed = [
+        a
+        for a in everyone
+        if low <= a.uid <= high
+        and a.name != "root"
+        and a.name not in keep
+        and (not remove_only or a.name in remove_only)
+    ]
     if not doomed:
         return
     names = {a.name for a in doomed}
@@ -90,8 +125,12 @@ def run(ctx: Context) -> None:
                 continue
     # Compute everything first, then write: each file is replaced atomically.
     new: dict[str, str] = {PASSWD: _drop_entries(passwd, names)}
-    for path, drop, members in ((SHADOW, names, ()), (GROUP, groups, (3,)), (GSHADOW, groups, (2, 3)),
-                                *((p, names, ()) for p in SUBIDS)):
+    for path, drop, members in (
+        (SHADOW, names, ()),
+        (GROUP, groups, (3,)),
+        (GSHADOW, groups, (2, 3)),
+        *((p, names, ()) for p in SUBIDS),
+    ):
         text = ctx.fs.read_text(path)
         if text is not None:
             new[path] = _drop_members(_drop_entries(text, drop), names, members)
@@ -105,8 +144,10 @@ def run(ctx: Context) -> None:
         home = _canonical(ctx, a.home)
         if home is None or home in SYSTEM_DIRS:
             ctx.info(f"not removing {a.home}, home of {a.name}: a system folder")
-        elif any(k is not None and (k == home or k.startswith(home + "/") or home.startswith(k + "/"))
-                 for k in kept_homes):
+        elif any(
+            k is not None and (k == home or k.startswith(home + "/") or home.startswith(k + "/"))
+            for k in kept_homes
+        ):
             ctx.info(f"not removing {a.home}, home of {a.name}: shared with a kept account")
         else:
             ctx.remove(home)
@@ -135,8 +176,17 @@ PROVIDER = Provider(
     default=False,
     order=10,  # before the providers that look in every home
     options=("keep-user-accounts", "remove-user-accounts"),
-    paths=("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/subuid",
-           "/etc/subgid", "~user (each removed account)", "/var/mail/user", "/var/spool/mail/user"),
+    paths=(
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc/group",
+        "/etc/gshadow",
+        "/etc/subuid",
+        "/etc/subgid",
+        "~user (each removed account)",
+        "/var/mail/user",
+        "/var/spool/mail/user",
+    ),
     limits="Files the users own outside their home and mailbox stay (with a UID no account "
-           "has). A home that is a system folder, or is shared with a kept account, stays.",
+    "has). A home that is a system folder, or is shared with a kept account, stays.",
 )

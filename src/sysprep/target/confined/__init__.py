@@ -30,5 +30,14 @@ from sysprep.target.confined.paths import (
     temp_name,
 )
 
-__all__ = ["MAX_DEPTH", "MAX_READ", "MAX_SYMLINKS", "Confined", "Outcome", "Refused", "is_temp_name",
-           "mount_id_of", "temp_name"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_READ",
+    "MAX_SYMLINKS",
+    "Confined",
+    "Outcome",
+    "Refused",
+    "is_temp_name",
+    "mount_id_of",
+    "temp_name",
+]

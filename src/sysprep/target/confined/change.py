@@ -39,7 +39,9 @@ class Confined(Reader):
         super().__init__(host_path, dry_run=dry_run)
         # own: the mount points the target's fstab declares (read through the layer, before
         # any mount is trusted), unless the caller (an image session) knows them
-        self._trust.load(self.host_path, self._fstab_points() if own_mounts is None else own_mounts, mounts)
+        self._trust.load(
+            self.host_path, self._fstab_points() if own_mounts is None else own_mounts, mounts
+        )
 
     def __enter__(self) -> Confined:
         return self
@@ -73,8 +75,12 @@ class Confined(Reader):
                     except FileNotFoundError:
                         return None
                     except OSError as e:
-                        return Outcome("remove", loc.path, kind_of(loc.st.st_mode),
-                                       errors=((loc.path, e.strerror or str(e)),))
+                        return Outcome(
+                            "remove",
+                            loc.path,
+                            kind_of(loc.st.st_mode),
+                            errors=((loc.path, e.strerror or str(e)),),
+                        )
                 else:
                     self._overlay.remove(loc.path)
                 size = loc.st.st_size if stat.S_ISREG(loc.st.st_mode) else 0
@@ -98,8 +104,16 @@ class Confined(Reader):
                 except OSError as e:
                     tally.errors.append((loc.path, e.strerror or str(e)))
             tally.dirs += 1
-        return Outcome("remove", loc.path, "dir", tally.files, tally.dirs, tally.bytes,
-                       tuple(tally.skipped), tuple(tally.errors))
+        return Outcome(
+            "remove",
+            loc.path,
+            "dir",
+            tally.files,
+            tally.dirs,
+            tally.bytes,
+            tuple(tally.skipped),
+            tuple(tally.errors),
+        )
 
     def clean(self, path: str, *, keep_dirs: bool = False) -> Outcome | None:
         """Remove everything inside a directory and keep the directory itself.
@@ -111,8 +125,12 @@ class Confined(Reader):
         try:
             with self._locate(path, follow=False) as loc:
                 if loc.st is not None and stat.S_ISLNK(loc.st.st_mode):
-                    return Outcome("clean", loc.path, "symlink",
-                                   skipped=((loc.path, "a symbolic link, not followed"),))
+                    return Outcome(
+                        "clean",
+                        loc.path,
+                        "symlink",
+                        skipped=((loc.path, "a symbolic link, not followed"),),
+                    )
                 if loc.st is None or not stat.S_ISDIR(loc.st.st_mode):
                     return None
                 if not loc.path:
@@ -124,9 +142,17 @@ class Confined(Reader):
                 self._empty(fd, loc.path, tally, keep_dirs=keep_dirs)
                 if self.dry_run and not keep_dirs:
                     self._overlay.cleaned.add(loc.path)
-                return Outcome("clean", loc.path, "dir", tally.files, tally.dirs, tally.bytes,
-                               tuple(tally.skipped), tuple(tally.errors),
-                               detail="files only; folders kept" if keep_dirs else "")
+                return Outcome(
+                    "clean",
+                    loc.path,
+                    "dir",
+                    tally.files,
+                    tally.dirs,
+                    tally.bytes,
+                    tuple(tally.skipped),
+                    tuple(tally.errors),
+                    detail="files only; folders kept" if keep_dirs else "",
+                )
         except Refused as r:
             return Outcome("clean", r.path, "dir", skipped=((r.path, r.reason),))
 
@@ -164,7 +190,12 @@ class Confined(Reader):
                         cfd = self._enter(f, name, child, st)
                         if cfd is None:
                             f.kept = True
-                            tally.skipped.append((child, "mount point of a file system that is not part of the target"))
+                            tally.skipped.append(
+                                (
+                                    child,
+                                    "mount point of a file system that is not part of the target",
+                                )
+                            )
                             continue
                         if len(frames) >= MAX_DEPTH:
                             os.close(cfd)
@@ -222,12 +253,24 @@ class Confined(Reader):
                 if st is None or loc.parent_fd is None:
                     return None
                 if stat.S_ISLNK(st.st_mode):
-                    return Outcome("truncate", loc.path, "symlink",
-                                   skipped=((loc.path, "a symbolic link, not followed"),))
+                    return Outcome(
+                        "truncate",
+                        loc.path,
+                        "symlink",
+                        skipped=((loc.path, "a symbolic link, not followed"),),
+                    )
                 if not stat.S_ISREG(st.st_mode):
-                    return Outcome("truncate", loc.path, kind_of(st.st_mode),
-                                   skipped=((loc.path, "not a regular file"),))
-                size = len(self._overlay.written[loc.path]) if loc.path in self._overlay.written else st.st_size
+                    return Outcome(
+                        "truncate",
+                        loc.path,
+                        kind_of(st.st_mode),
+                        skipped=((loc.path, "not a regular file"),),
+                    )
+                size = (
+                    len(self._overlay.written[loc.path])
+                    if loc.path in self._overlay.written
+                    else st.st_size
+                )
                 if size == 0:
                     return None  # already empty: nothing to do
                 if self.dry_run:
@@ -235,8 +278,11 @@ class Confined(Reader):
                 elif st.st_nlink > 1:
                     self._replace(loc, b"")
                 else:
-                    fd = os.open(loc.name, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                                 dir_fd=loc.parent_fd)
+                    fd = os.open(
+                        loc.name,
+                        os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                        dir_fd=loc.parent_fd,
+                    )
                     try:
                         fst = os.fstat(fd)
                         if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or fst.st_nlink > 1:
@@ -279,27 +325,40 @@ class Confined(Reader):
                 self._replace(loc, data, mode, uid, gid, keep_metadata=not fresh)
             return Outcome("write", loc.path, "file", files=1, bytes=len(data))
 
-    def _replace(self, loc: Located, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0,
-                 *, keep_metadata: bool = True) -> None:
+    def _replace(
+        self,
+        loc: Located,
+        data: bytes,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+        *,
+        keep_metadata: bool = True,
+    ) -> None:
         assert loc.parent_fd is not None
         dfd = loc.parent_fd
         old_fd = None
         if keep_metadata and loc.st is not None and stat.S_ISREG(loc.st.st_mode):
             try:
-                old_fd = os.open(loc.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                                 dir_fd=dfd)
+                old_fd = os.open(
+                    loc.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd
+                )
                 ost = os.fstat(old_fd)
                 mode, uid, gid = stat.S_IMODE(ost.st_mode), ost.st_uid, ost.st_gid
             except OSError:
                 old_fd = None
         tmp = self._temp(loc)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600, dir_fd=dfd)
+        fd = os.open(
+            tmp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=dfd,
+        )
         try:
             self.checkpoint("temp-file")
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fchown(fd, uid, gid)
             os.fchmod(fd, mode)
             if old_fd is not None:
@@ -333,7 +392,9 @@ class Confined(Reader):
                 return None
             if self.dry_run:
                 parts = loc.path.split("/")
-                self._overlay.created_dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+                self._overlay.created_dirs.update(
+                    "/".join(parts[:i]) for i in range(1, len(parts) + 1)
+                )
                 return Outcome("mkdir", loc.path, "dir", dirs=1)
             if loc.parent_fd is None:
                 raise Refused(loc.path, "its parent does not exist")
@@ -386,8 +447,12 @@ class Confined(Reader):
                 if stat.S_ISDIR(loc.st.st_mode):
                     raise Refused(loc.path, "is a directory")
                 os.unlink(loc.name, dir_fd=loc.parent_fd)
-            fd = os.open(loc.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         mode, dir_fd=loc.parent_fd)
+            fd = os.open(
+                loc.name,
+                os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                mode,
+                dir_fd=loc.parent_fd,
+            )
             st = os.fstat(fd)
             if st.st_nlink > 1 or not stat.S_ISREG(st.st_mode):
                 os.close(fd)
@@ -409,8 +474,9 @@ class Confined(Reader):
         something else than a regular file, or a file that is a mount not the target's own
         (a host file bind-mounted into a chroot)."""
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=dir_fd)
+            fd = os.open(
+                name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+            )
         except OSError:
             return None
         st = os.fstat(fd)

@@ -30,10 +30,18 @@ class Overlay:
     def written_in(self, folder: str) -> list[str]:
         """The names of the files this run wrote directly in `folder`."""
         prefix = folder + "/" if folder else ""
-        return [w[len(prefix):] for w in self.written if w.startswith(prefix) and "/" not in w[len(prefix):]]
+        return [
+            w[len(prefix) :]
+            for w in self.written
+            if w.startswith(prefix) and "/" not in w[len(prefix) :]
+        ]
 
-    def hides(self, path: str, st: os.stat_result | None,
-              lstat_raw: Callable[[str], os.stat_result | None]) -> bool:
+    def hides(
+        self,
+        path: str,
+        st: os.stat_result | None,
+        lstat_raw: Callable[[str], os.stat_result | None],
+    ) -> bool:
         """Whether an earlier operation of this run removed the path (`st`: its lstat when
         known; `lstat_raw` reads it from disk, past the overlay)."""
         if self.files_cleaned and (st is None or not stat.S_ISDIR(st.st_mode)):
@@ -58,6 +66,18 @@ class Overlay:
         """The stat of a file this run has (planned to have) written."""
         size = len(self.written[path])
         if on_disk is not None and stat.S_ISREG(on_disk.st_mode):  # rewritten: metadata is kept
-            return os.stat_result((on_disk.st_mode, on_disk.st_ino, on_disk.st_dev, 1, on_disk.st_uid,
-                                   on_disk.st_gid, size, 0, 0, 0))
+            return os.stat_result(
+                (
+                    on_disk.st_mode,
+                    on_disk.st_ino,
+                    on_disk.st_dev,
+                    1,
+                    on_disk.st_uid,
+                    on_disk.st_gid,
+                    size,
+                    0,
+                    0,
+                    0,
+                )
+            )
         return os.stat_result((stat.S_IFREG | 0o644, 0, 0, 1, 0, 0, size, 0, 0, 0))

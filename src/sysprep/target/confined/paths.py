@@ -22,7 +22,6 @@ O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 TEMP = re.compile(r"\..+\.sysprep-[0-9a-f]{8}", re.S)
 
 
-
 def temp_name(name: str) -> str:
     """The name of the temp file that atomically replaces `name` in its folder."""
     return f".{name[:200]}.sysprep-{secrets.token_hex(4)}"
@@ -149,8 +148,6 @@ def mount_id_of(fd: int) -> int | None:
     except OSError:
         pass
     return None
-
-
 
 
 def fchmod_at(dfd: int, name: str, mode: int) -> None:

@@ -59,8 +59,9 @@ class Reader(Resolver):
         except Refused:
             return None
 
-    def read_bytes(self, path: str, limit: int = MAX_READ, *, tail: int | None = None,
-                   head: int | None = None) -> bytes | None:
+    def read_bytes(
+        self, path: str, limit: int = MAX_READ, *, tail: int | None = None, head: int | None = None
+    ) -> bytes | None:
         """Content of a regular file (symlinks followed inside the root), None if absent; with
         `tail`, only its last `tail` bytes are read, with `head` only its first `head` bytes."""
         try:
@@ -68,11 +69,14 @@ class Reader(Resolver):
                 if loc.path in self._overlay.written:
                     data = self._overlay.written[loc.path]
                     data = data if head is None else data[:head]
-                    return data if tail is None else data[len(data) - min(tail, len(data)):]
+                    return data if tail is None else data[len(data) - min(tail, len(data)) :]
                 if loc.st is None or loc.parent_fd is None or not stat.S_ISREG(loc.st.st_mode):
                     return None
-                fd = os.open(loc.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                             dir_fd=loc.parent_fd)
+                fd = os.open(
+                    loc.name,
+                    os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                    dir_fd=loc.parent_fd,
+                )
         except Refused:
             return None
         try:
@@ -246,7 +250,9 @@ class Reader(Resolver):
         except OSError:
             return None
         cst = os.fstat(cfd)
-        if (cst.st_dev, cst.st_ino) != (st.st_dev, st.st_ino) or self._trust.foreign(cfd, cst, f.dev):
+        if (cst.st_dev, cst.st_ino) != (st.st_dev, st.st_ino) or self._trust.foreign(
+            cfd, cst, f.dev
+        ):
             os.close(cfd)
             return None
         return cfd

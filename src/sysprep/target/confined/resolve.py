@@ -42,7 +42,6 @@ class Resolver:
         # the crash-injection point with a temp file on disk (passes.checkpoint)
         self.checkpoint: Callable[[str], None] = lambda name: None
 
-
     def _temp(self, loc: Located) -> str:
         """A temp file's name next to `loc`, noted first."""
         name = temp_name(loc.name)
@@ -50,7 +49,6 @@ class Resolver:
             folder = loc.path.rpartition("/")[0]
             self.on_temp(f"{folder}/{name}" if folder else name)
         return name
-
 
     @property
     def skipped_mounts(self) -> list[tuple[str, str]]:
@@ -93,13 +91,19 @@ class Resolver:
                 if st is not None and self._hidden(cpath, st):
                     st = None
                 if self.dry_run and cpath in self._overlay.written:
-                    st = self._overlay.fake_stat(cpath, st)  # what an earlier operation of this run wrote
+                    st = self._overlay.fake_stat(
+                        cpath, st
+                    )  # what an earlier operation of this run wrote
                 if st is None:
                     if last:
                         return Located(stack.pop()[0], name, cpath, None)
                     if make_parents:
                         self._mkdir_at(dfd, cpath, name)
-                        st = os.stat(name, dir_fd=dfd, follow_symlinks=False) if not self.dry_run else None
+                        st = (
+                            os.stat(name, dir_fd=dfd, follow_symlinks=False)
+                            if not self.dry_run
+                            else None
+                        )
                         if st is None:  # dry run: the rest of the path does not exist yet
                             rest = "/".join(reversed(todo))
                             return Located(None, rest.rsplit("/", 1)[-1], join(cpath, rest), None)

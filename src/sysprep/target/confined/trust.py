@@ -29,9 +29,17 @@ class MountTrust:
         root_prefix = host_path.rstrip("/") + "/"
         # a file system that the host also has mounted elsewhere is the host's, whatever the
         # target's (untrusted) fstab claims: e.g. the host's /home bound into a chroot
-        elsewhere = set() if host_path == "/" else {
-            m.device for m in table if m.mount_id not in inside
-            and m.mount_point != host_path and not m.mount_point.startswith(root_prefix)}
+        elsewhere = (
+            set()
+            if host_path == "/"
+            else {
+                m.device
+                for m in table
+                if m.mount_id not in inside
+                and m.mount_point != host_path
+                and not m.mount_point.startswith(root_prefix)
+            }
+        )
         for rel, mount in below:
             try:
                 st = os.stat(os.path.join(host_path, rel), follow_symlinks=False)

@@ -24,9 +24,17 @@ if TYPE_CHECKING:
 # Imported when first used: a module of this package (formats, which the command line's
 # option table reads) must not pull in the whole image engine, which a clone's boot-time
 # stage never uses (its start-up is most of its cost at first boot: docs/benchmarks.md)
-_FROM = {"UUID_TYPES": "ops", "new_pv_uuid": "ops", "new_vg_uuid": "ops", "recreate_swap": "ops",
-         "set_uuid": "ops", "ImageSession": "session", "Mounted": "session", "Volume": "session",
-         "open_image": "session"}
+_FROM = {
+    "UUID_TYPES": "ops",
+    "new_pv_uuid": "ops",
+    "new_vg_uuid": "ops",
+    "recreate_swap": "ops",
+    "set_uuid": "ops",
+    "ImageSession": "session",
+    "Mounted": "session",
+    "Volume": "session",
+    "open_image": "session",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -35,5 +43,14 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{_FROM[name]}"), name)
 
 
-__all__ = ["UUID_TYPES", "ImageSession", "Mounted", "Volume", "new_pv_uuid", "new_vg_uuid", "open_image",
-           "recreate_swap", "set_uuid"]
+__all__ = [
+    "UUID_TYPES",
+    "ImageSession",
+    "Mounted",
+    "Volume",
+    "new_pv_uuid",
+    "new_vg_uuid",
+    "open_image",
+    "recreate_swap",
+    "set_uuid",
+]

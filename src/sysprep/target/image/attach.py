@@ -28,13 +28,21 @@ class AttachSteps(SessionState):
 
     def _locked_files(self) -> list[formats.ImageFile]:
         """The images checked, each given once, each locked for the session."""
-        files = [formats.check(p, self.spec.image_format, writable=not self.dry_run,
-                               allow_block=self.spec.allow_block_device)
-                 for p in self.spec.images]
+        files = [
+            formats.check(
+                p,
+                self.spec.image_format,
+                writable=not self.dry_run,
+                allow_block=self.spec.allow_block_device,
+            )
+            for p in self.spec.images
+        ]
         seen: set[tuple[int, int]] = set()
         for f in files:
             if (f.dev, f.ino) in seen:
-                raise UsageError(f"{f.path} is given twice: --image names each disk of one guest once")
+                raise UsageError(
+                    f"{f.path} is given twice: --image names each disk of one guest once"
+                )
             seen.add((f.dev, f.ino))
         for f in sorted(files, key=lambda f: (f.dev, f.ino)):
             self.cleanup.enter_context(TargetLock(f"image-{f.dev}-{f.ino}", f.path))
@@ -74,8 +82,12 @@ class AttachSteps(SessionState):
         qsd: list[str] = []
         if any(f.format != "raw" for f in files):
             qsd = self._qsd_argv(files)
-        cfg = {"workdir": self.workdir, "images": [f.path for f in files], "qsd": qsd,
-               "log": os.path.join(self.workdir, "qemu-storage-daemon.log")}
+        cfg = {
+            "workdir": self.workdir,
+            "images": [f.path for f in files],
+            "qsd": qsd,
+            "log": os.path.join(self.workdir, "qemu-storage-daemon.log"),
+        }
         source = inspect.getsource(guardian)
         self._guardian = spawn([sys.executable, "-I", "-S", "-c", source, json.dumps(cfg)])
         assert self._guardian.stdout is not None
@@ -89,9 +101,11 @@ class AttachSteps(SessionState):
     def _qsd_argv(self, files: list[formats.ImageFile]) -> list[str]:
         tool = shutil.which("qemu-storage-daemon", path=CLEAN_PATH)
         if tool is None:
-            raise UsageError("qcow2, vmdk, vhdx, vdi and vpc images need qemu-storage-daemon "
-                             "(Debian: apt install qemu-system-common), or convert the image "
-                             "to raw")
+            raise UsageError(
+                "qcow2, vmdk, vhdx, vdi and vpc images need qemu-storage-daemon "
+                "(Debian: apt install qemu-system-common), or convert the image "
+                "to raw"
+            )
         argv = [tool]
         ro = self.dry_run
         for i, f in enumerate(files):
@@ -100,18 +114,40 @@ class AttachSteps(SessionState):
             export = self._export_path(i)
             with open(export, "wb"):
                 pass
-            file_node: dict[str, object] = {"driver": "file", "node-name": f"file{i}",
-                                            "filename": f.path, "read-only": ro, "aio": "threads"}
+            file_node: dict[str, object] = {
+                "driver": "file",
+                "node-name": f"file{i}",
+                "filename": f.path,
+                "read-only": ro,
+                "aio": "threads",
+            }
             # the format driver opens the image's backing chain itself, always read-only
-            fmt_node: dict[str, object] = {"driver": f.format, "node-name": f"disk{i}",
-                                           "file": f"file{i}", "read-only": ro}
+            fmt_node: dict[str, object] = {
+                "driver": f.format,
+                "node-name": f"disk{i}",
+                "file": f"file{i}",
+                "read-only": ro,
+            }
             if not ro:
                 file_node["discard"] = "unmap"
                 fmt_node.update({"discard": "unmap", "detect-zeroes": "unmap"})
-            argv += ["--blockdev", json.dumps(file_node), "--blockdev", json.dumps(fmt_node),
-                     "--export", json.dumps({"type": "fuse", "id": f"export{i}", "node-name": f"disk{i}",
-                                             "mountpoint": export, "writable": not ro,
-                                             "allow-other": "off"})]
+            argv += [
+                "--blockdev",
+                json.dumps(file_node),
+                "--blockdev",
+                json.dumps(fmt_node),
+                "--export",
+                json.dumps(
+                    {
+                        "type": "fuse",
+                        "id": f"export{i}",
+                        "node-name": f"disk{i}",
+                        "mountpoint": export,
+                        "writable": not ro,
+                        "allow-other": "off",
+                    }
+                ),
+            ]
         return argv
 
     def _wait_export(self, export: str, image: str, qsd_pid: int, log_path: str) -> None:

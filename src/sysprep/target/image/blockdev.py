@@ -19,8 +19,10 @@ def holder(path: str, rdev: int) -> str:
     for number in sorted(numbers):
         held = _holders(number)
         if held:
-            return (f"held by {', '.join(held)} (the host's LVM or device-mapper uses it; "
-                    "deactivate that first)")
+            return (
+                f"held by {', '.join(held)} (the host's LVM or device-mapper uses it; "
+                "deactivate that first)"
+            )
     mounted = _mount_points(numbers)
     if mounted:
         return f"mounted on {', '.join(mounted)}"
@@ -28,8 +30,10 @@ def holder(path: str, rdev: int) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_EXCL | os.O_CLOEXEC)
     except OSError as e:
         if e.errno == errno.EBUSY:
-            return ("another process has it open exclusively (a virtual machine, a mount in "
-                    "another namespace, or a file system tool)")
+            return (
+                "another process has it open exclusively (a virtual machine, a mount in "
+                "another namespace, or a file system tool)"
+            )
         return ""
     os.close(fd)
     return ""

@@ -30,10 +30,16 @@ QCOW2_EXTERNAL_DATA = 4
 QEMU_FORMATS = ("qcow2", "vmdk", "vhdx", "vdi", "vpc")
 FORMATS = ("raw", *QEMU_FORMATS)
 HEAD_MAGIC = (
-    (0, QCOW2_MAGIC, "qcow2"), (0, b"KDMV", "vmdk"), (0, b"# Disk DescriptorFile", "vmdk"),
-    (0, b"vhdxfile", "vhdx"), (0, b"conectix", "vpc"), (64, b"\x7f\x10\xda\xbe", "vdi"),
-    (0, b"QED\0", "qed"), (0, b"Bochs Virtual HD Image", "bochs"),
-    (0, b"#!/bin/sh\n#V2.0 Format", "cloop"), (0, b"WithoutFreeSpace", "parallels"),
+    (0, QCOW2_MAGIC, "qcow2"),
+    (0, b"KDMV", "vmdk"),
+    (0, b"# Disk DescriptorFile", "vmdk"),
+    (0, b"vhdxfile", "vhdx"),
+    (0, b"conectix", "vpc"),
+    (64, b"\x7f\x10\xda\xbe", "vdi"),
+    (0, b"QED\0", "qed"),
+    (0, b"Bochs Virtual HD Image", "bochs"),
+    (0, b"#!/bin/sh\n#V2.0 Format", "cloop"),
+    (0, b"WithoutFreeSpace", "parallels"),
     (0, b"WithouFreSpacExt", "parallels"),
 )
 # What qemu can read but sysprep will not write through it, and why.
@@ -46,8 +52,13 @@ REFUSED = {
 }
 # VMDK subformats qemu rewrites in place; streamOptimized grains are compressed, and qemu
 # refuses to overwrite a grain it already holds, so a run would fail half-way.
-VMDK_WRITABLE = ("monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse",
-                 "twoGbMaxExtentFlat", "vmfs")
+VMDK_WRITABLE = (
+    "monolithicSparse",
+    "monolithicFlat",
+    "twoGbMaxExtentSparse",
+    "twoGbMaxExtentFlat",
+    "vmfs",
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +81,11 @@ def check(path: str, fmt: str | None, *, writable: bool, allow_block: bool = Fal
     except OSError as e:
         raise UsageError(f"{path}: {e.strerror}") from None
     if hostroot.host_root_backing().holds(st):
-        raise UsageError(f"{path} holds the running system's root file system: sysprep never "
-                         "prepares the system it runs on as an image (omit --image for the live "
-                         "system)")
+        raise UsageError(
+            f"{path} holds the running system's root file system: sysprep never "
+            "prepares the system it runs on as an image (omit --image for the live "
+            "system)"
+        )
     if stat.S_ISBLK(st.st_mode):
         return _block_device(path, st, fmt, writable=writable, allowed=allow_block)
     if not stat.S_ISREG(st.st_mode):
@@ -89,13 +102,17 @@ def check(path: str, fmt: str | None, *, writable: bool, allow_block: bool = Fal
     if writable:
         _check_writable(path, st)
     if detected in REFUSED:
-        raise UsageError(f"{path}: a {detected} image: {REFUSED[detected]}; convert it first "
-                         f"(qemu-img convert -O qcow2 {path} out.qcow2)")
+        raise UsageError(
+            f"{path}: a {detected} image: {REFUSED[detected]}; convert it first "
+            f"(qemu-img convert -O qcow2 {path} out.qcow2)"
+        )
     if fmt is not None and fmt != detected:
         if fmt != "raw":
             raise UsageError(f"{path}: --format {fmt}, but the file is a {detected} image")
-        raise UsageError(f"{path}: --format raw, but the file is a {detected} image (a raw view "
-                         f"of it would be its {detected} metadata, not the guest's disk)")
+        raise UsageError(
+            f"{path}: --format raw, but the file is a {detected} image (a raw view "
+            f"of it would be its {detected} metadata, not the guest's disk)"
+        )
     if detected == "raw":
         return ImageFile(os.path.abspath(path), "raw", st.st_size, st.st_dev, st.st_ino)
     if detected == "qcow2":
@@ -108,7 +125,7 @@ def check(path: str, fmt: str | None, *, writable: bool, allow_block: bool = Fal
 
 def _detect(head: bytes, tail: bytes = b"") -> str:
     for offset, magic, name in HEAD_MAGIC:
-        if head[offset:offset + len(magic)] == magic:
+        if head[offset : offset + len(magic)] == magic:
             return name
     # a fixed VHD has its footer only at the end; a dmg its "koly" trailer
     if tail[:8] == b"conectix":
@@ -118,12 +135,15 @@ def _detect(head: bytes, tail: bytes = b"") -> str:
     return "raw"
 
 
-def _block_device(path: str, st: os.stat_result, fmt: str | None, *, writable: bool,
-                  allowed: bool) -> ImageFile:
+def _block_device(
+    path: str, st: os.stat_result, fmt: str | None, *, writable: bool, allowed: bool
+) -> ImageFile:
     if not allowed:
-        raise UsageError(f"{path} is a block device: sysprep works on one only when asked "
-                         "(--allow-block-device), so that a mistyped name cannot touch the "
-                         "host's disks")
+        raise UsageError(
+            f"{path} is a block device: sysprep works on one only when asked "
+            "(--allow-block-device), so that a mistyped name cannot touch the "
+            "host's disks"
+        )
     if fmt not in (None, "raw"):
         raise UsageError(f"{path}: a block device is read as raw (--format {fmt} is for files)")
     holder = blockdev.holder(path, st.st_rdev)
@@ -162,8 +182,10 @@ def qemu_checks(path: str, fmt: str) -> tuple[int, tuple[str, ...]]:
         # the format the image records, else what the backing file is: never qemu's guess
         layer_fmt = str(layer.get("backing-filename-format") or _detect(head))
         if layer_fmt not in FORMATS:
-            raise UsageError(f"{path}: its backing file {backing} is a {layer_fmt} image, not one "
-                             f"of {', '.join(FORMATS)}")
+            raise UsageError(
+                f"{path}: its backing file {backing} is a {layer_fmt} image, not one "
+                f"of {', '.join(FORMATS)}"
+            )
         layer = _info(backing, layer_fmt)
 
 
@@ -171,8 +193,10 @@ def _info(path: str, fmt: str) -> dict[str, Any]:
     """qemu-img info of one file, its backing file not opened (-f: qemu does not guess)."""
     tool = shutil.which("qemu-img", path=CLEAN_PATH)
     if tool is None:
-        raise UsageError(f"{path}: {fmt} images need qemu-img and qemu-storage-daemon (Debian: "
-                         "apt install qemu-utils qemu-system-common), or convert it to raw")
+        raise UsageError(
+            f"{path}: {fmt} images need qemu-img and qemu-storage-daemon (Debian: "
+            "apt install qemu-utils qemu-system-common), or convert it to raw"
+        )
     result = run([tool, "info", "--output=json", "-f", fmt, path], check=False)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["qemu-img info failed"])[-1]
@@ -186,26 +210,32 @@ def _info(path: str, fmt: str) -> dict[str, Any]:
 def _vmdk_checks(path: str, data: dict[str, object]) -> None:
     kind = str(data.get("create-type", ""))
     if kind not in VMDK_WRITABLE:
-        raise UsageError(f"{path}: a {kind or 'unknown'} VMDK: qemu cannot safely rewrite it in "
-                         "place (a streamOptimized one keeps its data compressed); convert it "
-                         f"first (qemu-img convert -O vmdk -o subformat=monolithicSparse {path} "
-                         "out.vmdk)")
+        raise UsageError(
+            f"{path}: a {kind or 'unknown'} VMDK: qemu cannot safely rewrite it in "
+            "place (a streamOptimized one keeps its data compressed); convert it "
+            f"first (qemu-img convert -O vmdk -o subformat=monolithicSparse {path} "
+            "out.vmdk)"
+        )
     here = os.path.dirname(os.path.realpath(path))
     extents = data.get("extents", [])
     for extent in extents if isinstance(extents, list) else []:
         name = str(extent.get("filename", "")) if isinstance(extent, dict) else ""
         if name and os.path.dirname(os.path.realpath(name)) != here:
             # a descriptor is text anyone can edit: its extents may name any host file
-            raise UsageError(f"{path}: its extent {name} is not beside the descriptor; sysprep "
-                             "only writes extents in the descriptor's own folder")
+            raise UsageError(
+                f"{path}: its extent {name} is not beside the descriptor; sysprep "
+                "only writes extents in the descriptor's own folder"
+            )
 
 
 def _backing_file(path: str, name: str) -> str:
     """A backing file qemu will open read-only: a plain file, never a device or a protocol
     (a name stored in an image is untrusted: it could name any host file or server)."""
     if not name or name.startswith("json:") or ("://" in name) or not os.path.isabs(name):
-        raise UsageError(f"{path}: its backing file {name!r} is not a plain file name; sysprep "
-                         "follows backing chains of local files only")
+        raise UsageError(
+            f"{path}: its backing file {name!r} is not a plain file name; sysprep "
+            "follows backing chains of local files only"
+        )
     try:
         st = os.stat(name)
     except OSError as e:
@@ -219,17 +249,23 @@ def _backing_file(path: str, name: str) -> str:
 
 def _check_writable(path: str, st: os.stat_result) -> None:
     if not st.st_mode & 0o222:
-        raise UsageError(f"{path}: the image file is read-only (mode {stat.S_IMODE(st.st_mode):04o}); "
-                         "make it writable, or add --dry-run to only see what would change")
+        raise UsageError(
+            f"{path}: the image file is read-only (mode {stat.S_IMODE(st.st_mode):04o}); "
+            "make it writable, or add --dry-run to only see what would change"
+        )
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
-        why = {errno.EROFS: "it is on a read-only file system",
-               errno.EPERM: "it is immutable (chattr +i)",
-               errno.EACCES: "permission denied",
-               errno.ETXTBSY: "it is in use"}.get(e.errno or 0, e.strerror or str(e))
-        raise UsageError(f"{path}: the image file cannot be written ({why}); add --dry-run to "
-                         "only see what would change") from None
+        why = {
+            errno.EROFS: "it is on a read-only file system",
+            errno.EPERM: "it is immutable (chattr +i)",
+            errno.EACCES: "permission denied",
+            errno.ETXTBSY: "it is in use",
+        }.get(e.errno or 0, e.strerror or str(e))
+        raise UsageError(
+            f"{path}: the image file cannot be written ({why}); add --dry-run to "
+            "only see what would change"
+        ) from None
     os.close(fd)
 
 
@@ -245,11 +281,15 @@ def _qcow2_checks(path: str, head: bytes) -> None:
     if version == 3 and len(head) >= 80:
         (incompatible,) = struct.unpack_from(">Q", head, 72)
         if incompatible & QCOW2_CORRUPT:
-            raise UsageError(f"{path}: the qcow2 image is marked corrupt; repair it first "
-                             f"(qemu-img check -r all {path})")
+            raise UsageError(
+                f"{path}: the qcow2 image is marked corrupt; repair it first "
+                f"(qemu-img check -r all {path})"
+            )
         if incompatible & QCOW2_EXTERNAL_DATA:
-            raise UsageError(f"{path}: the qcow2 image keeps its data in an external file; "
-                             "sysprep does not follow file names stored in an image")
+            raise UsageError(
+                f"{path}: the qcow2 image keeps its data in an external file; "
+                "sysprep does not follow file names stored in an image"
+            )
 
 
 # struct flock: l_type, l_whence, l_start, l_len, l_pid (+ padding); locks are OFD locks,
@@ -281,6 +321,8 @@ def hold(fd: int, path: str, *, exclusive: bool) -> None:
         fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _FLOCK.pack(kind, os.SEEK_SET, 0, 0, 0))
     except OSError as e:
         if e.errno in (errno.EAGAIN, errno.EACCES):
-            raise UsageError(f"{path}: the image is in use by another process (it is locked); "
-                             "stop the virtual machine or tool using it first") from None
+            raise UsageError(
+                f"{path}: the image is in use by another process (it is locked); "
+                "stop the virtual machine or tool using it first"
+            ) from None
         raise

@@ -17,12 +17,18 @@ def zero_free_space(root_fd: int, st_dev: int) -> int:
 
     The file is made in the mount's root by its descriptor, and checked to be on it."""
     name = f".sysprep-zero-{os.getpid()}-{time.monotonic_ns()}"
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                 dir_fd=root_fd)
+    fd = os.open(
+        name,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+        dir_fd=root_fd,
+    )
     written = 0
     chunk = bytes(4 * 1024 * 1024)
     try:
-        os.unlink(name, dir_fd=root_fd)  # nothing is left behind, even if we are killed while writing
+        os.unlink(
+            name, dir_fd=root_fd
+        )  # nothing is left behind, even if we are killed while writing
         if os.fstat(fd).st_dev != st_dev:
             raise RunError("internal error: the zero-fill file is not on the file system it fills")
         while True:

@@ -26,7 +26,12 @@ class DeviceRef:
     value: str
 
 
-_BY = {"by-uuid": "uuid", "by-label": "label", "by-partuuid": "partuuid", "by-partlabel": "partlabel"}
+_BY = {
+    "by-uuid": "uuid",
+    "by-label": "label",
+    "by-partuuid": "partuuid",
+    "by-partlabel": "partlabel",
+}
 
 
 def device_ref(spec: str) -> DeviceRef:
@@ -48,7 +53,9 @@ def _unescape_udev(s: str) -> str:
     return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), s)
 
 
-_DISK = re.compile(r"^/dev/(?:(?:s|v|xv|h)d([a-z]+)(\d*)|nvme(\d+)n1(?:p(\d+))?|mmcblk(\d+)(?:p(\d+))?)$")
+_DISK = re.compile(
+    r"^/dev/(?:(?:s|v|xv|h)d([a-z]+)(\d*)|nvme(\d+)n1(?:p(\d+))?|mmcblk(\d+)(?:p(\d+))?)$"
+)
 
 
 def disk_and_partition(path: str) -> tuple[int, int] | None:

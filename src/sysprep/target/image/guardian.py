@@ -29,7 +29,7 @@ LOOP_CLR_FD = 0x4C01
 def _unescape(field: str) -> str:
     out, i = [], 0
     while i < len(field):
-        code = field[i + 1:i + 4]
+        code = field[i + 1 : i + 4]
         if field[i] == "\\" and len(code) == 3 and code.isdigit():
             out.append(chr(int(code, 8)))
             i += 4
@@ -60,8 +60,12 @@ def unmount_all(workdir: str, *, fuse: bool) -> None:
         if not left:
             return
         for point, _t in reversed(left):
-            if subprocess.run(["umount", point], stdin=subprocess.DEVNULL, capture_output=True).returncode:
-                subprocess.run(["umount", "-l", point], stdin=subprocess.DEVNULL, capture_output=True)
+            if subprocess.run(
+                ["umount", point], stdin=subprocess.DEVNULL, capture_output=True
+            ).returncode:
+                subprocess.run(
+                    ["umount", "-l", point], stdin=subprocess.DEVNULL, capture_output=True
+                )
 
 
 def our_loops(workdir: str, images: list[str]) -> list[str]:
@@ -144,8 +148,13 @@ def main() -> int:
     proc = None
     if cfg.get("qsd"):
         with open(cfg["log"], "wb") as log:
-            proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--", *cfg["qsd"]],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
+            proc = subprocess.Popen(
+                ["setpriv", "--pdeathsig", "KILL", "--", *cfg["qsd"]],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd="/",
+            )
     sys.stdout.write(f"{proc.pid if proc else 0}\n")
     sys.stdout.flush()
     while os.read(0, 4096):  # until sysprep closes the pipe, or dies

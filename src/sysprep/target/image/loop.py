@@ -61,8 +61,9 @@ def attach(backing_fd: int, offset: int, size: int, *, read_only: bool, name: st
     try:
         ctl = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
-        raise RunError(f"cannot use loop devices ({LOOP_CONTROL}: {e.strerror}); is the loop "
-                       "driver available?") from None
+        raise RunError(
+            f"cannot use loop devices ({LOOP_CONTROL}: {e.strerror}); is the loop driver available?"
+        ) from None
     try:
         for _attempt in range(64):
             number = fcntl.ioctl(ctl, LOOP_CTL_GET_FREE)
@@ -108,7 +109,9 @@ def backing_files() -> dict[str, str]:
         if not name.startswith("loop"):
             continue
         try:
-            with open(f"/sys/block/{name}/loop/backing_file", encoding="utf-8", errors="replace") as f:
+            with open(
+                f"/sys/block/{name}/loop/backing_file", encoding="utf-8", errors="replace"
+            ) as f:
                 out[f"/dev/{name}"] = f.read().strip()
         except OSError:
             continue

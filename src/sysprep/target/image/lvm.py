@@ -42,14 +42,14 @@ def read_label(read: Reader, what: str = "PV") -> PvLabel | None:
     """The PV label in one of the first four sectors, or None when there is none."""
     head = read(0, 4 * SECTOR)
     for sector in range(4):
-        lab = head[sector * SECTOR:(sector + 1) * SECTOR]
+        lab = head[sector * SECTOR : (sector + 1) * SECTOR]
         if lab[:8] != b"LABELONE" or lab[24:32] != b"LVM2 001":
             continue
         (offset,) = struct.unpack_from("<I", lab, 20)
         if not 32 <= offset <= SECTOR - 48:
             raise BadMetadata(f"{what}: damaged LVM label (header offset {offset})")
         pos = offset
-        pv_uuid = format_pv_uuid(lab[pos:pos + 32])
+        pv_uuid = format_pv_uuid(lab[pos : pos + 32])
         (dev_size,) = struct.unpack_from("<Q", lab, pos + 32)
         pos += 40
         lists: list[tuple[tuple[int, int], ...]] = []
@@ -82,8 +82,10 @@ def read_metadata_text(read: Reader, label: PvLabel, what: str = "PV") -> str | 
         if length == 0 or off == 0:
             continue
         if length > MAX_METADATA or length > size or off >= size:
-            raise BadMetadata(f"{what}: LVM metadata of {length} bytes at offset {off} does not "
-                              f"fit its area of {size} bytes")
+            raise BadMetadata(
+                f"{what}: LVM metadata of {length} bytes at offset {off} does not "
+                f"fit its area of {size} bytes"
+            )
         if off + length <= size:
             raw = read(mda_off + off, length)
         else:  # the area is a ring buffer after its 512-byte header
@@ -95,13 +97,16 @@ def read_metadata_text(read: Reader, label: PvLabel, what: str = "PV") -> str | 
 
 # -- the text format ----------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s+ | \#[^\n]* |
     (?P<str>"(?:[^"\\]|\\.)*") |
     (?P<num>-?\d+(?:\.\d+)?) |
     (?P<word>[A-Za-z0-9_.+\-]+) |
     (?P<punct>[={}\[\],])
-""", re.X)
+""",
+    re.X,
+)
 
 
 def _tokens(text: str, what: str) -> list[tuple[str, str]]:
@@ -110,7 +115,7 @@ def _tokens(text: str, what: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise BadMetadata(f"{what}: unreadable LVM metadata near {text[pos:pos + 20]!r}")
+            raise BadMetadata(f"{what}: unreadable LVM metadata near {text[pos : pos + 20]!r}")
         pos = m.end()
         kind = m.lastgroup
         if kind is not None:
@@ -182,6 +187,7 @@ def parse_text(text: str, what: str = "PV") -> dict[str, Value]:
 
 
 # -- the model ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Stripe:
@@ -258,8 +264,11 @@ def volume_group(meta: dict[str, Value], what: str = "PV") -> VolumeGroup:
         raise BadMetadata(f"{where}: bad physical_volumes section")
     for key, pv in pv_section.items():
         if isinstance(pv, dict):
-            pvs.append(PhysicalVolume(key, _str(pv, "id"), _int(pv, "pe_start", where),
-                                      _int(pv, "pe_count", where)))
+            pvs.append(
+                PhysicalVolume(
+                    key, _str(pv, "id"), _int(pv, "pe_start", where), _int(pv, "pe_count", where)
+                )
+            )
     lvs = []
     lv_section = vg.get("logical_volumes", {})
     if not isinstance(lv_section, dict):
@@ -282,12 +291,24 @@ def volume_group(meta: dict[str, Value], what: str = "PV") -> VolumeGroup:
                     pv_key, ext = raw[j], raw[j + 1]
                     if isinstance(pv_key, str) and isinstance(ext, int):
                         stripes.append(Stripe(pv_key, ext))
-            segs.append(Segment(_int(seg, "start_extent", where), _int(seg, "extent_count", where),
-                                _str(seg, "type"), tuple(stripes)))
+            segs.append(
+                Segment(
+                    _int(seg, "start_extent", where),
+                    _int(seg, "extent_count", where),
+                    _str(seg, "type"),
+                    tuple(stripes),
+                )
+            )
         lvs.append(LogicalVolume(lv_name, _str(lv, "id"), visible, tuple(segs)))
     seqno = vg.get("seqno", 0)
-    return VolumeGroup(name, _str(vg, "id"), seqno if isinstance(seqno, int) else 0, extent_size,
-                       tuple(pvs), tuple(lvs))
+    return VolumeGroup(
+        name,
+        _str(vg, "id"),
+        seqno if isinstance(seqno, int) else 0,
+        extent_size,
+        tuple(pvs),
+        tuple(lvs),
+    )
 
 
 class NotLinear(Exception):
@@ -319,7 +340,9 @@ def linear_range(vg: VolumeGroup, lv: LogicalVolume) -> tuple[str, int, int]:
         if pv is None:
             raise BadMetadata(f"volume group {vg.name}: LV {lv.name} uses unknown PV {stripe.pv}")
         if stripe.start_extent + seg.extent_count > pv.pe_count:
-            raise BadMetadata(f"volume group {vg.name}: LV {lv.name} runs past the end of {stripe.pv}")
+            raise BadMetadata(
+                f"volume group {vg.name}: LV {lv.name} runs past the end of {stripe.pv}"
+            )
         expected_lv = seg.start_extent + seg.extent_count
         expected_pv = stripe.start_extent + seg.extent_count
     assert pv_key is not None

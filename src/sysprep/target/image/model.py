@@ -124,6 +124,7 @@ class VolumeGroupInfo:
     vg: lvm.VolumeGroup
     pvs: dict[str, Volume]  # PV UUID -> the volume holding it
 
+
 @dataclass
 class SessionState:
     """What the steps of an image session (attach, inspect, mount) share."""
@@ -148,7 +149,6 @@ class SessionState:
     _btrfs_locks: dict[str, TargetLock] = field(default_factory=dict)
     _trees: dict[tuple[str, str], str] = field(default_factory=dict)  # what is mounted, where
 
-
     # -- what the target layer and image providers use --------------------------------
 
     @property
@@ -168,8 +168,13 @@ class SessionState:
         if vol.unreachable:
             raise RunError(f"{vol.name}: {vol.unreachable}")
         if vol.loop is None or vol.loop.fd < 0:
-            vol.loop = loop.attach(vol.disk.fd, vol.offset, vol.size, read_only=self.dry_run,
-                                   name=f"sysprep:{vol.short}")
+            vol.loop = loop.attach(
+                vol.disk.fd,
+                vol.offset,
+                vol.size,
+                read_only=self.dry_run,
+                name=f"sysprep:{vol.short}",
+            )
             self._loops.append(vol.loop)
         return vol.loop.path
 
@@ -194,7 +199,12 @@ class SessionState:
             part = vol.partition
             if part is not None and ref.kind == "partuuid" and part.uuid.lower() == ref.value:
                 return vol
-            if part is not None and ref.kind == "partlabel" and part.name and part.name == ref.value:
+            if (
+                part is not None
+                and ref.kind == "partlabel"
+                and part.name
+                and part.name == ref.value
+            ):
                 return vol
             if ref.kind == "path" and ref.value in vol.names():
                 return vol
@@ -203,9 +213,14 @@ class SessionState:
             if pos is not None:
                 index, number = pos
                 for vol in self.volumes:
-                    if vol.lv is None and vol.disk.index == index and (
+                    if (
+                        vol.lv is None
+                        and vol.disk.index == index
+                        and (
                             (vol.partition is None and number == 0)
-                            or (vol.partition is not None and vol.partition.number == number)):
+                            or (vol.partition is not None and vol.partition.number == number)
+                        )
+                    ):
                         return vol
         return None
 

@@ -49,14 +49,18 @@ class MountSteps(SessionState):
             self.notes.append(f"{where}: {vol.name} holds no known file system; not mounted")
             return
         if not self._supported(vol):
-            self.notes.append(f"{where}: this kernel cannot mount {vol.probe.type}; not mounted "
-                              "(its files are not cleaned)")
+            self.notes.append(
+                f"{where}: this kernel cannot mount {vol.probe.type}; not mounted "
+                "(its files are not cleaned)"
+            )
             return
         with read_only_view(self.root_path, self.own_mounts) as fs:
             canonical = fs.realpath(e.rel)
             is_dir = canonical is not None and fs.is_dir(canonical)
             if canonical is None or not is_dir:
-                self.notes.append(f"{where}: the mount point does not exist in the image; not mounted")
+                self.notes.append(
+                    f"{where}: the mount point does not exist in the image; not mounted"
+                )
                 return
             if canonical == "" or canonical in self.own_mounts:
                 self.notes.append(f"{where}: mount point already used; not mounted again")
@@ -69,34 +73,71 @@ class MountSteps(SessionState):
             os.close(parent_fd)
             # the same files twice in the tree: a provider cleaning one place (logfiles in
             # /var/log) would empty the other (the whole root)
-            raise UsageError(f"{self._what()}: {where} mounts {vol.name} again, already mounted "
-                             f"as {first}; a volume mounted twice would be cleaned through both "
-                             "places: fix the image's fstab")
+            raise UsageError(
+                f"{self._what()}: {where} mounts {vol.name} again, already mounted "
+                f"as {first}; a volume mounted twice would be cleaned through both "
+                "places: fix the image's fstab"
+            )
         try:
-            self._mount(vol, parent_fd, name, os.path.join(self.root_path, canonical), canonical,
-                        read_only=self.dry_run, extra=extra)
+            self._mount(
+                vol,
+                parent_fd,
+                name,
+                os.path.join(self.root_path, canonical),
+                canonical,
+                read_only=self.dry_run,
+                extra=extra,
+            )
         finally:
             os.close(parent_fd)
 
     def _supported(self, vol: Volume) -> bool:
         if vol.probe.type == "btrfs" and vol.probe.devices > 1:
-            self.notes.append(f"{vol.name}: btrfs spanning {vol.probe.devices} devices is not supported")
+            self.notes.append(
+                f"{vol.name}: btrfs spanning {vol.probe.devices} devices is not supported"
+            )
             return False
-        return vol.probe.type in self._fs_types or (vol.probe.type in ("ext2", "ext3")
-                                                    and "ext4" in self._fs_types)
+        return vol.probe.type in self._fs_types or (
+            vol.probe.type in ("ext2", "ext3") and "ext4" in self._fs_types
+        )
 
-    def _mount_in_workdir(self, vol: Volume, name: str, *, read_only: bool,
-                          extra: tuple[str, ...] = (), track: bool = True) -> Mounted:
+    def _mount_in_workdir(
+        self,
+        vol: Volume,
+        name: str,
+        *,
+        read_only: bool,
+        extra: tuple[str, ...] = (),
+        track: bool = True,
+    ) -> Mounted:
         """Mount on a folder of our work folder: the root, or a probe of a file system."""
         workdir_fd = os.open(self.workdir, _O_PATH_DIR)
         try:
-            return self._mount(vol, workdir_fd, name, os.path.join(self.workdir, name), "",
-                               read_only=read_only, extra=extra, track=track)
+            return self._mount(
+                vol,
+                workdir_fd,
+                name,
+                os.path.join(self.workdir, name),
+                "",
+                read_only=read_only,
+                extra=extra,
+                track=track,
+            )
         finally:
             os.close(workdir_fd)
 
-    def _mount(self, vol: Volume, parent_fd: int, name: str, path: str, rel: str, *,
-               read_only: bool, extra: tuple[str, ...] = (), track: bool = True) -> Mounted:
+    def _mount(
+        self,
+        vol: Volume,
+        parent_fd: int,
+        name: str,
+        path: str,
+        rel: str,
+        *,
+        read_only: bool,
+        extra: tuple[str, ...] = (),
+        track: bool = True,
+    ) -> Mounted:
         """Mount the volume on the folder `name` of the folder open as `parent_fd`.
 
         mount(8) is given the mount point as /proc/PID/fd/N, not canonicalized: the kernel
@@ -121,8 +162,10 @@ class MountSteps(SessionState):
             if fstype == "btrfs" and read_only:  # kernels before 5.9 know only the old name
                 tries.append([o if o != "rescue=nologreplay" else "nologreplay" for o in opts])
             for opts in tries:
-                result = run(["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts), dev,
-                              point], check=False)
+                result = run(
+                    ["mount", "--no-canonicalize", "-t", fstype, "-o", ",".join(opts), dev, point],
+                    check=False,
+                )
                 if result.returncode == 0:
                     break
         finally:

@@ -54,8 +54,10 @@ def _is_sysprep_program() -> bool:
 
 def _reexec(host: int) -> None:
     if not _is_sysprep_program():
-        raise RunError("disk images need a private mount namespace: run sysprep as a command "
-                       "(or under Python 3.12 or newer)")
+        raise RunError(
+            "disk images need a private mount namespace: run sysprep as a command "
+            "(or under Python 3.12 or newer)"
+        )
     tool = shutil.which("unshare", path=CLEAN_PATH)
     if tool is None:
         raise RunError("disk images need unshare (util-linux) to mount privately")

@@ -27,10 +27,15 @@ def set_uuid(session: ImageSession, vol: Volume, new: str) -> None:
     if kind in EXT:
         fsck = run(["e2fsck", "-f", "-p", dev], check=False)
         if fsck.returncode not in (0, 1):
-            said = [line.strip() for line in (fsck.stderr + fsck.stdout).splitlines()
-                    if line.strip() and not line.startswith("e2fsck ")][:1] or [""]  # not the banner
-            raise RunError(f"e2fsck found problems on {vol.name} (exit status {fsck.returncode}): "
-                           f"{said[0][:200]}")
+            said = [
+                line.strip()
+                for line in (fsck.stderr + fsck.stdout).splitlines()
+                if line.strip() and not line.startswith("e2fsck ")
+            ][:1] or [""]  # not the banner
+            raise RunError(
+                f"e2fsck found problems on {vol.name} (exit status {fsck.returncode}): "
+                f"{said[0][:200]}"
+            )
         run(["tune2fs", "-U", new, dev])
     elif kind == "xfs":
         run(["xfs_admin", "-U", new, dev])
@@ -61,10 +66,12 @@ def recreate_swap(session: ImageSession, vol: Volume) -> str:
 
 def lvm_config(devices: Sequence[str]) -> str:
     accept = ",".join(f'"a|^{d}$|"' for d in devices)
-    return (f'devices {{ filter=[{accept},"r|.*|"] global_filter=[{accept},"r|.*|"] '
-            'use_devicesfile=0 obtain_device_list_from_udev=0 scan_lvs=0 } '
-            'backup { backup=0 archive=0 } '
-            'activation { udev_sync=0 udev_rules=0 monitoring=0 }')
+    return (
+        f'devices {{ filter=[{accept},"r|.*|"] global_filter=[{accept},"r|.*|"] '
+        "use_devicesfile=0 obtain_device_list_from_udev=0 scan_lvs=0 } "
+        "backup { backup=0 archive=0 } "
+        "activation { udev_sync=0 udev_rules=0 monitoring=0 }"
+    )
 
 
 def lvm(args: Sequence[str], devices: Sequence[str]) -> str:
@@ -84,4 +91,3 @@ def new_pv_uuid(vol: Volume, devices: Sequence[str], dev: str) -> str | None:
 def new_vg_uuid(vg_name: str, devices: Sequence[str]) -> None:
     """Give a volume group a new random UUID."""
     lvm(["vgchange", "-u", vg_name], devices)
-

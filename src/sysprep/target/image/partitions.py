@@ -75,8 +75,10 @@ def read_table(read: Reader, size: int, what: str = "disk") -> PartitionTable:
         return PartitionTable("none", "", ())
     entries = [struct.unpack_from("<B3xB3xII", mbr, 446 + 16 * i) for i in range(4)]
     if any(t == PROTECTIVE for _, t, _, _ in entries):
-        raise BadTable(f"{what}: the protective MBR announces a GPT, but no valid GPT header "
-                       "was found (the partition table is damaged)")
+        raise BadTable(
+            f"{what}: the protective MBR announces a GPT, but no valid GPT header "
+            "was found (the partition table is damaged)"
+        )
     if not _plausible_mbr(entries, size):
         return PartitionTable("none", "", ())
     return _read_dos(read, size, mbr, entries, what)
@@ -95,8 +97,9 @@ def _plausible_mbr(entries: list[tuple[int, int, int, int]], size: int) -> bool:
     return True
 
 
-def _read_dos(read: Reader, size: int, mbr: bytes, entries: list[tuple[int, int, int, int]],
-              what: str) -> PartitionTable:
+def _read_dos(
+    read: Reader, size: int, mbr: bytes, entries: list[tuple[int, int, int, int]], what: str
+) -> PartitionTable:
     sig = struct.unpack_from("<I", mbr, 440)[0]
     disk_id = f"{sig:08x}"
     parts: list[Partition] = []
@@ -110,15 +113,18 @@ def _read_dos(read: Reader, size: int, mbr: bytes, entries: list[tuple[int, int,
                 raise BadTable(f"{what}: two extended partitions in the MBR")
             extended = (lba, count)
             continue
-        parts.append(Partition(i, lba * SECTOR, count * SECTOR, f"0x{ptype:02x}", f"{disk_id}-{i:02d}"))
+        parts.append(
+            Partition(i, lba * SECTOR, count * SECTOR, f"0x{ptype:02x}", f"{disk_id}-{i:02d}")
+        )
     if extended is not None:
         parts.extend(_read_logical(read, size, extended, disk_id, what))
     _check_overlaps(what, parts)
     return PartitionTable("dos", disk_id, tuple(parts))
 
 
-def _read_logical(read: Reader, size: int, extended: tuple[int, int], disk_id: str,
-                  what: str) -> list[Partition]:
+def _read_logical(
+    read: Reader, size: int, extended: tuple[int, int], disk_id: str, what: str
+) -> list[Partition]:
     ext_start, ext_count = extended
     parts: list[Partition] = []
     seen: set[int] = set()
@@ -129,7 +135,9 @@ def _read_logical(read: Reader, size: int, extended: tuple[int, int], disk_id: s
             raise BadTable(f"{what}: the chain of logical partitions loops or is too long")
         seen.add(ebr_lba)
         if not ext_start <= ebr_lba < ext_start + ext_count:
-            raise BadTable(f"{what}: a logical partition table points outside the extended partition")
+            raise BadTable(
+                f"{what}: a logical partition table points outside the extended partition"
+            )
         ebr = read(ebr_lba * SECTOR, SECTOR)
         if len(ebr) < SECTOR or ebr[510:512] != b"\x55\xaa":
             break
@@ -139,8 +147,12 @@ def _read_logical(read: Reader, size: int, extended: tuple[int, int], disk_id: s
             start = (ebr_lba + lba1) * SECTOR
             _check_bounds(what, number, start, n1 * SECTOR, size)
             if start + n1 * SECTOR > (ext_start + ext_count) * SECTOR:
-                raise BadTable(f"{what}: logical partition {number} ends outside the extended partition")
-            parts.append(Partition(number, start, n1 * SECTOR, f"0x{t1:02x}", f"{disk_id}-{number:02d}"))
+                raise BadTable(
+                    f"{what}: logical partition {number} ends outside the extended partition"
+                )
+            parts.append(
+                Partition(number, start, n1 * SECTOR, f"0x{t1:02x}", f"{disk_id}-{number:02d}")
+            )
             number += 1
         if t2 == 0 or t2 not in EXTENDED:
             break
@@ -159,8 +171,10 @@ def _read_gpt(read: Reader, size: int, sector: int, what: str) -> PartitionTable
         if backup is not None:
             table = _gpt_entries(read, backup, sector, size, what)
     if table is None:
-        raise BadTable(f"{what}: the GPT is damaged (bad checksums in the primary and the backup "
-                       "table); repair it with gdisk or sgdisk")
+        raise BadTable(
+            f"{what}: the GPT is damaged (bad checksums in the primary and the backup "
+            "table); repair it with gdisk or sgdisk"
+        )
     return table
 
 
@@ -190,10 +204,14 @@ def _gpt_header(read: Reader, offset: int, size: int) -> _GptHeader | None:
     entries_lba, count, entry_size, entries_crc = struct.unpack_from("<QIII", raw, 72)
     if count > MAX_GPT_ENTRIES or entry_size < 128 or entry_size > 4096 or entry_size % 8:
         return None
-    return _GptHeader(disk_guid, entries_lba, count, entry_size, entries_crc, first_usable, last_usable)
+    return _GptHeader(
+        disk_guid, entries_lba, count, entry_size, entries_crc, first_usable, last_usable
+    )
 
 
-def _gpt_entries(read: Reader, h: _GptHeader, sector: int, size: int, what: str) -> PartitionTable | None:
+def _gpt_entries(
+    read: Reader, h: _GptHeader, sector: int, size: int, what: str
+) -> PartitionTable | None:
     length = h.count * h.entry_size
     start = h.entries_lba * sector
     if start + length > size:
@@ -203,15 +221,16 @@ def _gpt_entries(read: Reader, h: _GptHeader, sector: int, size: int, what: str)
         return None
     parts: list[Partition] = []
     for i in range(h.count):
-        e = raw[i * h.entry_size:(i + 1) * h.entry_size]
+        e = raw[i * h.entry_size : (i + 1) * h.entry_size]
         if e[:16] == b"\0" * 16:
             continue
         first, last = struct.unpack_from("<QQ", e, 32)
         if last < first:
             raise BadTable(f"{what}: GPT partition {i + 1} ends before it starts")
         name = e[56:128].decode("utf-16-le", "replace").split("\0", 1)[0]
-        part = Partition(i + 1, first * sector, (last - first + 1) * sector, _guid(e[:16]),
-                         _guid(e[16:32]), name)
+        part = Partition(
+            i + 1, first * sector, (last - first + 1) * sector, _guid(e[:16]), _guid(e[16:32]), name
+        )
         _check_bounds(what, i + 1, part.start, part.size, size)
         parts.append(part)
     _check_overlaps(what, parts)
@@ -220,9 +239,11 @@ def _gpt_entries(read: Reader, h: _GptHeader, sector: int, size: int, what: str)
 
 def _check_bounds(what: str, number: int, start: int, length: int, size: int) -> None:
     if start <= 0 or length <= 0 or start + length > size:
-        raise BadTable(f"{what}: partition {number} lies outside the disk "
-                       f"(bytes {start}..{start + length} of {size}); the table is damaged "
-                       "or the image was truncated")
+        raise BadTable(
+            f"{what}: partition {number} lies outside the disk "
+            f"(bytes {start}..{start + length} of {size}); the table is damaged "
+            "or the image was truncated"
+        )
 
 
 def _check_overlaps(what: str, parts: list[Partition]) -> None:

@@ -45,10 +45,10 @@ def probe(read: Reader, size: int) -> Probe:
     if head[:6] == b"LUKS\xba\xbe":
         return Probe("crypto_LUKS", _text(head[168:208]))
     for sector in range(4):
-        label = head[sector * 512:sector * 512 + 32]
+        label = head[sector * 512 : sector * 512 + 32]
         if label[:8] == b"LABELONE" and label[24:32] == b"LVM2 001":
             (off,) = struct.unpack_from("<I", label, 20)
-            pvh = head[sector * 512 + off:sector * 512 + off + 32]
+            pvh = head[sector * 512 + off : sector * 512 + off + 32]
             return Probe("LVM2_member", format_pv_uuid(pvh))
     if head[:4] == b"XFSB":
         return Probe("xfs", str(uuid.UUID(bytes=head[32:48])), _text(head[108:120]))
@@ -62,14 +62,18 @@ def probe(read: Reader, size: int) -> Probe:
         bt = read(65536, 4096)
         if bt[64:72] == b"_BHRfS_M":
             (ndev,) = struct.unpack_from("<Q", bt, 0x88)
-            return Probe("btrfs", str(uuid.UUID(bytes=bt[32:48])), _text(bt[0x12B:0x12B + 256]),
-                         devices=int(ndev))
+            return Probe(
+                "btrfs",
+                str(uuid.UUID(bytes=bt[32:48])),
+                _text(bt[0x12B : 0x12B + 256]),
+                devices=int(ndev),
+            )
     fat = _fat(head)
     if fat is not None:
         return fat
     if head[3:11] == b"NTFS    ":
         return Probe("ntfs")
-    if head[1024 + 0:1024 + 4] == b"\x10\x20\xf5\xf2":
+    if head[1024 + 0 : 1024 + 4] == b"\x10\x20\xf5\xf2":
         return Probe("f2fs")
     if head[1024:1028] == b"\xe2\xe1\xf5\xe0":
         return Probe("erofs")
@@ -96,15 +100,19 @@ def _ext(sb: bytes) -> Probe:
         kind = "ext3"
     else:
         kind = "ext2"
-    return Probe(kind, str(uuid.UUID(bytes=sb[104:120])), _text(sb[120:136]),
-                 dirty=bool(incompat & EXT_INCOMPAT_RECOVER))
+    return Probe(
+        kind,
+        str(uuid.UUID(bytes=sb[104:120])),
+        _text(sb[120:136]),
+        dirty=bool(incompat & EXT_INCOMPAT_RECOVER),
+    )
 
 
 def _swap(read: Reader, head: bytes) -> Probe | None:
     for page in (4096, 8192, 16384, 65536):
-        magic = head[page - 10:page] if page <= len(head) else read(page - 10, 10)
+        magic = head[page - 10 : page] if page <= len(head) else read(page - 10, 10)
         if magic in (b"SWAPSPACE2", b"SWAP-SPACE"):
-            info = head[1024:1024 + 44]
+            info = head[1024 : 1024 + 44]
             return Probe("swap", str(uuid.UUID(bytes=info[12:28])), _text(info[28:44]))
     return None
 

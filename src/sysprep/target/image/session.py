@@ -45,8 +45,18 @@ from sysprep.target.image.mount import mount_options, read_only_view
 if TYPE_CHECKING:
     from sysprep.log import RunLog
 
-__all__ = ["Disk", "Finish", "ImageSession", "Mounted", "Record", "SessionState", "Volume",
-           "VolumeGroupInfo", "mount_options", "open_image"]
+__all__ = [
+    "Disk",
+    "Finish",
+    "ImageSession",
+    "Mounted",
+    "Record",
+    "SessionState",
+    "Volume",
+    "VolumeGroupInfo",
+    "mount_options",
+    "open_image",
+]
 
 
 class ImageSession(InspectSteps, AttachSteps):
@@ -84,8 +94,11 @@ class ImageSession(InspectSteps, AttachSteps):
         otherwise. Until then the image keeps the state the run left it in."""
         with read_only_view(self.root_path, self.own_mounts) as fs:
             canonical = _resolved(fs, path)
-        holders = [(m.volume, m.rel, m.extra) for m in self.mounts
-                   if m.rel and (canonical + "/").startswith(m.rel + "/")]
+        holders = [
+            (m.volume, m.rel, m.extra)
+            for m in self.mounts
+            if m.rel and (canonical + "/").startswith(m.rel + "/")
+        ]
         self._recorder = _Recorder(record, holders)
 
     def finish(self) -> Finish:
@@ -120,13 +133,21 @@ class ImageSession(InspectSteps, AttachSteps):
             done.add(id(m.volume))
             where = f"/{m.rel} ({m.volume.name})"
             if self.dry_run:
-                verbs = [v for v, on in (("zero", self.spec.zero_free_space),
-                                         ("discard", self.spec.sparsify)) if on]
+                verbs = [
+                    v
+                    for v, on in (
+                        ("zero", self.spec.zero_free_space),
+                        ("discard", self.spec.sparsify),
+                    )
+                    if on
+                ]
                 log.step(f"would {' and '.join(verbs)} the free space of {where}")
                 continue
             if self.spec.zero_free_space:
                 written = zero_free_space(m.fd, m.key[0])
-                log.step(f"wrote zeros over {written // (1024 * 1024)} MiB of free space on {where}")
+                log.step(
+                    f"wrote zeros over {written // (1024 * 1024)} MiB of free space on {where}"
+                )
             if self.spec.sparsify:
                 os.sync()
                 try:
@@ -164,16 +185,26 @@ class ImageSession(InspectSteps, AttachSteps):
         recorded, problems = False, []
         again: list[Mounted] = []  # tracked meanwhile: a btrfs volume stays locked until the last
         try:
-            root = self._mount_in_workdir(self.root.volume, "root", read_only=False,
-                                          extra=self.root.extra)
+            root = self._mount_in_workdir(
+                self.root.volume, "root", read_only=False, extra=self.root.extra
+            )
             again.append(root)
             for vol, rel, extra in recorder.holders:
                 with read_only_view(root.path, [m.rel for m in again if m.rel]) as fs:
                     parent, _, name = rel.rpartition("/")
                     parent_fd = fs.open_dir(parent)
                 try:
-                    again.append(self._mount(vol, parent_fd, name, os.path.join(root.path, rel), rel,
-                                             read_only=False, extra=extra))
+                    again.append(
+                        self._mount(
+                            vol,
+                            parent_fd,
+                            name,
+                            os.path.join(root.path, rel),
+                            rel,
+                            read_only=False,
+                            extra=extra,
+                        )
+                    )
                 finally:
                     os.close(parent_fd)
             with Confined(root.path, own_mounts=[m.rel for m in again if m.rel]) as fs:
