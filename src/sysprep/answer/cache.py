@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from sysprep.answer import reader, schema, xmlform, yamlform
+from sysprep.answer import reader, schema
 from sysprep.answer.limits import MAX_BYTES
 from sysprep.answer.model import Answer, Origin, password_state, plain_password
 from sysprep.answer.passwords import DELETED, Hasher
@@ -32,6 +32,19 @@ from sysprep.answer.schema import Kind, Setting
 from sysprep.answer.tree import Component, Document, Node, PassSettings
 from sysprep.errors import RunError, SysprepError, reason
 from sysprep.target.confined import Confined, Outcome, Refused
+
+
+def _writer(fmt: reader.Format) -> Callable[[Document], bytes]:
+    """The form's writer, imported when used: a clone's boot that has no answer file to
+    rewrite loads neither parser (their imports are a good part of its start-up)."""
+    if fmt is reader.Format.XML:
+        from sysprep.answer import xmlform
+
+        return xmlform.write
+    from sysprep.answer import yamlform
+
+    return yamlform.write
+
 
 CACHE = "var/lib/sysprep/unattend.xml"
 CACHE_DIR = "var/lib/sysprep"
@@ -181,9 +194,7 @@ def _without_secrets(data: bytes, name: str) -> bytes | None:
     new = transform(doc, visit)
     if not changed[0]:
         return None
-    return (xmlform.write if reader.detect(name, data) is reader.Format.XML else yamlform.write)(
-        new
-    )
+    return _writer(reader.detect(name, data))(new)
 
 
 def _names(fs: Confined, rel: str, st: os.stat_result) -> tuple[list[str], int]:
@@ -305,7 +316,7 @@ def store(
     )
     hasher = hasher or answer.hasher or Hasher.for_target(fs)
     doc = transform(answer.document, lambda p, st, n: _for_cache(p, st, n, hasher))
-    return _write(fs, xmlform.write(doc))
+    return _write(fs, _writer(reader.Format.XML)(doc))
 
 
 def adopt(fs: Confined, answer: Answer) -> tuple[Outcome | None, list[Retired]]:
@@ -335,7 +346,7 @@ def scrub_secrets(fs: Confined, pass_name: str) -> int:
 
     new = transform(doc, scrub)
     if count[0]:
-        _write(fs, xmlform.write(new))
+        _write(fs, _writer(reader.Format.XML)(new))
     return count[0]
 
 

@@ -6,7 +6,7 @@ import enum
 import os
 from dataclasses import replace
 
-from sysprep.answer import merging, schema, validate, xmlform, yamlform
+from sysprep.answer import merging, schema, validate
 from sysprep.answer.limits import MAX_BYTES
 from sysprep.answer.model import Answer
 from sysprep.answer.problems import Problem, Severity, fail, fail_at
@@ -41,7 +41,15 @@ def document(data: bytes, file: str, fmt: Format | None = None) -> tuple[Documen
     if not data.strip():
         fail_at(file, 1, 1, "the answer file is empty")
     fmt = fmt or detect(file, data)
-    doc, warnings = (xmlform.parse if fmt is Format.XML else yamlform.parse)(data, file)
+    # the parser of the file's form only: a clone's boot without an answer file loads neither
+    if fmt is Format.XML:
+        from sysprep.answer import xmlform
+
+        doc, warnings = xmlform.parse(data, file)
+    else:
+        from sysprep.answer import yamlform
+
+        doc, warnings = yamlform.parse(data, file)
     return normalize(doc), warnings
 
 

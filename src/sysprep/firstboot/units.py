@@ -14,7 +14,8 @@
 * systemd-firstboot is held back while sysprep owns the first boot (its questions are
   sysprep's specialize and OOBE), and a preset file pins the template's enabled units so that
   systemd's first-boot preset-all changes nothing.
-* cloud-init, when present, is told not to regenerate the SSH host keys sysprep made; it sets
+* cloud-init, when present, makes the SSH host keys in a boot where it runs (sysprep makes them
+  otherwise, new_ssh_hostkeys); the drop-in keeps it from deleting keys sysprep made. It sets
   the host name from the instance's metadata, which wins over the answer file's
   ComputerName (docs/first-boot.md). The drop-in goes with the other guards.
 """
@@ -25,6 +26,7 @@ import re
 import stat
 
 from sysprep.answer.credentials import NAMES as CREDENTIALS
+from sysprep.providers.builtin.new_ssh_hostkeys import CLOUD_DROPIN
 from sysprep.target.confined import Confined, Outcome
 
 UNIT_DIR = "etc/systemd/system"
@@ -33,7 +35,7 @@ SPECIALIZE_UNIT = "sysprep-specialize.service"
 PASSES_UNIT = "sysprep-passes.service"
 FIRSTBOOT_DROPIN = f"{UNIT_DIR}/systemd-firstboot.service.d/50-sysprep.conf"
 PRESET = "etc/systemd/system-preset/00-sysprep-pin.preset"
-CLOUD_CFG = "etc/cloud/cloud.cfg.d/99-sysprep.cfg"
+CLOUD_CFG = CLOUD_DROPIN
 AUTOLOGIN_DROPIN = f"{UNIT_DIR}/getty@tty1.service.d/50-sysprep-audit.conf"
 DIALOG_UNIT = "sysprep-audit-dialog.service"
 # the boot-time commands' systemctl (sysprep.passes.boot), removed with the units
@@ -120,13 +122,12 @@ FIRSTBOOT = f"""\
 ConditionPathExists=!/{MARKER}
 """
 
-# cloud-init's schema wants one key type at least (an empty list is a schema error, logged as
-# a recoverable error): the types ssh-keygen -A makes, which then exist, so none is made again
+# In a boot where cloud-init runs, its cc_ssh makes the keys (its own types, before sshd); when
+# it does not run, sysprep made them early: they are the clone's, not to be deleted
 CLOUD = """\
 #cloud-config
-# Installed by sysprep: sysprep's specialize pass made this clone's SSH host keys.
+# Installed by sysprep: keys sysprep's specialize pass made are this clone's own.
 ssh_deletekeys: false
-ssh_genkeytypes: [rsa, ecdsa, ed25519]
 """
 
 DIALOG = f"""\

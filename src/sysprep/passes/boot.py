@@ -41,6 +41,7 @@ from sysprep.passes.steps import Steps
 from sysprep.passes.switches import boot_switches
 from sysprep.providers import external
 from sysprep.providers.base import HARDWARE, Context, Phase, Provider, Settings
+from sysprep.providers.builtin import new_ssh_hostkeys
 from sysprep.providers.registry import Registry
 from sysprep.request import TargetSpec
 from sysprep.run import CLEAN_PATH, run
@@ -54,6 +55,7 @@ STAGES = {
 }
 COMMAND_LOGS = f"{BOOT_LOGS}/commands"
 CREDENTIALS_STEP = "credentials"
+HOST_KEYS_STEP = "host-keys-after-cloud-init"
 
 
 class Result(str, enum.Enum):
@@ -194,6 +196,9 @@ def _run(br: BootRun, stage: str) -> Result:
     fs = br.target.fs
     if stage == "passes" and br.st.pending[0] == "specialize" and br.st.running != "specialize":
         return Result.IDLE  # the early stage has not begun the pass: the identity comes first
+    failed = _missing_host_keys(br) if stage == "passes" else None
+    if failed:
+        return _fail(br, "specialize", failed, None)
     while br.st.pending and br.st.pending[0] in STAGES[stage]:
         name = br.st.pending[0]
         running = br.st.but(image_state=ImageState.UNDEPLOYABLE, running=name)
@@ -370,6 +375,24 @@ def _specialize_providers(br: BootRun) -> str | None:
             return failed
         steps.mark(f"provider:{p.name}")
     return None
+
+
+def _missing_host_keys(br: BootRun) -> str | None:
+    """Once per cycle, after cloud-init's turn (this stage is ordered after it): the host key
+    types the specialize pass left to cloud-init and it did not make."""
+    from sysprep.passes.prepare import run_providers
+
+    steps = Steps(br.target.fs)
+    if not steps.is_done(f"provider:{new_ssh_hostkeys.PROVIDER.name}") or steps.is_done(
+        HOST_KEYS_STEP
+    ):
+        return None
+    net = replace(new_ssh_hostkeys.PROVIDER, run=new_ssh_hostkeys.make_missing)
+    report = Report(target=br.target.spec.describe(), dry_run=False, action="specialize")
+    failed = run_providers(br.target, [net], Settings(), br.log, report, dry_run=False)
+    if not failed:
+        steps.mark(HOST_KEYS_STEP)
+    return failed
 
 
 def _context(br: BootRun, name: str) -> Context:

@@ -3,14 +3,21 @@ state it ends in and the passes left for the next boot), decided before anything
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 
+from sysprep.answer import customize
 from sysprep.answer.model import Answer
+from sysprep.answer.overlay import collisions, overlay
+from sysprep.answer.passwords import Hasher
 from sysprep.answer.types import ResealMode
+from sysprep.errors import UsageError
+from sysprep.log import RunLog
 from sysprep.passes import rearm
 from sysprep.passes.state import ImageState, State
 from sysprep.providers.base import Phase, Provider, Settings
-from sysprep.request import Reseal
+from sysprep.request import Request, Reseal
+from sysprep.target.confined import Confined
 
 
 @dataclass(frozen=True)
@@ -94,3 +101,26 @@ def answer_settings(answer: Answer | None) -> dict[str, object]:
     if oobe is not None and not oobe.skip_machine_oobe:
         extra["welcome"] = True
     return extra
+
+
+def with_options(req: Request, fs: Confined, answer: Answer | None, log: RunLog) -> Answer | None:
+    """The virt-customize spellings compiled into an answer, over the answer file (a setting
+    both give is refused: which one was meant cannot be guessed). A random password is shown
+    once, on the terminal, and is a secret of the run's log like every other."""
+    if not req.customize:
+        return answer
+    top, shown = customize.answer(
+        req.customize, Hasher.for_target(fs), strict=req.strict, after=answer
+    )
+    if answer is not None and req.unattend is not None:
+        both = collisions(answer, top)
+        if both:
+            raise UsageError(
+                f"the answer file {req.unattend} and the command line's options "
+                f"both set {', '.join(both)}: give each setting once"
+            )
+    for line in shown:
+        log.add_secret(line.split(": ", 1)[1])
+        if not req.dry_run:
+            sys.stderr.write(f"sysprep: random password of {line} (shown once, never logged)\n")
+    return top if answer is None else overlay(answer, top)

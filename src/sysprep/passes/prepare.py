@@ -9,19 +9,15 @@ Everything the request names is validated before the first change.
 from __future__ import annotations
 
 import os
-import sys
 import time
 import traceback
 import uuid
 from dataclasses import replace
 from functools import partial
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from sysprep.answer import cache as answer_cache
-from sysprep.answer import customize, in_image
-from sysprep.answer.model import Answer
-from sysprep.answer.overlay import collisions, overlay
-from sysprep.answer.passwords import Hasher
+from sysprep.answer import in_image
 from sysprep.errors import RunError, SysprepError, UsageError, reason
 from sysprep.firstboot import bundle, units
 from sysprep.log import PANTHER, RunLog
@@ -34,7 +30,13 @@ from sysprep.passes.injected import (
     generalize_commands,
     use_answer,
 )
-from sysprep.passes.plan import Plan, answer_settings, boot_passes_needed, no_boot_passes
+from sysprep.passes.plan import (
+    Plan,
+    answer_settings,
+    boot_passes_needed,
+    no_boot_passes,
+    with_options,
+)
 from sysprep.passes.report import ProviderResult, Report
 from sysprep.passes.state import ImageState, State
 from sysprep.passes.steps import STEPS_FILE
@@ -43,13 +45,14 @@ from sysprep.providers.base import ACTIVATION, HARDWARE, IMAGE, Context, Phase, 
 from sysprep.providers.registry import Registry
 from sysprep.request import Power, Request, Reseal
 from sysprep.run import run
-from sysprep.scan import proof
-from sysprep.scan.tokens import Token
 from sysprep.target import Target, open_target
 from sysprep.target.confined import Confined, Refused
 from sysprep.target.image.cleanup import shielded
 from sysprep.target.sandbox import bwrap
 from sysprep.target.temps import TempJournal
+
+if TYPE_CHECKING:  # the proof scan is generalize's: the boot engine, which imports this
+    from sysprep.scan.tokens import Token  # module for run_providers, does not load it
 
 GENERALIZE_PASSES = {
     Reseal.OOBE: ("specialize", "oobeSystem"),
@@ -163,35 +166,12 @@ def _check_options(req: Request, registry: Registry, chosen: Sequence[Provider])
             )
 
 
-def _with_options(req: Request, fs: Confined, answer: Answer | None, log: RunLog) -> Answer | None:
-    """The virt-customize spellings compiled into an answer, over the answer file (a setting
-    both give is refused: which one was meant cannot be guessed). A random password is shown
-    once, on the terminal, and is a secret of the run's log like every other."""
-    if not req.customize:
-        return answer
-    top, shown = customize.answer(
-        req.customize, Hasher.for_target(fs), strict=req.strict, after=answer
-    )
-    if answer is not None and req.unattend is not None:
-        both = collisions(answer, top)
-        if both:
-            raise UsageError(
-                f"the answer file {req.unattend} and the command line's options "
-                f"both set {', '.join(both)}: give each setting once"
-            )
-    for line in shown:
-        log.add_secret(line.split(": ", 1)[1])
-        if not req.dry_run:
-            sys.stderr.write(f"sysprep: random password of {line} (shown once, never logged)\n")
-    return top if answer is None else overlay(answer, top)
-
-
 def prepare(req: Request, log: RunLog) -> Report:
     preflight.require_root()
     with open_target(req.target, dry_run=req.dry_run) as target:
         registry = Registry.load(extra=external.discover(target.fs))
         answer = answer_cache.for_run(target.fs, req.unattend, strict=req.strict)
-        answer = _with_options(req, target.fs, answer, log)
+        answer = with_options(req, target.fs, answer, log)
         if answer is not None:  # what it names must exist in this image: checked before any change
             answer = in_image.enforce(answer, target.fs)
         for secret in answer.secrets if answer is not None else ():
@@ -317,6 +297,8 @@ def _execute(req: Request, target: Target, plan: Plan, log: RunLog) -> Report:
     )
     tokens: list[Token] = []
     if Phase.GENERALIZE in plan.phases:  # before the first change, and before any log line
+        from sysprep.scan import proof
+
         os_id = target.os_release.id if target.os_release else ""
         tokens = proof.start(fs, os_id, log, record=not req.dry_run)
     fs.mkdir(state.STATE_DIR, 0o755)  # in a dry run, only in its overlay
@@ -435,6 +417,8 @@ def _work(
     # generalize proves itself: no copy of the old identity left (a dry run changed nothing
     # to search)
     if failed is None and tokens and not req.dry_run:
+        from sysprep.scan import proof
+
         hits = proof.leftovers(fs, tokens)
         report.leftovers = proof.report(log, hits)
         if hits and req.strict:
