@@ -241,10 +241,10 @@ def test_a_failure_the_engine_recorded_keeps_its_own_last_error(dirty, run):
 
 
 def test_every_unit_has_a_finite_start_timeout_unless_a_person_is_waiting():
-    for text in (units.SPECIALIZE, units.passes_unit(person=False), keygen.UNIT_TEXT):
+    for text in (units.specialize_unit(257), units.passes_unit(person=False), keygen.UNIT_TEXT):
         line = next(ln for ln in text.splitlines() if ln.startswith("TimeoutStartSec="))
         assert line != "TimeoutStartSec=infinity"
-    for text in (units.SPECIALIZE, units.passes_unit(person=False)):
+    for text in (units.specialize_unit(257), units.passes_unit(person=False)):
         assert "--record-failure" in text
 
 

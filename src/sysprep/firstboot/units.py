@@ -27,6 +27,7 @@ import stat
 
 from sysprep.answer.credentials import NAMES as CREDENTIALS
 from sysprep.providers.builtin.new_ssh_hostkeys import CLOUD_DROPIN
+from sysprep.target import systemd
 from sysprep.target.confined import Confined, Outcome
 
 UNIT_DIR = "etc/systemd/system"
@@ -53,7 +54,14 @@ def _record_failure(stage: str) -> str:
     return f"ExecStopPost=/usr/sbin/sysprep boot --stage {stage} --record-failure"
 
 
-def _import_credentials() -> str:
+IMPORT_CREDENTIAL_SINCE = 254  # systemd 252 warns about ImportCredential= as an unknown key
+
+
+def _import_credentials(systemd_version: int | None) -> str:
+    """The specialize unit's credentials: $CREDENTIALS_DIRECTORY on systemd >= 254; older
+    systemd gets none of these lines (sysprep reads /run/credentials/@system there)."""
+    if systemd_version is None or systemd_version < IMPORT_CREDENTIAL_SINCE:
+        return "# systemd < 254: sysprep reads the system credentials (/run/credentials/@system)"
     return "\n".join(f"ImportCredential={name}" for name in CREDENTIALS)
 
 
@@ -79,8 +87,7 @@ RemainAfterExit=yes
 ExecStart=/usr/sbin/sysprep boot --stage specialize
 {_record_failure("specialize")}
 # the per-clone answer and systemd's first-boot credentials in $CREDENTIALS_DIRECTORY
-# (systemd >= 254; 252 ignores these lines and sysprep reads /run/credentials/@system)
-{_import_credentials()}
+@CREDENTIALS@
 StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec={SPECIALIZE_TIMEOUT}
@@ -88,6 +95,12 @@ TimeoutStartSec={SPECIALIZE_TIMEOUT}
 [Install]
 WantedBy=sysinit.target
 """
+
+
+def specialize_unit(systemd_version: int | None) -> str:
+    """The specialize unit for the image's systemd (sysprep.target.systemd.version)."""
+    return SPECIALIZE.replace("@CREDENTIALS@", _import_credentials(systemd_version))
+
 
 PASSES = f"""\
 # Installed by sysprep: runs the specialize pass's commands, then oobeSystem (and the
@@ -214,7 +227,13 @@ def install(fs: Confined, *, audit_autologin: bool = False, person: bool = True)
             out.append(o)
 
     note(fs.mkdir(UNIT_DIR, 0o755))
-    note(fs.write(f"{UNIT_DIR}/{SPECIALIZE_UNIT}", SPECIALIZE.encode(), mode=0o644))
+    note(
+        fs.write(
+            f"{UNIT_DIR}/{SPECIALIZE_UNIT}",
+            specialize_unit(systemd.version(fs)).encode(),
+            mode=0o644,
+        )
+    )
     note(fs.write(f"{UNIT_DIR}/{PASSES_UNIT}", passes_unit(person=person).encode(), mode=0o644))
     note(fs.mkdir(f"{UNIT_DIR}/sysinit.target.wants", 0o755))
     note(fs.mkdir(f"{UNIT_DIR}/multi-user.target.wants", 0o755))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import stat
 
 from sysprep.providers.base import Context, Phase, Provider
+from sysprep.target import systemd
 
 MACHINE_ID = "etc/machine-id"
 DBUS_ID = "var/lib/dbus/machine-id"
@@ -19,20 +19,8 @@ UNINITIALIZED_SINCE = 247
 
 
 def systemd_version(ctx: Context) -> int | None:
-    """The target's systemd version, from its libsystemd-shared-NNN.so; None without systemd."""
-    for pattern in (
-        "usr/lib/systemd/libsystemd-shared-*",
-        "usr/lib/*/systemd/libsystemd-shared-*",
-        "usr/lib64/systemd/libsystemd-shared-*",
-        "lib/systemd/libsystemd-shared-*",
-    ):
-        for path in ctx.fs.glob(pattern):
-            m = re.search(r"libsystemd-shared-(\d+)", path)
-            if m:
-                return int(m.group(1))
-    if any(ctx.fs.exists(f"{d}/systemd") for d in ("usr/lib/systemd", "lib/systemd")):
-        return 0  # systemd of an unknown (old) version
-    return None
+    """The target's systemd version (sysprep.target.systemd); None without systemd."""
+    return systemd.version(ctx.fs)
 
 
 def run(ctx: Context) -> None:
