@@ -324,6 +324,7 @@ def test_state_between_the_two_boot_units_is_pending_not_interrupted(dirty):
     )
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_state_wait_returns_1_within_seconds_of_a_failed_specialize(dirty, run):
     root = dirty.path
     provider(root, "specialize", "enroll", FAILING_SPECIALIZE)

@@ -85,6 +85,7 @@ async def _screen(root, *keys, size=(80, 25), screenshot=None):
         return lines, logtext, status, scrolled
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_lists_commands_in_order_with_marks_time_and_hides_earlier_boots(root):
     write_record(
         root,
@@ -106,6 +107,7 @@ def test_lists_commands_in_order_with_marks_time_and_hides_earlier_boots(root):
     assert "output of 4" in logtext  # the running command's log is shown by default
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_selecting_a_command_shows_its_log(root):
     write_record(
         root, [item(1, prog.SUCCEEDED), item(2, prog.FAILED, code=1), item(3, prog.RUNNING)]
@@ -132,6 +134,7 @@ def test_the_log_pane_shows_the_end_of_a_long_log(root):
     assert whole[1:] == lines[-len(whole) + 1 :]
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_a_long_list_scrolls_instead_of_being_clipped(root):
     items = [item(n, prog.SUCCEEDED, code=0) for n in range(1, 60)] + [
         item(60, prog.RUNNING, "The last one")
@@ -158,6 +161,7 @@ def test_console_glyphs_are_ascii(root):
     assert all(ch.isascii() for line in lines for ch in line)
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_live_progress_while_a_pass_runs(root):
     os.makedirs(os.path.join(root, "runs"))
     commands = [
@@ -220,6 +224,7 @@ def test_follow_plain_prints_one_line_per_change_and_ends_when_idle(root):
     assert "finished" in text
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_state_follow_from_another_terminal_plain_and_json(root):
     write_record(root, [item(1, prog.SUCCEEDED, code=0)], running="", finished=True)
     r = sysprep_cli("state", "--follow", "--root", root)
@@ -232,6 +237,7 @@ def test_state_follow_from_another_terminal_plain_and_json(root):
     assert first["progress"]["items"][0]["status"] == "succeeded" and first["running"] == ""
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_engine_shows_the_auditui_on_the_console(root, monkeypatch):
     """The boot engine forks the AuditUI onto the console (a pseudo-terminal standing in for
     tty1), runs the commands, then stops it."""

@@ -90,6 +90,7 @@ ALL_PAGES = [
 ]
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_every_page_by_keys_then_applied_to_the_files(wroot):
     plan, result, errors = run(_pilot(wroot, None, ALL_PAGES))
     assert plan.pages == ["locale", "keyboard", "time-zone", "license", "host-name", "account"]
@@ -125,6 +126,7 @@ def test_license_must_be_accepted(wroot):
     assert errors[1] == ""
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_unknown_time_zone_is_refused_on_the_page(wroot):
     _, _, errors = run(
         _pilot(
@@ -137,6 +139,7 @@ def test_unknown_time_zone_is_refused_on_the_page(wroot):
     assert errors[1] == ""
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_user_names_useradd_rejects_are_refused(wroot):
     answer = Answer(
         locale="C.UTF-8",
@@ -156,6 +159,7 @@ def test_user_names_useradd_rejects_are_refused(wroot):
     assert errors[2] == ""
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_passwords_must_match_and_not_be_trivial(wroot):
     answer = Answer(
         locale="C.UTF-8",
@@ -177,6 +181,7 @@ def test_passwords_must_match_and_not_be_trivial(wroot):
     assert result.account.name == "bob2" and verifies(PASSWORD, result.account.password_hash)
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_strength_feedback_while_typing(wroot):
     async def go():
         with open_target(spec(wroot), dry_run=False) as t:
@@ -199,6 +204,7 @@ def test_strength_feedback_while_typing(wroot):
     assert "very weak" in weak and "strong" in strong
 
 
+@pytest.mark.slow  # a textual app driven key by key, or a wait of seconds
 def test_host_name_is_validated(wroot):
     answer = Answer(
         locale="C.UTF-8",
