@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from sysprep.testing.files import chroot_argv
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -46,33 +48,7 @@ def in_root(
     root: str, *argv: str, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run a program of the root inside a bubblewrap sandbox whose / is the root."""
-    cmd = [
-        "bwrap",
-        "--bind",
-        root,
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/run",
-        "--unshare-pid",
-        "--unshare-net",
-        "--die-with-parent",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/sbin:/usr/bin:/sbin:/bin",
-        "--setenv",
-        "HOME",
-        "/root",
-        "--setenv",
-        "LC_ALL",
-        "C.UTF-8",
-    ]
-    for k, v in (env or {}).items():
-        cmd += ["--setenv", k, v]
+    cmd = chroot_argv(root, env=env)
     return subprocess.run([*cmd, *argv], capture_output=True, text=True, check=check)
 
 

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from sysprep.testing.files import chroot_argv
 from tests.integration.conftest import debian_tarball, extract  # noqa: F401 (a fixture)
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,37 +32,7 @@ def deb() -> str:
 def in_chroot(root: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a program of the root in a bubblewrap sandbox whose / is the root, with the host's
     network and resolver (apt fetches the package's dependencies from Debian)."""
-    cmd = [
-        "bwrap",
-        "--bind",
-        root,
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/run",
-        "--ro-bind",
-        "/etc/resolv.conf",
-        "/etc/resolv.conf",
-        "--unshare-pid",
-        "--die-with-parent",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/sbin:/usr/bin:/sbin:/bin",
-        "--setenv",
-        "HOME",
-        "/root",
-        "--setenv",
-        "LC_ALL",
-        "C.UTF-8",
-        "--setenv",
-        "DEBIAN_FRONTEND",
-        "noninteractive",
-        *argv,
-    ]
+    cmd = [*chroot_argv(root, network=True, env={"DEBIAN_FRONTEND": "noninteractive"}), *argv]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if check and p.returncode != 0:
         pytest.fail(

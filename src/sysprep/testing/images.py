@@ -40,6 +40,7 @@ from sysprep.target.image import lvm
 from sysprep.testing import layouts
 from sysprep.testing.dirty_root import add_bulk, write_file
 from sysprep.testing.dirty_root import build as build_dirty
+from sysprep.testing.files import chroot_argv
 from sysprep.testing.recipe import CACHE as CACHE
 from sysprep.testing.recipe import MIB as MIB
 from sysprep.testing.recipe import Facts as Facts
@@ -124,32 +125,7 @@ def build(recipe: Recipe, out: str, work: str) -> Facts:
 
 def in_root(root: str, *argv: str) -> str:
     """Run a program of the root in a bubblewrap sandbox whose / is the root."""
-    return run(
-        "bwrap",
-        "--bind",
-        root,
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/run",
-        "--unshare-pid",
-        "--unshare-net",
-        "--die-with-parent",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/sbin:/usr/bin:/sbin:/bin",
-        "--setenv",
-        "HOME",
-        "/root",
-        "--setenv",
-        "LC_ALL",
-        "C.UTF-8",
-        *argv,
-    )
+    return run(*chroot_argv(root), *argv)
 
 
 def dirty_debian(root: str, facts: Facts) -> None:
