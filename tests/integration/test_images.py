@@ -66,13 +66,7 @@ def leftovers(image: str) -> list[str]:
     mounts = subprocess.run(
         ["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True
     ).stdout
-    # the other test process may be building a cached Debian root meanwhile: its chroot's
-    # /dev, /proc and /sys mounts are under the test cache (/var/cache/sysprep-tests)
-    found += [
-        m
-        for m in mounts.splitlines()
-        if ("/run/sysprep/images/" in m or "/sysprep-" in m) and not m.startswith(images.CACHE)
-    ]
+    found += [m for m in mounts.splitlines() if "/run/sysprep/images/" in m or "/sysprep-" in m]
     loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
     found += [
         line for line in loops.splitlines() if image in line or "/run/sysprep/images/" in line
